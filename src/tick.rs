@@ -1,0 +1,436 @@
+//! The normalized market-data vocabulary: symbols, channels, exact decimal text and ticks.
+//!
+//! This module owns the types every other module speaks; it does no I/O and knows no venue.
+//! Prices and quantities stay the exchange's decimal text ([`Decimal`]): nothing here parses
+//! them into floating point.
+
+use std::fmt;
+use std::str::FromStr;
+
+use compact_str::CompactString;
+
+/// The longest symbol accepted, in characters.
+pub const MAX_SYMBOL_LEN: usize = 20;
+
+/// A market symbol such as `BTCUSDT`: 1 to 20 ASCII letters or digits, stored upper case.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Symbol(CompactString);
+
+/// Why a symbol was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid symbol {0:?}: expected 1 to {MAX_SYMBOL_LEN} ASCII letters or digits, like BTCUSDT")]
+pub struct SymbolError(pub String);
+
+impl Symbol {
+    /// Validates `text` and stores it upper case (`btcusdt` becomes `BTCUSDT`).
+    pub fn parse(text: &str) -> Result<Symbol, SymbolError> {
+        let valid = !text.is_empty()
+            && text.len() <= MAX_SYMBOL_LEN
+            && text.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !valid {
+            return Err(SymbolError(text.to_owned()));
+        }
+        if text.bytes().any(|b| b.is_ascii_lowercase()) {
+            Ok(Symbol(CompactString::from(text).to_ascii_uppercase()))
+        } else {
+            Ok(Symbol(CompactString::from(text)))
+        }
+    }
+
+    /// The upper-case text of the symbol.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Symbol {
+    type Err = SymbolError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Symbol::parse(s)
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A market-data channel foxtrot normalizes. The names are Binance's stream names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Channel {
+    /// The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume.
+    #[value(name = "ticker")]
+    Ticker,
+    /// Best bid and ask, on every change.
+    #[value(name = "bookTicker")]
+    BookTicker,
+    /// Every trade.
+    #[value(name = "trade")]
+    Trade,
+    /// Trades aggregated by taker order and price.
+    #[value(name = "aggTrade")]
+    AggTrade,
+}
+
+impl Channel {
+    /// Every channel, in the order the documentation lists them.
+    pub const ALL: [Channel; 4] = [
+        Channel::Ticker,
+        Channel::BookTicker,
+        Channel::Trade,
+        Channel::AggTrade,
+    ];
+
+    /// The channel's name as written in output and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Ticker => "ticker",
+            Channel::BookTicker => "bookTicker",
+            Channel::Trade => "trade",
+            Channel::AggTrade => "aggTrade",
+        }
+    }
+
+    /// The names of the channel's own fields, in output order (after the common ones).
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Channel::Ticker => &[
+                "event_time",
+                "last",
+                "last_qty",
+                "bid",
+                "bid_qty",
+                "ask",
+                "ask_qty",
+                "open",
+                "high",
+                "low",
+                "volume",
+                "quote_volume",
+                "change",
+                "change_pct",
+            ],
+            Channel::BookTicker => &["update_id", "bid", "bid_qty", "ask", "ask_qty"],
+            Channel::Trade => &[
+                "event_time",
+                "trade_time",
+                "trade_id",
+                "price",
+                "qty",
+                "buyer_is_maker",
+            ],
+            Channel::AggTrade => &[
+                "event_time",
+                "trade_time",
+                "agg_id",
+                "first_trade_id",
+                "last_trade_id",
+                "price",
+                "qty",
+                "buyer_is_maker",
+            ],
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The fields every tick has, in output order, before the channel's own.
+pub const COMMON_FIELDS: [&str; 4] = ["exchange", "symbol", "channel", "recv_ns"];
+
+/// A price or quantity exactly as the exchange wrote it, such as `61837.63000000`.
+///
+/// Only plain decimal text is accepted (`-?digits(.digits)?`), so it is safe to write
+/// unquoted in CSV and unescaped inside a JSON string. Up to 24 bytes are stored inline.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Decimal(CompactString);
+
+/// Why a decimal text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a plain decimal number: {0:?}")]
+pub struct DecimalError(pub String);
+
+impl Decimal {
+    /// Validates `text` as plain decimal text and keeps it byte for byte.
+    pub fn parse(text: &str) -> Result<Decimal, DecimalError> {
+        if is_plain_decimal(text.as_bytes()) {
+            Ok(Decimal(CompactString::from(text)))
+        } else {
+            Err(DecimalError(text.to_owned()))
+        }
+    }
+
+    /// The exact text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn is_plain_decimal(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
+        None => (digits, None),
+    };
+    let all_digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    all_digits(int) && frac.is_none_or(all_digits)
+}
+
+/// One normalized market-data message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tick {
+    /// The venue's name as written in output, such as `binance`.
+    pub exchange: &'static str,
+    /// The market.
+    pub symbol: Symbol,
+    /// Wall-clock receive time, nanoseconds since the Unix epoch.
+    pub recv_ns: u64,
+    /// The channel's fields.
+    pub data: TickData,
+}
+
+impl Tick {
+    /// The channel this tick came from.
+    pub fn channel(&self) -> Channel {
+        self.data.channel()
+    }
+}
+
+/// The channel-specific part of a tick.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TickData {
+    /// See [`Ticker`]; boxed because it is large and rare.
+    Ticker(Box<Ticker>),
+    /// See [`BookTicker`].
+    BookTicker(BookTicker),
+    /// See [`Trade`].
+    Trade(Trade),
+    /// See [`AggTrade`].
+    AggTrade(AggTrade),
+}
+
+/// A field's value, borrowed from a tick, for encoders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// Exact decimal text (write it as a JSON string).
+    Decimal(&'a str),
+    /// An integer id or a time in milliseconds.
+    Int(u64),
+    /// A flag.
+    Bool(bool),
+}
+
+impl TickData {
+    /// The channel this data belongs to.
+    pub fn channel(&self) -> Channel {
+        match self {
+            TickData::Ticker(_) => Channel::Ticker,
+            TickData::BookTicker(_) => Channel::BookTicker,
+            TickData::Trade(_) => Channel::Trade,
+            TickData::AggTrade(_) => Channel::AggTrade,
+        }
+    }
+
+    /// Calls `f` with each field, named and ordered as in [`Channel::fields`].
+    pub fn visit(&self, mut f: impl FnMut(&'static str, Value<'_>)) {
+        use Value::{Bool, Decimal as D, Int};
+        match self {
+            TickData::Ticker(t) => {
+                f("event_time", Int(t.event_time));
+                f("last", D(t.last.as_str()));
+                f("last_qty", D(t.last_qty.as_str()));
+                f("bid", D(t.bid.as_str()));
+                f("bid_qty", D(t.bid_qty.as_str()));
+                f("ask", D(t.ask.as_str()));
+                f("ask_qty", D(t.ask_qty.as_str()));
+                f("open", D(t.open.as_str()));
+                f("high", D(t.high.as_str()));
+                f("low", D(t.low.as_str()));
+                f("volume", D(t.volume.as_str()));
+                f("quote_volume", D(t.quote_volume.as_str()));
+                f("change", D(t.change.as_str()));
+                f("change_pct", D(t.change_pct.as_str()));
+            }
+            TickData::BookTicker(t) => {
+                f("update_id", Int(t.update_id));
+                f("bid", D(t.bid.as_str()));
+                f("bid_qty", D(t.bid_qty.as_str()));
+                f("ask", D(t.ask.as_str()));
+                f("ask_qty", D(t.ask_qty.as_str()));
+            }
+            TickData::Trade(t) => {
+                f("event_time", Int(t.event_time));
+                f("trade_time", Int(t.trade_time));
+                f("trade_id", Int(t.trade_id));
+                f("price", D(t.price.as_str()));
+                f("qty", D(t.qty.as_str()));
+                f("buyer_is_maker", Bool(t.buyer_is_maker));
+            }
+            TickData::AggTrade(t) => {
+                f("event_time", Int(t.event_time));
+                f("trade_time", Int(t.trade_time));
+                f("agg_id", Int(t.agg_id));
+                f("first_trade_id", Int(t.first_trade_id));
+                f("last_trade_id", Int(t.last_trade_id));
+                f("price", D(t.price.as_str()));
+                f("qty", D(t.qty.as_str()));
+                f("buyer_is_maker", Bool(t.buyer_is_maker));
+            }
+        }
+    }
+}
+
+/// The 24 h rolling-window ticker of one symbol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticker {
+    /// Exchange event time, ms since the Unix epoch.
+    pub event_time: u64,
+    /// Last trade price.
+    pub last: Decimal,
+    /// Last trade quantity.
+    pub last_qty: Decimal,
+    /// Best bid price.
+    pub bid: Decimal,
+    /// Best bid quantity.
+    pub bid_qty: Decimal,
+    /// Best ask price.
+    pub ask: Decimal,
+    /// Best ask quantity.
+    pub ask_qty: Decimal,
+    /// Open price of the window.
+    pub open: Decimal,
+    /// High price of the window.
+    pub high: Decimal,
+    /// Low price of the window.
+    pub low: Decimal,
+    /// Base-asset volume of the window.
+    pub volume: Decimal,
+    /// Quote-asset volume of the window.
+    pub quote_volume: Decimal,
+    /// Price change over the window.
+    pub change: Decimal,
+    /// Price change over the window, in percent.
+    pub change_pct: Decimal,
+}
+
+/// Best bid and ask of one symbol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookTicker {
+    /// Order-book update id; increases with every change.
+    pub update_id: u64,
+    /// Best bid price.
+    pub bid: Decimal,
+    /// Best bid quantity.
+    pub bid_qty: Decimal,
+    /// Best ask price.
+    pub ask: Decimal,
+    /// Best ask quantity.
+    pub ask_qty: Decimal,
+}
+
+/// One trade.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trade {
+    /// Exchange event time, ms since the Unix epoch.
+    pub event_time: u64,
+    /// Trade time, ms since the Unix epoch.
+    pub trade_time: u64,
+    /// Trade id.
+    pub trade_id: u64,
+    /// Price.
+    pub price: Decimal,
+    /// Quantity.
+    pub qty: Decimal,
+    /// Whether the buyer was the maker (the taker sold).
+    pub buyer_is_maker: bool,
+}
+
+/// Trades of one taker order at one price, aggregated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AggTrade {
+    /// Exchange event time, ms since the Unix epoch.
+    pub event_time: u64,
+    /// Trade time, ms since the Unix epoch.
+    pub trade_time: u64,
+    /// Aggregate trade id.
+    pub agg_id: u64,
+    /// First trade id in the aggregate.
+    pub first_trade_id: u64,
+    /// Last trade id in the aggregate.
+    pub last_trade_id: u64,
+    /// Price.
+    pub price: Decimal,
+    /// Quantity.
+    pub qty: Decimal,
+    /// Whether the buyer was the maker (the taker sold).
+    pub buyer_is_maker: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_are_validated_and_upper_cased() {
+        assert_eq!(Symbol::parse("btcusdt").unwrap().as_str(), "BTCUSDT");
+        assert_eq!(Symbol::parse("1000SATSUSDT").unwrap().as_str(), "1000SATSUSDT");
+        for bad in ["", "BTC-USDT", "BTC/USDT", "btc usdt", "ÄBC", "A23456789012345678901"] {
+            assert!(Symbol::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(Symbol::parse("A2345678901234567890").is_ok());
+    }
+
+    #[test]
+    fn decimals_keep_their_text() {
+        for good in ["61837.63000000", "0", "-1.5", "0.00000001", "840180761.51358100"] {
+            assert_eq!(Decimal::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "-", ".5", "5.", "1e5", "1,5", "1.2.3", "\"1\"", " 1", "NaN"] {
+            assert!(Decimal::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn visit_follows_the_documented_field_order() {
+        let d = |s: &str| Decimal::parse(s).unwrap();
+        let datas = [
+            TickData::BookTicker(BookTicker {
+                update_id: 1,
+                bid: d("1"),
+                bid_qty: d("2"),
+                ask: d("3"),
+                ask_qty: d("4"),
+            }),
+            TickData::Trade(Trade {
+                event_time: 1,
+                trade_time: 2,
+                trade_id: 3,
+                price: d("4"),
+                qty: d("5"),
+                buyer_is_maker: true,
+            }),
+        ];
+        for data in datas {
+            let mut names = Vec::new();
+            data.visit(|name, _| names.push(name));
+            assert_eq!(names, data.channel().fields());
+        }
+    }
+
+    #[test]
+    fn tick_stays_small() {
+        // The channel holds up to --buffer ticks; keep each slot compact.
+        assert!(std::mem::size_of::<Tick>() <= 160, "{}", std::mem::size_of::<Tick>());
+    }
+}
