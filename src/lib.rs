@@ -1,12 +1,22 @@
 //! foxtrot streams and records crypto exchanges' public market data.
 //!
-//! Data flow: `cli` parses what was typed into a validated `Config`; `app` wires one
-//! runtime: one `connection` task per WebSocket (decoding frames with an `exchange`)
-//! sends [`tick::Tick`]s into ONE bounded channel; ONE `sink` task owns the receiver and
-//! the output. `shutdown` decides when to stop and enforces the hard deadline. `replay`
-//! is the Binance-compatible server the tests (and offline users) run on 127.0.0.1.
+//! Data flow: [`cli`] parses what was typed and [`config`] turns it into a validated plan;
+//! [`app`] wires one runtime: one [`connection`] task per WebSocket (decoding frames with an
+//! [`exchange`]) sends [`tick::Tick`]s into ONE bounded channel; ONE [`sink`] task owns the
+//! receiver and the output. [`shutdown`] decides when to stop and enforces the hard
+//! deadline. [`replay`] is the Binance-compatible server the tests (and offline users) run
+//! on 127.0.0.1.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod backoff;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod connection;
 pub mod exchange;
+pub mod replay;
+pub mod shutdown;
 pub mod sink;
+pub mod stats;
 pub mod tick;

@@ -1,1 +1,148 @@
-fn main() {}
+//! The `foxtrot` binary: parse, set up logging, run on one runtime, map the result to an exit code.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use clap::Parser;
+use foxtrot::cli::{Cli, Command, ReplayArgs};
+use foxtrot::config::{Config, ConfigError};
+use foxtrot::{app, replay, shutdown};
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(usage_error(e)),
+    };
+    init_logging(cli.verbose, cli.quiet);
+    let code = match cli.command {
+        Command::Stream(args) => record(Config::for_stream(&args, cli.quiet)),
+        Command::Record(args) => record(Config::for_record(&args, cli.quiet)),
+        Command::Replay(args) => serve(args, cli.quiet),
+    };
+    std::process::exit(code);
+}
+
+/// Runs `stream` or `record` and returns the exit code.
+fn record(config: Result<Config, ConfigError>) -> i32 {
+    let config = match config {
+        Ok(config) => config,
+        Err(e) => return fail(2, &e),
+    };
+    let quiet = config.quiet;
+    on_runtime(
+        quiet,
+        |signal| app::run(config, signal),
+        |result| match result {
+            Err(e) => fail(if e.is_usage() { 2 } else { 1 }, &e),
+            Ok(report) => {
+                if report.output_closed {
+                    return 0;
+                }
+                if let Some(e) = &report.failure {
+                    eprintln!("foxtrot: {e}");
+                }
+                if !quiet || report.exit_code() != 0 {
+                    eprintln!("{}", report.summary());
+                }
+                report.exit_code()
+            }
+        },
+    )
+}
+
+/// Runs `replay` and returns the exit code.
+fn serve(args: ReplayArgs, quiet: bool) -> i32 {
+    let library = match replay::Library::load(&args.files) {
+        Ok(library) => library,
+        Err(e) => return fail(2, &e),
+    };
+    let config = replay::ReplayConfig {
+        library: std::sync::Arc::new(library),
+        rate: args.rate,
+        looped: args.looped,
+        limit: args.limit,
+        close_after: args.close_after,
+        ping_interval: args.ping_interval,
+    };
+    on_runtime(
+        quiet,
+        |signal| replay::serve(config, args.listen, signal),
+        |result| match result {
+            Ok(()) => 0,
+            Err(e) => fail(1, format_args!("{e:#}")),
+        },
+    )
+}
+
+/// Builds the one runtime, bridges the signals into it, runs `job`, and lets `finish` turn
+/// the outcome into an exit code. A sink stuck on a pipe nobody reads does not hold the exit.
+fn on_runtime<F: std::future::Future>(
+    quiet: bool,
+    job: impl FnOnce(tokio_util::sync::WaitForCancellationFutureOwned) -> F,
+    finish: impl FnOnce(F::Output) -> i32,
+) -> i32 {
+    let signal = match shutdown::install_signal_handler(quiet) {
+        Ok(token) => token,
+        Err(e) => return fail(1, format_args!("cannot install the signal handler ({e})")),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(1, format_args!("cannot start the runtime ({e})")),
+    };
+    let outcome = runtime.block_on(job(signal.cancelled_owned()));
+    let code = finish(outcome);
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    code
+}
+
+fn fail(code: i32, e: impl std::fmt::Display) -> i32 {
+    eprintln!("foxtrot: {e}");
+    code
+}
+
+/// Prints a clap error as one line (help and version as clap renders them).
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            2
+        }
+        _ => {
+            let text = e.render().to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("invalid arguments");
+            let what = first.strip_prefix("error: ").unwrap_or(first);
+            let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+            match tips.is_empty() {
+                true => eprintln!("foxtrot: {what} (try --help)"),
+                false => eprintln!("foxtrot: {what} ({}; try --help)", tips.join("; ")),
+            }
+            2
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}

@@ -18,7 +18,9 @@ pub struct Symbol(CompactString);
 
 /// Why a symbol was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid symbol {0:?}: expected 1 to {MAX_SYMBOL_LEN} ASCII letters or digits, like BTCUSDT")]
+#[error(
+    "invalid symbol {0:?}: expected 1 to {MAX_SYMBOL_LEN} ASCII letters or digits, like BTCUSDT"
+)]
 pub struct SymbolError(pub String);
 
 impl Symbol {
@@ -384,8 +386,18 @@ mod tests {
     #[test]
     fn symbols_are_validated_and_upper_cased() {
         assert_eq!(Symbol::parse("btcusdt").unwrap().as_str(), "BTCUSDT");
-        assert_eq!(Symbol::parse("1000SATSUSDT").unwrap().as_str(), "1000SATSUSDT");
-        for bad in ["", "BTC-USDT", "BTC/USDT", "btc usdt", "ÄBC", "A23456789012345678901"] {
+        assert_eq!(
+            Symbol::parse("1000SATSUSDT").unwrap().as_str(),
+            "1000SATSUSDT"
+        );
+        for bad in [
+            "",
+            "BTC-USDT",
+            "BTC/USDT",
+            "btc usdt",
+            "ÄBC",
+            "A23456789012345678901",
+        ] {
             assert!(Symbol::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Symbol::parse("A2345678901234567890").is_ok());
@@ -393,10 +405,18 @@ mod tests {
 
     #[test]
     fn decimals_keep_their_text() {
-        for good in ["61837.63000000", "0", "-1.5", "0.00000001", "840180761.51358100"] {
+        for good in [
+            "61837.63000000",
+            "0",
+            "-1.5",
+            "0.00000001",
+            "840180761.51358100",
+        ] {
             assert_eq!(Decimal::parse(good).unwrap().as_str(), good);
         }
-        for bad in ["", "-", ".5", "5.", "1e5", "1,5", "1.2.3", "\"1\"", " 1", "NaN"] {
+        for bad in [
+            "", "-", ".5", "5.", "1e5", "1,5", "1.2.3", "\"1\"", " 1", "NaN",
+        ] {
             assert!(Decimal::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -431,6 +451,10 @@ mod tests {
     #[test]
     fn tick_stays_small() {
         // The channel holds up to --buffer ticks; keep each slot compact.
-        assert!(std::mem::size_of::<Tick>() <= 160, "{}", std::mem::size_of::<Tick>());
+        assert!(
+            std::mem::size_of::<Tick>() <= 160,
+            "{}",
+            std::mem::size_of::<Tick>()
+        );
     }
 }

@@ -1,9 +1,25 @@
 //! Outputs: line formats (NDJSON, CSV), the live table, and the one task that owns them.
+//!
+//! The sink task is the only reader of the tick channel and the only writer of the output.
+//! It runs on a blocking thread, so a write that blocks (a pipe nobody reads) never stalls
+//! the runtime and never stops the shutdown deadline from firing.
 
 pub mod csv;
 pub mod ndjson;
+pub mod output;
+pub mod table;
 
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::Receiver;
+use tokio_util::sync::CancellationToken;
+
+use crate::stats::Stats;
 use crate::tick::Tick;
+
+pub use output::{OpenError, Opened, open};
 
 /// A line format: turns ticks into complete lines of bytes.
 ///
@@ -15,4 +31,110 @@ pub trait Encode: Send {
 
     /// Appends exactly one complete line, ending in `\n`, for `tick`.
     fn encode(&mut self, tick: &Tick, out: &mut Vec<u8>);
+}
+
+/// An output that takes ticks and decides when they reach the OS.
+pub trait Sink: Send {
+    /// Takes one tick into the sink's buffer. Does no I/O for line formats.
+    fn write(&mut self, tick: &Tick) -> io::Result<()>;
+
+    /// Bytes taken but not yet handed to the OS.
+    fn buffered(&self) -> usize;
+
+    /// Hands what is buffered to the OS; returns how many ticks that committed.
+    fn flush(&mut self) -> io::Result<u64>;
+
+    /// How often [`Sink::refresh`] should run while no tick arrives; `None` for never.
+    fn refresh_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Redraws a live view (ages move on even when no tick arrives).
+    fn refresh(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Flushes and makes the output durable (`fsync` for files); returns ticks committed.
+    fn finish(&mut self) -> io::Result<u64>;
+}
+
+/// How the sink task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkEnd {
+    /// Every sender was dropped and every tick was written.
+    Drained,
+    /// The hard deadline passed; what was still queued is lost.
+    Aborted,
+    /// The reader of the output went away (a closed pipe): a quiet, normal end.
+    OutputClosed,
+}
+
+/// Ticks taken from the channel at once; one flush usually covers a whole batch.
+const BATCH: usize = 1024;
+/// Flush early once this many bytes are buffered, even if more ticks are waiting.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// Owns the receiver: writes every tick, flushes when the channel runs dry, finishes when
+/// every sender is gone. Stops early when `abort` fires or the output is closed.
+///
+/// Runs inside `Handle::block_on` on a blocking thread (see the module docs).
+pub async fn run(
+    mut rx: Receiver<Tick>,
+    mut sink: Box<dyn Sink>,
+    stats: Arc<Stats>,
+    abort: CancellationToken,
+) -> io::Result<SinkEnd> {
+    let result = drain(&mut rx, sink.as_mut(), &stats, &abort).await;
+    // Stop taking ticks before finishing, so no sender waits on a sink that is gone.
+    rx.close();
+    let end = match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(SinkEnd::OutputClosed),
+        Err(e) => return Err(e),
+        Ok(end) => end,
+    };
+    match sink.finish() {
+        Ok(n) => {
+            stats
+                .written
+                .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            Ok(end)
+        }
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(SinkEnd::OutputClosed),
+        Err(e) => Err(e),
+    }
+}
+
+async fn drain(
+    rx: &mut Receiver<Tick>,
+    sink: &mut dyn Sink,
+    stats: &Stats,
+    abort: &CancellationToken,
+) -> io::Result<SinkEnd> {
+    let mut batch = Vec::with_capacity(BATCH);
+    let refresh_every = sink.refresh_every();
+    let mut refresh = tokio::time::interval(refresh_every.unwrap_or(Duration::from_secs(3600)));
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let received = tokio::select! {
+            biased;
+            _ = abort.cancelled() => return Ok(SinkEnd::Aborted),
+            n = rx.recv_many(&mut batch, BATCH) => n,
+            _ = refresh.tick(), if refresh_every.is_some() => {
+                sink.refresh()?;
+                continue;
+            }
+        };
+        if received == 0 {
+            return Ok(SinkEnd::Drained);
+        }
+        for tick in batch.drain(..) {
+            sink.write(&tick)?;
+        }
+        if rx.is_empty() || sink.buffered() >= FLUSH_AT {
+            let committed = sink.flush()?;
+            stats
+                .written
+                .fetch_add(committed, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }

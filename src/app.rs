@@ -1,0 +1,191 @@
+//! Wiring only: the channel, the tokens and the tracker; spawns the connections and the sink,
+//! waits for a reason to stop, runs the staged stop and reports.
+//!
+//! The stop trigger is a parameter (`signal`), so tests can fire it without signals.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::connection::{Admission, Connection, ConnectionError};
+use crate::exchange::Exchange;
+use crate::exchange::binance::Binance;
+use crate::shutdown::{Drain, Shutdown};
+use crate::sink::{self, OpenError, SinkEnd};
+use crate::stats::{Snapshot, Stats};
+
+/// Streams carried by one connection (Binance allows 1024; shorter URLs are kinder).
+const STREAMS_PER_CONNECTION: usize = 200;
+
+/// Exit code when the deadline forced the stop and ticks were lost.
+pub const EXIT_LOST: i32 = 3;
+
+/// Why a run failed after it started.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A connection gave up.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// Writing the output failed.
+    #[error("cannot write output ({0})")]
+    Output(std::io::Error),
+    /// A task panicked (a bug).
+    #[error("internal error: {0}")]
+    Panic(String),
+}
+
+/// What a run did, for the summary line and the exit code.
+#[derive(Debug)]
+pub struct Report {
+    /// Final counters.
+    pub stats: Snapshot,
+    /// From start to the end of the stop.
+    pub elapsed: Duration,
+    /// The deadline passed (and so `stats.lost` may be above zero).
+    pub deadline_passed: Option<Duration>,
+    /// The reader of stdout went away: end quietly.
+    pub output_closed: bool,
+    /// What went wrong, if anything.
+    pub failure: Option<RunError>,
+}
+
+impl Report {
+    /// 0 clean, 1 failure, 3 deadline passed with ticks lost.
+    pub fn exit_code(&self) -> i32 {
+        match (&self.failure, self.deadline_passed) {
+            (Some(_), _) => 1,
+            (None, Some(_)) if self.stats.lost > 0 => EXIT_LOST,
+            _ => 0,
+        }
+    }
+
+    /// The one summary line for stderr.
+    pub fn summary(&self) -> String {
+        let s = &self.stats;
+        let deadline = match self.deadline_passed {
+            Some(d) => format!(
+                "shutdown deadline of {} passed; ",
+                humantime::format_duration(d)
+            ),
+            None => String::new(),
+        };
+        format!(
+            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {} in {:.2}s",
+            s.received,
+            s.written,
+            s.dropped,
+            s.lost,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Runs `config` until `signal` resolves, `--limit` or `--duration` is reached, the output
+/// closes, or a connection gives up; then stops in stages and reports.
+///
+/// Fails before starting only when the output cannot be opened.
+pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Report, OpenError> {
+    // tokio-tungstenite's rustls ships no crypto provider; without one wss:// panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let started = Instant::now();
+    let opened = sink::open(&config)?;
+    let exchange: Arc<dyn Exchange> = Arc::new(Binance);
+    let stats = Arc::new(Stats::default());
+    let shutdown = Shutdown::new(config.shutdown_timeout);
+    let admission = Arc::new(Admission::new(config.limit));
+    let (tx, rx) = mpsc::channel(config.buffer);
+
+    let mut sink_task = {
+        let (stats, abort) = (stats.clone(), shutdown.abort.clone());
+        let runtime = tokio::runtime::Handle::current();
+        let out = opened.sink;
+        shutdown
+            .tracker
+            .spawn_blocking(move || runtime.block_on(sink::run(rx, out, stats, abort)))
+    };
+    let mut connections: FuturesUnordered<_> = config
+        .streams
+        .chunks(STREAMS_PER_CONNECTION)
+        .map(|shard| {
+            let connection = Connection::new(
+                exchange.clone(),
+                exchange.stream_url(&config.endpoint, shard),
+                tx.clone(),
+                stats.clone(),
+                shutdown.intake.clone(),
+                shutdown.abort.clone(),
+                config.on_full,
+                admission.clone(),
+                config.connect_timeout,
+            );
+            shutdown.tracker.spawn(connection.run())
+        })
+        .collect();
+    // Only connections hold senders: when the last ends, the sink sees the channel close.
+    drop(tx);
+
+    let duration = async {
+        match config.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(signal, duration);
+    let mut failure = None;
+    let mut sink_result = None;
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            _ = admission.reached.cancelled() => break,
+            _ = &mut duration => break,
+            result = &mut sink_task => {
+                sink_result = Some(result);
+                break;
+            }
+            Some(joined) = connections.next() => match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    failure = Some(RunError::Connection(e));
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(RunError::Panic(e.to_string()));
+                    break;
+                }
+            },
+        }
+    }
+
+    let drain = shutdown.stop().await;
+    if sink_result.is_none() && sink_task.is_finished() {
+        sink_result = Some(sink_task.await);
+    }
+    let mut output_closed = false;
+    match sink_result {
+        Some(Ok(Ok(SinkEnd::OutputClosed))) => output_closed = true,
+        Some(Ok(Err(e))) => failure = failure.or(Some(RunError::Output(e))),
+        Some(Err(e)) => failure = failure.or(Some(RunError::Panic(e.to_string()))),
+        Some(Ok(Ok(SinkEnd::Drained | SinkEnd::Aborted))) | None => {}
+    }
+    let report = Report {
+        stats: stats.snapshot(),
+        elapsed: started.elapsed(),
+        deadline_passed: matches!(drain, Drain::DeadlinePassed { .. })
+            .then_some(config.shutdown_timeout),
+        output_closed,
+        failure,
+    };
+    // A failed run that wrote nothing leaves no empty file of its own behind.
+    if let Some(path) = opened.created
+        && report.failure.is_some()
+        && report.stats.written == 0
+    {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(report)
+}

@@ -1,0 +1,277 @@
+//! Opening the output (stdout or a file) and the two [`Sink`]s that write to it.
+//!
+//! Both sinks write through a plain `File` handle (stdout is a duplicate of fd 1), so no
+//! hidden buffer of the standard library can split a line: every `write_all` ends on a line
+//! boundary and a stopped run never leaves a torn last line behind.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::csv::Csv;
+use super::ndjson::Ndjson;
+use super::table::Table;
+use super::{Encode, Sink};
+use crate::cli::Format;
+use crate::config::{Config, Existing, Output};
+use crate::tick::Tick;
+
+/// Why the output could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file exists and neither `--append` nor `--force` was given.
+    #[error(
+        "output file {0} already exists: pass --append to add to it or --force to overwrite it"
+    )]
+    Exists(PathBuf),
+    /// An existing CSV file has other columns than this run would write.
+    #[error("cannot append to {path}: its header differs from this run's columns ({want})")]
+    HeaderMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The header this run writes.
+        want: String,
+    },
+    /// Any other I/O failure.
+    #[error("cannot open output file {path} ({source})")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl OpenError {
+    /// Whether this is the user's to fix by changing the command (exit 2) rather than the system's.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            OpenError::Exists(_) | OpenError::HeaderMismatch { .. }
+        )
+    }
+}
+
+/// An opened output, ready to hand to the sink task.
+pub struct Opened {
+    /// The sink.
+    pub sink: Box<dyn Sink>,
+    /// A file this run created, to remove again if the run fails before writing a tick.
+    pub created: Option<PathBuf>,
+}
+
+/// Opens the output `config` names: creates or appends to the file, writes the CSV header.
+pub fn open(config: &Config) -> Result<Opened, OpenError> {
+    match &config.output {
+        Output::Stdout(format) => {
+            let stdout = io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .map(File::from)
+                .map_err(|source| OpenError::Io {
+                    path: "<stdout>".into(),
+                    source,
+                })?;
+            let sink: Box<dyn Sink> = match format {
+                Format::Table => Box::new(TableSink::new(stdout)),
+                Format::Ndjson => Box::new(LineSink::new(Box::new(Ndjson), stdout, false, true)),
+                Format::Csv => Box::new(LineSink::new(
+                    Box::new(Csv::new(&config.channels)),
+                    stdout,
+                    false,
+                    true,
+                )),
+            };
+            Ok(Opened {
+                sink,
+                created: None,
+            })
+        }
+        Output::File {
+            path,
+            format,
+            existing,
+        } => open_file(path, *format, *existing, config),
+    }
+}
+
+fn open_file(
+    path: &Path,
+    format: Format,
+    existing: Existing,
+    config: &Config,
+) -> Result<Opened, OpenError> {
+    let io_err = |source| OpenError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut encoder: Box<dyn Encode> = match format {
+        Format::Csv => Box::new(Csv::new(&config.channels)),
+        _ => Box::new(Ndjson),
+    };
+    let existed = path.exists();
+    let mut options = OpenOptions::new();
+    match existing {
+        Existing::Refuse => options.write(true).create_new(true),
+        Existing::Append => options.append(true).create(true),
+        Existing::Overwrite => options.write(true).create(true).truncate(true),
+    };
+    let file = options.open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => OpenError::Exists(path.to_owned()),
+        _ => io_err(e),
+    })?;
+    let empty = file.metadata().map_err(io_err)?.len() == 0;
+    let mut header = Vec::new();
+    encoder.header(&mut header);
+    if !empty && !header.is_empty() {
+        let mut first = Vec::new();
+        BufReader::new(File::open(path).map_err(io_err)?)
+            .read_until(b'\n', &mut first)
+            .map_err(io_err)?;
+        if first != header {
+            return Err(OpenError::HeaderMismatch {
+                path: path.to_owned(),
+                want: String::from_utf8_lossy(header.trim_ascii_end()).into_owned(),
+            });
+        }
+    }
+    Ok(Opened {
+        sink: Box::new(LineSink::new(encoder, file, true, empty)),
+        created: (!existed).then(|| path.to_owned()),
+    })
+}
+
+/// Writes whole lines of a line format ([`Encode`]) to a file or stdout.
+pub struct LineSink {
+    /// Turns ticks into lines.
+    encoder: Box<dyn Encode>,
+    /// Complete lines not yet handed to the OS.
+    buf: Vec<u8>,
+    /// Ticks in `buf`.
+    pending: u64,
+    /// The destination.
+    out: File,
+    /// Whether `finish` must `fsync` (files yes, stdout no).
+    sync: bool,
+}
+
+impl LineSink {
+    /// A sink over `out`; with `header`, the encoder's header goes first.
+    pub fn new(mut encoder: Box<dyn Encode>, out: File, sync: bool, header: bool) -> LineSink {
+        let mut buf = Vec::with_capacity(super::FLUSH_AT + 4096);
+        if header {
+            encoder.header(&mut buf);
+        }
+        LineSink {
+            encoder,
+            buf,
+            pending: 0,
+            out,
+            sync,
+        }
+    }
+}
+
+impl Sink for LineSink {
+    fn write(&mut self, tick: &Tick) -> io::Result<()> {
+        self.encoder.encode(tick, &mut self.buf);
+        self.pending += 1;
+        Ok(())
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn flush(&mut self) -> io::Result<u64> {
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(std::mem::take(&mut self.pending))
+    }
+
+    fn finish(&mut self) -> io::Result<u64> {
+        let committed = self.flush()?;
+        if self.sync {
+            self.out.sync_all()?;
+        }
+        Ok(committed)
+    }
+}
+
+/// How often the live table is redrawn at most.
+const TABLE_FRAME: Duration = Duration::from_millis(100);
+
+/// The live table on a terminal: keeps the latest tick per row and redraws in place.
+pub struct TableSink {
+    /// The view.
+    table: Table,
+    /// Frame bytes, reused.
+    frame: Vec<u8>,
+    /// Ticks shown since the last flush.
+    pending: u64,
+    /// When the last frame was drawn.
+    drawn: Option<Instant>,
+    /// The terminal.
+    out: File,
+}
+
+impl TableSink {
+    /// A table over the terminal `out`; colour unless `NO_COLOR` is set.
+    pub fn new(out: File) -> TableSink {
+        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        TableSink {
+            table: Table::new(color),
+            frame: Vec::new(),
+            pending: 0,
+            drawn: None,
+            out,
+        }
+    }
+
+    fn draw(&mut self) -> io::Result<()> {
+        self.frame.clear();
+        self.table.render(crate::clock::now_ns(), &mut self.frame);
+        self.out.write_all(&self.frame)?;
+        self.drawn = Some(Instant::now());
+        Ok(())
+    }
+}
+
+impl Sink for TableSink {
+    fn write(&mut self, tick: &Tick) -> io::Result<()> {
+        self.table.update(tick);
+        self.pending += 1;
+        Ok(())
+    }
+
+    fn buffered(&self) -> usize {
+        0
+    }
+
+    fn flush(&mut self) -> io::Result<u64> {
+        if self.drawn.is_none_or(|t| t.elapsed() >= TABLE_FRAME) {
+            self.draw()?;
+        }
+        Ok(std::mem::take(&mut self.pending))
+    }
+
+    fn refresh_every(&self) -> Option<Duration> {
+        Some(Duration::from_millis(250))
+    }
+
+    fn refresh(&mut self) -> io::Result<()> {
+        self.draw()
+    }
+
+    fn finish(&mut self) -> io::Result<u64> {
+        self.draw()?;
+        self.frame.clear();
+        self.table.finish(&mut self.frame);
+        self.out.write_all(&self.frame)?;
+        Ok(std::mem::take(&mut self.pending))
+    }
+}
