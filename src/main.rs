@@ -117,18 +117,31 @@ fn usage_error(e: clap::Error) -> i32 {
             2
         }
         _ => {
-            let text = e.render().to_string();
-            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-            let first = lines.next().unwrap_or("invalid arguments");
-            let what = first.strip_prefix("error: ").unwrap_or(first);
-            let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
-            match tips.is_empty() {
-                true => eprintln!("foxtrot: {what} (try --help)"),
-                false => eprintln!("foxtrot: {what} ({}; try --help)", tips.join("; ")),
-            }
+            eprintln!(
+                "foxtrot: {} (try --help)",
+                one_line(&e.render().to_string())
+            );
             2
         }
     }
+}
+
+/// Folds clap's error text into one line: the first paragraph and any tips.
+fn one_line(text: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let first = paragraphs
+        .first()
+        .map_or("invalid arguments", String::as_str);
+    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    for tip in paragraphs.iter().filter(|p| p.starts_with("tip:")) {
+        line.push_str("; ");
+        line.push_str(tip);
+    }
+    line
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

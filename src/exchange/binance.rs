@@ -1,18 +1,1045 @@
-//! TEMPORARY stub, replaced by the real decoder.
-use super::*;
-/// Binance spot.
+//! Binance spot: the stream URL and the decoder from one WebSocket text frame to a [`Decoded`].
+//!
+//! This module owns everything Binance-specific about reading market data: stream names,
+//! the wire structs that mirror Binance's JSON, and their conversion to [`Tick`]s. It does
+//! no I/O. The hot path is a combined-stream frame (`/stream?streams=...`): the wrapper is
+//! parsed once, the channel is taken from the stream name, and the payload is parsed into
+//! borrowed wire structs, so a frame costs no `serde_json::Value` and, for book tickers and
+//! trades, no heap allocation (short symbols and decimals are stored inline; only the rare
+//! 24 h ticker is boxed). Raw `/ws/<stream>` payloads, control
+//! replies and USD-M futures payloads of the same channels are accepted too, at the price
+//! of a second parse to classify them by shape.
+//!
+//! Text fields are borrowed from the frame, so a string written with JSON escapes (which
+//! Binance never sends in these fields) is refused as malformed rather than copied.
+
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny};
+use serde_json::value::RawValue;
+
+use super::{Control, DecodeError, Decoded, Exchange, StreamId};
+use crate::tick::{self, Channel, Decimal, Symbol, Tick, TickData};
+
+const NAME: &str = "binance";
+const DEFAULT_ENDPOINT: &str = "wss://stream.binance.com:9443";
+
+/// The Binance spot venue (`stream.binance.com`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Binance;
+
 impl Exchange for Binance {
     fn name(&self) -> &'static str {
-        "binance"
+        NAME
     }
+
     fn default_endpoint(&self) -> &'static str {
-        "wss://stream.binance.com:9443"
+        DEFAULT_ENDPOINT
     }
-    fn stream_url(&self, endpoint: &str, _streams: &[StreamId]) -> String {
-        endpoint.to_owned()
+
+    fn stream_url(&self, endpoint: &str, streams: &[StreamId]) -> String {
+        let base = endpoint.trim_end_matches('/');
+        let mut url = String::with_capacity(base.len() + 16 + streams.len() * 24);
+        url.push_str(base);
+        url.push_str("/stream?streams=");
+        for (i, id) in streams.iter().enumerate() {
+            if i > 0 {
+                url.push('/');
+            }
+            push_stream_name(&mut url, id);
+        }
+        url
     }
-    fn decode(&self, _frame: &str, _recv_ns: u64) -> Result<Decoded, DecodeError> {
-        Ok(Decoded::Unsupported)
+
+    fn decode(&self, frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+        decode(frame, recv_ns)
+    }
+}
+
+/// Binance's name for one stream: the lower-case symbol, `@`, and the channel, such as
+/// `btcusdt@bookTicker`.
+pub fn stream_name(id: &StreamId) -> String {
+    let mut name = String::with_capacity(id.symbol.as_str().len() + 12);
+    push_stream_name(&mut name, id);
+    name
+}
+
+fn push_stream_name(out: &mut String, id: &StreamId) {
+    // Binance rejects upper-case stream names, while `Symbol` is stored upper case.
+    out.extend(id.symbol.as_str().chars().map(|c| c.to_ascii_lowercase()));
+    out.push('@');
+    out.push_str(wire_channel(id.channel));
+}
+
+/// The channel part of a stream name. Spelled out here rather than borrowed from
+/// [`Channel::as_str`], whose output names only happen to match Binance's today.
+fn wire_channel(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Ticker => "ticker",
+        Channel::BookTicker => "bookTicker",
+        Channel::Trade => "trade",
+        Channel::AggTrade => "aggTrade",
+    }
+}
+
+fn channel_from_wire(name: &str) -> Option<Channel> {
+    match name {
+        "ticker" => Some(Channel::Ticker),
+        "bookTicker" => Some(Channel::BookTicker),
+        "trade" => Some(Channel::Trade),
+        "aggTrade" => Some(Channel::AggTrade),
+        _ => None,
+    }
+}
+
+/// Event types (`e`) Binance sends on market streams that foxtrot does not normalize.
+/// A raw payload with one of these is [`Decoded::Unsupported`]; any other `e` is an
+/// unknown shape, so a new or renamed event shows up in the error counts.
+const UNSUPPORTED_EVENTS: &[&str] = &[
+    "depthUpdate",
+    "kline",
+    "24hrMiniTicker",
+    "1hTicker",
+    "4hTicker",
+    "1dTicker",
+    "avgPrice",
+    // USD-M futures streams, which share this decoder for the channels above.
+    "markPriceUpdate",
+    "continuous_kline",
+    "forceOrder",
+    "compositeIndex",
+    "contractInfo",
+    "assetIndexUpdate",
+];
+
+fn decode(frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+    // Serde would read a JSON array as a struct's fields in order; Binance never sends
+    // top-level arrays, so refuse them before that can happen.
+    if !frame.trim_start().starts_with('{') {
+        return Err(not_an_object(frame));
+    }
+    let envelope: Envelope<'_> = serde_json::from_str(frame)?;
+    if let Some(stream) = envelope.stream {
+        let data = envelope.data.ok_or(DecodeError::UnknownShape)?;
+        return decode_stream(stream, data.get(), recv_ns);
+    }
+    if let Some(error) = envelope.error {
+        return Ok(Decoded::Control(Control::Error {
+            code: error.code,
+            msg: error.msg,
+            id: envelope.id,
+        }));
+    }
+    if let Some(code) = envelope.code
+        && let Some(msg) = envelope.msg
+    {
+        return Ok(Decoded::Control(Control::Error {
+            code,
+            msg,
+            id: envelope.id,
+        }));
+    }
+    if envelope.result {
+        return Ok(Decoded::Control(Control::Ack { id: envelope.id }));
+    }
+    match envelope.event {
+        Some("trade") => decode_channel(Channel::Trade, frame, recv_ns),
+        Some("aggTrade") => decode_channel(Channel::AggTrade, frame, recv_ns),
+        Some("24hrTicker") => decode_channel(Channel::Ticker, frame, recv_ns),
+        // USD-M futures tags its book ticker; spot does not (handled below).
+        Some("bookTicker") => decode_channel(Channel::BookTicker, frame, recv_ns),
+        Some("serverShutdown") => {
+            let event_time = envelope.event_time.ok_or(DecodeError::UnknownShape)?;
+            Ok(Decoded::Control(Control::ServerShutdown { event_time }))
+        }
+        Some(event) if UNSUPPORTED_EVENTS.contains(&event) => Ok(Decoded::Unsupported),
+        Some(_) => Err(DecodeError::UnknownShape),
+        None if envelope.is_spot_book_ticker() => {
+            decode_channel(Channel::BookTicker, frame, recv_ns)
+        }
+        None if envelope.is_partial_depth() => Ok(Decoded::Unsupported),
+        None => Err(DecodeError::UnknownShape),
+    }
+}
+
+/// Tells invalid JSON (malformed) from valid JSON that is not an object (unknown shape).
+fn not_an_object(frame: &str) -> DecodeError {
+    match serde_json::from_str::<IgnoredAny>(frame) {
+        Ok(_) => DecodeError::UnknownShape,
+        Err(e) => DecodeError::Json(e),
+    }
+}
+
+/// Decodes the `data` of a combined-stream frame, choosing the channel by stream name.
+fn decode_stream(stream: &str, data: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+    match stream.split_once('@') {
+        Some((_, name)) => match channel_from_wire(name) {
+            Some(channel) => decode_channel(channel, data, recv_ns),
+            // depth@100ms, depth20, kline_1m, miniTicker, !ticker@arr, ...
+            None => Ok(Decoded::Unsupported),
+        },
+        None if stream == "!serverShutdown" => {
+            let event: ServerShutdown<'_> = serde_json::from_str(data)?;
+            if event.event != "serverShutdown" {
+                return Err(DecodeError::UnknownShape);
+            }
+            Ok(Decoded::Control(Control::ServerShutdown {
+                event_time: event.event_time,
+            }))
+        }
+        // All-market streams without a channel suffix, such as the retired `!bookTicker`.
+        None => Ok(Decoded::Unsupported),
+    }
+}
+
+/// Parses one payload as `channel`'s wire struct and normalizes it.
+fn decode_channel(channel: Channel, data: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+    if !data.starts_with('{') {
+        return Err(DecodeError::UnknownShape);
+    }
+    let (symbol, data) = match channel {
+        Channel::BookTicker => serde_json::from_str::<BookTicker<'_>>(data)?.normalize()?,
+        Channel::Trade => serde_json::from_str::<Trade<'_>>(data)?.normalize()?,
+        Channel::AggTrade => serde_json::from_str::<AggTrade<'_>>(data)?.normalize()?,
+        Channel::Ticker => serde_json::from_str::<Ticker<'_>>(data)?.normalize()?,
+    };
+    Ok(Decoded::Tick(Tick {
+        exchange: NAME,
+        symbol,
+        recv_ns,
+        data,
+    }))
+}
+
+fn decimal(field: &'static str, text: &str) -> Result<Decimal, DecodeError> {
+    Decimal::parse(text).map_err(|source| DecodeError::Decimal { field, source })
+}
+
+fn check_event(event: &str, expected: &str) -> Result<(), DecodeError> {
+    if event == expected {
+        Ok(())
+    } else {
+        Err(DecodeError::UnknownShape)
+    }
+}
+
+/// Every top-level key the decoder looks at, to classify a frame in one parse.
+///
+/// Combined frames fill only `stream` and `data`; control replies fill `result`, `id`,
+/// `error`, `code` and `msg`; raw payloads fill `e` and the presence flags. Keys whose
+/// type differs between payloads (`b` is a price in a book ticker, a list in depth and an
+/// order id in a 2019 trade) are only checked for presence.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    stream: Option<&'a str>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    /// `{"result":null,"id":1}` acknowledges, so presence, not the value, is what counts.
+    #[serde(default, deserialize_with = "present")]
+    result: bool,
+    /// Binance echoes the id foxtrot sent, always an unsigned integer; any other type is
+    /// refused as malformed rather than guessed at.
+    id: Option<u64>,
+    error: Option<ErrorBody>,
+    code: Option<i64>,
+    msg: Option<String>,
+    #[serde(borrow, rename = "e")]
+    event: Option<&'a str>,
+    #[serde(rename = "E")]
+    event_time: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    u: bool,
+    #[serde(default, deserialize_with = "present")]
+    s: bool,
+    #[serde(default, deserialize_with = "present")]
+    b: bool,
+    #[serde(default, deserialize_with = "present", rename = "B")]
+    b_qty: bool,
+    #[serde(default, deserialize_with = "present")]
+    a: bool,
+    #[serde(default, deserialize_with = "present", rename = "A")]
+    a_qty: bool,
+    #[serde(default, deserialize_with = "present", rename = "lastUpdateId")]
+    last_update_id: bool,
+    #[serde(default, deserialize_with = "present")]
+    bids: bool,
+    #[serde(default, deserialize_with = "present")]
+    asks: bool,
+}
+
+impl Envelope<'_> {
+    fn is_spot_book_ticker(&self) -> bool {
+        self.u && self.s && self.b && self.b_qty && self.a && self.a_qty
+    }
+
+    /// Partial book depth (`<symbol>@depth20`) has neither `e` nor `s`.
+    fn is_partial_depth(&self) -> bool {
+        self.last_update_id && self.bids && self.asks
+    }
+}
+
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+/// The nested form of an error reply, as seen in real logs.
+///
+/// ```json
+/// {"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":2}
+/// ```
+///
+/// web-socket-streams.md, "Error Messages" writes the same fields flat
+/// (`{"code":2,"msg":"..."}`); [`Envelope`] accepts both.
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: i64,
+    msg: String,
+}
+
+/// web-socket-streams.md, "Server Shutdown": the server will close this connection soon.
+///
+/// ```json
+/// {"e":"serverShutdown","E":1770123456789}
+/// ```
+#[derive(Deserialize)]
+struct ServerShutdown<'a> {
+    #[serde(rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+}
+
+/// web-socket-streams.md, "Individual Symbol Book Ticker Streams" (`<symbol>@bookTicker`).
+///
+/// ```json
+/// {"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}
+/// ```
+///
+/// USD-M futures adds `"e":"bookTicker"`, `E` and `T`, which are ignored.
+#[derive(Deserialize)]
+struct BookTicker<'a> {
+    #[serde(rename = "u")]
+    update_id: u64,
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(borrow, rename = "b")]
+    bid: &'a str,
+    #[serde(borrow, rename = "B")]
+    bid_qty: &'a str,
+    #[serde(borrow, rename = "a")]
+    ask: &'a str,
+    #[serde(borrow, rename = "A")]
+    ask_qty: &'a str,
+}
+
+impl BookTicker<'_> {
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        Ok((
+            Symbol::parse(self.symbol)?,
+            TickData::BookTicker(tick::BookTicker {
+                update_id: self.update_id,
+                bid: decimal("b", self.bid)?,
+                bid_qty: decimal("B", self.bid_qty)?,
+                ask: decimal("a", self.ask)?,
+                ask_qty: decimal("A", self.ask_qty)?,
+            }),
+        ))
+    }
+}
+
+/// web-socket-streams.md, "Trade Streams" (`<symbol>@trade`).
+///
+/// ```json
+/// {"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}
+/// ```
+///
+/// Frames before 2024-06-18 also carry the order ids `b` and `a`; USD-M futures adds `X`
+/// and drops `M`. Those fields are ignored.
+#[derive(Deserialize)]
+struct Trade<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(rename = "t")]
+    trade_id: u64,
+    #[serde(borrow, rename = "p")]
+    price: &'a str,
+    #[serde(borrow, rename = "q")]
+    qty: &'a str,
+    #[serde(rename = "T")]
+    trade_time: u64,
+    #[serde(rename = "m")]
+    buyer_is_maker: bool,
+}
+
+impl Trade<'_> {
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "trade")?;
+        Ok((
+            Symbol::parse(self.symbol)?,
+            TickData::Trade(tick::Trade {
+                event_time: self.event_time,
+                trade_time: self.trade_time,
+                trade_id: self.trade_id,
+                price: decimal("p", self.price)?,
+                qty: decimal("q", self.qty)?,
+                buyer_is_maker: self.buyer_is_maker,
+            }),
+        ))
+    }
+}
+
+/// web-socket-streams.md, "Aggregate Trade Streams" (`<symbol>@aggTrade`).
+///
+/// ```json
+/// {"e":"aggTrade","E":1617566591315,"s":"BTCUSDT","a":665076760,"p":"58001.03000000","q":"0.08620500","f":745522877,"l":745522877,"T":1617566591314,"m":true,"M":true}
+/// ```
+#[derive(Deserialize)]
+struct AggTrade<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(rename = "a")]
+    agg_id: u64,
+    #[serde(borrow, rename = "p")]
+    price: &'a str,
+    #[serde(borrow, rename = "q")]
+    qty: &'a str,
+    #[serde(rename = "f")]
+    first_trade_id: u64,
+    #[serde(rename = "l")]
+    last_trade_id: u64,
+    #[serde(rename = "T")]
+    trade_time: u64,
+    #[serde(rename = "m")]
+    buyer_is_maker: bool,
+}
+
+impl AggTrade<'_> {
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "aggTrade")?;
+        Ok((
+            Symbol::parse(self.symbol)?,
+            TickData::AggTrade(tick::AggTrade {
+                event_time: self.event_time,
+                trade_time: self.trade_time,
+                agg_id: self.agg_id,
+                first_trade_id: self.first_trade_id,
+                last_trade_id: self.last_trade_id,
+                price: decimal("p", self.price)?,
+                qty: decimal("q", self.qty)?,
+                buyer_is_maker: self.buyer_is_maker,
+            }),
+        ))
+    }
+}
+
+/// web-socket-streams.md, "Individual Symbol Ticker Streams" (`<symbol>@ticker`).
+///
+/// ```json
+/// {"e":"24hrTicker","E":1653812650349,"s":"ETHUSDT","p":"28.23000000","P":"1.600","w":"1781.16275609","x":"1764.61000000","c":"1792.84000000","Q":"0.55720000","b":"1792.83000000","B":"1.62740000","a":"1792.84000000","A":"20.29140000","o":"1764.61000000","h":"1808.98000000","l":"1748.94000000","v":"471703.53110000","q":"840180761.51358100","O":1653726250344,"C":1653812650344,"F":841094172,"L":841646650,"n":552479}
+/// ```
+///
+/// The weighted average `w`, previous close `x`, window bounds `O`/`C`, trade ids `F`/`L`
+/// and count `n` are not part of [`tick::Ticker`] and are ignored.
+#[derive(Deserialize)]
+struct Ticker<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(borrow, rename = "p")]
+    change: &'a str,
+    #[serde(borrow, rename = "P")]
+    change_pct: &'a str,
+    #[serde(borrow, rename = "c")]
+    last: &'a str,
+    #[serde(borrow, rename = "Q")]
+    last_qty: &'a str,
+    #[serde(borrow, rename = "b")]
+    bid: &'a str,
+    #[serde(borrow, rename = "B")]
+    bid_qty: &'a str,
+    #[serde(borrow, rename = "a")]
+    ask: &'a str,
+    #[serde(borrow, rename = "A")]
+    ask_qty: &'a str,
+    #[serde(borrow, rename = "o")]
+    open: &'a str,
+    #[serde(borrow, rename = "h")]
+    high: &'a str,
+    #[serde(borrow, rename = "l")]
+    low: &'a str,
+    #[serde(borrow, rename = "v")]
+    volume: &'a str,
+    #[serde(borrow, rename = "q")]
+    quote_volume: &'a str,
+}
+
+impl Ticker<'_> {
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "24hrTicker")?;
+        Ok((
+            Symbol::parse(self.symbol)?,
+            TickData::Ticker(Box::new(tick::Ticker {
+                event_time: self.event_time,
+                last: decimal("c", self.last)?,
+                last_qty: decimal("Q", self.last_qty)?,
+                bid: decimal("b", self.bid)?,
+                bid_qty: decimal("B", self.bid_qty)?,
+                ask: decimal("a", self.ask)?,
+                ask_qty: decimal("A", self.ask_qty)?,
+                open: decimal("o", self.open)?,
+                high: decimal("h", self.high)?,
+                low: decimal("l", self.low)?,
+                volume: decimal("v", self.volume)?,
+                quote_volume: decimal("q", self.quote_volume)?,
+                change: decimal("p", self.change)?,
+                change_pct: decimal("P", self.change_pct)?,
+            })),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tick::Value as Field;
+    use proptest::prelude::*;
+    use serde_json::Value as Json;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/binance/",
+                $name
+            ))
+        };
+    }
+
+    const BOOK_TICKER: &str = fixture!("bookTicker.jsonl");
+    const TRADE: &str = fixture!("trade.jsonl");
+    const TRADE_LEGACY: &str = fixture!("trade_legacy_2019.jsonl");
+    const AGG_TRADE: &str = fixture!("aggTrade.jsonl");
+    const TICKER: &str = fixture!("ticker.jsonl");
+    const FUTURES_BOOK_TICKER: &str = fixture!("futures_usdm_bookTicker.jsonl");
+    const FUTURES_TRADE: &str = fixture!("futures_usdm_trade.jsonl");
+    const FUTURES_DEPTH: &str = fixture!("futures_usdm_depth.jsonl");
+    const COMBINED: &str = fixture!("combined.jsonl");
+    const CONTROL: &str = fixture!("control.jsonl");
+    const DEPTH: &str = fixture!("depth.jsonl");
+    const DEPTH_PARTIAL: &str = fixture!("depth_partial.jsonl");
+    const KLINE: &str = fixture!("kline.jsonl");
+    const MINI_TICKER: &str = fixture!("miniTicker.jsonl");
+
+    /// The raw-payload fixtures that must become ticks, with their channel.
+    const TICK_FIXTURES: [(&str, &str, Channel); 7] = [
+        ("bookTicker", BOOK_TICKER, Channel::BookTicker),
+        ("trade", TRADE, Channel::Trade),
+        ("trade_legacy_2019", TRADE_LEGACY, Channel::Trade),
+        ("aggTrade", AGG_TRADE, Channel::AggTrade),
+        ("ticker", TICKER, Channel::Ticker),
+        (
+            "futures_usdm_bookTicker",
+            FUTURES_BOOK_TICKER,
+            Channel::BookTicker,
+        ),
+        ("futures_usdm_trade", FUTURES_TRADE, Channel::Trade),
+    ];
+
+    fn lines(text: &str) -> impl Iterator<Item = &str> {
+        text.lines().filter(|line| !line.trim().is_empty())
+    }
+
+    fn decode(frame: &str) -> Result<Decoded, DecodeError> {
+        Binance.decode(frame, 42)
+    }
+
+    fn wrap(stream: &str, data: &str) -> String {
+        format!(r#"{{"stream":"{stream}","data":{data}}}"#)
+    }
+
+    /// The wire key each normalized field is copied from.
+    fn wire_key(channel: Channel, field: &str) -> &'static str {
+        match (channel, field) {
+            (_, "event_time") => "E",
+            (_, "trade_time") => "T",
+            (_, "buyer_is_maker") => "m",
+            (_, "price") => "p",
+            (_, "qty") => "q",
+            (Channel::BookTicker, "update_id") => "u",
+            (_, "bid") => "b",
+            (_, "bid_qty") => "B",
+            (_, "ask") => "a",
+            (_, "ask_qty") => "A",
+            (Channel::Trade, "trade_id") => "t",
+            (Channel::AggTrade, "agg_id") => "a",
+            (Channel::AggTrade, "first_trade_id") => "f",
+            (Channel::AggTrade, "last_trade_id") => "l",
+            (Channel::Ticker, "last") => "c",
+            (Channel::Ticker, "last_qty") => "Q",
+            (Channel::Ticker, "open") => "o",
+            (Channel::Ticker, "high") => "h",
+            (Channel::Ticker, "low") => "l",
+            (Channel::Ticker, "volume") => "v",
+            (Channel::Ticker, "quote_volume") => "q",
+            (Channel::Ticker, "change") => "p",
+            (Channel::Ticker, "change_pct") => "P",
+            _ => panic!("no wire key for {channel} {field}"),
+        }
+    }
+
+    /// Checks that `decoded` is a tick of `channel` whose every field equals the payload's.
+    fn assert_tick_matches(payload: &str, decoded: Decoded, channel: Channel) {
+        let Decoded::Tick(tick) = decoded else {
+            panic!("expected a {channel} tick from {payload}, got {decoded:?}");
+        };
+        let raw: Json = serde_json::from_str(payload).unwrap();
+        assert_eq!(tick.channel(), channel, "{payload}");
+        assert_eq!(tick.exchange, "binance");
+        assert_eq!(tick.recv_ns, 42);
+        assert_eq!(Some(tick.symbol.as_str()), raw["s"].as_str(), "{payload}");
+        let mut seen = Vec::new();
+        tick.data.visit(|name, value| {
+            let key = wire_key(channel, name);
+            match value {
+                Field::Decimal(text) => {
+                    assert_eq!(Some(text), raw[key].as_str(), "{name} in {payload}");
+                    // Byte for byte, as it sits in the frame, not merely the same number.
+                    let needle = format!(r#""{key}":"{text}""#);
+                    assert!(payload.contains(&needle), "{needle} not in {payload}");
+                }
+                Field::Int(n) => assert_eq!(Some(n), raw[key].as_u64(), "{name} in {payload}"),
+                Field::Bool(b) => assert_eq!(Some(b), raw[key].as_bool(), "{name} in {payload}"),
+            }
+            seen.push(name);
+        });
+        assert_eq!(seen, channel.fields());
+    }
+
+    #[test]
+    fn raw_payload_fixtures_decode_to_exact_ticks() {
+        for (file, text, channel) in TICK_FIXTURES {
+            let mut count = 0;
+            for line in lines(text) {
+                let decoded = decode(line).unwrap_or_else(|e| panic!("{file}: {e}: {line}"));
+                assert_tick_matches(line, decoded, channel);
+                count += 1;
+            }
+            assert!(count > 0, "{file} is empty");
+        }
+    }
+
+    #[test]
+    fn raw_payload_fixtures_decode_the_same_inside_a_combined_frame() {
+        for (file, text, channel) in TICK_FIXTURES {
+            for line in lines(text) {
+                let raw: Json = serde_json::from_str(line).unwrap();
+                let symbol = raw["s"].as_str().unwrap().to_ascii_lowercase();
+                let frame = wrap(&format!("{symbol}@{}", wire_channel(channel)), line);
+                let combined = decode(&frame).unwrap_or_else(|e| panic!("{file}: {e}: {frame}"));
+                assert_eq!(combined, decode(line).unwrap(), "{frame}");
+                assert_tick_matches(line, combined, channel);
+            }
+        }
+    }
+
+    #[test]
+    fn combined_fixture_decodes_every_line() {
+        let mut ticks = std::collections::BTreeMap::new();
+        let mut unsupported = std::collections::BTreeMap::new();
+        for line in lines(COMBINED) {
+            let raw: Json = serde_json::from_str(line).unwrap();
+            let stream = raw["stream"].as_str().unwrap().to_owned();
+            match decode(line).unwrap_or_else(|e| panic!("{e}: {line}")) {
+                Decoded::Tick(tick) => {
+                    let channel = tick.channel();
+                    assert_eq!(stream, format!("btcusdt@{}", wire_channel(channel)));
+                    let data = raw["data"].to_string();
+                    let payload = &line[line.find(r#""data":"#).unwrap() + 7..line.len() - 1];
+                    assert_eq!(
+                        serde_json::from_str::<Json>(payload).unwrap().to_string(),
+                        data
+                    );
+                    assert_tick_matches(payload, Decoded::Tick(tick), channel);
+                    *ticks.entry(channel).or_insert(0) += 1;
+                }
+                Decoded::Unsupported => *unsupported.entry(stream).or_insert(0) += 1,
+                Decoded::Control(c) => panic!("unexpected control {c:?} from {line}"),
+            }
+        }
+        let ticks: Vec<_> = ticks.into_iter().collect();
+        assert_eq!(
+            ticks,
+            [
+                (Channel::BookTicker, 37),
+                (Channel::Trade, 1),
+                (Channel::AggTrade, 3)
+            ]
+        );
+        let unsupported: Vec<_> = unsupported.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        assert_eq!(
+            unsupported,
+            [
+                ("!bookTicker", 1),
+                ("!ticker@arr", 1),
+                ("btcusdt@depth@100ms", 5),
+                ("btcusdt@kline_1m", 1),
+                ("dotusdt@kline_1m", 1),
+                ("ethusdt@kline_1m", 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn unsupported_market_data_is_recognised_raw_and_combined() {
+        let cases = [
+            ("depth", DEPTH, "btcusdt@depth@100ms"),
+            ("depth_partial", DEPTH_PARTIAL, "btcusdt@depth20@100ms"),
+            ("kline", KLINE, "btcusdt@kline_1m"),
+            ("miniTicker", MINI_TICKER, "btcusdt@miniTicker"),
+            ("futures_usdm_depth", FUTURES_DEPTH, "btcusdt@depth@0ms"),
+        ];
+        for (file, text, stream) in cases {
+            let mut count = 0;
+            for line in lines(text) {
+                let raw = decode(line).unwrap_or_else(|e| panic!("{file}: {e}"));
+                assert_eq!(raw, Decoded::Unsupported, "{file}: {line}");
+                let combined =
+                    decode(&wrap(stream, line)).unwrap_or_else(|e| panic!("{file}: {e}"));
+                assert_eq!(combined, Decoded::Unsupported, "{file}: {line}");
+                count += 1;
+            }
+            assert!(count > 0, "{file} is empty");
+        }
+    }
+
+    #[test]
+    fn control_fixture_gives_the_right_controls() {
+        let error = |code, msg: &str, id| Control::Error {
+            code,
+            msg: msg.to_owned(),
+            id,
+        };
+        let expected = [
+            Control::Ack { id: Some(1) },
+            Control::Ack { id: Some(312) },
+            Control::Ack { id: Some(3) },
+            Control::Ack { id: Some(5) },
+            Control::Ack { id: Some(2) },
+            error(2, "Invalid request: invalid stream", Some(2)),
+            error(3, "Invalid JSON: expected value at line 1 column 1", None),
+            Control::ServerShutdown {
+                event_time: 1770123456789,
+            },
+            Control::ServerShutdown {
+                event_time: 1770123456789,
+            },
+        ];
+        let got: Vec<_> = lines(CONTROL).map(|l| decode(l).unwrap()).collect();
+        let expected: Vec<_> = expected.into_iter().map(Decoded::Control).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn documented_control_variants_decode() {
+        let cases = [
+            (
+                r#"{"code":2,"msg":"Invalid request: invalid stream","id":2}"#,
+                Control::Error {
+                    code: 2,
+                    msg: "Invalid request: invalid stream".to_owned(),
+                    id: Some(2),
+                },
+            ),
+            (
+                r#"{"code":-1,"msg":"say \"hi\""}"#,
+                Control::Error {
+                    code: -1,
+                    msg: "say \"hi\"".to_owned(),
+                    id: None,
+                },
+            ),
+            (r#"{"result":null}"#, Control::Ack { id: None }),
+            (r#" {"id":7,"result":[]}"#, Control::Ack { id: Some(7) }),
+        ];
+        for (frame, expected) in cases {
+            assert_eq!(
+                decode(frame).unwrap(),
+                Decoded::Control(expected),
+                "{frame}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_frames_give_the_right_error_kind() {
+        let book = lines(BOOK_TICKER).next().unwrap();
+        let trade = lines(TRADE).next().unwrap();
+        let ticker = lines(TICKER).next().unwrap();
+        let with = |line: &str, from: &str, to: &str| {
+            assert!(line.contains(from), "{from} not in {line}");
+            line.replacen(from, to, 1)
+        };
+        let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let nested_object = format!(r#"{}1{}"#, r#"{"x":"#.repeat(100_000), "}".repeat(100_000));
+        let nested_data = wrap("btcusdt@depth@100ms", &"[".repeat(100_000));
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("empty", String::new(), "malformed"),
+            ("whitespace", "  \n".into(), "malformed"),
+            ("open brace", "{".into(), "malformed"),
+            ("trailing garbage", format!("{book}x"), "malformed"),
+            ("empty array", "[]".into(), "unknown_shape"),
+            ("null", "null".into(), "unknown_shape"),
+            ("number", "42".into(), "unknown_shape"),
+            ("string", r#""bookTicker""#.into(), "unknown_shape"),
+            ("empty object", "{}".into(), "unknown_shape"),
+            (
+                "foreign object",
+                r#"{"type":"ticker"}"#.into(),
+                "unknown_shape",
+            ),
+            (
+                "unknown event",
+                r#"{"e":"mystery","E":1}"#.into(),
+                "unknown_shape",
+            ),
+            (
+                "shutdown without time",
+                r#"{"e":"serverShutdown"}"#.into(),
+                "unknown_shape",
+            ),
+            (
+                "stream without data",
+                r#"{"stream":"btcusdt@trade"}"#.into(),
+                "unknown_shape",
+            ),
+            (
+                "array data",
+                wrap("btcusdt@trade", "[1,2]"),
+                "unknown_shape",
+            ),
+            (
+                "half a book ticker",
+                r#"{"u":1,"s":"BTCUSDT","b":"1"}"#.into(),
+                "unknown_shape",
+            ),
+            (
+                "event mismatch",
+                wrap(
+                    "btcusdt@trade",
+                    &with(trade, r#""e":"trade""#, r#""e":"fake""#),
+                ),
+                "unknown_shape",
+            ),
+            ("truncated 1", book[..book.len() - 1].into(), "malformed"),
+            ("truncated 2", book[..book.len() / 2].into(), "malformed"),
+            ("truncated 3", trade[..trade.len() - 10].into(), "malformed"),
+            (
+                "truncated combined",
+                wrap("btcusdt@trade", trade)[..trade.len()].into(),
+                "malformed",
+            ),
+            (
+                "price as number",
+                with(book, r#""b":"61837.63000000""#, r#""b":61837.63"#),
+                "malformed",
+            ),
+            (
+                "price as number, combined",
+                wrap(
+                    "btcusdt@bookTicker",
+                    &with(book, r#""b":"61837.63000000""#, r#""b":61837.63"#),
+                ),
+                "malformed",
+            ),
+            (
+                "id as string",
+                with(trade, r#""t":3735683259"#, r#""t":"3735683259""#),
+                "malformed",
+            ),
+            (
+                "maker as string",
+                with(trade, r#""m":true"#, r#""m":"true""#),
+                "malformed",
+            ),
+            (
+                "negative update id",
+                with(book, r#""u":50093239212"#, r#""u":-1"#),
+                "malformed",
+            ),
+            (
+                "missing field",
+                with(trade, r#""t":3735683259,"#, ""),
+                "malformed",
+            ),
+            (
+                "escaped symbol",
+                with(book, "BTCUSDT", r"BTC\u0055SDT"),
+                "malformed",
+            ),
+            // Valid JSON, however deep, is not malformed; serde_json skips it without recursing.
+            ("deeply nested array", nested, "unknown_shape"),
+            ("deeply nested object", nested_object, "unknown_shape"),
+            ("deeply nested data", nested_data, "malformed"),
+            (
+                "price with comma",
+                with(book, "61837.63000000", "61837,63000000"),
+                "bad_decimal",
+            ),
+            (
+                "price with exponent",
+                with(trade, "61837.63000000", "6.1e4"),
+                "bad_decimal",
+            ),
+            (
+                "empty qty",
+                with(trade, r#""q":"0.02000000""#, r#""q":"""#),
+                "bad_decimal",
+            ),
+            (
+                "ticker bad pct",
+                with(ticker, r#""P":"1.600""#, r#""P":"1.6%""#),
+                "bad_decimal",
+            ),
+            (
+                "symbol with dash",
+                with(book, r#""BTCUSDT""#, r#""BTC-USDT""#),
+                "bad_symbol",
+            ),
+            (
+                "empty symbol",
+                with(trade, r#""BTCUSDT""#, r#""""#),
+                "bad_symbol",
+            ),
+            (
+                "symbol with dash, combined",
+                wrap(
+                    "btcusdt@trade",
+                    &with(trade, r#""BTCUSDT""#, r#""BTC-USDT""#),
+                ),
+                "bad_symbol",
+            ),
+        ];
+        for (name, frame, kind) in cases {
+            match decode(&frame) {
+                Ok(decoded) => panic!("{name}: expected {kind}, got {decoded:?}"),
+                Err(e) => assert_eq!(e.kind(), kind, "{name}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn bad_decimal_names_the_wire_field() {
+        let book = lines(BOOK_TICKER).next().unwrap();
+        let frame = book.replacen("1.54698000", "1,5", 1);
+        match decode(&frame) {
+            Err(DecodeError::Decimal { field, source }) => {
+                assert_eq!(field, "A");
+                assert_eq!(source.0, "1,5");
+            }
+            other => panic!("expected a bad decimal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn huge_frame_with_an_ignored_field_still_decodes() {
+        let book = lines(BOOK_TICKER).next().unwrap();
+        let padding = "x".repeat(4 << 20);
+        let frame = book.replacen('{', &format!(r#"{{"pad":"{padding}","#), 1);
+        assert_tick_matches(book, decode(&frame).unwrap(), Channel::BookTicker);
+        let combined = wrap("btcusdt@bookTicker", &frame);
+        assert_tick_matches(book, decode(&combined).unwrap(), Channel::BookTicker);
+    }
+
+    #[test]
+    fn stream_url_joins_lower_case_stream_names() {
+        let id = |symbol: &str, channel| StreamId {
+            symbol: Symbol::parse(symbol).unwrap(),
+            channel,
+        };
+        let streams = [
+            id("BTCUSDT", Channel::Ticker),
+            id("ethusdt", Channel::BookTicker),
+            id("1000SATSUSDT", Channel::Trade),
+            id("BnbBtc", Channel::AggTrade),
+        ];
+        let want = "wss://stream.binance.com:9443/stream?streams=\
+            btcusdt@ticker/ethusdt@bookTicker/1000satsusdt@trade/bnbbtc@aggTrade";
+        for endpoint in [
+            "wss://stream.binance.com:9443",
+            "wss://stream.binance.com:9443/",
+            "wss://stream.binance.com:9443//",
+        ] {
+            assert_eq!(Binance.stream_url(endpoint, &streams), want);
+        }
+        assert_eq!(
+            Binance.stream_url(Binance.default_endpoint(), &streams[1..2]),
+            "wss://stream.binance.com:9443/stream?streams=ethusdt@bookTicker"
+        );
+        assert_eq!(
+            Binance.stream_url("ws://127.0.0.1:9000/", &[]),
+            "ws://127.0.0.1:9000/stream?streams="
+        );
+        assert_eq!(stream_name(&streams[0]), "btcusdt@ticker");
+        assert_eq!(Binance.name(), "binance");
+        for channel in Channel::ALL {
+            assert_eq!(channel_from_wire(wire_channel(channel)), Some(channel));
+        }
+    }
+
+    /// Every fixture line, for mutation.
+    fn all_fixture_lines() -> Vec<&'static str> {
+        [
+            BOOK_TICKER,
+            TRADE,
+            TRADE_LEGACY,
+            AGG_TRADE,
+            TICKER,
+            FUTURES_BOOK_TICKER,
+            FUTURES_TRADE,
+            COMBINED,
+            CONTROL,
+            DEPTH_PARTIAL,
+            MINI_TICKER,
+        ]
+        .into_iter()
+        .flat_map(|text| text.lines())
+        .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn decode_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode(&String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn decode_never_panics_on_damaged_fixture_lines(
+            pick in any::<prop::sample::Index>(),
+            cut in any::<prop::sample::Index>(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        ) {
+            let lines = all_fixture_lines();
+            let line = lines[pick.index(lines.len())];
+            let mut bytes = line.as_bytes().to_vec();
+            for (at, byte) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            bytes.truncate(cut.index(bytes.len() + 1));
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = decode(&text);
+            let _ = decode(&wrap("btcusdt@bookTicker", &text));
+        }
     }
 }

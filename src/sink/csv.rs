@@ -1,17 +1,334 @@
-//! TEMPORARY stub.
-use super::Encode;
-use crate::tick::{Channel, Tick};
-/// CSV.
-pub struct Csv;
+//! The CSV line format: one header row, then one row per tick.
+//!
+//! This module owns the column layout (the common fields, then the union of the recorded
+//! channels' fields) and the mapping of each channel's fields onto it. Quoting and
+//! delimiting belong to the `csv` crate, not to us. It does no I/O: rows are appended to
+//! the caller's buffer, and it allocates nothing per tick once its buffers are warm.
+
+use std::cell::Cell;
+use std::io;
+
+use crate::sink::Encode;
+use crate::tick::{COMMON_FIELDS, Channel, Tick, Value};
+
+/// Writes ticks of one or more channels as CSV rows under one shared header.
+///
+/// Columns are [`COMMON_FIELDS`], then each given channel's
+/// [`fields`](Channel::fields) in the order the channels were given, each name once:
+/// channels that share a field (such as `bid` in `ticker` and `bookTicker`) share its
+/// column. A row has empty cells in the columns its channel lacks. Decimals are written
+/// verbatim, integers plainly, flags as `true`/`false`.
+pub struct Csv {
+    columns: Vec<&'static str>,
+    /// Per channel (indexed by [`channel_index`]), the cell of each of its fields in
+    /// `visit` order; `None` drops a field that has no column because its channel was
+    /// not given to [`Csv::new`].
+    cell_of: [Vec<Option<usize>>; 4],
+    /// The current tick's field values, back to back; reused so rows do not allocate.
+    scratch: Vec<u8>,
+    /// Per channel-field column (after the common ones), the range of its value in
+    /// `scratch`, or `None` for an empty cell.
+    cells: Vec<Option<(usize, usize)>>,
+    /// Formats each row straight into the caller's buffer, lent to it through [`Lent`].
+    writer: ::csv::Writer<Lent>,
+}
+
 impl Csv {
-    /// new
-    pub fn new(_c: &[Channel]) -> Csv {
-        Csv
+    /// Lays out the columns for ticks of `channels`, in that order.
+    ///
+    /// A tick of a channel not listed still makes one complete row, holding those of its
+    /// fields that have a column (a `ticker` tick under `bookTicker` columns fills
+    /// `bid`, `bid_qty`, `ask`, `ask_qty`), so a wrong call loses fields, never the row.
+    pub fn new(channels: &[Channel]) -> Csv {
+        let mut columns = COMMON_FIELDS.to_vec();
+        for channel in channels {
+            for &field in channel.fields() {
+                if !columns.contains(&field) {
+                    columns.push(field);
+                }
+            }
+        }
+        let field_columns = &columns[COMMON_FIELDS.len()..];
+        let cell_of = Channel::ALL.map(|channel| {
+            channel
+                .fields()
+                .iter()
+                .map(|field| field_columns.iter().position(|c| c == field))
+                .collect()
+        });
+        let cells = vec![None; field_columns.len()];
+        Csv {
+            columns,
+            cell_of,
+            scratch: Vec::with_capacity(256),
+            cells,
+            writer: ::csv::Writer::from_writer(Lent(Cell::new(Vec::new()))),
+        }
+    }
+
+    /// The column names, in order, as written by [`Encode::header`].
+    pub fn columns(&self) -> &[&'static str] {
+        &self.columns
+    }
+
+    /// Lends `out` to the writer until [`Csv::finish_row`] hands it back.
+    ///
+    /// Lent before the first field, not just for the final flush, because the writer
+    /// flushes by itself whenever its internal buffer fills. Moving a `Vec` moves three
+    /// words, never its bytes.
+    fn lend(&mut self, out: &mut Vec<u8>) {
+        self.writer.get_ref().0.set(std::mem::take(out));
+    }
+
+    /// Ends the record, flushes it and hands the buffer back to `out`.
+    fn finish_row(&mut self, out: &mut Vec<u8>) {
+        written(self.writer.write_record(None::<&[u8]>));
+        written(self.writer.flush().map_err(::csv::Error::from));
+        *out = self.writer.get_ref().0.take();
     }
 }
+
+/// The caller's buffer while a row is flushed into it.
+///
+/// `csv::Writer` owns its sink and offers only `get_ref`, and the caller's buffer is
+/// only borrowed for one call, so the buffer goes in and out through a `Cell`. Between
+/// calls it holds an empty `Vec`, which owns no memory.
+struct Lent(Cell<Vec<u8>>);
+
+impl io::Write for Lent {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.get_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Unwraps a write into the in-memory buffer.
+///
+/// Writing to a `Vec` cannot fail, and every row has exactly as many fields as the header,
+/// so an error here is a bug in this module rather than a condition to report.
+fn written<T>(result: ::csv::Result<T>) -> T {
+    result.expect("CSV into memory with a fixed column count cannot fail")
+}
+
+/// The position of `channel` in [`Channel::ALL`].
+fn channel_index(channel: Channel) -> usize {
+    match channel {
+        Channel::Ticker => 0,
+        Channel::BookTicker => 1,
+        Channel::Trade => 2,
+        Channel::AggTrade => 3,
+    }
+}
+
 impl Encode for Csv {
-    fn header(&mut self, _out: &mut Vec<u8>) {}
-    fn encode(&mut self, _t: &Tick, out: &mut Vec<u8>) {
-        out.push(b'\n')
+    fn header(&mut self, out: &mut Vec<u8>) {
+        self.lend(out);
+        for column in &self.columns {
+            written(self.writer.write_field(column));
+        }
+        self.finish_row(out);
+    }
+
+    fn encode(&mut self, tick: &Tick, out: &mut Vec<u8>) {
+        let mut num = itoa::Buffer::new();
+        self.scratch.clear();
+        self.cells.fill(None);
+        let cell_of = &self.cell_of[channel_index(tick.channel())];
+        let (scratch, cells) = (&mut self.scratch, &mut self.cells);
+        let mut field = 0;
+        tick.data.visit(|_, value| {
+            if let Some(&Some(cell)) = cell_of.get(field) {
+                let start = scratch.len();
+                match value {
+                    Value::Decimal(text) => scratch.extend_from_slice(text.as_bytes()),
+                    Value::Int(n) => scratch.extend_from_slice(num.format(n).as_bytes()),
+                    Value::Bool(true) => scratch.extend_from_slice(b"true"),
+                    Value::Bool(false) => scratch.extend_from_slice(b"false"),
+                }
+                cells[cell] = Some((start, scratch.len()));
+            }
+            field += 1;
+        });
+
+        self.lend(out);
+        let writer = &mut self.writer;
+        written(writer.write_field(tick.exchange));
+        written(writer.write_field(tick.symbol.as_str()));
+        written(writer.write_field(tick.channel().as_str()));
+        written(writer.write_field(num.format(tick.recv_ns)));
+        for cell in &self.cells {
+            let text = match *cell {
+                Some((start, end)) => &self.scratch[start..end],
+                None => b"",
+            };
+            written(writer.write_field(text));
+        }
+        self.finish_row(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::ndjson::tests::samples;
+
+    /// Encodes a header and `ticks` for `channels`, then reads it all back.
+    fn round_trip(channels: &[Channel], ticks: &[Tick]) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut csv = Csv::new(channels);
+        let mut out = Vec::new();
+        csv.header(&mut out);
+        for tick in ticks {
+            let before = out.len();
+            csv.encode(tick, &mut out);
+            assert_eq!(out.last(), Some(&b'\n'));
+            assert_eq!(out[before..].iter().filter(|&&b| b == b'\n').count(), 1);
+        }
+        let mut reader = ::csv::Reader::from_reader(out.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(header, csv.columns());
+        let rows = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect();
+        (header, rows)
+    }
+
+    fn sample(channel: Channel) -> Tick {
+        samples()
+            .into_iter()
+            .find(|t| t.channel() == channel)
+            .unwrap()
+    }
+
+    /// The tick's values as CSV text, keyed by field name.
+    fn expected_cells(tick: &Tick) -> Vec<(&'static str, String)> {
+        let mut cells = vec![
+            ("exchange", tick.exchange.to_owned()),
+            ("symbol", tick.symbol.as_str().to_owned()),
+            ("channel", tick.channel().as_str().to_owned()),
+            ("recv_ns", tick.recv_ns.to_string()),
+        ];
+        tick.data.visit(|name, value| {
+            let text = match value {
+                Value::Decimal(text) => text.to_owned(),
+                Value::Int(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+            };
+            cells.push((name, text));
+        });
+        cells
+    }
+
+    fn assert_row(header: &[String], row: &[String], tick: &Tick) {
+        assert_eq!(row.len(), header.len());
+        let expected = expected_cells(tick);
+        for (column, cell) in header.iter().zip(row) {
+            match expected.iter().find(|(name, _)| name == column) {
+                Some((_, text)) => assert_eq!(cell, text, "{column}"),
+                None => assert_eq!(cell, "", "{column} should be empty"),
+            }
+        }
+    }
+
+    #[test]
+    fn single_channel_has_its_documented_header_and_exact_values() {
+        for channel in Channel::ALL {
+            let tick = sample(channel);
+            let (header, rows) = round_trip(&[channel], std::slice::from_ref(&tick));
+            let mut documented: Vec<&str> = COMMON_FIELDS.to_vec();
+            documented.extend_from_slice(channel.fields());
+            assert_eq!(header, documented);
+            assert_eq!(rows.len(), 1);
+            assert_row(&header, &rows[0], &tick);
+        }
+    }
+
+    #[test]
+    fn book_ticker_row_is_the_plain_documented_one() {
+        let mut csv = Csv::new(&[Channel::BookTicker]);
+        let mut out = Vec::new();
+        csv.header(&mut out);
+        csv.encode(&sample(Channel::BookTicker), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "exchange,symbol,channel,recv_ns,update_id,bid,bid_qty,ask,ask_qty\n\
+             binance,BTCUSDT,bookTicker,1723161255343000000,50093239212,\
+             61837.63000000,3.78826000,61837.64000000,1.54698000\n"
+        );
+    }
+
+    #[test]
+    fn ticker_and_book_ticker_share_quote_columns() {
+        let ticks = [sample(Channel::Ticker), sample(Channel::BookTicker)];
+        let (header, rows) = round_trip(&[Channel::Ticker, Channel::BookTicker], &ticks);
+        let mut union: Vec<&str> = COMMON_FIELDS.to_vec();
+        union.extend_from_slice(Channel::Ticker.fields());
+        union.push("update_id");
+        assert_eq!(header, union);
+        assert_eq!(rows.len(), 2);
+        for (row, tick) in rows.iter().zip(&ticks) {
+            assert_row(&header, row, tick);
+        }
+        let column = |name: &str| header.iter().position(|c| c == name).unwrap();
+        assert_eq!(rows[1][column("bid")], "61837.63000000");
+        assert_eq!(rows[1][column("last")], "");
+        assert_eq!(rows[0][column("update_id")], "");
+    }
+
+    #[test]
+    fn trade_and_agg_trade_share_trade_columns() {
+        let ticks = [sample(Channel::Trade), sample(Channel::AggTrade)];
+        let (header, rows) = round_trip(&[Channel::Trade, Channel::AggTrade], &ticks);
+        let mut union: Vec<&str> = COMMON_FIELDS.to_vec();
+        union.extend_from_slice(Channel::Trade.fields());
+        union.extend_from_slice(&["agg_id", "first_trade_id", "last_trade_id"]);
+        assert_eq!(header, union);
+        for (row, tick) in rows.iter().zip(&ticks) {
+            assert_row(&header, row, tick);
+        }
+        let column = |name: &str| header.iter().position(|c| c == name).unwrap();
+        assert_eq!(rows[0][column("buyer_is_maker")], "true");
+        assert_eq!(rows[1][column("buyer_is_maker")], "false");
+        assert_eq!(rows[0][column("agg_id")], "");
+        assert_eq!(rows[1][column("trade_id")], "");
+    }
+
+    #[test]
+    fn unlisted_channel_still_makes_one_complete_row() {
+        let tick = sample(Channel::Ticker);
+        let (header, rows) = round_trip(&[Channel::BookTicker], std::slice::from_ref(&tick));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].len(), header.len());
+        assert_eq!(rows[0][2], "ticker");
+        assert_eq!(rows[0][4], "", "update_id");
+        assert_eq!(rows[0][5..], ["0.0024", "10", "0.0026", "100"]);
+    }
+
+    #[test]
+    fn buffers_stop_growing_after_warm_up() {
+        // The proof that encoding allocates nothing lives in the benchmark (a counting
+        // global allocator would affect every test in this binary). Here: after one pass
+        // over every channel, further passes never grow the output buffer.
+        let ticks = samples();
+        let mut csv = Csv::new(&Channel::ALL);
+        let mut out = Vec::new();
+        for tick in &ticks {
+            csv.encode(tick, &mut out);
+        }
+        let capacities = |csv: &Csv, out: &Vec<u8>| {
+            (out.capacity(), csv.scratch.capacity(), csv.cells.capacity())
+        };
+        let warm = capacities(&csv, &out);
+        for _ in 0..1000 {
+            out.clear();
+            for tick in &ticks {
+                csv.encode(tick, &mut out);
+            }
+            assert_eq!(capacities(&csv, &out), warm);
+        }
     }
 }
