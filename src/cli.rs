@@ -11,14 +11,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::tick::Channel;
 
-/// Exit codes, shown in `--help` and documented in the README.
-pub const EXIT_CODES: &str = "\
+/// The exit-code table, for `--help` of every subcommand (a macro so `concat!` can use it).
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes:
   0    finished cleanly (also after Ctrl-C/SIGTERM when everything was written in time)
   1    runtime error (could not connect, output failed, ...)
   2    usage error (bad flag, bad symbol, refused output path)
   3    the shutdown deadline passed and ticks were lost (counts on stderr)
-  130  a second Ctrl-C forced an immediate exit";
+  130  a second Ctrl-C forced an immediate exit"
+    };
+}
+
+/// Exit codes, shown in `--help` and documented in the README.
+pub const EXIT_CODES: &str = exit_codes!();
 
 /// foxtrot: stream and record crypto exchanges' public market data.
 #[derive(Debug, Parser)]
@@ -51,17 +58,27 @@ pub enum Command {
     Replay(ReplayArgs),
 }
 
-const STREAM_EXAMPLES: &str = "\
+const STREAM_EXAMPLES: &str = concat!(
+    "\
 Examples:
   foxtrot stream BTCUSDT ETHUSDT
   foxtrot stream BTCUSDT --channel bookTicker | jq -r .bid
-  foxtrot stream btcusdt --channel trade --limit 100 --format csv";
+  foxtrot stream btcusdt --channel trade --limit 100 --format csv
 
-const RECORD_EXAMPLES: &str = "\
+",
+    exit_codes!()
+);
+
+const RECORD_EXAMPLES: &str = concat!(
+    "\
 Examples:
   foxtrot record BTCUSDT ETHUSDT --out ticks.csv
   foxtrot record BTCUSDT --channel trade --channel bookTicker --out btc.ndjson --duration 1h
-  foxtrot record BTCUSDT --out - | jq -c 'select(.channel == \"ticker\")'";
+  foxtrot record BTCUSDT --out - | jq -c 'select(.channel == \"ticker\")'
+
+",
+    exit_codes!()
+);
 
 const REPLAY_EXAMPLES: &str = "\
 Examples:

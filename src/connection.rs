@@ -165,9 +165,22 @@ impl Connection {
         let mut first_deadline = Some(Instant::now() + self.connect_timeout);
         loop {
             let limit = first_deadline.unwrap_or_else(|| Instant::now() + self.connect_timeout);
-            let attempt = tokio::select! {
-                _ = self.intake.cancelled() => return Ok(()),
-                attempt = tokio::time::timeout_at(limit, self.connect()) => attempt,
+            let attempt = {
+                let connecting = tokio::time::timeout_at(limit, self.connect());
+                tokio::pin!(connecting);
+                tokio::select! {
+                    biased;
+                    attempt = &mut connecting => attempt,
+                    _ = self.intake.cancelled() => {
+                        // The server may have finished its side and be sending already: let the
+                        // handshake finish (briefly) so the close handshake delivers what it sent.
+                        tokio::select! {
+                            attempt = &mut connecting => attempt,
+                            _ = tokio::time::sleep(CLOSE_WAIT) => return Ok(()),
+                            _ = self.abort.cancelled() => return Ok(()),
+                        }
+                    }
+                }
             };
             let cause = match attempt {
                 Ok(Ok(ws)) => {

@@ -39,10 +39,15 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
                 if report.output_closed {
                     return 0;
                 }
-                if let Some(e) = &report.failure {
-                    eprintln!("foxtrot: {e}");
-                }
-                if !quiet || report.exit_code() != 0 {
+                // A failure before any tick is its own one line; otherwise the counts matter.
+                let show_summary = match &report.failure {
+                    Some(e) => {
+                        eprintln!("foxtrot: {e}");
+                        report.stats.received > 0
+                    }
+                    None => !quiet || report.exit_code() != 0,
+                };
+                if show_summary {
                     eprintln!("{}", report.summary());
                 }
                 report.exit_code()
@@ -59,11 +64,13 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
     };
     let config = replay::ReplayConfig {
         library: std::sync::Arc::new(library),
-        rate: args.rate,
-        looped: args.looped,
-        limit: args.limit,
-        close_after: args.close_after,
-        ping_interval: args.ping_interval,
+        behavior: replay::Behavior {
+            rate: args.rate,
+            looped: args.looped,
+            limit: args.limit,
+            close_after: args.close_after,
+            ping_interval: args.ping_interval,
+        },
     };
     on_runtime(
         quiet,

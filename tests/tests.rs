@@ -1,1 +1,10 @@
+//! The one integration-test binary: the real `foxtrot` binary against the replay server on
+//! 127.0.0.1, over real sockets. Each test picks its own port and temp dir.
 
+mod util;
+
+mod cli;
+mod e2e;
+mod lifecycle;
+mod signals;
+mod tls;

@@ -1,0 +1,168 @@
+//! How a session behaves apart from answering requests: pacing, looping, when to stop
+//! sending, when to close, how often to ping.
+//!
+//! This module owns [`Behavior`] (the knobs) and the two small decisions made from it:
+//! [`Behavior::after_sent`] (what to do after the n-th data message) and [`Pacer`] (how
+//! many messages are due now). Faults (dropping TCP, stalling, refusing handshakes) are
+//! meant to become more fields here and more [`Step`] variants, leaving the session loop's
+//! shape alone. It does no I/O.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// The default interval between server pings, as on Binance spot.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(20);
+
+/// The most data messages queued before one flush; bounds the work between two looks at
+/// incoming frames and the shutdown token.
+pub(crate) const MAX_BATCH: usize = 256;
+
+/// What every session of a server does, apart from answering requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Behavior {
+    /// Data messages per second on each connection; 0 sends as fast as the socket takes them.
+    pub rate: u64,
+    /// Start over at the end of the library instead of going idle.
+    pub looped: bool,
+    /// Send at most this many data messages, then idle with the connection open (requests
+    /// are still answered and pings still sent).
+    pub limit: Option<u64>,
+    /// After this many data messages, send a normal Close frame and end the connection.
+    pub close_after: Option<u64>,
+    /// Time between server pings; zero sends none.
+    pub ping_interval: Duration,
+}
+
+impl Default for Behavior {
+    fn default() -> Self {
+        Behavior {
+            rate: 0,
+            looped: false,
+            limit: None,
+            close_after: None,
+            ping_interval: DEFAULT_PING_INTERVAL,
+        }
+    }
+}
+
+/// What a session does next, decided after each data message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Keep sending.
+    Continue,
+    /// Stop sending data but keep the connection (the `limit` was reached).
+    Idle,
+    /// Close the connection with a normal Close frame.
+    Close,
+}
+
+impl Behavior {
+    /// The step after `sent` data messages on one connection (also asked with 0 at start).
+    pub(crate) fn after_sent(&self, sent: u64) -> Step {
+        if self.close_after.is_some_and(|n| sent >= n) {
+            Step::Close
+        } else if self.limit.is_some_and(|n| sent >= n) {
+            Step::Idle
+        } else {
+            Step::Continue
+        }
+    }
+}
+
+/// Spaces data messages at a fixed rate without a timer per message: at each due time it
+/// allows every message that has come due since, so high rates survive a 1 ms timer.
+#[derive(Clone, Debug)]
+pub(crate) struct Pacer {
+    /// Time per message; `None` sends without pause.
+    period: Option<Duration>,
+    /// When the next message is due.
+    next: Instant,
+}
+
+impl Pacer {
+    /// A pacer for `rate` messages per second (0: unpaced), starting now.
+    pub(crate) fn new(rate: u64, now: Instant) -> Pacer {
+        let period = (rate > 0).then(|| Duration::from_nanos((1_000_000_000 / rate).max(1)));
+        Pacer { period, next: now }
+    }
+
+    /// When the next message is due, or `None` when it always is.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        self.period.map(|_| self.next)
+    }
+
+    /// How many messages may be sent at `now` (at most [`MAX_BATCH`]).
+    pub(crate) fn allowance(&self, now: Instant) -> usize {
+        let Some(period) = self.period else {
+            return MAX_BATCH;
+        };
+        if now < self.next {
+            return 0;
+        }
+        let late = now.duration_since(self.next).as_nanos() / period.as_nanos();
+        usize::try_from(late.saturating_add(1))
+            .unwrap_or(MAX_BATCH)
+            .min(MAX_BATCH)
+    }
+
+    /// Records that `n` messages were sent.
+    pub(crate) fn consumed(&mut self, n: usize) {
+        if let Some(period) = self.period {
+            self.next += period * u32::try_from(n).unwrap_or(u32::MAX);
+        }
+    }
+
+    /// Starts the schedule afresh, so time spent paused is not paid back in a burst.
+    pub(crate) fn restart(&mut self, now: Instant) {
+        self.next = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_sent_steps() {
+        let b = Behavior {
+            limit: Some(5),
+            close_after: Some(8),
+            ..Behavior::default()
+        };
+        let steps: Vec<Step> = [0, 4, 5, 7, 8, 9].map(|n| b.after_sent(n)).to_vec();
+        use Step::{Close, Continue, Idle};
+        assert_eq!(steps, [Continue, Continue, Idle, Idle, Close, Close]);
+        assert_eq!(Behavior::default().after_sent(u64::MAX), Continue);
+        let close_first = Behavior {
+            close_after: Some(0),
+            ..Behavior::default()
+        };
+        assert_eq!(close_first.after_sent(0), Close);
+    }
+
+    #[test]
+    fn unpaced_always_allows_a_full_batch() {
+        let now = Instant::now();
+        let p = Pacer::new(0, now);
+        assert_eq!((p.due(), p.allowance(now)), (None, MAX_BATCH));
+    }
+
+    #[test]
+    fn paced_allows_what_came_due() {
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        let mut p = Pacer::new(100, start); // one per 10 ms
+        assert_eq!(p.allowance(start), 1);
+        p.consumed(1);
+        assert_eq!(p.due(), Some(start + ms(10)));
+        assert_eq!(p.allowance(start + ms(5)), 0);
+        assert_eq!(p.allowance(start + ms(35)), 3);
+        p.consumed(3);
+        assert_eq!(p.due(), Some(start + ms(40)));
+        assert_eq!(p.allowance(start + ms(100_000)), MAX_BATCH);
+        p.restart(start + ms(100_000));
+        assert_eq!(p.allowance(start + ms(100_000)), 1);
+        assert_eq!(Pacer::new(u64::MAX, start).allowance(start), 1);
+    }
+}

@@ -1,0 +1,435 @@
+//! The recorded messages a replay server sends, loaded once and shared by every session.
+//!
+//! This module owns reading JSONL recordings and classifying each line under a stream
+//! name (`btcusdt@trade`). It keeps every payload byte for byte as recorded: nothing is
+//! parsed into numbers or serialized again, because clients compare prices as text. It
+//! does not decide who receives what; sessions match names against their subscriptions.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Why a recording could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be opened or read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8 text.
+    #[error("{}:{line}: not UTF-8 text", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line holding the first invalid byte.
+        line: usize,
+    },
+    /// A non-blank line is not valid JSON.
+    #[error("{}:{line}: malformed JSON: {source}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// What the JSON parser said.
+        source: serde_json::Error,
+    },
+}
+
+/// One recorded message, ready to send in either endpoint's framing.
+#[derive(Clone, Debug)]
+pub(crate) struct Message {
+    /// Index into [`Library::streams`].
+    pub(crate) stream: usize,
+    /// The payload exactly as recorded, for `/ws/...` connections.
+    pub(crate) raw: Utf8Bytes,
+    /// `{"stream":<name>,"data":<raw>}`, built once at load for `/stream` connections.
+    pub(crate) combined: Utf8Bytes,
+}
+
+/// Every message of one or more recordings, in file order, each under a stream name.
+#[derive(Clone, Debug, Default)]
+pub struct Library {
+    /// Distinct stream names, in order of first appearance.
+    streams: Vec<String>,
+    /// Position of each name in `streams`, so loading stays linear in the line count.
+    index: HashMap<String, usize>,
+    messages: Vec<Message>,
+    skipped: u64,
+}
+
+impl Library {
+    /// Loads `paths` in the order given, as if the files were concatenated.
+    pub fn load(paths: &[PathBuf]) -> Result<Library, LoadError> {
+        let mut library = Library::default();
+        for path in paths {
+            let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                LoadError::NotUtf8 {
+                    path: path.clone(),
+                    line: 1 + valid.iter().filter(|&&b| b == b'\n').count(),
+                }
+            })?;
+            library.extend(path, text.lines())?;
+        }
+        Ok(library)
+    }
+
+    /// Builds a library from lines held in memory; errors name the file `<memory>`.
+    pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<Library, LoadError> {
+        let mut library = Library::default();
+        library.extend(Path::new("<memory>"), lines)?;
+        Ok(library)
+    }
+
+    /// How many messages can be sent.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Lines that were valid JSON but not a market-data message (control frames,
+    /// arrays, snapshots without a symbol). Blank lines are not counted.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The distinct stream names, in order of first appearance.
+    pub fn stream_names(&self) -> impl Iterator<Item = &str> {
+        self.streams.iter().map(String::as_str)
+    }
+
+    /// Every message as (stream name, payload text), in send order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.messages
+            .iter()
+            .map(|m| (self.streams[m.stream].as_str(), m.raw.as_str()))
+    }
+
+    pub(crate) fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    pub(crate) fn streams(&self) -> &[String] {
+        &self.streams
+    }
+
+    fn extend<'a>(
+        &mut self,
+        path: &Path,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), LoadError> {
+        for (index, line) in lines.into_iter().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match classify(line) {
+                Ok(Some((name, payload))) => self.push(name.into_owned(), payload),
+                Ok(None) => self.skipped += 1,
+                Err(source) => {
+                    return Err(LoadError::Malformed {
+                        path: path.to_path_buf(),
+                        line: index + 1,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, name: String, payload: &str) {
+        let stream = match self.index.get(&name) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(name.clone(), self.streams.len());
+                self.streams.push(name);
+                self.streams.len() - 1
+            }
+        };
+        let (combined, raw) = frame_combined(&self.streams[stream], payload);
+        self.messages.push(Message {
+            stream,
+            raw,
+            combined,
+        });
+    }
+}
+
+impl fmt::Display for Library {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} messages on {} streams ({} lines skipped)",
+            self.messages.len(),
+            self.streams.len(),
+            self.skipped
+        )
+    }
+}
+
+/// Builds `{"stream":<name>,"data":<payload>}` and returns it with a slice of itself
+/// holding just the payload, so both framings share one allocation.
+pub(crate) fn frame_combined(name: &str, payload: &str) -> (Utf8Bytes, Utf8Bytes) {
+    let mut text = String::with_capacity(payload.len() + name.len() + 24);
+    text.push_str(r#"{"stream":"#);
+    push_json_string(&mut text, name);
+    text.push_str(r#","data":"#);
+    let start = text.len();
+    text.push_str(payload);
+    let end = text.len();
+    text.push('}');
+    let bytes = Bytes::from(text);
+    // The slice lies on the payload's own boundaries, so it is valid UTF-8; the
+    // fallback copy only keeps this free of panics.
+    let raw = Utf8Bytes::try_from(bytes.slice(start..end)).unwrap_or_else(|_| payload.into());
+    let combined = Utf8Bytes::try_from(bytes).unwrap_or_default();
+    (combined, raw)
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    // Stream names are almost always plain ASCII; only escape when needed.
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x80)
+    {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::Value::from(s).to_string());
+    }
+}
+
+/// The fields that decide a line's stream; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow)]
+    stream: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    e: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    s: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    k: Option<KlineProbe<'a>>,
+    u: Option<serde::de::IgnoredAny>,
+    b: Option<serde::de::IgnoredAny>,
+    a: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct KlineProbe<'a> {
+    #[serde(borrow)]
+    i: Option<Cow<'a, str>>,
+}
+
+/// Returns the stream name and payload text of one line, `None` for valid JSON that is
+/// not market data, or the parser's error for invalid JSON.
+pub(crate) fn classify(line: &str) -> Result<Option<(Cow<'_, str>, &str)>, serde_json::Error> {
+    let probe: Probe<'_> = match serde_json::from_str(line) {
+        Ok(probe) => probe,
+        // Valid JSON of another shape (an array, a field of another type) is skipped;
+        // only broken JSON is an error. A shape error can hide broken text after it
+        // (`1723161255 {...}`, a capture's timestamp prefix), so check the whole line.
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            serde_json::from_str::<serde::de::IgnoredAny>(line)?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    if let (Some(stream), Some(data)) = (probe.stream, probe.data) {
+        return Ok((!stream.is_empty()).then_some((stream, data.get())));
+    }
+    let Some(symbol) = probe.s.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let kind: Cow<'_, str> = match probe.e.as_deref() {
+        Some("trade") => "trade".into(),
+        Some("aggTrade") => "aggTrade".into(),
+        Some("24hrTicker") => "ticker".into(),
+        Some("24hrMiniTicker") => "miniTicker".into(),
+        Some("depthUpdate") => "depth".into(),
+        Some("bookTicker") => "bookTicker".into(),
+        Some("kline") => match probe.k.and_then(|k| k.i) {
+            Some(interval) => format!("kline_{interval}").into(),
+            None => return Ok(None),
+        },
+        Some(_) => return Ok(None),
+        // Spot bookTicker is the one payload without an event type.
+        None if probe.u.is_some() && probe.b.is_some() && probe.a.is_some() => "bookTicker".into(),
+        None => return Ok(None),
+    };
+    let name = format!("{}@{kind}", symbol.to_ascii_lowercase());
+    Ok(Some((name.into(), line)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Lines copied verbatim from the project's Binance fixtures (see sample/README.md).
+    const BOOK_TICKER: &str = r#"{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}"#;
+    const FUTURES_BOOK_TICKER: &str = r#"{"e":"bookTicker","u":5123107839020,"s":"BTCUSDT","b":"61800.20","B":"2.507","a":"61800.30","A":"2.510","T":1723161256313,"E":1723161256313}"#;
+    const TRADE: &str = r#"{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}"#;
+    const AGG_TRADE: &str = r#"{"e":"aggTrade","E":1617566591315,"s":"BTCUSDT","a":665076760,"p":"58001.03000000","q":"0.08620500","f":745522877,"l":745522877,"T":1617566591314,"m":true,"M":true}"#;
+    const TICKER: &str = r#"{"e":"24hrTicker","E":1653812650349,"s":"ETHUSDT","p":"28.23000000","P":"1.600","w":"1781.16275609","x":"1764.61000000","c":"1792.84000000","Q":"0.55720000","b":"1792.83000000","B":"1.62740000","a":"1792.84000000","A":"20.29140000","o":"1764.61000000","h":"1808.98000000","l":"1748.94000000","v":"471703.53110000","q":"840180761.51358100","O":1653726250344,"C":1653812650344,"F":841094172,"L":841646650,"n":552479}"#;
+    const MINI_TICKER: &str = r#"{"e":"24hrMiniTicker","E":1762578803031,"s":"BTCUSDT","c":"102571.17000000","o":"102339.76000000","h":"104096.36000000","l":"99260.86000000","v":"30195.39867000","q":"3065280135.28113970"}"#;
+    const DEPTH: &str = r#"{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":50093239203,"u":50093239207,"b":[["55653.87000000","0.00000000"]],"a":[["61839.85000000","0.00000000"]]}"#;
+    const KLINE: &str = r#"{"e":"kline","E":1617566591776,"s":"ETHUSDT","k":{"t":1617566580000,"T":1617566639999,"s":"ETHUSDT","i":"1m","f":346711017,"L":346711087,"o":"2063.88000000","c":"2064.73000000","h":"2065.00000000","l":"2063.88000000","v":"70.86425000","n":71,"x":false,"q":"146321.71560700","V":"46.98201000","Q":"97009.77617410","B":"0"}}"#;
+    const COMBINED_TRADE: &str = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"#;
+    const COMBINED_ARRAY: &str = r#"{"stream":"!ticker@arr","data":[{"e":"24hrTicker","E":1653812650349,"s":"ETHUSDT","c":"1792.84000000"}]}"#;
+
+    #[test]
+    fn classifies_each_fixture_kind() {
+        let cases = [
+            (BOOK_TICKER, "btcusdt@bookTicker"),
+            (FUTURES_BOOK_TICKER, "btcusdt@bookTicker"),
+            (TRADE, "btcusdt@trade"),
+            (AGG_TRADE, "btcusdt@aggTrade"),
+            (TICKER, "ethusdt@ticker"),
+            (MINI_TICKER, "btcusdt@miniTicker"),
+            (DEPTH, "btcusdt@depth"),
+            (KLINE, "ethusdt@kline_1m"),
+        ];
+        for (line, want) in cases {
+            let (name, payload) = classify(line).expect("valid").expect("classified");
+            assert_eq!(name, want, "{line}");
+            assert_eq!(payload, line, "raw payloads are kept whole");
+        }
+    }
+
+    #[test]
+    fn combined_frames_keep_their_stream_name_and_data_text() {
+        let (name, payload) = classify(COMBINED_TRADE).unwrap().unwrap();
+        assert_eq!((name.as_ref(), payload), ("btcusdt@trade", TRADE));
+        let (name, payload) = classify(COMBINED_ARRAY).unwrap().unwrap();
+        assert_eq!(name, "!ticker@arr");
+        assert!(payload.starts_with(r#"[{"e":"24hrTicker""#));
+    }
+
+    #[test]
+    fn control_frames_snapshots_and_arrays_are_skipped() {
+        for line in [
+            r#"{"result":null,"id":1}"#,
+            r#"{"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"}}"#,
+            r#"{"e":"serverShutdown","E":1770123456789}"#,
+            r#"{"lastUpdateId":50093239218,"bids":[["61837.63000000","3.78826000"]],"asks":[]}"#,
+            r#"[1,2,3]"#,
+            r#""text""#,
+            r#"{"e":"trade","s":42}"#,
+        ] {
+            assert!(classify(line).expect("valid JSON").is_none(), "{line}");
+        }
+    }
+
+    #[test]
+    fn library_counts_skips_ignores_blank_lines_and_keeps_order() {
+        let lib = Library::from_lines([
+            BOOK_TICKER,
+            "",
+            "   ",
+            r#"{"result":null,"id":1}"#,
+            TRADE,
+            COMBINED_TRADE,
+        ])
+        .unwrap();
+        assert_eq!(lib.len(), 3);
+        assert_eq!(lib.skipped(), 1);
+        let got: Vec<_> = lib.iter().collect();
+        assert_eq!(
+            got,
+            [
+                ("btcusdt@bookTicker", BOOK_TICKER),
+                ("btcusdt@trade", TRADE),
+                ("btcusdt@trade", TRADE),
+            ]
+        );
+        assert_eq!(
+            lib.stream_names().collect::<Vec<_>>(),
+            ["btcusdt@bookTicker", "btcusdt@trade"]
+        );
+        let combined = lib.messages()[1].combined.as_str();
+        assert_eq!(
+            combined,
+            format!(r#"{{"stream":"btcusdt@trade","data":{TRADE}}}"#)
+        );
+    }
+
+    #[test]
+    fn malformed_line_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.jsonl");
+        let bad = dir.path().join("bad.jsonl");
+        std::fs::write(&good, format!("{TRADE}\n")).unwrap();
+        std::fs::write(&bad, format!("{TRADE}\n\n{{\"e\":\"trade\",\n{TRADE}\n")).unwrap();
+        let err = Library::load(&[good, bad.clone()]).unwrap_err();
+        assert!(
+            matches!(err, LoadError::Malformed { line: 3, .. }),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("{}:3: malformed JSON", bad.display())),
+            "{text}"
+        );
+
+        let err = Library::from_lines([TRADE, "1761 {\"e\":1}"]).unwrap_err();
+        assert_eq!(err.to_string().split(": ").next(), Some("<memory>:2"));
+    }
+
+    #[test]
+    fn unreadable_and_non_utf8_files_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.jsonl");
+        let err = Library::load(std::slice::from_ref(&missing)).unwrap_err();
+        assert!(matches!(err, LoadError::Read { .. }));
+        assert!(err.to_string().contains("missing.jsonl"));
+
+        let latin1 = dir.path().join("latin1.jsonl");
+        std::fs::write(&latin1, b"{\"a\":1}\n{\"a\":\"\xe9\"}\n").unwrap();
+        let err = Library::load(&[latin1]).unwrap_err();
+        assert!(matches!(err, LoadError::NotUtf8 { line: 2, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn sample_recording_loads_whole() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample/binance-sample.jsonl");
+        let lib = Library::load(std::slice::from_ref(&path)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(lib.skipped(), 0);
+        assert_eq!(lib.len(), text.lines().count());
+        for ((_, payload), line) in lib.iter().zip(text.lines()) {
+            assert_eq!(payload, line);
+        }
+        let names: Vec<_> = lib.stream_names().collect();
+        for want in [
+            "btcusdt@bookTicker",
+            "btcusdt@trade",
+            "btcusdt@aggTrade",
+            "ethusdt@ticker",
+        ] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+    }
+}

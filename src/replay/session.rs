@@ -1,0 +1,464 @@
+//! One client connection, from handshake to close.
+//!
+//! This module owns a session's loop: one `select!` over the shutdown token, incoming
+//! frames (requests, pings, pongs, close), flushing, the ping timer and the send pacing.
+//! Every branch's future is cancel-safe (nothing is half-sent when another branch wins):
+//! data is queued with `feed` in handlers and written by the separate flush branch. It
+//! does not accept TCP connections or decide when the server stops (see `mod.rs`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use super::behavior::{Behavior, MAX_BATCH, Pacer, Step};
+use super::endpoint::{self, Endpoint, Framing};
+use super::library::{Library, frame_combined};
+use super::request::{self, Request as ClientRequest, RequestError};
+use super::stats::Stats;
+use super::streams::Subscriptions;
+
+/// How long a client may take to complete the HTTP upgrade.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long to wait for the client's side of a closing handshake. Shorter than the
+/// server's shutdown grace, so a silent client never needs the abort.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// The most library entries looked at per loop turn when few match, so a sparse
+/// subscription still lets requests and shutdown through.
+const SCAN_BUDGET: usize = 4096;
+
+/// The payload of server pings; Binance expects clients to echo it in the pong.
+const PING_PAYLOAD: &[u8] = b"foxtrot-replay";
+
+/// What every session of one server shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The messages to send, loaded once.
+    pub(crate) library: Arc<Library>,
+    /// How sessions pace, stop and ping.
+    pub(crate) behavior: Behavior,
+    /// Where sessions report what they did.
+    pub(crate) stats: Arc<Stats>,
+}
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// Why a session is not sending data right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sending {
+    /// Walking the library.
+    Active,
+    /// Reached `limit`: idle until the client leaves.
+    Limit,
+    /// Reached the end of the library without looping: idle until the client leaves.
+    Exhausted,
+    /// A whole lap of a looped library matched nothing: wait for a subscription change
+    /// instead of spinning.
+    NoMatch,
+}
+
+/// How a loop turn ended.
+enum Flow {
+    Continue,
+    /// Close the connection with this code.
+    Close(CloseCode, &'static str),
+    /// The client closed; its Close is answered, nothing more to do.
+    PeerClosed,
+    /// The connection is gone or broken.
+    Gone,
+}
+
+/// Serves one accepted TCP connection until it closes or `stop` is cancelled.
+pub(crate) async fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) {
+    // Small frames should leave at once; the replay data path batches on its own.
+    if let Err(e) = tcp.set_nodelay(true) {
+        debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+    }
+    let mut endpoint = None;
+    let mut refused = false;
+    // tungstenite's `Callback` fixes this signature, large error type included.
+    #[allow(clippy::result_large_err)]
+    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        match endpoint::parse(req.uri().path(), req.uri().query()) {
+            Some(found) => {
+                endpoint = Some(found);
+                Ok(resp)
+            }
+            None => {
+                refused = true;
+                let mut refusal = ErrorResponse::new(Some("not found".to_owned()));
+                *refusal.status_mut() = StatusCode::NOT_FOUND;
+                Err(refusal)
+            }
+        }
+    };
+    let handshake = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        tokio_tungstenite::accept_hdr_async(tcp, callback),
+    );
+    let ws = tokio::select! {
+        result = handshake => result,
+        () = stop.cancelled() => return,
+    };
+    let ws = match ws {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            if refused {
+                shared.stats.handshake_refused();
+            }
+            debug!(%peer, error = %e, "handshake failed");
+            return;
+        }
+        Err(_) => {
+            debug!(%peer, "handshake timed out");
+            return;
+        }
+    };
+    let Some(endpoint) = endpoint else {
+        return;
+    };
+    shared.stats.session_opened();
+    let _open = OpenGuard(&shared.stats);
+    let session = Session::new(&shared, endpoint, ws);
+    let sent = session.run(&stop).await;
+    debug!(%peer, sent, "session ended");
+}
+
+/// Keeps `connections_open` right even when the session future is dropped by the abort.
+struct OpenGuard<'a>(&'a Stats);
+
+impl Drop for OpenGuard<'_> {
+    fn drop(&mut self) {
+        self.0.session_closed();
+    }
+}
+
+/// The state of one open connection.
+struct Session {
+    library: Arc<Library>,
+    behavior: Behavior,
+    stats: Arc<Stats>,
+    framing: Framing,
+    subscriptions: Subscriptions,
+    /// For each library stream, the subscription that selects it (see `Subscriptions::select`).
+    selection: Vec<Option<usize>>,
+    /// Index of the next library message to look at.
+    cursor: usize,
+    /// Messages looked at since the last match; a full lap of them means nothing matches.
+    unmatched: usize,
+    /// Data messages sent on this connection.
+    sent: u64,
+    sending: Sending,
+    pacer: Pacer,
+    sink: SplitSink<Ws, Message>,
+    stream: SplitStream<Ws>,
+    /// Frames were queued with `feed` and await the flush branch.
+    dirty: bool,
+}
+
+impl Session {
+    fn new(shared: &Shared, endpoint: Endpoint, ws: Ws) -> Session {
+        let (sink, stream) = ws.split();
+        let mut session = Session {
+            library: Arc::clone(&shared.library),
+            behavior: shared.behavior.clone(),
+            stats: Arc::clone(&shared.stats),
+            framing: endpoint.framing,
+            subscriptions: Subscriptions::default(),
+            selection: Vec::new(),
+            cursor: 0,
+            unmatched: 0,
+            sent: 0,
+            sending: Sending::Active,
+            pacer: Pacer::new(shared.behavior.rate, Instant::now()),
+            sink,
+            stream,
+            dirty: false,
+        };
+        // More streams in a URL than a SUBSCRIBE may add: keep the first MAX_STREAMS.
+        let mut names = endpoint.streams;
+        names.truncate(super::streams::MAX_STREAMS);
+        if session.subscriptions.add(&names).is_ok() {
+            session.reselect();
+        }
+        if session.behavior.after_sent(0) == Step::Idle {
+            session.sending = Sending::Limit;
+        }
+        session
+    }
+
+    /// Runs the connection to its end; returns the number of data messages sent.
+    async fn run(mut self, stop: &CancellationToken) -> u64 {
+        let mut ping = ping_timer(self.behavior.ping_interval);
+        let mut flow = if self.behavior.after_sent(0) == Step::Close {
+            Flow::Close(CloseCode::Normal, "")
+        } else {
+            Flow::Continue
+        };
+        while let Flow::Continue = flow {
+            let may_send =
+                self.sending == Sending::Active && !self.subscriptions.is_empty() && !self.dirty;
+            let due = self.pacer.due();
+            flow = tokio::select! {
+                biased;
+                () = stop.cancelled() => Flow::Close(CloseCode::Away, "server shutting down"),
+                frame = self.stream.next() => self.on_frame(frame).await,
+                flushed = self.sink.flush(), if self.dirty => {
+                    self.dirty = false;
+                    ok_or_gone(flushed)
+                }
+                () = tick(&mut ping) => {
+                    self.dirty = true;
+                    ok_or_gone(self.sink.feed(Message::Ping(Bytes::from_static(PING_PAYLOAD))).await)
+                }
+                () = wait_until(due), if may_send => self.send_batch().await,
+            };
+        }
+        match flow {
+            Flow::Close(code, reason) => self.close(code, reason).await,
+            Flow::PeerClosed => {
+                // tungstenite queued the Close reply (after any data already queued).
+                let _ = tokio::time::timeout(CLOSE_GRACE, self.sink.flush()).await;
+            }
+            Flow::Continue | Flow::Gone => {}
+        }
+        self.sent
+    }
+
+    async fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Flow {
+        let message = match frame {
+            Some(Ok(message)) => message,
+            Some(Err(e)) => {
+                debug!(error = %e, "read failed");
+                return Flow::Gone;
+            }
+            None => return Flow::Gone,
+        };
+        match message {
+            Message::Text(text) => {
+                self.stats.request();
+                let reply = self.answer(text.as_str());
+                self.dirty = true;
+                ok_or_gone(self.sink.feed(Message::text(reply)).await)
+            }
+            // tungstenite queued the pong; the flush branch writes it promptly.
+            Message::Ping(_) => {
+                self.dirty = true;
+                Flow::Continue
+            }
+            Message::Pong(_) => {
+                self.stats.pong();
+                Flow::Continue
+            }
+            Message::Close(_) => {
+                self.stats.close_received();
+                Flow::PeerClosed
+            }
+            Message::Binary(_) | Message::Frame(_) => Flow::Continue,
+        }
+    }
+
+    /// Applies one request and returns the reply text.
+    fn answer(&mut self, text: &str) -> String {
+        let request = match request::parse(text) {
+            Ok(request) => request,
+            Err(e) => return e.reply(),
+        };
+        match request {
+            ClientRequest::Subscribe { streams, id } => {
+                if self.subscriptions.add(&streams).is_err() {
+                    return RequestError::Invalid {
+                        detail: format!(
+                            "too many streams (at most {})",
+                            super::streams::MAX_STREAMS
+                        ),
+                        id: Some(id),
+                    }
+                    .reply();
+                }
+                self.reselect();
+                request::reply("null", &id)
+            }
+            ClientRequest::Unsubscribe { streams, id } => {
+                self.subscriptions.remove(&streams);
+                self.reselect();
+                request::reply("null", &id)
+            }
+            ClientRequest::ListSubscriptions { id } => {
+                request::reply(&request::name_list(self.subscriptions.names()), &id)
+            }
+            ClientRequest::SetCombined { combined, id } => {
+                self.framing = if combined {
+                    Framing::Combined
+                } else {
+                    Framing::Raw
+                };
+                request::reply("null", &id)
+            }
+            ClientRequest::GetCombined { id } => {
+                let combined = self.framing == Framing::Combined;
+                request::reply(if combined { "true" } else { "false" }, &id)
+            }
+        }
+    }
+
+    /// Recomputes which library streams to send after the subscriptions changed.
+    fn reselect(&mut self) {
+        self.selection = self.subscriptions.select(self.library.streams());
+        self.unmatched = 0;
+        if self.sending == Sending::NoMatch {
+            self.sending = Sending::Active;
+            self.pacer.restart(Instant::now());
+        }
+    }
+
+    /// Queues the messages that are due and match, walking the library from the cursor.
+    async fn send_batch(&mut self) -> Flow {
+        let library = Arc::clone(&self.library);
+        let messages = library.messages();
+        let allowance = self.pacer.allowance(Instant::now()).min(MAX_BATCH);
+        let (mut queued, mut scanned) = (0, 0);
+        let mut flow = Flow::Continue;
+        while queued < allowance && scanned < SCAN_BUDGET {
+            if self.cursor >= messages.len() {
+                if self.behavior.looped && !messages.is_empty() {
+                    self.cursor = 0;
+                } else {
+                    self.sending = Sending::Exhausted;
+                    break;
+                }
+            }
+            let message = &messages[self.cursor];
+            self.cursor += 1;
+            scanned += 1;
+            let Some(subscription) = self.selection.get(message.stream).copied().flatten() else {
+                self.unmatched += 1;
+                if self.unmatched >= messages.len() {
+                    self.sending = Sending::NoMatch;
+                    break;
+                }
+                continue;
+            };
+            self.unmatched = 0;
+            let text = match self.framing {
+                Framing::Raw => message.raw.clone(),
+                Framing::Combined => {
+                    let requested = &self.subscriptions.names()[subscription];
+                    // Binance names the stream as the client asked for it.
+                    if *requested == library.streams()[message.stream] {
+                        message.combined.clone()
+                    } else {
+                        frame_combined(requested, message.raw.as_str()).0
+                    }
+                }
+            };
+            if let Err(e) = self.sink.feed(Message::Text(text)).await {
+                debug!(error = %e, "send failed");
+                flow = Flow::Gone;
+                break;
+            }
+            queued += 1;
+            self.sent += 1;
+            match self.behavior.after_sent(self.sent) {
+                Step::Continue => {}
+                Step::Idle => {
+                    self.sending = Sending::Limit;
+                    break;
+                }
+                Step::Close => {
+                    flow = Flow::Close(CloseCode::Normal, "");
+                    break;
+                }
+            }
+        }
+        self.pacer.consumed(queued);
+        self.stats.sent(queued as u64);
+        if queued > 0 {
+            self.dirty = true;
+        } else if scanned >= SCAN_BUDGET {
+            // Nothing was written, so no I/O gave the scheduler a turn.
+            tokio::task::yield_now().await;
+        }
+        flow
+    }
+
+    /// Sends a Close frame after everything queued, then waits briefly for the client's.
+    async fn close(&mut self, code: CloseCode, reason: &'static str) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let stats = Arc::clone(&self.stats);
+        let closing = async {
+            self.sink.send(Message::Close(Some(frame))).await?;
+            // Reading drives tungstenite to completion; it ends when the client's Close
+            // arrives (or the client goes away).
+            while let Some(message) = self.stream.next().await {
+                match message? {
+                    Message::Close(_) => stats.close_received(),
+                    Message::Pong(_) => stats.pong(),
+                    _ => {}
+                }
+            }
+            Ok::<(), WsError>(())
+        };
+        match tokio::time::timeout(CLOSE_GRACE, closing).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => debug!(error = %e, "closing handshake failed"),
+            Err(_) => debug!("client did not answer the Close frame in time"),
+        }
+    }
+}
+
+fn ok_or_gone(result: Result<(), WsError>) -> Flow {
+    match result {
+        Ok(()) => Flow::Continue,
+        Err(e) => {
+            debug!(error = %e, "write failed");
+            Flow::Gone
+        }
+    }
+}
+
+/// A ping timer whose first tick comes one interval after connecting; `None` if disabled.
+fn ping_timer(interval: Duration) -> Option<Interval> {
+    (!interval.is_zero()).then(|| {
+        let mut timer = tokio::time::interval_at(Instant::now() + interval, interval);
+        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        timer
+    })
+}
+
+async fn tick(timer: &mut Option<Interval>) {
+    match timer {
+        Some(timer) => {
+            timer.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn wait_until(due: Option<Instant>) {
+    if let Some(due) = due {
+        tokio::time::sleep_until(due).await;
+    }
+}

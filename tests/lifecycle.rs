@@ -1,0 +1,178 @@
+//! The old platform's "daemon threads killed mid-write" failure, done right: run the app
+//! in-process against the replay server, stop it, and check that tasks, threads, connections
+//! and memory return to where they started, over ten start/stop cycles.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use foxtrot::cli::{Cli, Command};
+use foxtrot::config::Config;
+
+use crate::util::*;
+
+/// Thread counts are per process and other tests run beside this one, so the measurement
+/// runs in a process of its own that runs only [`measure`].
+#[test]
+fn tasks_threads_and_memory_return_to_where_they_started() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "lifecycle::measure",
+            "--ignored",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "measure failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "measure did not run:\n{stdout}"
+    );
+    // The figures, for whoever reads the log.
+    for line in stdout.lines().filter(|l| l.starts_with("lifecycle:")) {
+        println!("{line}");
+    }
+}
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .map(|t| {
+            std::fs::read_to_string(t.unwrap().path().join("comm"))
+                .unwrap()
+                .trim()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Polls `done` for up to [`PATIENCE`]; for states that have no event to wait on.
+fn settle(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !done() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    true
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn record_config(url: &str, out: &std::path::Path, limit: Option<u64>) -> Config {
+    let mut args = vec![
+        "foxtrot".to_owned(),
+        "record".into(),
+        "BTCUSDT".into(),
+        "--channel".into(),
+        "bookTicker".into(),
+        "--endpoint".into(),
+        url.into(),
+        "--out".into(),
+        out.to_str().unwrap().into(),
+        "--quiet".into(),
+    ];
+    if let Some(n) = limit {
+        args.extend(["--limit".into(), n.to_string()]);
+    }
+    match Cli::try_parse_from(args).unwrap().command {
+        Command::Record(r) => Config::for_record(&r, true).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+#[ignore = "run by tasks_threads_and_memory_return_to_where_they_started in its own process"]
+fn measure() {
+    const TICKS: u64 = 40;
+    const CYCLES: u64 = 10;
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("replay-server")
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.limit = Some(TICKS);
+    let server = server_runtime.block_on(start_replay(config));
+    let stats = server.stats();
+    let dir = tempfile::tempdir().unwrap();
+
+    let threads_before = threads();
+    let mut rss_after_first = 0;
+    for cycle in 0..CYCLES {
+        let path = dir.path().join(format!("cycle{cycle}.ndjson"));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("foxtrot-cycle")
+            .enable_all()
+            .build()
+            .unwrap();
+        // Half the cycles stop by --limit, half by an external signal once the server sent all.
+        let by_limit = cycle % 2 == 0;
+        let config = record_config(server.url(), &path, by_limit.then_some(TICKS));
+        let sent_target = TICKS * (cycle + 1);
+        let stats_for_signal = Arc::clone(&stats);
+        let signal = async move {
+            if by_limit {
+                std::future::pending::<()>().await;
+            }
+            stats_for_signal.wait_for_sent(sent_target).await;
+        };
+        let report = runtime
+            .block_on(async {
+                tokio::time::timeout(PATIENCE, foxtrot::app::run(config, signal)).await
+            })
+            .expect("the run did not end")
+            .unwrap();
+        assert_eq!(report.exit_code(), 0, "{report:?}");
+        assert_eq!(report.stats.written, TICKS, "{report:?}");
+        assert_eq!(
+            runtime.metrics().num_alive_tasks(),
+            0,
+            "tasks left alive after cycle {cycle}"
+        );
+        drop(runtime);
+        // A joined thread can stay listed in /proc for a moment after `join` returns (the
+        // kernel reaps it just after it wakes the joiner): give the count a moment to settle.
+        let settled = settle(|| threads() == threads_before);
+        assert!(settled, "threads after cycle {cycle}: {:?}", thread_names());
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count() as u64;
+        assert_eq!(lines, TICKS);
+        server_runtime.block_on(async {
+            tokio::time::timeout(PATIENCE, stats.wait_until(|s| s.connections_open() == 0))
+                .await
+                .expect("the server still sees an open connection")
+        });
+        if cycle == 0 {
+            rss_after_first = rss_kib();
+        }
+    }
+    let rss_after_last = rss_kib();
+    let growth = rss_after_last.saturating_sub(rss_after_first);
+    println!(
+        "\nlifecycle: {CYCLES} cycles; threads {threads_before} -> {}; RSS {rss_after_first} KiB -> {rss_after_last} KiB",
+        threads()
+    );
+    assert!(
+        growth < 5 * 1024,
+        "RSS grew by {growth} KiB over {CYCLES} cycles"
+    );
+    assert_eq!(stats.connections_accepted(), CYCLES);
+    server_runtime.block_on(server.shutdown()).unwrap();
+}

@@ -1,0 +1,160 @@
+//! Small helpers shared by the integration tests: the replay server on 127.0.0.1:0, the real
+//! binary as a child process, fixture data, and waits with generous limits.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use foxtrot::replay::{Library, ReplayConfig, RunningServer, Server};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The limit for any single wait on an event. Generous: CI is a loaded 2-core machine.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A fixture file shipped in `tests/data/binance/`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/binance")
+        .join(name)
+}
+
+/// The lines of a fixture file.
+pub fn fixture_lines(name: &str) -> Vec<String> {
+    std::fs::read_to_string(fixture(name))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A replay-server configuration over fixture files, sending as fast as possible.
+pub fn replay_config(files: &[&str]) -> ReplayConfig {
+    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    ReplayConfig::new(Library::load(&paths).unwrap())
+}
+
+/// Starts the replay server in this process on a fresh port.
+pub async fn start_replay(config: ReplayConfig) -> RunningServer {
+    Server::bind("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap()
+        .spawn()
+}
+
+/// The real binary with its output captured and stdin closed.
+pub fn foxtrot(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_foxtrot"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("FOXTROT_ENDPOINT")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true);
+    cmd
+}
+
+/// What a finished child left.
+#[derive(Debug)]
+pub struct Finished {
+    /// The exit code (None when killed by a signal).
+    pub code: Option<i32>,
+    /// Everything it wrote to stdout.
+    pub stdout: String,
+    /// Everything it wrote to stderr.
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Asserts that stderr carries no panic or backtrace.
+    pub fn assert_no_panic(&self) {
+        for bad in ["panicked", "backtrace", "RUST_BACKTRACE"] {
+            assert!(
+                !self.stderr.contains(bad),
+                "stderr shows {bad:?}:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
+
+/// Waits for a child with output, within [`PATIENCE`].
+pub async fn finish(child: Child) -> Finished {
+    let output = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("foxtrot did not exit in time")
+        .unwrap();
+    Finished {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Runs the binary to completion.
+pub async fn run(args: &[&str]) -> Finished {
+    finish(foxtrot(args).spawn().unwrap()).await
+}
+
+/// Sends a signal (`INT`, `TERM`) to a child.
+pub fn signal(child: &Child, name: &str) {
+    let pid = child.id().expect("child already reaped").to_string();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid} failed");
+}
+
+/// Reads a child's stderr until a line containing `needle` appears; returns the lines read.
+pub async fn stderr_until(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+    needle: &str,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let hit = line.contains(needle);
+            seen.push(line);
+            if hit {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        found,
+        Ok(true),
+        "no stderr line with {needle:?}; saw {seen:?}"
+    );
+    seen
+}
+
+/// Wraps a child's stderr for [`stderr_until`].
+pub fn stderr_lines(child: &mut Child) -> tokio::io::Lines<BufReader<tokio::process::ChildStderr>> {
+    BufReader::new(child.stderr.take().unwrap()).lines()
+}
+
+/// A `ws://` endpoint on which nothing listens (connections are refused).
+pub fn refused_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("ws://127.0.0.1:{port}")
+}
+
+/// Parses NDJSON output lines, failing on any that is not a JSON object.
+pub fn parse_ndjson(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"));
+            assert!(v.is_object(), "not an object: {l}");
+            v
+        })
+        .collect()
+}
