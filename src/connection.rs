@@ -163,6 +163,7 @@ impl Connection {
         let mut backoff = Backoff::default();
         // Until the first handshake succeeds, failing for `connect_timeout` ends the run.
         let mut first_deadline = Some(Instant::now() + self.connect_timeout);
+        let mut last_cause = None;
         loop {
             let limit = first_deadline.unwrap_or_else(|| Instant::now() + self.connect_timeout);
             let attempt = {
@@ -204,7 +205,10 @@ impl Connection {
                     });
                 }
                 Ok(Err(e)) => describe(&e),
-                Err(_) => "handshake timed out".to_owned(),
+                // Cut short by the first-connect deadline: the previous failure says more.
+                Err(_) => last_cause
+                    .take()
+                    .unwrap_or_else(|| "handshake timed out".to_owned()),
             };
             let mut delay = backoff.next_delay();
             if let Some(deadline) = first_deadline {
@@ -217,8 +221,12 @@ impl Connection {
                     });
                 }
                 delay = delay.min(deadline - now);
+                // The final error names the cause; until then retries are not news.
+                info!(url = %self.url, "{cause}; retrying in {delay:?}");
+            } else {
+                warn!(url = %self.url, "{cause}; reconnecting in {delay:?}");
             }
-            warn!(url = %self.url, "{cause}; reconnecting in {:?}", delay);
+            last_cause = Some(cause);
             tokio::select! {
                 _ = self.intake.cancelled() => return Ok(()),
                 _ = tokio::time::sleep(delay) => {}

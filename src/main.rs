@@ -4,8 +4,9 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Parser;
+use foxtrot::cli::Format;
 use foxtrot::cli::{Cli, Command, ReplayArgs};
-use foxtrot::config::{Config, ConfigError};
+use foxtrot::config::{Config, ConfigError, Output};
 use foxtrot::{app, replay, shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -30,8 +31,10 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
         Err(e) => return fail(2, &e),
     };
     let quiet = config.quiet;
+    // A message on the terminal would tear the table that is redrawn in place.
+    let announce = !quiet && config.output != Output::Stdout(Format::Table);
     on_runtime(
-        quiet,
+        announce,
         |signal| app::run(config, signal),
         |result| match result {
             Err(e) => fail(if e.is_usage() { 2 } else { 1 }, &e),
@@ -73,7 +76,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
         },
     };
     on_runtime(
-        quiet,
+        !quiet,
         |signal| replay::serve(config, args.listen, signal),
         |result| match result {
             Ok(()) => 0,
@@ -85,11 +88,11 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
 /// Builds the one runtime, bridges the signals into it, runs `job`, and lets `finish` turn
 /// the outcome into an exit code. A sink stuck on a pipe nobody reads does not hold the exit.
 fn on_runtime<F: std::future::Future>(
-    quiet: bool,
+    announce: bool,
     job: impl FnOnce(tokio_util::sync::WaitForCancellationFutureOwned) -> F,
     finish: impl FnOnce(F::Output) -> i32,
 ) -> i32 {
-    let signal = match shutdown::install_signal_handler(quiet) {
+    let signal = match shutdown::install_signal_handler(announce) {
         Ok(token) => token,
         Err(e) => return fail(1, format_args!("cannot install the signal handler ({e})")),
     };

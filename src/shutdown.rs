@@ -20,14 +20,15 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// Bridges Ctrl-C, SIGTERM and SIGHUP into the runtime: the first cancels the returned token
 /// (a graceful stop), the second exits the process at once with code 130.
 ///
-/// Call once per process: `ctrlc` allows one handler.
-pub fn install_signal_handler(quiet: bool) -> Result<CancellationToken, ctrlc::Error> {
+/// With `announce`, the first signal prints how to force the exit. Call once per process:
+/// `ctrlc` allows one handler.
+pub fn install_signal_handler(announce: bool) -> Result<CancellationToken, ctrlc::Error> {
     let token = CancellationToken::new();
     let seen = AtomicUsize::new(0);
     let cancel = token.clone();
     ctrlc::set_handler(move || {
         if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-            if !quiet {
+            if announce {
                 eprintln!("foxtrot: stopping (press Ctrl-C again to exit at once)");
             }
             cancel.cancel();

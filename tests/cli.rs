@@ -138,7 +138,6 @@ async fn a_refusing_endpoint_fails_after_the_connect_timeout_leaving_no_file() {
         &endpoint,
         "--connect-timeout",
         "2s",
-        "--quiet",
     ])
     .await;
     assert_refused(&out, 1, "could not connect to ws://127.0.0.1:");
