@@ -12,15 +12,13 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::connection::{Admission, Connection, ConnectionError};
+use crate::connection::{Admission, Connection, ConnectionError, Shared};
 use crate::exchange::Exchange;
 use crate::exchange::binance::Binance;
+use crate::limiter::ConnectLimiter;
 use crate::shutdown::{Drain, Shutdown};
 use crate::sink::{self, OpenError, SinkEnd};
 use crate::stats::{Snapshot, Stats};
-
-/// Streams carried by one connection (Binance allows 1024; shorter URLs are kinder).
-const STREAMS_PER_CONNECTION: usize = 200;
 
 /// Exit code when the deadline forced the stop and ticks were lost.
 pub const EXIT_LOST: i32 = 3;
@@ -75,11 +73,14 @@ impl Report {
             None => String::new(),
         };
         format!(
-            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {} in {:.2}s",
+            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {} in {:.2}s",
             s.received,
             s.written,
             s.dropped,
             s.lost,
+            s.reconnects,
+            s.stalls,
+            s.gaps,
             self.elapsed.as_secs_f64()
         )
     }
@@ -108,21 +109,25 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             .tracker
             .spawn_blocking(move || runtime.block_on(sink::run(rx, out, stats, abort)))
     };
+    let shared = Shared {
+        exchange: exchange.clone(),
+        stats: stats.clone(),
+        intake: shutdown.intake.clone(),
+        abort: shutdown.abort.clone(),
+        on_full: config.on_full,
+        admission: admission.clone(),
+        limiter: Arc::new(ConnectLimiter::new(
+            config.connect_limit.0,
+            config.connect_limit.1,
+        )),
+        settings: config.connection.clone(),
+    };
     let mut connections: FuturesUnordered<_> = config
         .streams
-        .chunks(STREAMS_PER_CONNECTION)
+        .chunks(config.streams_per_connection)
         .map(|shard| {
-            let connection = Connection::new(
-                exchange.clone(),
-                exchange.stream_url(&config.endpoint, shard),
-                tx.clone(),
-                stats.clone(),
-                shutdown.intake.clone(),
-                shutdown.abort.clone(),
-                config.on_full,
-                admission.clone(),
-                config.connect_timeout,
-            );
+            let connection =
+                Connection::new(shared.clone(), &config.endpoint, shard.to_vec(), tx.clone());
             shutdown.tracker.spawn(connection.run())
         })
         .collect();

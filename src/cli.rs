@@ -128,6 +128,38 @@ pub struct RunArgs {
     /// Give up with an error when no connection could be made for this long.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+
+    /// Streams carried by one connection (Binance allows 1024).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub streams_per_connection: u32,
+
+    /// Exit with an error after N failed connection attempts in a row [default: retry for ever].
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+
+    /// The first reconnect delay's ceiling (delays double up to --backoff-max, with jitter).
+    #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration)]
+    pub backoff_initial: Duration,
+
+    /// The longest reconnect delay.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub backoff_max: Duration,
+
+    /// At most this many connection attempts per period, across all connections.
+    #[arg(long, value_name = "N/DURATION", default_value = "300/5m", value_parser = parse_limit)]
+    pub connect_limit: (usize, Duration),
+
+    /// Reconnect when no frame at all (data or ping) arrived for this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub stale_after: Duration,
+
+    /// Warn about a stream that delivered nothing for this long while its connection lives.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub silent_stream_after: Duration,
+
+    /// Replace each connection (make-before-break) once it is this old; Binance closes at 24 h.
+    #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration)]
+    pub max_connection_age: Duration,
 }
 
 /// What a connection does with a tick when the channel is full.
@@ -218,6 +250,11 @@ pub struct ReplayArgs {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("{e} (expected a duration such as 500ms, 5s, 1m)"))
+}
+
+/// Parses `300/5m` (attempts per period).
+pub fn parse_limit(text: &str) -> Result<(usize, Duration), String> {
+    crate::limiter::ConnectLimiter::parse(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -80,8 +80,12 @@ pub struct Config {
     pub limit: Option<u64>,
     /// Stop after this long.
     pub duration: Option<Duration>,
-    /// Give up when no connection could be made for this long.
-    pub connect_timeout: Duration,
+    /// Streams per connection.
+    pub streams_per_connection: usize,
+    /// Connection attempts allowed per period, across connections.
+    pub connect_limit: (usize, Duration),
+    /// Connection tunables (timeouts, backoff, ages).
+    pub connection: crate::connection::Settings,
     /// No summary line.
     pub quiet: bool,
 }
@@ -159,7 +163,17 @@ impl Config {
             on_full: run.on_full,
             limit: run.limit,
             duration: run.duration,
-            connect_timeout: run.connect_timeout,
+            streams_per_connection: run.streams_per_connection as usize,
+            connect_limit: run.connect_limit,
+            connection: crate::connection::Settings {
+                connect_timeout: run.connect_timeout,
+                stale_after: run.stale_after,
+                silent_stream_after: run.silent_stream_after,
+                max_connection_age: run.max_connection_age,
+                max_retries: run.max_retries,
+                backoff_initial: run.backoff_initial,
+                backoff_max: run.backoff_max.max(run.backoff_initial),
+            },
             quiet,
         })
     }

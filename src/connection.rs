@@ -1,37 +1,56 @@
-//! One task per WebSocket connection: connect, read, decode, send ticks; reconnect inside the
-//! same task; close with a close frame when intake stops.
+//! One task per WebSocket connection (a shard of the streams), for the program's whole life:
+//! connect, subscribe, read, decode, send; reconnect with backoff inside the same task;
+//! replace the socket before it ages out; close with a close frame when intake stops.
 //!
-//! A reconnect never spawns anything: the task loops, so there is never a second reader.
-//! While sending into a full channel the task waits on the abort token, not on intake: during
-//! the drain the sink is still reading, so the send completes and nothing deadlocks.
+//! A reconnect or a replacement never spawns anything: this task's one loop reads at most
+//! two sockets (the old one and its replacement, during a make-before-break), so there is
+//! never a stray reader or heartbeat. Pongs are sent by tungstenite on the next read, and
+//! this loop always reads. While sending into a full channel the task waits on the abort
+//! token, not on intake: during the drain the sink is still reading, so nothing deadlocks.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::backoff::Backoff;
 use crate::cli::OnFull;
 use crate::clock;
-use crate::exchange::{Control, Decoded, Exchange};
+use crate::exchange::{Control, Decoded, Exchange, StreamId};
+use crate::limiter::ConnectLimiter;
 use crate::stats::Stats;
-use crate::tick::Tick;
+use crate::tick::{Channel, Event, Gap, Symbol, Tick};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long to wait for the server's reply to our close frame before giving up on it.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// URLs longer than this are avoided: the rest of the streams are subscribed by message.
+const MAX_URL_LEN: usize = 8000;
+/// Streams per SUBSCRIBE message.
+const SUBSCRIBE_BATCH: usize = 200;
+/// Space between SUBSCRIBE messages: Binance allows 5 client messages per second, pongs
+/// included, so four per second leaves room.
+const SUBSCRIBE_SPACING: Duration = Duration::from_millis(250);
+/// The largest message accepted; Binance's are a few hundred bytes.
+pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
+/// Wait after an HTTP 418 (IP ban) that names no time.
+const BAN_WAIT: Duration = Duration::from_secs(120);
 
-/// Why a connection task gave up. Both end the run with exit code 1.
+/// Why a connection task gave up. Each ends the run with exit code 1.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     /// No handshake succeeded within `--connect-timeout`.
@@ -50,6 +69,16 @@ pub enum ConnectionError {
         /// The URL tried.
         url: String,
         /// What the server or TLS said.
+        cause: String,
+    },
+    /// `--max-retries` consecutive attempts failed.
+    #[error("gave up on {url} after {attempts} failed attempts in a row ({cause})")]
+    GaveUp {
+        /// The URL tried.
+        url: String,
+        /// Consecutive failures.
+        attempts: u32,
+        /// The last failure.
         cause: String,
     },
 }
@@ -86,17 +115,47 @@ impl Admission {
     }
 }
 
-/// One WebSocket connection's task and everything it needs.
-pub struct Connection {
-    /// Decodes frames.
+/// The tunables of every connection.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Give up when no handshake succeeded for this long since start.
+    pub connect_timeout: Duration,
+    /// No frame at all (data or ping) for this long: the connection is stalled.
+    pub stale_after: Duration,
+    /// Warn about a stream that delivered nothing for this long.
+    pub silent_stream_after: Duration,
+    /// Replace the connection (make-before-break) once it is this old.
+    pub max_connection_age: Duration,
+    /// Exit after this many consecutive failed attempts; `None` retries for ever.
+    pub max_retries: Option<u32>,
+    /// The first reconnect delay's ceiling.
+    pub backoff_initial: Duration,
+    /// No reconnect delay is longer.
+    pub backoff_max: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            connect_timeout: Duration::from_secs(30),
+            stale_after: Duration::from_secs(30),
+            silent_stream_after: Duration::from_secs(300),
+            max_connection_age: Duration::from_secs(23 * 3600 + 50 * 60),
+            max_retries: None,
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a connection task shares with the rest of the run.
+#[derive(Clone)]
+pub struct Shared {
+    /// The venue.
     pub exchange: Arc<dyn Exchange>,
-    /// The full URL, streams included.
-    pub url: String,
-    /// Where ticks go; dropped when the task ends, which is how the sink learns intake is over.
-    pub tx: mpsc::Sender<Tick>,
     /// Run-wide counters.
     pub stats: Arc<Stats>,
-    /// Stage 1 of shutdown: close the socket, stop reading, drop `tx`.
+    /// Stage 1 of shutdown: close the socket, stop reading, drop the sender.
     pub intake: CancellationToken,
     /// The hard deadline passed: stop whatever is being waited on.
     pub abort: CancellationToken,
@@ -104,261 +163,721 @@ pub struct Connection {
     pub on_full: OnFull,
     /// The `--limit` gate, shared by all connections.
     pub admission: Arc<Admission>,
-    /// Give up when no handshake succeeded for this long.
-    pub connect_timeout: Duration,
-    /// Decode failures per kind, for rate-limited logging.
-    pub(crate) decode_failures: HashMap<&'static str, u64>,
+    /// The attempt limit, shared by all connections.
+    pub limiter: Arc<ConnectLimiter>,
+    /// Tunables.
+    pub settings: Settings,
 }
 
-/// Whether the task goes on after handling a frame.
-enum Flow {
+/// One WebSocket connection's task and its state.
+pub struct Connection {
+    /// What every connection shares.
+    shared: Shared,
+    /// The streams this connection carries.
+    streams: Vec<StreamId>,
+    /// Opens sockets for these streams.
+    dialer: Dialer,
+    /// Where events go; dropped when the task ends, which is how the sink learns intake is over.
+    tx: mpsc::Sender<Event>,
+    /// Per stream: last sequence, receive time, de-duplication and silence state.
+    seen: HashMap<(Channel, Symbol), Seen>,
+    /// Decode failures per kind, for rate-limited logging.
+    decode_failures: HashMap<&'static str, u64>,
+}
+
+/// What the connection remembers about one stream.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    /// The sequence of the last tick delivered (see `TickData::sequence`).
+    last_seq: Option<u64>,
+    /// When the stream last delivered (or its connection opened), for silence warnings.
+    last_ns: u64,
+    /// After a replacement: drop ticks at or below `last_seq` until the new socket delivers
+    /// a newer one, so the overlap yields neither a hole nor a duplicate.
+    dedupe: bool,
+    /// A silence warning was logged and the stream has not delivered since.
+    warned: bool,
+}
+
+/// One open socket and what is known about it.
+struct Link {
+    ws: Ws,
+    /// When the handshake completed.
+    opened: Instant,
+    /// When the last frame of any kind arrived.
+    last_frame: Instant,
+    /// Wall-clock time of the last frame (gap records start here).
+    last_frame_ns: u64,
+    /// Whether any data frame arrived.
+    delivered: bool,
+    /// SUBSCRIBE requests sent and not yet answered, by id.
+    pending: HashMap<u64, Vec<StreamId>>,
+}
+
+/// Which socket a frame came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Primary,
+    Retiring,
+}
+
+/// What the loop does after a frame.
+enum Next {
     Continue,
+    /// The server announced it will close: replace the socket now.
+    Replace,
+    /// Intake is over from the sink's side, or the deadline passed.
     Stop,
+    /// The socket is gone.
+    Lost(Loss),
+}
+
+/// How a socket was lost.
+struct Loss {
+    /// For the log.
+    why: String,
+    /// For the gap record.
+    reason: &'static str,
 }
 
 /// How one connected session ended.
 enum SessionEnd {
-    /// Intake stopped, the sink is gone, or the deadline passed: the task ends.
     Stopped,
-    /// The connection was lost; reconnect.
     Lost {
-        /// What happened, for the log.
-        reason: String,
-        /// Whether any frame arrived (resets the backoff).
+        loss: Loss,
+        /// Wall-clock time of the last frame before the loss.
+        since_ns: u64,
+        /// Whether the lost socket delivered data (resets the backoff).
         delivered: bool,
     },
 }
 
+/// A retiring socket during a make-before-break.
+struct Retiring {
+    link: Link,
+    /// When the close frame was sent; `None` while waiting for the new socket's first data.
+    closing_since: Option<Instant>,
+}
+
+type Dial = Pin<Box<dyn Future<Output = Result<Link, tungstenite::Error>> + Send>>;
+
+/// Opens sockets: the URL carries as many streams as fit, SUBSCRIBE batches carry the rest.
+#[derive(Clone)]
+struct Dialer {
+    url: Arc<str>,
+    /// (id, message, streams) of each SUBSCRIBE batch.
+    subscribes: Arc<[(u64, String, Vec<StreamId>)]>,
+    limiter: Arc<ConnectLimiter>,
+}
+
+impl Dialer {
+    fn new(
+        exchange: &dyn Exchange,
+        endpoint: &str,
+        streams: &[StreamId],
+        limiter: Arc<ConnectLimiter>,
+    ) -> Dialer {
+        let mut in_url = streams.len();
+        while in_url > 1 && exchange.stream_url(endpoint, &streams[..in_url]).len() > MAX_URL_LEN {
+            in_url = in_url * 3 / 4;
+        }
+        let subscribes = streams[in_url..]
+            .chunks(SUBSCRIBE_BATCH)
+            .zip(1..)
+            .map(|(chunk, id)| (id, exchange.subscribe_message(id, chunk), chunk.to_vec()))
+            .collect();
+        Dialer {
+            url: exchange.stream_url(endpoint, &streams[..in_url]).into(),
+            subscribes,
+            limiter,
+        }
+    }
+
+    /// A handshake plus the SUBSCRIBE batches, as a future that owns what it needs.
+    fn dial(&self) -> Dial {
+        let dialer = self.clone();
+        Box::pin(async move {
+            dialer.limiter.acquire().await;
+            let config = WebSocketConfig::default()
+                .max_message_size(Some(MAX_MESSAGE_SIZE))
+                .max_frame_size(Some(MAX_MESSAGE_SIZE));
+            let (mut ws, _response) =
+                tokio_tungstenite::connect_async_with_config(&*dialer.url, Some(config), true)
+                    .await?;
+            let mut pending = HashMap::new();
+            for (i, (id, message, streams)) in dialer.subscribes.iter().enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(SUBSCRIBE_SPACING).await;
+                }
+                ws.send(Message::text(message.as_str())).await?;
+                pending.insert(*id, streams.clone());
+            }
+            let now = Instant::now();
+            Ok(Link {
+                ws,
+                opened: now,
+                last_frame: now,
+                last_frame_ns: clock::now_ns(),
+                delivered: false,
+                pending,
+            })
+        })
+    }
+}
+
 impl Connection {
-    /// Builds a connection task; nothing happens until [`Connection::run`].
-    #[allow(clippy::too_many_arguments)]
+    /// A task for `streams` at `endpoint`; nothing happens until [`Connection::run`].
     pub fn new(
-        exchange: Arc<dyn Exchange>,
-        url: String,
-        tx: mpsc::Sender<Tick>,
-        stats: Arc<Stats>,
-        intake: CancellationToken,
-        abort: CancellationToken,
-        on_full: OnFull,
-        admission: Arc<Admission>,
-        connect_timeout: Duration,
+        shared: Shared,
+        endpoint: &str,
+        streams: Vec<StreamId>,
+        tx: mpsc::Sender<Event>,
     ) -> Connection {
+        let dialer = Dialer::new(
+            &*shared.exchange,
+            endpoint,
+            &streams,
+            shared.limiter.clone(),
+        );
+        let seen = streams
+            .iter()
+            .map(|s| ((s.channel, s.symbol.clone()), Seen::default()))
+            .collect();
         Connection {
-            exchange,
-            url,
+            shared,
+            streams,
+            dialer,
             tx,
-            stats,
-            intake,
-            abort,
-            on_full,
-            admission,
-            connect_timeout,
+            seen,
             decode_failures: HashMap::new(),
         }
     }
 
+    /// The URL this connection opens (the streams that fit; SUBSCRIBE carries the rest).
+    pub fn url(&self) -> &str {
+        &self.dialer.url
+    }
+
     /// Connects and reads until intake stops; reconnects with backoff when the connection
-    /// is lost. Fails only when it never connected within the timeout or was refused for good.
+    /// is lost. Fails only when it never connected within the timeout, was refused for good,
+    /// or `--max-retries` attempts in a row failed.
     pub async fn run(mut self) -> Result<(), ConnectionError> {
-        let mut backoff = Backoff::default();
+        let settings = self.shared.settings.clone();
+        let mut backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
         // Until the first handshake succeeds, failing for `connect_timeout` ends the run.
-        let mut first_deadline = Some(Instant::now() + self.connect_timeout);
+        let mut first_deadline = Some(Instant::now() + settings.connect_timeout);
         let mut last_cause = None;
+        let mut failures = 0u32;
+        // An interruption not yet covered by a gap record: (since_ns, reason).
+        let mut open_gap: Option<(u64, &'static str)> = None;
         loop {
-            let limit = first_deadline.unwrap_or_else(|| Instant::now() + self.connect_timeout);
+            let limit = first_deadline.unwrap_or_else(|| Instant::now() + settings.connect_timeout);
             let attempt = {
-                let connecting = tokio::time::timeout_at(limit, self.connect());
+                let connecting = tokio::time::timeout_at(limit, self.dialer.dial());
                 tokio::pin!(connecting);
                 tokio::select! {
                     biased;
                     attempt = &mut connecting => attempt,
-                    _ = self.intake.cancelled() => {
+                    _ = self.shared.intake.cancelled() => {
                         // The server may have finished its side and be sending already: let the
                         // handshake finish (briefly) so the close handshake delivers what it sent.
                         tokio::select! {
                             attempt = &mut connecting => attempt,
-                            _ = tokio::time::sleep(CLOSE_WAIT) => return Ok(()),
-                            _ = self.abort.cancelled() => return Ok(()),
+                            _ = tokio::time::sleep(CLOSE_WAIT) => return self.end(open_gap).await,
+                            _ = self.shared.abort.cancelled() => return self.end(open_gap).await,
                         }
                     }
                 }
             };
-            let cause = match attempt {
-                Ok(Ok(ws)) => {
-                    first_deadline = None;
-                    Stats::bump(&self.stats.connects);
-                    info!(url = %self.url, "connected");
-                    match self.session(ws).await {
+            let (cause, wait_at_least) = match attempt {
+                Ok(Ok(link)) => {
+                    if first_deadline.take().is_none() {
+                        Stats::bump(&self.shared.stats.reconnects);
+                    }
+                    failures = 0;
+                    Stats::bump(&self.shared.stats.connects);
+                    info!(url = %self.dialer.url, "connected");
+                    if let Some((since_ns, reason)) = open_gap.take()
+                        && self.gaps(since_ns, clock::now_ns(), reason).await.is_err()
+                    {
+                        return Ok(());
+                    }
+                    match self.session(link).await {
                         SessionEnd::Stopped => return Ok(()),
-                        SessionEnd::Lost { reason, delivered } => {
+                        SessionEnd::Lost {
+                            loss,
+                            since_ns,
+                            delivered,
+                        } => {
                             if delivered {
                                 backoff.reset();
                             }
-                            reason
+                            open_gap = Some((since_ns, loss.reason));
+                            (loss.why, Duration::ZERO)
                         }
                     }
                 }
                 Ok(Err(e)) if is_permanent(&e) => {
                     return Err(ConnectionError::Refused {
-                        url: self.url.clone(),
+                        url: self.dialer.url.to_string(),
                         cause: describe(&e),
                     });
                 }
-                Ok(Err(e)) => describe(&e),
+                Ok(Err(e)) => {
+                    failures += 1;
+                    (describe(&e), self.server_wait(&e))
+                }
                 // Cut short by the first-connect deadline: the previous failure says more.
-                Err(_) => last_cause
-                    .take()
-                    .unwrap_or_else(|| "handshake timed out".to_owned()),
+                Err(_) => {
+                    failures += 1;
+                    let cause = last_cause.take();
+                    (
+                        cause.unwrap_or_else(|| "handshake timed out".to_owned()),
+                        Duration::ZERO,
+                    )
+                }
             };
-            let mut delay = backoff.next_delay();
+            if let Some(max) = settings.max_retries
+                && failures > max
+            {
+                return Err(ConnectionError::GaveUp {
+                    url: self.dialer.url.to_string(),
+                    attempts: failures,
+                    cause,
+                });
+            }
+            let mut delay = backoff.next_delay().max(wait_at_least);
             if let Some(deadline) = first_deadline {
                 let now = Instant::now();
                 if now >= deadline {
                     return Err(ConnectionError::NeverConnected {
-                        url: self.url.clone(),
-                        timeout: humantime::format_duration(self.connect_timeout),
+                        url: self.dialer.url.to_string(),
+                        timeout: humantime::format_duration(settings.connect_timeout),
                         cause,
                     });
                 }
                 delay = delay.min(deadline - now);
                 // The final error names the cause; until then retries are not news.
-                info!(url = %self.url, "{cause}; retrying in {delay:?}");
+                info!(url = %self.dialer.url, "{cause}; retrying in {delay:?}");
             } else {
-                warn!(url = %self.url, "{cause}; reconnecting in {delay:?}");
+                warn!(url = %self.dialer.url, "{cause}; reconnecting in {delay:?}");
             }
             last_cause = Some(cause);
             tokio::select! {
-                _ = self.intake.cancelled() => return Ok(()),
+                _ = self.shared.intake.cancelled() => return self.end(open_gap).await,
                 _ = tokio::time::sleep(delay) => {}
             }
         }
     }
 
-    async fn connect(&self) -> Result<Ws, tungstenite::Error> {
-        let (ws, _response) =
-            tokio_tungstenite::connect_async_with_config(self.url.as_str(), None, true).await?;
-        Ok(ws)
+    /// How long the server asked us to wait (HTTP 429 and 418 with `Retry-After`).
+    fn server_wait(&self, e: &tungstenite::Error) -> Duration {
+        let tungstenite::Error::Http(response) = e else {
+            return Duration::ZERO;
+        };
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        match response.status().as_u16() {
+            429 => retry_after.unwrap_or_default(),
+            418 => {
+                let wait = retry_after.unwrap_or(BAN_WAIT);
+                error!(
+                    url = %self.dialer.url,
+                    "the server banned this IP (HTTP 418); no attempt for {}",
+                    humantime::format_duration(wait)
+                );
+                wait
+            }
+            _ => Duration::ZERO,
+        }
     }
 
-    async fn session(&mut self, mut ws: Ws) -> SessionEnd {
-        let mut delivered = false;
+    /// Ends the task; an interruption still open at shutdown gets its gap record.
+    async fn end(&mut self, open_gap: Option<(u64, &'static str)>) -> Result<(), ConnectionError> {
+        if let Some((since_ns, reason)) = open_gap {
+            let _ = self.gaps(since_ns, clock::now_ns(), reason).await;
+        }
+        Ok(())
+    }
+
+    /// One gap record per stream of this connection.
+    async fn gaps(&mut self, from_ns: u64, to_ns: u64, reason: &'static str) -> Result<(), ()> {
+        for i in 0..self.streams.len() {
+            let stream = &self.streams[i];
+            let gap = Gap {
+                exchange: self.shared.exchange.name(),
+                symbol: stream.symbol.clone(),
+                channel: stream.channel,
+                from_ns,
+                to_ns,
+                reason,
+            };
+            self.emit_gap(gap).await?;
+        }
+        Ok(())
+    }
+
+    async fn emit_gap(&self, gap: Gap) -> Result<(), ()> {
+        Stats::bump(&self.shared.stats.gaps);
+        // Gaps are never dropped, whatever --on-full says: a hole must stay visible.
+        tokio::select! {
+            biased;
+            sent = self.tx.send(Event::Gap(gap)) => sent.map_err(|_| ()),
+            _ = self.shared.abort.cancelled() => Err(()),
+        }
+    }
+
+    async fn session(&mut self, mut primary: Link) -> SessionEnd {
+        let settings = self.shared.settings.clone();
+        let now_ns = clock::now_ns();
+        for seen in self.seen.values_mut() {
+            seen.last_ns = seen.last_ns.max(now_ns);
+            seen.warned = false;
+        }
+        let mut retiring: Option<Retiring> = None;
+        let mut replacement: Option<Dial> = None;
+        let mut replace_at = primary.opened + settings.max_connection_age;
+        let mut replace_backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
+        let mut silence =
+            tokio::time::interval(settings.silent_stream_after.max(Duration::from_millis(10)));
+        silence.tick().await;
         loop {
-            let frame = tokio::select! {
+            let stale_at = primary.last_frame + settings.stale_after;
+            let retire_at = retiring.as_ref().map(|r| match r.closing_since {
+                None => r.link.opened.max(primary.opened) + settings.stale_after,
+                Some(since) => since + CLOSE_WAIT,
+            });
+            tokio::select! {
                 biased;
-                _ = self.intake.cancelled() => {
-                    self.close(&mut ws).await;
+                _ = self.shared.intake.cancelled() => {
+                    if let Some(mut old) = retiring.take() {
+                        let _ = old.link.ws.close(None).await;
+                    }
+                    self.close(&mut primary).await;
                     return SessionEnd::Stopped;
                 }
-                frame = ws.next() => frame,
-            };
-            let reason = match frame {
-                Some(Ok(Message::Text(text))) => {
-                    delivered = true;
-                    match self.deliver(text.as_str()).await {
-                        Flow::Continue => continue,
-                        Flow::Stop => return SessionEnd::Stopped,
-                    }
-                }
-                // tungstenite queues the pong itself; it goes out with the next read.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
-                    delivered = true;
-                    continue;
-                }
-                Some(Ok(Message::Binary(_))) => continue,
-                Some(Ok(Message::Close(frame))) => {
-                    // Poll on so tungstenite sends the close reply, briefly.
-                    let _ = tokio::time::timeout(CLOSE_WAIT, async {
-                        while let Some(Ok(_)) = ws.next().await {}
-                    })
-                    .await;
-                    match frame {
-                        Some(f) => {
-                            format!("server closed the connection ({} {})", f.code, f.reason)
+                frame = primary.ws.next() => match self.on_frame(frame, &mut primary, Role::Primary).await {
+                    Next::Continue => {
+                        // The new socket delivers: the old one can go.
+                        if primary.delivered
+                            && let Some(old) = retiring.as_mut()
+                            && old.closing_since.is_none()
+                        {
+                            let _ = old.link.ws.close(None).await;
+                            old.closing_since = Some(Instant::now());
                         }
-                        None => "server closed the connection".to_owned(),
+                    }
+                    Next::Replace => {
+                        if replacement.is_none() && retiring.is_none() {
+                            replace_at = Instant::now();
+                        }
+                    }
+                    Next::Stop => return SessionEnd::Stopped,
+                    Next::Lost(loss) => {
+                        if let Some(mut old) = retiring.take() {
+                            // The replacement failed early: fall back to the old socket.
+                            info!(url = %self.dialer.url, "replacement lost ({}); keeping the old connection", loss.why);
+                            old.link.delivered = false;
+                            primary = old.link;
+                            continue;
+                        }
+                        return SessionEnd::Lost {
+                            since_ns: primary.last_frame_ns,
+                            delivered: primary.delivered,
+                            loss,
+                        };
+                    }
+                },
+                frame = next_frame(&mut retiring), if retiring.is_some() => {
+                    let Some(old) = retiring.as_mut() else { continue };
+                    match self.on_frame(frame, &mut old.link, Role::Retiring).await {
+                        Next::Continue | Next::Replace => {}
+                        Next::Stop => return SessionEnd::Stopped,
+                        Next::Lost(_) => retiring = None,
                     }
                 }
-                Some(Err(e)) => describe(&e),
-                None => "connection ended".to_owned(),
-            };
-            return SessionEnd::Lost { reason, delivered };
+                _ = sleep_until_opt(retire_at), if retire_at.is_some() => {
+                    if let Some(mut old) = retiring.take() {
+                        if old.closing_since.is_none() {
+                            // The new socket has been quiet; close the old one anyway.
+                            let _ = old.link.ws.close(None).await;
+                            old.closing_since = Some(Instant::now());
+                            retiring = Some(old);
+                        } else {
+                            debug!(url = %self.dialer.url, "no close reply from the replaced connection");
+                        }
+                    }
+                }
+                link = async { replacement.as_mut().expect("guarded").await }, if replacement.is_some() => {
+                    replacement = None;
+                    match link {
+                        Ok(new) => {
+                            info!(url = %self.dialer.url, "replacement connected; retiring the old connection");
+                            Stats::bump(&self.shared.stats.replacements);
+                            for seen in self.seen.values_mut() {
+                                seen.dedupe = seen.last_seq.is_some();
+                            }
+                            let old = std::mem::replace(&mut primary, new);
+                            retiring = Some(Retiring { link: old, closing_since: None });
+                            replace_at = primary.opened + settings.max_connection_age;
+                        }
+                        Err(e) => {
+                            let delay = replace_backoff.next_delay();
+                            warn!(url = %self.dialer.url, "replacement failed ({}); retrying in {delay:?}", describe(&e));
+                            replace_at = Instant::now() + delay;
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(replace_at), if replacement.is_none() && retiring.is_none() => {
+                    info!(url = %self.dialer.url, "opening a replacement connection");
+                    replacement = Some(self.dialer.dial());
+                }
+                _ = tokio::time::sleep_until(stale_at) => {
+                    Stats::bump(&self.shared.stats.stalls);
+                    let why = format!(
+                        "no frame for {}: the connection is stalled",
+                        humantime::format_duration(settings.stale_after)
+                    );
+                    return SessionEnd::Lost {
+                        since_ns: primary.last_frame_ns,
+                        delivered: primary.delivered,
+                        loss: Loss { why, reason: "stalled" },
+                    };
+                }
+                _ = silence.tick() => self.warn_silent_streams(),
+            }
+        }
+    }
+
+    /// Handles one frame (or the end) of a socket.
+    async fn on_frame(
+        &mut self,
+        frame: Option<Result<Message, tungstenite::Error>>,
+        link: &mut Link,
+        role: Role,
+    ) -> Next {
+        let lost = |why: String, reason| Next::Lost(Loss { why, reason });
+        let frame = match frame {
+            Some(Ok(frame)) => frame,
+            Some(Err(tungstenite::Error::Capacity(CapacityError::MessageTooLong {
+                size,
+                max_size,
+            }))) => {
+                Stats::bump(&self.shared.stats.decode_errors);
+                self.count_failure("oversized", || {
+                    format!("a {size}-byte message, more than {max_size}")
+                });
+                return lost(
+                    format!("the server sent a {size}-byte message (limit {max_size})"),
+                    "oversized",
+                );
+            }
+            Some(Err(e)) => return lost(describe(&e), "disconnected"),
+            None => return lost("connection ended".to_owned(), "disconnected"),
+        };
+        link.last_frame = Instant::now();
+        match frame {
+            Message::Text(text) => {
+                link.last_frame_ns = clock::now_ns();
+                self.deliver(text.as_str(), link, role).await
+            }
+            Message::Close(frame) => {
+                // Poll on so tungstenite sends the close reply, briefly.
+                let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                    while let Some(Ok(_)) = link.ws.next().await {}
+                })
+                .await;
+                let why = match frame {
+                    Some(f) => format!("server closed the connection ({} {})", f.code, f.reason),
+                    None => "server closed the connection".to_owned(),
+                };
+                lost(why, "disconnected")
+            }
+            // tungstenite queues the pong itself; it goes out with the next read.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Binary(_) => {
+                Next::Continue
+            }
+        }
+    }
+
+    async fn deliver(&mut self, text: &str, link: &mut Link, role: Role) -> Next {
+        let recv_ns = link.last_frame_ns;
+        match self.shared.exchange.decode(text, recv_ns) {
+            Ok(Decoded::Tick(tick)) => {
+                link.delivered = true;
+                if !self.fresh(&tick, role) {
+                    return Next::Continue;
+                }
+                self.send(tick).await
+            }
+            Ok(Decoded::Control(control)) => self.on_control(control, link, role).await,
+            Ok(Decoded::Unsupported) => Next::Continue,
+            Err(e) => {
+                Stats::bump(&self.shared.stats.decode_errors);
+                self.count_failure(e.kind(), || e.to_string());
+                Next::Continue
+            }
+        }
+    }
+
+    /// Whether a tick is new (not a repeat from the overlap of a replacement), and records it.
+    fn fresh(&mut self, tick: &Tick, role: Role) -> bool {
+        let seq = tick.data.sequence();
+        let Some(seen) = self.seen.get_mut(&(tick.channel(), tick.symbol.clone())) else {
+            return true;
+        };
+        seen.last_ns = tick.recv_ns;
+        seen.warned = false;
+        if seen.dedupe {
+            if seen.last_seq.is_some_and(|last| seq <= last) {
+                return false;
+            }
+            if role == Role::Primary {
+                seen.dedupe = false;
+            }
+        }
+        seen.last_seq = Some(seq);
+        true
+    }
+
+    async fn on_control(&mut self, control: Control, link: &mut Link, role: Role) -> Next {
+        match control {
+            Control::Ack { id } => {
+                if let Some(id) = id {
+                    link.pending.remove(&id);
+                }
+                Next::Continue
+            }
+            Control::Error { code, msg, id } => {
+                let rejected = id.and_then(|id| link.pending.remove(&id));
+                let Some(streams) = rejected else {
+                    warn!(url = %self.dialer.url, "server error {code}: {msg}");
+                    return Next::Continue;
+                };
+                let names: Vec<String> = streams
+                    .iter()
+                    .map(|s| format!("{}@{}", s.symbol, s.channel))
+                    .collect();
+                error!(url = %self.dialer.url, "the server rejected {} ({code}: {msg})", names.join(", "));
+                if role == Role::Primary {
+                    let now = clock::now_ns();
+                    for stream in streams {
+                        let gap = Gap {
+                            exchange: self.shared.exchange.name(),
+                            symbol: stream.symbol,
+                            channel: stream.channel,
+                            from_ns: now,
+                            to_ns: now,
+                            reason: "rejected",
+                        };
+                        if self.emit_gap(gap).await.is_err() {
+                            return Next::Stop;
+                        }
+                    }
+                }
+                Next::Continue
+            }
+            Control::ServerShutdown { .. } if role == Role::Primary => {
+                info!(url = %self.dialer.url, "the server announced its shutdown; replacing the connection");
+                Next::Replace
+            }
+            Control::ServerShutdown { .. } => Next::Continue,
+        }
+    }
+
+    fn count_failure(&mut self, kind: &'static str, describe: impl FnOnce() -> String) {
+        let seen = self.decode_failures.entry(kind).or_default();
+        *seen += 1;
+        // The first of each kind, then every power of ten: visible, never a flood.
+        if is_power_of_ten(*seen) {
+            warn!(url = %self.dialer.url, count = *seen, "skipped a frame: {}", describe());
+        }
+    }
+
+    fn warn_silent_streams(&mut self) {
+        let now = clock::now_ns();
+        let limit = self.shared.settings.silent_stream_after.as_nanos() as u64;
+        for ((channel, symbol), seen) in &mut self.seen {
+            if !seen.warned && now.saturating_sub(seen.last_ns) >= limit {
+                seen.warned = true;
+                warn!(
+                    "no {channel} data for {symbol} for {} while the connection is alive: is {symbol} listed on {}?",
+                    humantime::format_duration(self.shared.settings.silent_stream_after),
+                    self.shared.exchange.name()
+                );
+            }
         }
     }
 
     /// Sends a close frame, then keeps reading until the server's reply: whatever the
     /// server sent before it saw our close is still delivered.
-    async fn close(&mut self, ws: &mut Ws) {
-        let abort = self.abort.clone();
+    async fn close(&mut self, link: &mut Link) {
+        let abort = self.shared.abort.clone();
+        let url = self.dialer.url.clone();
         let closing = async {
-            if let Err(e) = ws.close(None).await {
-                debug!(url = %self.url, "close frame not sent: {e}");
+            if let Err(e) = link.ws.close(None).await {
+                debug!(%url, "close frame not sent: {e}");
                 return;
             }
-            while let Some(Ok(frame)) = ws.next().await {
-                if let Message::Text(text) = frame
-                    && let Flow::Stop = self.deliver(text.as_str()).await
-                {
-                    return;
+            while let Some(Ok(frame)) = link.ws.next().await {
+                if let Message::Text(text) = frame {
+                    link.last_frame_ns = clock::now_ns();
+                    if let Next::Stop = self.deliver(text.as_str(), link, Role::Primary).await {
+                        return;
+                    }
                 }
             }
         };
         tokio::select! {
             _ = closing => {}
             _ = abort.cancelled() => {}
-            _ = tokio::time::sleep(CLOSE_WAIT) => {
-                debug!(url = %self.url, "no close reply from the server");
-            }
+            _ = tokio::time::sleep(CLOSE_WAIT) => debug!(%url, "no close reply from the server"),
         }
     }
 
-    async fn deliver(&mut self, text: &str) -> Flow {
-        match self.exchange.decode(text, clock::now_ns()) {
-            Ok(Decoded::Tick(tick)) => self.send(tick).await,
-            Ok(Decoded::Control(Control::Error { code, msg, .. })) => {
-                warn!(url = %self.url, "server error {code}: {msg}");
-                Flow::Continue
-            }
-            Ok(Decoded::Control(Control::ServerShutdown { .. })) => {
-                info!(url = %self.url, "server announced its shutdown");
-                Flow::Continue
-            }
-            Ok(Decoded::Control(Control::Ack { .. }) | Decoded::Unsupported) => Flow::Continue,
-            Err(e) => {
-                Stats::bump(&self.stats.decode_errors);
-                let seen = self.decode_failures.entry(e.kind()).or_default();
-                *seen += 1;
-                // The first of each kind, then every power of ten: visible, never a flood.
-                if is_power_of_ten(*seen) {
-                    warn!(url = %self.url, count = *seen, "skipped a frame: {e}");
-                }
-                Flow::Continue
-            }
+    async fn send(&self, tick: Tick) -> Next {
+        if !self.shared.admission.admit() {
+            return Next::Continue;
         }
-    }
-
-    async fn send(&self, tick: Tick) -> Flow {
-        if !self.admission.admit() {
-            return Flow::Continue;
-        }
-        Stats::bump(&self.stats.received);
-        match self.on_full {
+        Stats::bump(&self.shared.stats.received);
+        match self.shared.on_full {
             OnFull::Block => tokio::select! {
                 biased;
-                sent = self.tx.send(tick) => match sent {
-                    Ok(()) => Flow::Continue,
-                    Err(_) => Flow::Stop,
+                sent = self.tx.send(Event::Tick(tick)) => match sent {
+                    Ok(()) => Next::Continue,
+                    Err(_) => Next::Stop,
                 },
-                _ = self.abort.cancelled() => Flow::Stop,
+                _ = self.shared.abort.cancelled() => Next::Stop,
             },
-            OnFull::DropNewest => match self.tx.try_send(tick) {
-                Ok(()) => Flow::Continue,
+            OnFull::DropNewest => match self.tx.try_send(Event::Tick(tick)) {
+                Ok(()) => Next::Continue,
                 Err(TrySendError::Full(_)) => {
-                    Stats::bump(&self.stats.dropped);
-                    Flow::Continue
+                    Stats::bump(&self.shared.stats.dropped);
+                    Next::Continue
                 }
-                Err(TrySendError::Closed(_)) => Flow::Stop,
+                Err(TrySendError::Closed(_)) => Next::Stop,
             },
         }
+    }
+}
+
+async fn next_frame(
+    retiring: &mut Option<Retiring>,
+) -> Option<Result<Message, tungstenite::Error>> {
+    match retiring {
+        Some(old) => old.link.ws.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -404,6 +923,7 @@ fn describe(e: &tungstenite::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::binance::Binance;
 
     #[test]
     fn admission_stops_at_the_limit() {
@@ -422,5 +942,34 @@ mod tests {
     fn decode_failures_are_logged_at_powers_of_ten() {
         let logged: Vec<u64> = (1..=2000).filter(|&n| is_power_of_ten(n)).collect();
         assert_eq!(logged, [1, 10, 100, 1000]);
+    }
+
+    fn streams(n: usize) -> Vec<StreamId> {
+        (0..n)
+            .map(|i| StreamId {
+                symbol: Symbol::parse(&format!("SYMBOL{i:06}USDT")).unwrap(),
+                channel: Channel::BookTicker,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_stream_lists_spill_into_subscribe_batches() {
+        let limiter = Arc::new(ConnectLimiter::new(1, Duration::from_secs(1)));
+        let short = Dialer::new(&Binance, "ws://h", &streams(10), limiter.clone());
+        assert!(short.subscribes.is_empty());
+        let all = streams(1024);
+        let long = Dialer::new(&Binance, "ws://h", &all, limiter);
+        assert!(long.url.len() <= MAX_URL_LEN, "{}", long.url.len());
+        let in_url = long.url.matches('@').count();
+        let subscribed: usize = long.subscribes.iter().map(|(_, _, s)| s.len()).sum();
+        assert_eq!(in_url + subscribed, all.len());
+        assert!(
+            long.subscribes
+                .iter()
+                .all(|(_, _, s)| s.len() <= SUBSCRIBE_BATCH)
+        );
+        let ids: Vec<u64> = long.subscribes.iter().map(|(id, _, _)| *id).collect();
+        assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
     }
 }

@@ -17,6 +17,14 @@ pub struct Stats {
     pub decode_errors: AtomicU64,
     /// Successful WebSocket handshakes.
     pub connects: AtomicU64,
+    /// Handshakes that re-established a lost connection.
+    pub reconnects: AtomicU64,
+    /// Connections declared stalled (no frame for `--stale-after`).
+    pub stalls: AtomicU64,
+    /// Gap records emitted (one per stream per interruption).
+    pub gaps: AtomicU64,
+    /// Make-before-break replacements (max age or `serverShutdown`).
+    pub replacements: AtomicU64,
 }
 
 /// A point-in-time copy of [`Stats`] with the derived loss.
@@ -34,6 +42,14 @@ pub struct Snapshot {
     pub decode_errors: u64,
     /// See [`Stats::connects`].
     pub connects: u64,
+    /// See [`Stats::reconnects`].
+    pub reconnects: u64,
+    /// See [`Stats::stalls`].
+    pub stalls: u64,
+    /// See [`Stats::gaps`].
+    pub gaps: u64,
+    /// See [`Stats::replacements`].
+    pub replacements: u64,
 }
 
 impl Stats {
@@ -54,6 +70,10 @@ impl Stats {
             lost: received.saturating_sub(written + dropped),
             decode_errors: self.decode_errors.load(Relaxed),
             connects: self.connects.load(Relaxed),
+            reconnects: self.reconnects.load(Relaxed),
+            stalls: self.stalls.load(Relaxed),
+            gaps: self.gaps.load(Relaxed),
+            replacements: self.replacements.load(Relaxed),
         }
     }
 }

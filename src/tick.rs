@@ -209,6 +209,38 @@ impl Tick {
     }
 }
 
+/// What flows through the channel from the connections to the sink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Market data.
+    Tick(Tick),
+    /// A stretch of time in which a stream's data may be missing.
+    Gap(Gap),
+}
+
+/// A stream's data was interrupted between `from_ns` and `to_ns`: the output says so, so that
+/// no hole goes unnoticed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// The venue's name, as in ticks.
+    pub exchange: &'static str,
+    /// The market.
+    pub symbol: Symbol,
+    /// The channel.
+    pub channel: Channel,
+    /// The last moment data is known to have arrived (ns since the Unix epoch).
+    pub from_ns: u64,
+    /// The moment data could flow again (ns since the Unix epoch).
+    pub to_ns: u64,
+    /// Why: `disconnected`, `stalled`, `rejected`, `oversized`, ...
+    pub reason: &'static str,
+}
+
+/// The names of a gap record's fields, in output order (after `type`).
+pub const GAP_FIELDS: [&str; 6] = [
+    "exchange", "symbol", "channel", "from_ns", "to_ns", "reason",
+];
+
 /// The channel-specific part of a tick.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TickData {
@@ -241,6 +273,17 @@ impl TickData {
             TickData::BookTicker(_) => Channel::BookTicker,
             TickData::Trade(_) => Channel::Trade,
             TickData::AggTrade(_) => Channel::AggTrade,
+        }
+    }
+
+    /// The number that orders this stream's messages and tells a repeat from a new one:
+    /// `update_id` (bookTicker), `trade_id` (trade), `agg_id` (aggTrade), `event_time` (ticker).
+    pub fn sequence(&self) -> u64 {
+        match self {
+            TickData::Ticker(t) => t.event_time,
+            TickData::BookTicker(t) => t.update_id,
+            TickData::Trade(t) => t.trade_id,
+            TickData::AggTrade(t) => t.agg_id,
         }
     }
 

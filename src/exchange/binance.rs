@@ -53,6 +53,24 @@ impl Exchange for Binance {
     fn decode(&self, frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
         decode(frame, recv_ns)
     }
+
+    fn subscribe_message(&self, id: u64, streams: &[StreamId]) -> String {
+        // web-socket-streams.md, "Subscribe to a stream":
+        // {"method":"SUBSCRIBE","params":["btcusdt@aggTrade","btcusdt@depth"],"id":1}
+        let mut msg = String::from(r#"{"method":"SUBSCRIBE","params":["#);
+        for (i, stream) in streams.iter().enumerate() {
+            if i > 0 {
+                msg.push(',');
+            }
+            msg.push('"');
+            push_stream_name(&mut msg, stream);
+            msg.push('"');
+        }
+        msg.push_str(r#"],"id":"#);
+        msg.push_str(itoa::Buffer::new().format(id));
+        msg.push('}');
+        msg
+    }
 }
 
 /// Binance's name for one stream: the lower-case symbol, `@`, and the channel, such as
@@ -1041,5 +1059,23 @@ mod tests {
             let _ = decode(&text);
             let _ = decode(&wrap("btcusdt@bookTicker", &text));
         }
+    }
+
+    #[test]
+    fn subscribe_message_is_binances_request() {
+        let streams = [
+            StreamId {
+                symbol: Symbol::parse("BTCUSDT").unwrap(),
+                channel: Channel::Trade,
+            },
+            StreamId {
+                symbol: Symbol::parse("ethusdt").unwrap(),
+                channel: Channel::BookTicker,
+            },
+        ];
+        assert_eq!(
+            Binance.subscribe_message(7, &streams),
+            r#"{"method":"SUBSCRIBE","params":["btcusdt@trade","ethusdt@bookTicker"],"id":7}"#
+        );
     }
 }

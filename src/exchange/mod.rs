@@ -28,6 +28,10 @@ pub trait Exchange: Send + Sync + 'static {
     /// The URL that, once connected, delivers all of `streams` (base URL plus the venue's path).
     fn stream_url(&self, endpoint: &str, streams: &[StreamId]) -> String;
 
+    /// The request that subscribes an open connection to `streams` (for streams that do not
+    /// fit in the URL), tagged with `id` so the answer can be matched.
+    fn subscribe_message(&self, id: u64, streams: &[StreamId]) -> String;
+
     /// Decodes one text frame received at `recv_ns` (ns since the Unix epoch).
     fn decode(&self, frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError>;
 }

@@ -5,6 +5,7 @@
 //! the runtime and never stops the shutdown deadline from firing.
 
 pub mod csv;
+pub mod gap;
 pub mod ndjson;
 pub mod output;
 pub mod table;
@@ -17,7 +18,7 @@ use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
 
 use crate::stats::Stats;
-use crate::tick::Tick;
+use crate::tick::{Event, Gap, Tick};
 
 pub use output::{OpenError, Opened, open};
 
@@ -37,6 +38,9 @@ pub trait Encode: Send {
 pub trait Sink: Send {
     /// Takes one tick into the sink's buffer. Does no I/O for line formats.
     fn write(&mut self, tick: &Tick) -> io::Result<()>;
+
+    /// Takes one gap record (inline, to a side file, or nowhere, as the format allows).
+    fn gap(&mut self, gap: &Gap) -> io::Result<()>;
 
     /// Bytes taken but not yet handed to the OS.
     fn buffered(&self) -> usize;
@@ -79,7 +83,7 @@ const FLUSH_AT: usize = 64 * 1024;
 ///
 /// Runs inside `Handle::block_on` on a blocking thread (see the module docs).
 pub async fn run(
-    mut rx: Receiver<Tick>,
+    mut rx: Receiver<Event>,
     mut sink: Box<dyn Sink>,
     stats: Arc<Stats>,
     abort: CancellationToken,
@@ -105,7 +109,7 @@ pub async fn run(
 }
 
 async fn drain(
-    rx: &mut Receiver<Tick>,
+    rx: &mut Receiver<Event>,
     sink: &mut dyn Sink,
     stats: &Stats,
     abort: &CancellationToken,
@@ -127,8 +131,11 @@ async fn drain(
         if received == 0 {
             return Ok(SinkEnd::Drained);
         }
-        for tick in batch.drain(..) {
-            sink.write(&tick)?;
+        for event in batch.drain(..) {
+            match &event {
+                Event::Tick(tick) => sink.write(tick)?,
+                Event::Gap(gap) => sink.gap(gap)?,
+            }
         }
         if rx.is_empty() || sink.buffered() >= FLUSH_AT {
             let committed = sink.flush()?;

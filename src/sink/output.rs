@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use super::csv::Csv;
 use super::ndjson::Ndjson;
 use super::table::Table;
-use super::{Encode, Sink};
+use super::{Encode, Sink, gap};
 use crate::cli::Format;
 use crate::config::{Config, Existing, Output};
-use crate::tick::Tick;
+use crate::tick::{Gap, Tick};
 
 /// Why the output could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -76,12 +76,20 @@ pub fn open(config: &Config) -> Result<Opened, OpenError> {
                 })?;
             let sink: Box<dyn Sink> = match format {
                 Format::Table => Box::new(TableSink::new(stdout)),
-                Format::Ndjson => Box::new(LineSink::new(Box::new(Ndjson), stdout, false, true)),
+                Format::Ndjson => Box::new(LineSink::new(
+                    Box::new(Ndjson),
+                    stdout,
+                    false,
+                    true,
+                    Gaps::Inline,
+                )),
+                // CSV on stdout has nowhere to put gaps: they are logged and counted.
                 Format::Csv => Box::new(LineSink::new(
                     Box::new(Csv::new(&config.channels)),
                     stdout,
                     false,
                     true,
+                    Gaps::Nowhere,
                 )),
             };
             Ok(Opened {
@@ -107,9 +115,17 @@ fn open_file(
         path: path.to_owned(),
         source,
     };
-    let mut encoder: Box<dyn Encode> = match format {
-        Format::Csv => Box::new(Csv::new(&config.channels)),
-        _ => Box::new(Ndjson),
+    let (mut encoder, gaps): (Box<dyn Encode>, Gaps) = match format {
+        Format::Csv => {
+            let mut side = path.as_os_str().to_owned();
+            side.push(".gaps.csv");
+            let side = Gaps::SideFile {
+                path: side.into(),
+                file: None,
+            };
+            (Box::new(Csv::new(&config.channels)), side)
+        }
+        _ => (Box::new(Ndjson), Gaps::Inline),
     };
     let existed = path.exists();
     let mut options = OpenOptions::new();
@@ -138,9 +154,24 @@ fn open_file(
         }
     }
     Ok(Opened {
-        sink: Box::new(LineSink::new(encoder, file, true, empty)),
+        sink: Box::new(LineSink::new(encoder, file, true, empty, gaps)),
         created: (!existed).then(|| path.to_owned()),
     })
+}
+
+/// Where a line sink puts gap records.
+pub enum Gaps {
+    /// In the same output, as lines of their own (NDJSON).
+    Inline,
+    /// In a CSV side file, opened (and given its header) at the first gap.
+    SideFile {
+        /// `PATH.gaps.csv`.
+        path: PathBuf,
+        /// Open once the first gap came.
+        file: Option<File>,
+    },
+    /// Nowhere (CSV on stdout): the connection logs each interruption and the stats count it.
+    Nowhere,
 }
 
 /// Writes whole lines of a line format ([`Encode`]) to a file or stdout.
@@ -155,11 +186,19 @@ pub struct LineSink {
     out: File,
     /// Whether `finish` must `fsync` (files yes, stdout no).
     sync: bool,
+    /// Where gap records go.
+    gaps: Gaps,
 }
 
 impl LineSink {
     /// A sink over `out`; with `header`, the encoder's header goes first.
-    pub fn new(mut encoder: Box<dyn Encode>, out: File, sync: bool, header: bool) -> LineSink {
+    pub fn new(
+        mut encoder: Box<dyn Encode>,
+        out: File,
+        sync: bool,
+        header: bool,
+        gaps: Gaps,
+    ) -> LineSink {
         let mut buf = Vec::with_capacity(super::FLUSH_AT + 4096);
         if header {
             encoder.header(&mut buf);
@@ -170,6 +209,7 @@ impl LineSink {
             pending: 0,
             out,
             sync,
+            gaps,
         }
     }
 }
@@ -178,6 +218,31 @@ impl Sink for LineSink {
     fn write(&mut self, tick: &Tick) -> io::Result<()> {
         self.encoder.encode(tick, &mut self.buf);
         self.pending += 1;
+        Ok(())
+    }
+
+    fn gap(&mut self, record: &Gap) -> io::Result<()> {
+        match &mut self.gaps {
+            Gaps::Inline => gap::ndjson_line(record, &mut self.buf),
+            Gaps::SideFile { path, file } => {
+                let file = match file {
+                    Some(file) => file,
+                    None => {
+                        let opened = OpenOptions::new().append(true).create(true).open(&*path)?;
+                        let mut line = Vec::new();
+                        if opened.metadata()?.len() == 0 {
+                            gap::csv_header(&mut line);
+                        }
+                        file.insert(opened).write_all(&line)?;
+                        file.as_mut().expect("just inserted")
+                    }
+                };
+                let mut line = Vec::with_capacity(128);
+                gap::csv_row(record, &mut line);
+                file.write_all(&line)?;
+            }
+            Gaps::Nowhere => {}
+        }
         Ok(())
     }
 
@@ -197,6 +262,12 @@ impl Sink for LineSink {
         let committed = self.flush()?;
         if self.sync {
             self.out.sync_all()?;
+            if let Gaps::SideFile {
+                file: Some(file), ..
+            } = &self.gaps
+            {
+                file.sync_all()?;
+            }
         }
         Ok(committed)
     }
@@ -245,6 +316,11 @@ impl Sink for TableSink {
     fn write(&mut self, tick: &Tick) -> io::Result<()> {
         self.table.update(tick);
         self.pending += 1;
+        Ok(())
+    }
+
+    fn gap(&mut self, _gap: &Gap) -> io::Result<()> {
+        // The view shows the latest value per row; the status line and summary count gaps.
         Ok(())
     }
 
