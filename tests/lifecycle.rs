@@ -10,14 +10,13 @@ use foxtrot::config::Config;
 
 use crate::util::*;
 
-/// Thread counts are per process and other tests run beside this one, so the measurement
-/// runs in a process of its own that runs only [`measure`].
-#[test]
-fn tasks_threads_and_memory_return_to_where_they_started() {
+/// Runs one `#[ignore]`d measuring test in a process of its own (thread counts and RSS are
+/// per process, and other tests run beside this one) and echoes its figures.
+fn run_isolated(test: &str) {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "lifecycle::measure",
+            test,
             "--ignored",
             "--test-threads=1",
             "--nocapture",
@@ -28,16 +27,22 @@ fn tasks_threads_and_memory_return_to_where_they_started() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "measure failed:\n{stdout}\n{stderr}"
+        "{test} failed:\n{stdout}\n{stderr}"
     );
-    assert!(
-        stdout.contains("1 passed"),
-        "measure did not run:\n{stdout}"
-    );
-    // The figures, for whoever reads the log.
+    assert!(stdout.contains("1 passed"), "{test} did not run:\n{stdout}");
     for line in stdout.lines().filter(|l| l.starts_with("lifecycle:")) {
         println!("{line}");
     }
+}
+
+#[test]
+fn tasks_threads_and_memory_return_to_where_they_started() {
+    run_isolated("lifecycle::measure");
+}
+
+#[test]
+fn a_thousand_forced_disconnects_leak_nothing_and_lose_nothing() {
+    run_isolated("lifecycle::measure_disconnects");
 }
 
 fn threads() -> usize {
@@ -75,6 +80,15 @@ fn rss_kib() -> u64 {
 }
 
 fn record_config(url: &str, out: &std::path::Path, limit: Option<u64>) -> Config {
+    record_config_with(url, out, limit, &[])
+}
+
+fn record_config_with(
+    url: &str,
+    out: &std::path::Path,
+    limit: Option<u64>,
+    extra: &[&str],
+) -> Config {
     let mut args = vec![
         "foxtrot".to_owned(),
         "record".into(),
@@ -90,6 +104,7 @@ fn record_config(url: &str, out: &std::path::Path, limit: Option<u64>) -> Config
     if let Some(n) = limit {
         args.extend(["--limit".into(), n.to_string()]);
     }
+    args.extend(extra.iter().map(|a| a.to_string()));
     match Cli::try_parse_from(args).unwrap().command {
         Command::Record(r) => Config::for_record(&r, true).unwrap(),
         _ => unreachable!(),
@@ -174,5 +189,105 @@ fn measure() {
         "RSS grew by {growth} KiB over {CYCLES} cycles"
     );
     assert_eq!(stats.connections_accepted(), CYCLES);
+    server_runtime.block_on(server.shutdown()).unwrap();
+}
+
+#[test]
+#[ignore = "run by a_thousand_forced_disconnects_leak_nothing_and_lose_nothing in its own process"]
+fn measure_disconnects() {
+    const PER_CONNECTION: u64 = 2;
+    const DISCONNECTS: u64 = 1000;
+    const TICKS: u64 = PER_CONNECTION * (DISCONNECTS + 1);
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("replay-server")
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.close_after = Some(PER_CONNECTION);
+    let server = server_runtime.block_on(start_replay(config));
+    let stats = server.stats();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("soak.ndjson");
+    let config = record_config_with(
+        server.url(),
+        &path,
+        Some(TICKS),
+        &[
+            "--backoff-initial",
+            "1ms",
+            "--backoff-max",
+            "5ms",
+            "--connect-limit",
+            "100000/1m",
+        ],
+    );
+
+    let threads_before = threads();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("foxtrot-soak")
+        .enable_all()
+        .build()
+        .unwrap();
+    // RSS once warmed up (100 reconnects in), and at the end: the growth is what leaks.
+    let warm = Arc::new(std::sync::Mutex::new(None));
+    let watcher = {
+        let (stats, warm) = (Arc::clone(&stats), Arc::clone(&warm));
+        runtime.spawn(async move {
+            stats.wait_for_connections(100).await;
+            *warm.lock().unwrap() = Some(rss_kib());
+        })
+    };
+    let report = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                PATIENCE * 4,
+                foxtrot::app::run(config, std::future::pending()),
+            )
+            .await
+        })
+        .expect("the run did not end")
+        .unwrap();
+    runtime.block_on(watcher).unwrap();
+    let rss_warm = warm.lock().unwrap().expect("warm-up RSS taken");
+    let rss_end = rss_kib();
+    let tasks_after = runtime.metrics().num_alive_tasks();
+    drop(runtime);
+    let settled = settle(|| threads() == threads_before);
+
+    let sent = stats.messages_sent();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let ticks = text
+        .lines()
+        .filter(|l| !l.starts_with("{\"type\":\"gap\""))
+        .count() as u64;
+    let gaps = text.lines().count() as u64 - ticks;
+    println!(
+        "\nlifecycle: {} connections, {DISCONNECTS}+ forced disconnects; tasks after {tasks_after}; threads {threads_before} -> {}; RSS {rss_warm} KiB (after 100 reconnects) -> {rss_end} KiB; ticks {ticks}, gap records {gaps}, server sent {sent}",
+        stats.connections_accepted(),
+        threads()
+    );
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+    assert_eq!(tasks_after, 0, "tasks left alive");
+    assert!(settled, "threads after the run: {:?}", thread_names());
+    assert_eq!(
+        ticks, TICKS,
+        "every tick the server sent before closing is in the output"
+    );
+    assert!(sent >= TICKS);
+    assert!(gaps >= DISCONNECTS, "each interruption has its gap record");
+    assert!(stats.connections_accepted() > DISCONNECTS);
+    assert_eq!(
+        stats.max_connections_open(),
+        1,
+        "never two connections at once"
+    );
+    let growth = rss_end.saturating_sub(rss_warm);
+    assert!(
+        growth < 1024,
+        "RSS grew by {growth} KiB over the reconnects"
+    );
     server_runtime.block_on(server.shutdown()).unwrap();
 }

@@ -6,5 +6,6 @@ mod util;
 mod cli;
 mod e2e;
 mod lifecycle;
+mod resilience;
 mod signals;
 mod tls;
