@@ -106,12 +106,7 @@ async fn a_sink_that_cannot_write_does_not_hold_the_exit_past_the_deadline() {
     drop(unread);
     assert_eq!(status.code(), Some(3), "stderr: {text}");
     assert!(text.contains("shutdown deadline of 2s passed"), "{text}");
-    let lost: u64 = text
-        .split("lost ")
-        .nth(1)
-        .and_then(|rest| rest.split([',', ' ']).next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no loss reported: {text}"));
+    let lost = summary_count(&text, "lost");
     assert!(lost > 0, "{text}");
     assert!(!text.contains("panicked"), "{text}");
     // The bound: the deadline plus one second.

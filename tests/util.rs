@@ -158,3 +158,21 @@ pub fn parse_ndjson(text: &str) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// A count from the summary line, such as `lost` in `..., lost 3, ...`.
+pub fn summary_count(stderr: &str, name: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .rfind(|l| l.starts_with("foxtrot: ") && l.contains(" received "))
+        .or_else(|| {
+            stderr
+                .lines()
+                .rfind(|l| l.starts_with("foxtrot: received "))
+        })
+        .unwrap_or_else(|| panic!("no summary line in {stderr:?}"));
+    line.split(&format!("{name} "))
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} count in {line:?}"))
+}
