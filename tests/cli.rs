@@ -22,7 +22,7 @@ async fn usage_errors_are_one_line_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let out_csv = dir.path().join("x.csv");
     let out_csv = out_csv.to_str().unwrap();
-    let endpoint = refused_endpoint();
+    let (endpoint, _reserved) = refused_endpoint();
     let cases: &[(&[&str], &str)] = &[
         (&["stream", "BTCUSDT", "--bogus"], "--bogus"),
         (
@@ -80,7 +80,7 @@ async fn an_existing_output_is_refused_and_left_untouched() {
         "--out",
         path.to_str().unwrap(),
         "--endpoint",
-        &refused_endpoint(),
+        &refused_endpoint().0,
     ])
     .await;
     assert_refused(&out, 2, "already exists: pass --append");
@@ -99,7 +99,7 @@ async fn appending_to_a_csv_with_other_columns_is_refused() {
         path.to_str().unwrap(),
         "--append",
         "--endpoint",
-        &refused_endpoint(),
+        &refused_endpoint().0,
     ])
     .await;
     assert_refused(&out, 2, "header differs");
@@ -118,7 +118,7 @@ async fn an_unwritable_directory_is_a_runtime_error() {
         "--out",
         path.to_str().unwrap(),
         "--endpoint",
-        &refused_endpoint(),
+        &refused_endpoint().0,
     ])
     .await;
     assert_refused(&out, 1, "cannot open output file");
@@ -128,7 +128,7 @@ async fn an_unwritable_directory_is_a_runtime_error() {
 async fn a_refusing_endpoint_fails_after_the_connect_timeout_leaving_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ticks.ndjson");
-    let endpoint = refused_endpoint();
+    let (endpoint, _reserved) = refused_endpoint();
     let out = run(&[
         "record",
         "BTCUSDT",

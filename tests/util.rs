@@ -139,12 +139,13 @@ pub fn stderr_lines(child: &mut Child) -> tokio::io::Lines<BufReader<tokio::proc
     BufReader::new(child.stderr.take().unwrap()).lines()
 }
 
-/// A `ws://` endpoint on which nothing listens (connections are refused).
-pub fn refused_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("ws://127.0.0.1:{port}")
+/// A `ws://` endpoint whose port is bound but not listening, so connections to it are
+/// refused for as long as the returned socket lives (and no other test can take the port).
+pub fn refused_endpoint() -> (String, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (format!("ws://127.0.0.1:{port}"), socket)
 }
 
 /// Parses NDJSON output lines, failing on any that is not a JSON object.
