@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::replay;
 use crate::tick::Channel;
 
 /// The exit-code table, for `--help` of every subcommand (a macro so `concat!` can use it).
@@ -244,6 +245,48 @@ pub struct ReplayArgs {
     /// Interval between the server's pings.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub ping_interval: Duration,
+
+    /// Drop each connection's TCP socket (no close frame) after N messages.
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub drop_after: Option<u64>,
+
+    /// Go silent after N messages (no data, pings or replies), keeping the socket open.
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub stall_after: Option<u64>,
+
+    /// Refuse handshakes with HTTP 429, 418 or 503.
+    #[arg(long, value_name = "STATUS", help_heading = "Faults")]
+    pub refuse: Option<replay::RefusalStatus>,
+
+    /// Send `Retry-After: SECS` with each refusal.
+    #[arg(
+        long,
+        value_name = "SECS",
+        requires = "refuse",
+        help_heading = "Faults"
+    )]
+    pub retry_after: Option<u64>,
+
+    /// Refuse only the first K handshakes (server-wide), then accept.
+    #[arg(long, value_name = "K", requires = "refuse", help_heading = "Faults")]
+    pub refuse_first: Option<u64>,
+
+    /// After the N-th message of each connection, send one frame of KIND (malformed,
+    /// truncated, oversized, server-shutdown); N=0 before the first. Repeatable.
+    #[arg(long, value_name = "KIND@N", help_heading = "Faults")]
+    pub inject: Vec<replay::Injection>,
+
+    /// The length in bytes of an `oversized` injection.
+    #[arg(long, value_name = "BYTES", default_value_t = replay::DEFAULT_OVERSIZED_BYTES, help_heading = "Faults")]
+    pub oversized_bytes: usize,
+
+    /// Close each connection (close frame 1000, "max age") once it is this old.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
+    pub max_age: Option<Duration>,
+
+    /// Close a connection (close frame 1008) that has not answered a ping within this.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
+    pub pong_timeout: Option<Duration>,
 }
 
 /// Parses `500ms`, `5s`, `1m`, `1h 30m` and the like.

@@ -73,6 +73,17 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             limit: args.limit,
             close_after: args.close_after,
             ping_interval: args.ping_interval,
+            drop_after: args.drop_after,
+            stall_after: args.stall_after,
+            refuse: args.refuse.map(|status| replay::Refusal {
+                status,
+                retry_after: args.retry_after,
+                first: args.refuse_first,
+            }),
+            injections: args.inject,
+            oversized_bytes: args.oversized_bytes,
+            max_age: args.max_age,
+            pong_timeout: args.pong_timeout,
         },
     };
     on_runtime(

@@ -1,15 +1,16 @@
 //! How a session behaves apart from answering requests: pacing, looping, when to stop
 //! sending, when to close, how often to ping.
 //!
-//! This module owns [`Behavior`] (the knobs) and the two small decisions made from it:
-//! [`Behavior::after_sent`] (what to do after the n-th data message) and [`Pacer`] (how
-//! many messages are due now). Faults (dropping TCP, stalling, refusing handshakes) are
-//! meant to become more fields here and more [`Step`] variants, leaving the session loop's
-//! shape alone. It does no I/O.
+//! This module owns [`Behavior`] (the knobs, faults included) and the two small decisions
+//! made from it: [`Behavior::after_sent`] (what to do after the n-th data message) and
+//! [`Pacer`] (how many messages are due now). What a fault puts on the wire is built in
+//! `fault`. It does no I/O.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::fault::{DEFAULT_OVERSIZED_BYTES, Injection, Refusal};
 
 /// The default interval between server pings, as on Binance spot.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -32,6 +33,25 @@ pub struct Behavior {
     pub close_after: Option<u64>,
     /// Time between server pings; zero sends none.
     pub ping_interval: Duration,
+    /// After this many data messages, drop the TCP connection without a Close frame (what
+    /// a crashed server or a broken link looks like to the client).
+    pub drop_after: Option<u64>,
+    /// After this many data messages, send nothing more (no data, pings, pongs or Close
+    /// replies; `max_age` and `pong_timeout` no longer apply) while reading and discarding
+    /// what arrives; the connection ends only when the client goes away or the server stops.
+    pub stall_after: Option<u64>,
+    /// Answer handshakes with an HTTP error instead of upgrading them.
+    pub refuse: Option<Refusal>,
+    /// Frames slipped in between data messages, each once per connection.
+    pub injections: Vec<Injection>,
+    /// The length in bytes of an `oversized` injection.
+    pub oversized_bytes: usize,
+    /// Close each connection with a normal Close frame (reason "max age") once it is this
+    /// old, as Binance does after 24 h.
+    pub max_age: Option<Duration>,
+    /// Close a connection (code 1008, reason "pong timeout") when no Pong arrives this long
+    /// after a Ping, as Binance does after a minute. Needs a nonzero `ping_interval`.
+    pub pong_timeout: Option<Duration>,
 }
 
 impl Default for Behavior {
@@ -42,6 +62,13 @@ impl Default for Behavior {
             limit: None,
             close_after: None,
             ping_interval: DEFAULT_PING_INTERVAL,
+            drop_after: None,
+            stall_after: None,
+            refuse: None,
+            injections: Vec::new(),
+            oversized_bytes: DEFAULT_OVERSIZED_BYTES,
+            max_age: None,
+            pong_timeout: None,
         }
     }
 }
@@ -55,14 +82,25 @@ pub(crate) enum Step {
     Idle,
     /// Close the connection with a normal Close frame.
     Close,
+    /// Drop the TCP connection without a Close frame.
+    Drop,
+    /// Go silent, keeping the connection open.
+    Stall,
 }
 
 impl Behavior {
     /// The step after `sent` data messages on one connection (also asked with 0 at start).
+    /// When several counts are reached at once, the most abrupt step wins: drop, stall,
+    /// close, idle.
     pub(crate) fn after_sent(&self, sent: u64) -> Step {
-        if self.close_after.is_some_and(|n| sent >= n) {
+        let reached = |count: Option<u64>| count.is_some_and(|n| sent >= n);
+        if reached(self.drop_after) {
+            Step::Drop
+        } else if reached(self.stall_after) {
+            Step::Stall
+        } else if reached(self.close_after) {
             Step::Close
-        } else if self.limit.is_some_and(|n| sent >= n) {
+        } else if reached(self.limit) {
             Step::Idle
         } else {
             Step::Continue
@@ -139,6 +177,24 @@ mod tests {
             ..Behavior::default()
         };
         assert_eq!(close_first.after_sent(0), Close);
+        let faults = Behavior {
+            limit: Some(2),
+            close_after: Some(3),
+            stall_after: Some(4),
+            drop_after: Some(4),
+            ..Behavior::default()
+        };
+        let steps: Vec<Step> = [1, 2, 3, 4, 5].map(|n| faults.after_sent(n)).to_vec();
+        assert_eq!(steps, [Continue, Idle, Close, Step::Drop, Step::Drop]);
+        let stall = Behavior {
+            stall_after: Some(1),
+            close_after: Some(1),
+            ..Behavior::default()
+        };
+        assert_eq!(
+            (stall.after_sent(0), stall.after_sent(1)),
+            (Continue, Step::Stall)
+        );
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! This module owns the server's lifecycle: binding, the accept loop, spawning one
 //! session per connection through a [`TaskTracker`], and staged shutdown (tell sessions to
 //! close with a [`CancellationToken`], wait up to [`SHUTDOWN_GRACE`], then abort what is
-//! left). What a session sends lives in `session`, `behavior` and `library`; the request
-//! protocol in `request`; counters in [`Stats`]. Command-line parsing is not here.
+//! left). What a session sends lives in `session`, `behavior` and `library`; faults in
+//! `behavior` and `fault`; the request protocol in `request`; counters in [`Stats`].
+//! Command-line parsing is not here.
 
 mod behavior;
 mod endpoint;
+mod fault;
 mod library;
 mod request;
 mod session;
@@ -19,6 +21,7 @@ use std::io::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -29,6 +32,9 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use behavior::{Behavior, DEFAULT_PING_INTERVAL};
+pub use fault::{
+    DEFAULT_OVERSIZED_BYTES, Injection, InjectionKind, ParseFaultError, Refusal, RefusalStatus,
+};
 pub use library::{Library, LoadError};
 pub use stats::{Stats, StatsSnapshot};
 pub use streams::MAX_STREAMS;
@@ -46,7 +52,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 pub struct ReplayConfig {
     /// The recorded messages, shared by every session.
     pub library: Arc<Library>,
-    /// Pacing, looping, limits and pings of every session.
+    /// Pacing, looping, limits, pings and faults of every session.
     pub behavior: Behavior,
 }
 
@@ -83,6 +89,7 @@ impl Server {
             library: config.library,
             behavior: config.behavior,
             stats: Arc::new(Stats::default()),
+            refusals: AtomicU64::new(0),
         });
         Ok(Server {
             listener,

@@ -1,17 +1,21 @@
 //! One client connection, from handshake to close.
 //!
 //! This module owns a session's loop: one `select!` over the shutdown token, incoming
-//! frames (requests, pings, pongs, close), flushing, the ping timer and the send pacing.
-//! Every branch's future is cancel-safe (nothing is half-sent when another branch wins):
-//! data is queued with `feed` in handlers and written by the separate flush branch. It
-//! does not accept TCP connections or decide when the server stops (see `mod.rs`).
+//! frames (requests, pings, pongs, close), flushing, the age and pong deadlines, the ping
+//! timer and the send pacing. Every branch's future is cancel-safe (nothing is half-sent
+//! when another branch wins): data is queued with `feed` in handlers and written by the
+//! separate flush branch. Faults that leave the WebSocket protocol (dropping the TCP
+//! connection, stalling) happen after the loop, on the bare socket. It does not accept TCP
+//! connections or decide when the server stops (see `mod.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::WebSocketStream;
@@ -19,12 +23,13 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::behavior::{Behavior, MAX_BATCH, Pacer, Step};
 use super::endpoint::{self, Endpoint, Framing};
+use super::fault::{self, InjectionKind};
 use super::library::{Library, frame_combined};
 use super::request::{self, Request as ClientRequest, RequestError};
 use super::stats::Stats;
@@ -44,6 +49,9 @@ const SCAN_BUDGET: usize = 4096;
 /// The payload of server pings; Binance expects clients to echo it in the pong.
 const PING_PAYLOAD: &[u8] = b"foxtrot-replay";
 
+/// The read buffer of a stalled session, which discards what it reads.
+const DRAIN_BUFFER: usize = 8192;
+
 /// What every session of one server shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -53,6 +61,8 @@ pub(crate) struct Shared {
     pub(crate) behavior: Behavior,
     /// Where sessions report what they did.
     pub(crate) stats: Arc<Stats>,
+    /// Handshakes refused by `Behavior::refuse` so far, for `Refusal::first`.
+    pub(crate) refusals: AtomicU64,
 }
 
 type Ws = WebSocketStream<TcpStream>;
@@ -80,6 +90,10 @@ enum Flow {
     PeerClosed,
     /// The connection is gone or broken.
     Gone,
+    /// Drop the TCP connection without a Close frame.
+    Drop,
+    /// Go silent on an open connection.
+    Stall,
 }
 
 /// Serves one accepted TCP connection until it closes or `stop` is cancelled.
@@ -98,6 +112,13 @@ pub(crate) async fn serve(
     // tungstenite's `Callback` fixes this signature, large error type included.
     #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        // A refusal stands in front of routing, as a venue's rate limiter does.
+        if let Some(refusal) = &shared.behavior.refuse {
+            if refusal.claim(&shared.refusals) {
+                refused = true;
+                return Err(refusal.response());
+            }
+        }
         match endpoint::parse(req.uri().path(), req.uri().query()) {
             Some(found) => {
                 endpoint = Some(found);
@@ -173,14 +194,32 @@ struct Session {
     stream: SplitStream<Ws>,
     /// Frames were queued with `feed` and await the flush branch.
     dirty: bool,
+    /// Index into `behavior.injections` (sorted by when they fall due) of the next to send.
+    next_injection: usize,
+    /// Whether an injection builds on the last data frame, so it must be kept.
+    keep_last: bool,
+    /// The last data frame sent, when `keep_last`.
+    last_frame: Option<Utf8Bytes>,
+    /// When the connection reaches `behavior.max_age`.
+    expires: Option<Instant>,
+    /// When the oldest unanswered Ping times out; `None` while none is unanswered or
+    /// there is no `pong_timeout`.
+    pong_due: Option<Instant>,
 }
 
 impl Session {
     fn new(shared: &Shared, endpoint: Endpoint, ws: Ws) -> Session {
         let (sink, stream) = ws.split();
+        let mut behavior = shared.behavior.clone();
+        // Stable, so injections due at the same count go out in the order given.
+        behavior.injections.sort_by_key(|i| i.after);
+        let keep_last = behavior
+            .injections
+            .iter()
+            .any(|i| matches!(i.kind, InjectionKind::Truncated | InjectionKind::Oversized));
+        let now = Instant::now();
         let mut session = Session {
             library: Arc::clone(&shared.library),
-            behavior: shared.behavior.clone(),
             stats: Arc::clone(&shared.stats),
             framing: endpoint.framing,
             subscriptions: Subscriptions::default(),
@@ -189,10 +228,16 @@ impl Session {
             unmatched: 0,
             sent: 0,
             sending: Sending::Active,
-            pacer: Pacer::new(shared.behavior.rate, Instant::now()),
+            pacer: Pacer::new(behavior.rate, now),
             sink,
             stream,
             dirty: false,
+            next_injection: 0,
+            keep_last,
+            last_frame: None,
+            expires: behavior.max_age.map(|age| now + age),
+            pong_due: None,
+            behavior,
         };
         // More streams in a URL than a SUBSCRIBE may add: keep the first MAX_STREAMS.
         let mut names = endpoint.streams;
@@ -209,11 +254,15 @@ impl Session {
     /// Runs the connection to its end; returns the number of data messages sent.
     async fn run(mut self, stop: &CancellationToken) -> u64 {
         let mut ping = ping_timer(self.behavior.ping_interval);
-        let mut flow = if self.behavior.after_sent(0) == Step::Close {
-            Flow::Close(CloseCode::Normal, "")
-        } else {
-            Flow::Continue
-        };
+        let mut flow = self.inject_due().await;
+        if let Flow::Continue = flow {
+            flow = match self.behavior.after_sent(0) {
+                Step::Continue | Step::Idle => Flow::Continue,
+                Step::Close => Flow::Close(CloseCode::Normal, ""),
+                Step::Drop => Flow::Drop,
+                Step::Stall => Flow::Stall,
+            };
+        }
         while let Flow::Continue = flow {
             let may_send =
                 self.sending == Sending::Active && !self.subscriptions.is_empty() && !self.dirty;
@@ -226,22 +275,44 @@ impl Session {
                     self.dirty = false;
                     ok_or_gone(flushed)
                 }
+                () = at(self.expires) => Flow::Close(CloseCode::Normal, "max age"),
+                () = at(self.pong_due) => {
+                    self.stats.pong_timed_out();
+                    Flow::Close(CloseCode::Policy, "pong timeout")
+                }
                 () = tick(&mut ping) => {
                     self.dirty = true;
+                    if let (Some(timeout), None) = (self.behavior.pong_timeout, self.pong_due) {
+                        self.pong_due = Some(Instant::now() + timeout);
+                    }
                     ok_or_gone(self.sink.feed(Message::Ping(Bytes::from_static(PING_PAYLOAD))).await)
                 }
                 () = wait_until(due), if may_send => self.send_batch().await,
             };
         }
+        let sent = self.sent;
         match flow {
             Flow::Close(code, reason) => self.close(code, reason).await,
             Flow::PeerClosed => {
                 // tungstenite queued the Close reply (after any data already queued).
                 let _ = tokio::time::timeout(CLOSE_GRACE, self.sink.flush()).await;
             }
+            Flow::Drop => {
+                if let Some(mut tcp) = self.into_tcp(stop).await {
+                    // A FIN without a Close frame; unread input makes the drop a reset.
+                    if let Err(e) = tcp.shutdown().await {
+                        debug!(error = %e, "shutdown failed");
+                    }
+                }
+            }
+            Flow::Stall => {
+                if let Some(tcp) = self.into_tcp(stop).await {
+                    drain(tcp, stop).await;
+                }
+            }
             Flow::Continue | Flow::Gone => {}
         }
-        self.sent
+        sent
     }
 
     async fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Flow {
@@ -267,6 +338,7 @@ impl Session {
             }
             Message::Pong(_) => {
                 self.stats.pong();
+                self.pong_due = None;
                 Flow::Continue
             }
             Message::Close(_) => {
@@ -371,6 +443,9 @@ impl Session {
                     }
                 }
             };
+            if self.keep_last {
+                self.last_frame = Some(text.clone());
+            }
             if let Err(e) = self.sink.feed(Message::Text(text)).await {
                 debug!(error = %e, "send failed");
                 flow = Flow::Gone;
@@ -378,6 +453,12 @@ impl Session {
             }
             queued += 1;
             self.sent += 1;
+            if self.injection_due() {
+                flow = self.inject_due().await;
+                if !matches!(flow, Flow::Continue) {
+                    break;
+                }
+            }
             match self.behavior.after_sent(self.sent) {
                 Step::Continue => {}
                 Step::Idle => {
@@ -386,6 +467,14 @@ impl Session {
                 }
                 Step::Close => {
                     flow = Flow::Close(CloseCode::Normal, "");
+                    break;
+                }
+                Step::Drop => {
+                    flow = Flow::Drop;
+                    break;
+                }
+                Step::Stall => {
+                    flow = Flow::Stall;
                     break;
                 }
             }
@@ -399,6 +488,58 @@ impl Session {
             tokio::task::yield_now().await;
         }
         flow
+    }
+
+    /// Whether an injection falls due after the data messages sent so far.
+    fn injection_due(&self) -> bool {
+        self.behavior
+            .injections
+            .get(self.next_injection)
+            .is_some_and(|i| i.after <= self.sent)
+    }
+
+    /// Queues every injection due after the data messages sent so far.
+    async fn inject_due(&mut self) -> Flow {
+        while self.injection_due() {
+            let kind = self.behavior.injections[self.next_injection].kind;
+            self.next_injection += 1;
+            let now_ms = crate::clock::now_ns() / 1_000_000;
+            let text = fault::injected_text(
+                kind,
+                self.framing,
+                self.last_frame.as_deref(),
+                self.behavior.oversized_bytes,
+                now_ms,
+            );
+            if let Err(e) = self.sink.feed(Message::text(text)).await {
+                debug!(error = %e, "send failed");
+                return Flow::Gone;
+            }
+            self.stats.injection();
+            self.dirty = true;
+        }
+        Flow::Continue
+    }
+
+    /// Writes out what is queued, then takes the TCP socket back from the WebSocket layer,
+    /// for faults that must bypass the protocol. `None` when the server stopped first or
+    /// the connection broke.
+    async fn into_tcp(mut self, stop: &CancellationToken) -> Option<TcpStream> {
+        let flushed = tokio::select! {
+            flushed = self.sink.flush() => flushed,
+            () = stop.cancelled() => return None,
+        };
+        if let Err(e) = flushed {
+            debug!(error = %e, "write failed");
+            return None;
+        }
+        match self.sink.reunite(self.stream) {
+            Ok(ws) => Some(ws.into_inner()),
+            Err(e) => {
+                debug!(error = %e, "cannot reunite the WebSocket halves");
+                None
+            }
+        }
     }
 
     /// Sends a Close frame after everything queued, then waits briefly for the client's.
@@ -454,6 +595,33 @@ async fn tick(timer: &mut Option<Interval>) {
             timer.tick().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+/// Resolves at `deadline`; never when there is none.
+async fn at(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads and discards until the client goes away or the server stops, answering nothing:
+/// the stalled server whose kernel still acknowledges what the client sends.
+async fn drain(mut tcp: TcpStream, stop: &CancellationToken) {
+    let mut buffer = vec![0; DRAIN_BUFFER];
+    loop {
+        tokio::select! {
+            read = tcp.read(&mut buffer) => match read {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) => {
+                    debug!(error = %e, "read failed");
+                    return;
+                }
+            },
+            () = stop.cancelled() => return,
+        }
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Stats {
     requests: AtomicU64,
     pongs_received: AtomicU64,
     closes_received: AtomicU64,
+    injected: AtomicU64,
+    pong_timeouts: AtomicU64,
     /// Woken after every change, so waiters re-check their condition.
     changed: Notify,
 }
@@ -32,7 +34,7 @@ pub struct StatsSnapshot {
     pub connections_open: u64,
     /// The most sessions that ran at once.
     pub max_connections_open: u64,
-    /// Handshakes answered with an HTTP error (unknown path).
+    /// Handshakes answered with an HTTP error (unknown path, or `Behavior::refuse`).
     pub handshakes_refused: u64,
     /// Data messages sent, over all connections.
     pub messages_sent: u64,
@@ -42,6 +44,10 @@ pub struct StatsSnapshot {
     pub pongs_received: u64,
     /// Close frames received from clients.
     pub closes_received: u64,
+    /// Frames sent by `Behavior::injections` (not counted in `messages_sent`).
+    pub injected: u64,
+    /// Connections closed because a Ping went unanswered for `Behavior::pong_timeout`.
+    pub pong_timeouts: u64,
 }
 
 impl Stats {
@@ -85,6 +91,16 @@ impl Stats {
         self.closes_received.load(Ordering::Relaxed)
     }
 
+    /// Frames sent by `Behavior::injections` (not counted in `messages_sent`).
+    pub fn injected(&self) -> u64 {
+        self.injected.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed because a Ping went unanswered for `Behavior::pong_timeout`.
+    pub fn pong_timeouts(&self) -> u64 {
+        self.pong_timeouts.load(Ordering::Relaxed)
+    }
+
     /// Every counter at once (each read separately, so not one atomic cut).
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
@@ -96,6 +112,8 @@ impl Stats {
             requests: self.requests(),
             pongs_received: self.pongs_received(),
             closes_received: self.closes_received(),
+            injected: self.injected(),
+            pong_timeouts: self.pong_timeouts(),
         }
     }
 
@@ -162,6 +180,14 @@ impl Stats {
 
     pub(crate) fn close_received(&self) {
         self.bump(&self.closes_received, 1);
+    }
+
+    pub(crate) fn injection(&self) {
+        self.bump(&self.injected, 1);
+    }
+
+    pub(crate) fn pong_timed_out(&self) {
+        self.bump(&self.pong_timeouts, 1);
     }
 
     fn bump(&self, counter: &AtomicU64, n: u64) {
