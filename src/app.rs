@@ -7,8 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
@@ -167,6 +167,15 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     }
 
     let drain = shutdown.stop().await;
+    // A connection that failed also closed the channel, so the sink may have been seen
+    // first: look at every connection that has ended.
+    while let Some(Some(joined)) = connections.next().now_or_never() {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failure = failure.or(Some(RunError::Connection(e))),
+            Err(e) => failure = failure.or(Some(RunError::Panic(e.to_string()))),
+        }
+    }
     if sink_result.is_none() && sink_task.is_finished() {
         sink_result = Some(sink_task.await);
     }

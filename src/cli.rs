@@ -242,6 +242,11 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "N")]
     pub close_after: Option<u64>,
 
+    /// One timeline for all connections, like a live venue: the files play at --rate from
+    /// server start, and a connection gets what is published after it connected.
+    #[arg(long, requires = "rate")]
+    pub live: bool,
+
     /// Interval between the server's pings.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub ping_interval: Duration,

@@ -183,6 +183,8 @@ pub struct Connection {
     seen: HashMap<(Channel, Symbol), Seen>,
     /// Decode failures per kind, for rate-limited logging.
     decode_failures: HashMap<&'static str, u64>,
+    /// Two sockets deliver the same streams (a make-before-break): check every tick.
+    overlapping: bool,
 }
 
 /// What the connection remembers about one stream.
@@ -267,16 +269,10 @@ struct Dialer {
     url: Arc<str>,
     /// (id, message, streams) of each SUBSCRIBE batch.
     subscribes: Arc<[(u64, String, Vec<StreamId>)]>,
-    limiter: Arc<ConnectLimiter>,
 }
 
 impl Dialer {
-    fn new(
-        exchange: &dyn Exchange,
-        endpoint: &str,
-        streams: &[StreamId],
-        limiter: Arc<ConnectLimiter>,
-    ) -> Dialer {
+    fn new(exchange: &dyn Exchange, endpoint: &str, streams: &[StreamId]) -> Dialer {
         let mut in_url = streams.len();
         while in_url > 1 && exchange.stream_url(endpoint, &streams[..in_url]).len() > MAX_URL_LEN {
             in_url = in_url * 3 / 4;
@@ -289,15 +285,14 @@ impl Dialer {
         Dialer {
             url: exchange.stream_url(endpoint, &streams[..in_url]).into(),
             subscribes,
-            limiter,
         }
     }
 
-    /// A handshake plus the SUBSCRIBE batches, as a future that owns what it needs.
+    /// A handshake plus the SUBSCRIBE batches, as a future that owns what it needs. The
+    /// caller takes its turn at the attempt limiter first.
     fn dial(&self) -> Dial {
         let dialer = self.clone();
         Box::pin(async move {
-            dialer.limiter.acquire().await;
             let config = WebSocketConfig::default()
                 .max_message_size(Some(MAX_MESSAGE_SIZE))
                 .max_frame_size(Some(MAX_MESSAGE_SIZE));
@@ -333,12 +328,7 @@ impl Connection {
         streams: Vec<StreamId>,
         tx: mpsc::Sender<Event>,
     ) -> Connection {
-        let dialer = Dialer::new(
-            &*shared.exchange,
-            endpoint,
-            &streams,
-            shared.limiter.clone(),
-        );
+        let dialer = Dialer::new(&*shared.exchange, endpoint, &streams);
         let seen = streams
             .iter()
             .map(|s| ((s.channel, s.symbol.clone()), Seen::default()))
@@ -350,6 +340,7 @@ impl Connection {
             tx,
             seen,
             decode_failures: HashMap::new(),
+            overlapping: false,
         }
     }
 
@@ -371,6 +362,10 @@ impl Connection {
         // An interruption not yet covered by a gap record: (since_ns, reason).
         let mut open_gap: Option<(u64, &'static str)> = None;
         loop {
+            tokio::select! {
+                _ = self.shared.limiter.acquire() => {}
+                _ = self.shared.intake.cancelled() => return self.end(open_gap).await,
+            }
             let limit = first_deadline.unwrap_or_else(|| Instant::now() + settings.connect_timeout);
             let attempt = {
                 let connecting = tokio::time::timeout_at(limit, self.dialer.dial());
@@ -404,6 +399,10 @@ impl Connection {
                     }
                     match self.session(link).await {
                         SessionEnd::Stopped => return Ok(()),
+                        // Past --limit nothing more is wanted: neither a reconnect nor a gap.
+                        SessionEnd::Lost { .. } if self.shared.admission.reached.is_cancelled() => {
+                            return Ok(());
+                        }
                         SessionEnd::Lost {
                             loss,
                             since_ns,
@@ -546,6 +545,7 @@ impl Connection {
             tokio::time::interval(settings.silent_stream_after.max(Duration::from_millis(10)));
         silence.tick().await;
         loop {
+            self.overlapping = retiring.is_some();
             let stale_at = primary.last_frame + settings.stale_after;
             let retire_at = retiring.as_ref().map(|r| match r.closing_since {
                 None => r.link.opened.max(primary.opened) + settings.stale_after,
@@ -634,7 +634,11 @@ impl Connection {
                 }
                 _ = tokio::time::sleep_until(replace_at), if replacement.is_none() && retiring.is_none() => {
                     info!(url = %self.dialer.url, "opening a replacement connection");
-                    replacement = Some(self.dialer.dial());
+                    let (limiter, dial) = (self.shared.limiter.clone(), self.dialer.dial());
+                    replacement = Some(Box::pin(async move {
+                        limiter.acquire().await;
+                        dial.await
+                    }));
                 }
                 _ = tokio::time::sleep_until(stale_at) => {
                     Stats::bump(&self.shared.stats.stalls);
@@ -732,7 +736,7 @@ impl Connection {
         };
         seen.last_ns = tick.recv_ns;
         seen.warned = false;
-        if seen.dedupe {
+        if seen.dedupe || self.overlapping || role == Role::Retiring {
             if seen.last_seq.is_some_and(|last| seq <= last) {
                 return false;
             }
@@ -955,11 +959,10 @@ mod tests {
 
     #[test]
     fn long_stream_lists_spill_into_subscribe_batches() {
-        let limiter = Arc::new(ConnectLimiter::new(1, Duration::from_secs(1)));
-        let short = Dialer::new(&Binance, "ws://h", &streams(10), limiter.clone());
+        let short = Dialer::new(&Binance, "ws://h", &streams(10));
         assert!(short.subscribes.is_empty());
         let all = streams(1024);
-        let long = Dialer::new(&Binance, "ws://h", &all, limiter);
+        let long = Dialer::new(&Binance, "ws://h", &all);
         assert!(long.url.len() <= MAX_URL_LEN, "{}", long.url.len());
         let in_url = long.url.matches('@').count();
         let subscribed: usize = long.subscribes.iter().map(|(_, _, s)| s.len()).sum();

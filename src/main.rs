@@ -84,6 +84,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             oversized_bytes: args.oversized_bytes,
             max_age: args.max_age,
             pong_timeout: args.pong_timeout,
+            live: args.live,
         },
     };
     on_runtime(

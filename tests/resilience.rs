@@ -287,3 +287,356 @@ async fn shutdown_during_a_handshake_that_never_completes_is_prompt() {
         signalled.elapsed()
     );
 }
+
+/// The fixture's bookTicker update ids, in order.
+fn book_ids() -> Vec<u64> {
+    fixture_lines("bookTicker.jsonl")
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["u"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Asserts the ticks are a contiguous run of the recording up to its end: nothing missing,
+/// nothing repeated (a live stream is joined wherever it is when the client connects).
+fn assert_contiguous_tail(lines: &[Value]) {
+    let ids: Vec<u64> = ticks(lines)
+        .iter()
+        .map(|t| t["update_id"].as_u64().unwrap())
+        .collect();
+    let all = book_ids();
+    let start = all
+        .iter()
+        .position(|&id| Some(&id) == ids.first())
+        .expect("known ids");
+    assert!(start <= 20, "joined late: at {start}");
+    assert_eq!(ids, all[start..], "a contiguous tail, each tick once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_connection_is_replaced_and_the_gap_recorded() {
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.stall_after = Some(5);
+    let server = start_replay(config).await;
+    let mut args = vec![
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--limit",
+        "10",
+        "--stale-after",
+        "1s",
+        "--endpoint",
+        server.url(),
+    ];
+    args.extend(FAST);
+    let out = run(&args).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines = parse_ndjson(&out.stdout);
+    assert_eq!(ticks(&lines).len(), 10);
+    let gap = gaps(&lines);
+    assert_eq!(gap.len(), 1, "{lines:?}");
+    assert_eq!(gap[0]["reason"], "stalled");
+    let silent_ns = gap[0]["to_ns"].as_u64().unwrap() - gap[0]["from_ns"].as_u64().unwrap();
+    assert!(
+        silent_ns >= 1_000_000_000,
+        "detected only after --stale-after: {silent_ns}"
+    );
+    assert_eq!(summary_count(&out.stderr, "stalls"), 1);
+    assert_eq!(server.stats().max_connections_open(), 1);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pongs_go_out_while_no_data_flows() {
+    // No data at all; the server drops clients that leave a ping unanswered for 1 s.
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.limit = Some(0);
+    config.behavior.ping_interval = Duration::from_millis(200);
+    config.behavior.pong_timeout = Some(Duration::from_secs(1));
+    let server = start_replay(config).await;
+    let out = run(&[
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--duration",
+        "3s",
+        "--endpoint",
+        server.url(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let stats = server.stats();
+    assert_eq!(stats.pong_timeouts(), 0, "every ping was answered in time");
+    assert!(
+        stats.pongs_received() >= 5,
+        "pongs: {}",
+        stats.pongs_received()
+    );
+    assert_eq!(stats.connections_accepted(), 1, "no reconnects");
+    assert_eq!(summary_count(&out.stderr, "reconnects"), 0);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_and_bans_are_waited_out() {
+    for (status, wait, needle) in [
+        (
+            foxtrot::replay::RefusalStatus::TooManyRequests,
+            1,
+            "HTTP 429",
+        ),
+        (
+            foxtrot::replay::RefusalStatus::Banned,
+            2,
+            "banned this IP (HTTP 418)",
+        ),
+    ] {
+        let mut config = replay_config(&["bookTicker.jsonl"]);
+        config.behavior.refuse = Some(foxtrot::replay::Refusal {
+            status,
+            retry_after: Some(wait),
+            first: Some(1),
+        });
+        let server = start_replay(config).await;
+        let mut args = vec![
+            "stream",
+            "BTCUSDT",
+            "--channel",
+            "bookTicker",
+            "--format",
+            "ndjson",
+            "--limit",
+            "1",
+            "--endpoint",
+            server.url(),
+            "-v",
+        ];
+        args.extend(FAST);
+        let started = std::time::Instant::now();
+        let out = run(&args).await;
+        let took = started.elapsed();
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
+        // A lower bound only: the second attempt cannot come before the stated wait.
+        assert!(
+            took >= Duration::from_secs(wait),
+            "{needle}: retried after {took:?}"
+        );
+        let stats = server.stats();
+        assert_eq!(
+            (stats.handshakes_refused(), stats.connections_accepted()),
+            (1, 1)
+        );
+        server.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_storm_stays_under_the_attempt_limit() {
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.refuse = Some(foxtrot::replay::Refusal::new(
+        foxtrot::replay::RefusalStatus::Unavailable,
+    ));
+    let server = start_replay(config).await;
+    let out = run(&[
+        "stream",
+        "BTCUSDT",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        server.url(),
+        "--backoff-initial",
+        "1ms",
+        "--backoff-max",
+        "1ms",
+        "--connect-limit",
+        "4/1s",
+        "--duration",
+        "2500ms",
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Windows start at 0 s, 1 s and 2 s: never more than 4 attempts in each.
+    let attempts = server.stats().handshakes_refused();
+    assert!((4..=12).contains(&attempts), "{attempts} attempts in 2.5 s");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_retries_gives_up_with_one_line() {
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.refuse = Some(foxtrot::replay::Refusal::new(
+        foxtrot::replay::RefusalStatus::Unavailable,
+    ));
+    let server = start_replay(config).await;
+    let mut args = vec![
+        "stream",
+        "BTCUSDT",
+        "--format",
+        "ndjson",
+        "--max-retries",
+        "3",
+        "--endpoint",
+        server.url(),
+    ];
+    args.extend(FAST);
+    let out = run(&args).await;
+    out.assert_no_panic();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].contains("gave up on ws://127.0.0.1:"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("after 4 failed attempts in a row (HTTP 503"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(server.stats().handshakes_refused(), 4);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_are_counted_logged_once_per_kind_and_skipped() {
+    use foxtrot::replay::{Injection, InjectionKind};
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.injections = vec![
+        Injection {
+            kind: InjectionKind::Malformed,
+            after: 3,
+        },
+        Injection {
+            kind: InjectionKind::Truncated,
+            after: 6,
+        },
+        Injection {
+            kind: InjectionKind::Oversized,
+            after: 9,
+        },
+    ];
+    let server = start_replay(config).await;
+    let mut args = vec![
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--limit",
+        "20",
+        "--endpoint",
+        server.url(),
+    ];
+    args.extend(FAST);
+    let out = run(&args).await;
+    out.assert_no_panic();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines = parse_ndjson(&out.stdout);
+    // Nine ticks per connection: the oversized frame ends each connection.
+    assert_eq!(ticks(&lines).len(), 20);
+    let gap = gaps(&lines);
+    assert_eq!(gap.len(), 2, "{lines:?}");
+    assert!(gap.iter().all(|g| g["reason"] == "oversized"));
+    let logged: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("skipped a frame"))
+        .collect();
+    assert_eq!(
+        logged.len(),
+        2,
+        "one line per kind (malformed, oversized): {logged:?}"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_shutdown_is_bridged_without_a_hole_or_a_repeat() {
+    use foxtrot::replay::{Injection, InjectionKind};
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.rate = 50;
+    config.behavior.live = true;
+    config.behavior.injections = vec![Injection {
+        kind: InjectionKind::ServerShutdown,
+        after: 10,
+    }];
+    let server = start_replay(config).await;
+    let out = run(&[
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--duration",
+        "2s",
+        "--endpoint",
+        server.url(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines = parse_ndjson(&out.stdout);
+    assert!(
+        gaps(&lines).is_empty(),
+        "a replacement is not a gap: {lines:?}"
+    );
+    assert_contiguous_tail(&lines);
+    let stats = server.stats();
+    assert!(
+        stats.connections_accepted() >= 2,
+        "the notice led to a replacement"
+    );
+    assert!(stats.max_connections_open() <= 2);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aged_connections_are_replaced_without_a_hole_or_a_repeat() {
+    let mut config = replay_config(&["bookTicker.jsonl"]);
+    config.behavior.rate = 50;
+    config.behavior.live = true;
+    let server = start_replay(config).await;
+    let out = run(&[
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--duration",
+        "2s",
+        "--max-connection-age",
+        "250ms",
+        "--endpoint",
+        server.url(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines = parse_ndjson(&out.stdout);
+    assert!(
+        gaps(&lines).is_empty(),
+        "a replacement is not a gap: {lines:?}"
+    );
+    assert_contiguous_tail(&lines);
+    let stats = server.stats();
+    assert!(
+        stats.connections_accepted() >= 3,
+        "{}",
+        stats.connections_accepted()
+    );
+    assert!(stats.max_connections_open() <= 2);
+    server.shutdown().await.unwrap();
+}

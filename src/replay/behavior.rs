@@ -52,6 +52,10 @@ pub struct Behavior {
     /// Close a connection (code 1008, reason "pong timeout") when no Pong arrives this long
     /// after a Ping, as Binance does after a minute. Needs a nonzero `ping_interval`.
     pub pong_timeout: Option<Duration>,
+    /// One timeline for all connections, like a live venue: message `i` of the library is
+    /// published at server start + `i / rate`, and a connection receives what is published
+    /// after it connected, not the library from its start. Needs a nonzero `rate`.
+    pub live: bool,
 }
 
 impl Default for Behavior {
@@ -69,6 +73,7 @@ impl Default for Behavior {
             oversized_bytes: DEFAULT_OVERSIZED_BYTES,
             max_age: None,
             pong_timeout: None,
+            live: false,
         }
     }
 }
@@ -123,6 +128,19 @@ impl Pacer {
     pub(crate) fn new(rate: u64, now: Instant) -> Pacer {
         let period = (rate > 0).then(|| Duration::from_nanos((1_000_000_000 / rate).max(1)));
         Pacer { period, next: now }
+    }
+
+    /// A pacer whose next message is due at `next` (for the live timeline).
+    pub(crate) fn starting_at(rate: u64, next: Instant) -> Pacer {
+        Pacer {
+            next,
+            ..Pacer::new(rate, next)
+        }
+    }
+
+    /// The time per message, `None` when unpaced.
+    pub(crate) fn period(&self) -> Option<Duration> {
+        self.period
     }
 
     /// When the next message is due, or `None` when it always is.

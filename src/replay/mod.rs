@@ -90,6 +90,7 @@ impl Server {
             behavior: config.behavior,
             stats: Arc::new(Stats::default()),
             refusals: AtomicU64::new(0),
+            started: tokio::time::Instant::now(),
         });
         Ok(Server {
             listener,

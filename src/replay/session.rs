@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) stats: Arc<Stats>,
     /// Handshakes refused by `Behavior::refuse` so far, for `Refusal::first`.
     pub(crate) refusals: AtomicU64,
+    /// When the server started: the origin of the live timeline (`Behavior::live`).
+    pub(crate) started: Instant,
 }
 
 type Ws = WebSocketStream<TcpStream>;
@@ -239,6 +241,21 @@ impl Session {
             pong_due: None,
             behavior,
         };
+        if session.behavior.live
+            && let Some(period) = session.pacer.period()
+        {
+            // Join the shared timeline where it is now.
+            let len = session.library.messages().len().max(1) as u128;
+            // Message i is published at `started + i * period`; the next one is due next.
+            let next_index = now.duration_since(shared.started).as_nanos() / period.as_nanos() + 1;
+            session.cursor = if session.behavior.looped {
+                (next_index % len) as usize
+            } else {
+                next_index.min(len) as usize
+            };
+            let next = shared.started + period * u32::try_from(next_index).unwrap_or(u32::MAX);
+            session.pacer = Pacer::starting_at(session.behavior.rate, next);
+        }
         // More streams in a URL than a SUBSCRIBE may add: keep the first MAX_STREAMS.
         let mut names = endpoint.streams;
         names.truncate(super::streams::MAX_STREAMS);
