@@ -205,7 +205,7 @@ fn measure_disconnects() {
         .build()
         .unwrap();
     let mut config = replay_config(&["bookTicker.jsonl"]);
-    config.behavior.close_after = Some(PER_CONNECTION);
+    config.behavior.drop_after = Some(PER_CONNECTION);
     let server = server_runtime.block_on(start_replay(config));
     let stats = server.stats();
     let dir = tempfile::tempdir().unwrap();

@@ -640,3 +640,87 @@ async fn aged_connections_are_replaced_without_a_hole_or_a_repeat() {
     assert!(stats.max_connections_open() <= 2);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_recordings_keep_gaps_in_a_side_file() {
+    let mut config = replay_config(&["trade.jsonl"]);
+    config.behavior.drop_after = Some(5);
+    let server = start_replay(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trades.csv");
+    let mut args = vec![
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "trade",
+        "--limit",
+        "15",
+        "--out",
+        path.to_str().unwrap(),
+        "--endpoint",
+        server.url(),
+    ];
+    args.extend(FAST);
+    let out = run(&args).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let ticks = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        ticks.lines().count(),
+        1 + 15,
+        "the tick file holds only ticks"
+    );
+    let side = dir.path().join("trades.csv.gaps.csv");
+    let mut reader = csv::Reader::from_path(&side).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "exchange", "symbol", "channel", "from_ns", "to_ns", "reason"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "two interruptions before the 15th tick");
+    for row in &rows {
+        assert_eq!(
+            (&row[1], &row[2], &row[5]),
+            ("BTCUSDT", "trade", "disconnected")
+        );
+        assert!(row[3].parse::<u64>().unwrap() <= row[4].parse::<u64>().unwrap());
+    }
+    assert_eq!(summary_count(&out.stderr, "gaps"), 2);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_beyond_the_url_are_subscribed_in_batches() {
+    // 600 symbols on one connection: the URL carries what fits in ~8000 characters, and
+    // SUBSCRIBE requests carry the rest, BTCUSDT (the only one with data) among them.
+    let server = start_replay(replay_config(&["bookTicker.jsonl"])).await;
+    let mut symbols: Vec<String> = (0..599).map(|i| format!("QUIET{i:04}USDT")).collect();
+    symbols.push("BTCUSDT".to_owned());
+    let mut args: Vec<&str> = vec!["stream"];
+    args.extend(symbols.iter().map(String::as_str));
+    args.extend([
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--streams-per-connection",
+        "1000",
+        "--limit",
+        "40",
+        "--endpoint",
+        server.url(),
+    ]);
+    let out = run(&args).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(ticks(&parse_ndjson(&out.stdout)).len(), 40);
+    let stats = server.stats();
+    assert_eq!(stats.connections_accepted(), 1);
+    assert!(
+        stats.requests() >= 2,
+        "SUBSCRIBE batches: {}",
+        stats.requests()
+    );
+    assert!(!out.stderr.contains("rejected"), "{}", out.stderr);
+    server.shutdown().await.unwrap();
+}

@@ -422,6 +422,12 @@ impl Session {
 
     /// Queues the messages that are due and match, walking the library from the cursor.
     async fn send_batch(&mut self) -> Flow {
+        // Subscribed to nothing the library has (yet): wait without consuming it, so a
+        // SUBSCRIBE that comes later still gets the recording from here.
+        if self.selection.iter().all(Option::is_none) {
+            self.sending = Sending::NoMatch;
+            return Flow::Continue;
+        }
         let library = Arc::clone(&self.library);
         let messages = library.messages();
         let allowance = self.pacer.allowance(Instant::now()).min(MAX_BATCH);
