@@ -279,3 +279,50 @@ async fn closed_stdout_ends_quietly_with_zero() {
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_command_serves_a_recording_to_the_stream_command() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/sample/binance-sample.jsonl");
+    let mut server = foxtrot(&["replay", sample, "--listen", "127.0.0.1:0"])
+        .spawn()
+        .unwrap();
+    let mut stdout =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(server.stdout.take().unwrap()));
+    let first = tokio::time::timeout(PATIENCE, stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("a first line");
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"));
+    assert!(
+        url.starts_with("ws://127.0.0.1:") && !url.ends_with(":0"),
+        "{url}"
+    );
+    let out = run(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--channel",
+        "trade",
+        "--out",
+        "-",
+        "--endpoint",
+        url,
+        "--limit",
+        "80",
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let ticks = parse_ndjson(&out.stdout);
+    assert_eq!(by_channel(&ticks, "bookTicker").len(), 40);
+    assert_eq!(by_channel(&ticks, "trade").len(), 40);
+    signal(&server, "TERM");
+    let status = tokio::time::timeout(PATIENCE, server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
