@@ -56,7 +56,38 @@ pub enum Command {
     /// Serve recorded Binance messages as a Binance-compatible WebSocket endpoint.
     #[command(after_help = REPLAY_EXAMPLES)]
     Replay(ReplayArgs),
+    /// Print shell completions or the man pages, generated from this command line.
+    #[command(subcommand, after_help = GENERATE_EXAMPLES)]
+    Generate(Generate),
 }
+
+/// `foxtrot generate`: what to generate.
+#[derive(Debug, Subcommand)]
+pub enum Generate {
+    /// A completion script for SHELL.
+    #[command(after_help = GENERATE_EXAMPLES)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+        /// Write the script into DIR under its conventional name instead of printing it.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// The man page (roff); with --dir, one page per subcommand as well.
+    #[command(after_help = GENERATE_EXAMPLES)]
+    Man {
+        /// Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+const GENERATE_EXAMPLES: &str = "\
+Examples:
+  foxtrot generate completions bash > ~/.local/share/bash-completion/completions/foxtrot
+  foxtrot generate completions zsh --dir ~/.zfunc
+  foxtrot generate man --dir /usr/local/share/man/man1";
 
 const STREAM_EXAMPLES: &str = concat!(
     "\

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod exchange;
+pub mod generate;
 pub mod replay;
 pub mod shutdown;
 pub mod sink;

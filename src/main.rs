@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use foxtrot::cli::Format;
-use foxtrot::cli::{Cli, Command, ReplayArgs};
+use foxtrot::cli::{Cli, Command, Generate, ReplayArgs};
 use foxtrot::config::{Config, ConfigError, Output};
-use foxtrot::{app, replay, shutdown};
+use foxtrot::{app, generate, replay, shutdown};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -20,6 +20,7 @@ fn main() {
         Command::Stream(args) => record(Config::for_stream(&args, cli.quiet)),
         Command::Record(args) => record(Config::for_record(&args, cli.quiet)),
         Command::Replay(args) => serve(args, cli.quiet),
+        Command::Generate(what) => emit(what),
     };
     std::process::exit(code);
 }
@@ -83,6 +84,30 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             Err(e) => fail(1, format_args!("{e:#}")),
         },
     )
+}
+
+/// Runs `generate`: prints or writes completions or man pages.
+fn emit(what: Generate) -> i32 {
+    let mut stdout = std::io::stdout().lock();
+    let (result, target) = match what {
+        Generate::Completions { shell, dir: None } => {
+            (generate::completions(shell, &mut stdout), None)
+        }
+        Generate::Completions {
+            shell,
+            dir: Some(dir),
+        } => (generate::completions_to(shell, &dir), Some(dir)),
+        Generate::Man { dir: None } => (generate::man(&mut stdout), None),
+        Generate::Man { dir: Some(dir) } => (generate::man_to(&dir), Some(dir)),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => match target {
+            Some(dir) => fail(1, format_args!("cannot write into {} ({e})", dir.display())),
+            None => fail(1, format_args!("cannot write to stdout ({e})")),
+        },
+    }
 }
 
 /// Builds the one runtime, bridges the signals into it, runs `job`, and lets `finish` turn

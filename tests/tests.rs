@@ -8,3 +8,4 @@ mod e2e;
 mod lifecycle;
 mod signals;
 mod tls;
+mod ux_generate;

@@ -1,0 +1,151 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[foxtrot] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'foxtrot'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'foxtrot'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no progress; only errors on stderr'
+            cand --quiet 'No summary line and no progress; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand stream 'Print live ticks: a table on a terminal, NDJSON when piped'
+            cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
+            cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+            cand generate 'Print shell completions or the man pages, generated from this command line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;stream'= {
+            cand --channel 'Channel to subscribe to for every symbol; repeat for several'
+            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path'
+            cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled'
+            cand --buffer 'Capacity of the channel between the connections and the output, in ticks'
+            cand --on-full 'What a connection does when the channel is full'
+            cand --limit 'Stop cleanly after N ticks'
+            cand --duration 'Stop cleanly after this long (500ms, 30s, 1h, ...)'
+            cand --connect-timeout 'Give up with an error when no connection could be made for this long'
+            cand --format 'Output format [default: table on a terminal, ndjson otherwise]'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no progress; only errors on stderr'
+            cand --quiet 'No summary line and no progress; only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'foxtrot;record'= {
+            cand --channel 'Channel to subscribe to for every symbol; repeat for several'
+            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path'
+            cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled'
+            cand --buffer 'Capacity of the channel between the connections and the output, in ticks'
+            cand --on-full 'What a connection does when the channel is full'
+            cand --limit 'Stop cleanly after N ticks'
+            cand --duration 'Stop cleanly after this long (500ms, 30s, 1h, ...)'
+            cand --connect-timeout 'Give up with an error when no connection could be made for this long'
+            cand -o 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)'
+            cand --out 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)'
+            cand --append 'Add to an existing file instead of refusing it'
+            cand --force 'Overwrite an existing file'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no progress; only errors on stderr'
+            cand --quiet 'No summary line and no progress; only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'foxtrot;replay'= {
+            cand --listen 'Address to listen on; port 0 picks a free port (printed on the first stdout line)'
+            cand --rate 'Messages per second per connection; 0 sends as fast as the socket takes them'
+            cand --limit 'Send at most N messages per connection, then idle with the socket open'
+            cand --close-after 'Close each connection (with a close frame) after N messages'
+            cand --ping-interval 'Interval between the server''s pings'
+            cand --loop 'Start over at the end of the files instead of idling'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no progress; only errors on stderr'
+            cand --quiet 'No summary line and no progress; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'foxtrot;generate'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no progress; only errors on stderr'
+            cand --quiet 'No summary line and no progress; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand completions 'A completion script for SHELL'
+            cand man 'The man page (roff); with --dir, one page per subcommand as well'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;generate;completions'= {
+            cand --dir 'Write the script into DIR under its conventional name instead of printing it'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no progress; only errors on stderr'
+            cand --quiet 'No summary line and no progress; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'foxtrot;generate;man'= {
+            cand --dir 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no progress; only errors on stderr'
+            cand --quiet 'No summary line and no progress; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'foxtrot;generate;help'= {
+            cand completions 'A completion script for SHELL'
+            cand man 'The man page (roff); with --dir, one page per subcommand as well'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;generate;help;completions'= {
+        }
+        &'foxtrot;generate;help;man'= {
+        }
+        &'foxtrot;generate;help;help'= {
+        }
+        &'foxtrot;help'= {
+            cand stream 'Print live ticks: a table on a terminal, NDJSON when piped'
+            cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
+            cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+            cand generate 'Print shell completions or the man pages, generated from this command line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;help;stream'= {
+        }
+        &'foxtrot;help;record'= {
+        }
+        &'foxtrot;help;replay'= {
+        }
+        &'foxtrot;help;generate'= {
+            cand completions 'A completion script for SHELL'
+            cand man 'The man page (roff); with --dir, one page per subcommand as well'
+        }
+        &'foxtrot;help;generate;completions'= {
+        }
+        &'foxtrot;help;generate;man'= {
+        }
+        &'foxtrot;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
