@@ -25,7 +25,7 @@ function __fish_foxtrot_using_subcommand
 end
 
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
-complete -c foxtrot -n "__fish_foxtrot_needs_command" -s q -l quiet -d 'No summary line and no progress; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -s V -l version -d 'Print version'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
@@ -45,11 +45,14 @@ drop-newest\t'Never wait: drop the new tick and count it'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l limit -d 'Stop cleanly after N ticks' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l duration -d 'Stop cleanly after this long (500ms, 30s, 1h, ...)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-timeout -d 'Give up with an error when no connection could be made for this long' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t'A live table, updated in place (terminals only)'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s q -l quiet -d 'No summary line and no progress; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
@@ -63,11 +66,14 @@ drop-newest\t'Never wait: drop the new tick and count it'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l limit -d 'Stop cleanly after N ticks' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l duration -d 'Stop cleanly after this long (500ms, 30s, 1h, ...)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-timeout -d 'Give up with an error when no connection could be made for this long' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l force -d 'Overwrite an existing file'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s q -l quiet -d 'No summary line and no progress; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l listen -d 'Address to listen on; port 0 picks a free port (printed on the first stdout line)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rate -d 'Messages per second per connection; 0 sends as fast as the socket takes them' -r
@@ -76,21 +82,21 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l close-after -
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l ping-interval -d 'Interval between the server\'s pings' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Start over at the end of the files instead of idling'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s q -l quiet -d 'No summary line and no progress; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s q -l quiet -d 'No summary line and no progress; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -l dir -d 'Write the script into DIR under its conventional name instead of printing it' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s q -l quiet -d 'No summary line and no progress; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -l dir -d 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s q -l quiet -d 'No summary line and no progress; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'

@@ -39,7 +39,7 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
-    /// No summary line and no progress; only errors on stderr.
+    /// No summary line and no status line; only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -159,6 +159,18 @@ pub struct RunArgs {
     /// Give up with an error when no connection could be made for this long.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+
+    /// Print the counters as one JSON object per DURATION on stderr (or to --stats-file).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Monitoring")]
+    pub stats_interval: Option<Duration>,
+
+    /// Append the stats objects to PATH instead of stderr [default interval: 10s].
+    #[arg(long, value_name = "PATH", help_heading = "Monitoring")]
+    pub stats_file: Option<PathBuf>,
+
+    /// Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr).
+    #[arg(long, value_name = "ADDR", help_heading = "Monitoring")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// What a connection does with a tick when the channel is full.

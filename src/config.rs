@@ -4,6 +4,7 @@
 //! what to do. Opening the output file happens in `sink`, not here.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,6 +28,9 @@ pub enum ConfigError {
         "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension, or - for stdout"
     )]
     OutExtension(PathBuf),
+    /// A zero `--stats-interval`.
+    #[error("--stats-interval must be above zero, such as 1s or 500ms")]
+    ZeroInterval,
     /// The table needs a terminal.
     #[error("--format table needs a terminal on stdout: use --format ndjson or csv when piping")]
     TableNeedsTerminal,
@@ -84,7 +88,18 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// No summary line.
     pub quiet: bool,
+    /// Write a stats object this often.
+    pub stats_interval: Option<Duration>,
+    /// Append stats objects here instead of stderr.
+    pub stats_file: Option<PathBuf>,
+    /// Serve Prometheus metrics here.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Show the live status line on stderr.
+    pub status_line: bool,
 }
+
+/// The `--stats-interval` used when only `--stats-file` is given.
+pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Config {
     /// The plan of `foxtrot stream`.
@@ -149,6 +164,19 @@ impl Config {
                 }
             }
         }
+        let stats_interval = match (run.stats_interval, &run.stats_file) {
+            (None, Some(_)) => Some(DEFAULT_STATS_INTERVAL),
+            (interval, _) => interval,
+        };
+        if stats_interval == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroInterval);
+        }
+        // Data drawn or printed on the same terminal would scroll the status line away.
+        let data_on_terminal = match &output {
+            Output::Stdout(_) => std::io::stdout().is_terminal(),
+            Output::File { .. } => false,
+        };
+        let status_line = !quiet && !data_on_terminal && std::io::stderr().is_terminal();
         Ok(Config {
             streams,
             channels,
@@ -161,6 +189,10 @@ impl Config {
             duration: run.duration,
             connect_timeout: run.connect_timeout,
             quiet,
+            stats_interval,
+            stats_file: run.stats_file.clone(),
+            metrics_addr: run.metrics_addr,
+            status_line,
         })
     }
 }

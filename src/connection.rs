@@ -340,7 +340,7 @@ impl Connection {
         if !self.admission.admit() {
             return Flow::Continue;
         }
-        Stats::bump(&self.stats.received);
+        self.stats.tick_received(&tick);
         match self.on_full {
             OnFull::Block => tokio::select! {
                 biased;

@@ -7,7 +7,7 @@ use clap::Parser;
 use foxtrot::cli::Format;
 use foxtrot::cli::{Cli, Command, Generate, ReplayArgs};
 use foxtrot::config::{Config, ConfigError, Output};
-use foxtrot::{app, generate, replay, shutdown};
+use foxtrot::{app, generate, replay, report, shutdown};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -32,8 +32,9 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
         Err(e) => return fail(2, &e),
     };
     let quiet = config.quiet;
-    // A message on the terminal would tear the table that is redrawn in place.
-    let announce = !quiet && config.output != Output::Stdout(Format::Table);
+    // A message on the terminal would tear the table that is redrawn in place; the status
+    // line says "stopping" itself.
+    let announce = !quiet && config.output != Output::Stdout(Format::Table) && !config.status_line;
     on_runtime(
         announce,
         |signal| app::run(config, signal),
@@ -189,7 +190,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| report::status::StderrWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();

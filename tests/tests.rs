@@ -9,3 +9,4 @@ mod lifecycle;
 mod signals;
 mod tls;
 mod ux_generate;
+mod ux_report;
