@@ -32,23 +32,26 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('stream', 'stream', [CompletionResultType]::ParameterValue, 'Print live ticks: a table on a terminal, NDJSON when piped')
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Write ticks to a file (CSV or NDJSON, from the extension)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check a config file and print the plan it makes')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Print shell completions or the man pages, generated from this command line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'foxtrot;stream' {
-            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Channel to subscribe to for every symbol; repeat for several')
-            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Base WebSocket URL of the venue; foxtrot appends the stream path')
-            [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled')
-            [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Capacity of the channel between the connections and the output, in ticks')
-            [CompletionResult]::new('--on-full', '--on-full', [CompletionResultType]::ParameterName, 'What a connection does when the channel is full')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Channel to subscribe to for every symbol; repeat for several [default: ticker]')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]')
+            [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]')
+            [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Capacity of the channel between the connections and the output, in ticks [default: 65536]')
+            [CompletionResult]::new('--on-full', '--on-full', [CompletionResultType]::ParameterName, 'What a connection does when the channel is full [default: block]')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Stop cleanly after N ticks')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop cleanly after this long (500ms, 30s, 1h, ...)')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up with an error when no connection could be made for this long')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up with an error when no connection could be made for this long [default: 30s]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read streams, output and tunables from this TOML file; flags override it')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)')
             [CompletionResult]::new('--stats-file', '--stats-file', [CompletionResultType]::ParameterName, 'Append the stats objects to PATH instead of stderr [default interval: 10s]')
             [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, ndjson otherwise]')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check everything, print the plan (which connection carries which streams), and exit')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
@@ -58,19 +61,21 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             break
         }
         'foxtrot;record' {
-            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Channel to subscribe to for every symbol; repeat for several')
-            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Base WebSocket URL of the venue; foxtrot appends the stream path')
-            [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled')
-            [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Capacity of the channel between the connections and the output, in ticks')
-            [CompletionResult]::new('--on-full', '--on-full', [CompletionResultType]::ParameterName, 'What a connection does when the channel is full')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Channel to subscribe to for every symbol; repeat for several [default: ticker]')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]')
+            [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]')
+            [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Capacity of the channel between the connections and the output, in ticks [default: 65536]')
+            [CompletionResult]::new('--on-full', '--on-full', [CompletionResultType]::ParameterName, 'What a connection does when the channel is full [default: block]')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Stop cleanly after N ticks')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop cleanly after this long (500ms, 30s, 1h, ...)')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up with an error when no connection could be made for this long')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up with an error when no connection could be made for this long [default: 30s]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read streams, output and tunables from this TOML file; flags override it')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)')
             [CompletionResult]::new('--stats-file', '--stats-file', [CompletionResultType]::ParameterName, 'Append the stats objects to PATH instead of stderr [default interval: 10s]')
             [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check everything, print the plan (which connection carries which streams), and exit')
             [CompletionResult]::new('--append', '--append', [CompletionResultType]::ParameterName, 'Add to an existing file instead of refusing it')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing file')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
@@ -94,6 +99,37 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'foxtrot;config' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'foxtrot;config;check' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'foxtrot;config;help' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'foxtrot;config;help;check' {
+            break
+        }
+        'foxtrot;config;help;help' {
             break
         }
         'foxtrot;generate' {
@@ -147,6 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('stream', 'stream', [CompletionResultType]::ParameterValue, 'Print live ticks: a table on a terminal, NDJSON when piped')
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Write ticks to a file (CSV or NDJSON, from the extension)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check a config file and print the plan it makes')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Print shell completions or the man pages, generated from this command line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -158,6 +195,13 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             break
         }
         'foxtrot;help;replay' {
+            break
+        }
+        'foxtrot;help;config' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not')
+            break
+        }
+        'foxtrot;help;config;check' {
             break
         }
         'foxtrot;help;generate' {

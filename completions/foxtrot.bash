@@ -16,6 +16,9 @@ _foxtrot() {
             ",$1")
                 cmd="foxtrot"
                 ;;
+            foxtrot,config)
+                cmd="foxtrot__subcmd__config"
+                ;;
             foxtrot,generate)
                 cmd="foxtrot__subcmd__generate"
                 ;;
@@ -30,6 +33,18 @@ _foxtrot() {
                 ;;
             foxtrot,stream)
                 cmd="foxtrot__subcmd__stream"
+                ;;
+            foxtrot__subcmd__config,check)
+                cmd="foxtrot__subcmd__config__subcmd__check"
+                ;;
+            foxtrot__subcmd__config,help)
+                cmd="foxtrot__subcmd__config__subcmd__help"
+                ;;
+            foxtrot__subcmd__config__subcmd__help,check)
+                cmd="foxtrot__subcmd__config__subcmd__help__subcmd__check"
+                ;;
+            foxtrot__subcmd__config__subcmd__help,help)
+                cmd="foxtrot__subcmd__config__subcmd__help__subcmd__help"
                 ;;
             foxtrot__subcmd__generate,completions)
                 cmd="foxtrot__subcmd__generate__subcmd__completions"
@@ -49,6 +64,9 @@ _foxtrot() {
             foxtrot__subcmd__generate__subcmd__help,man)
                 cmd="foxtrot__subcmd__generate__subcmd__help__subcmd__man"
                 ;;
+            foxtrot__subcmd__help,config)
+                cmd="foxtrot__subcmd__help__subcmd__config"
+                ;;
             foxtrot__subcmd__help,generate)
                 cmd="foxtrot__subcmd__help__subcmd__generate"
                 ;;
@@ -64,6 +82,9 @@ _foxtrot() {
             foxtrot__subcmd__help,stream)
                 cmd="foxtrot__subcmd__help__subcmd__stream"
                 ;;
+            foxtrot__subcmd__help__subcmd__config,check)
+                cmd="foxtrot__subcmd__help__subcmd__config__subcmd__check"
+                ;;
             foxtrot__subcmd__help__subcmd__generate,completions)
                 cmd="foxtrot__subcmd__help__subcmd__generate__subcmd__completions"
                 ;;
@@ -77,8 +98,78 @@ _foxtrot() {
 
     case "${cmd}" in
         foxtrot)
-            opts="-v -q -h -V --verbose --quiet --help --version stream record replay generate help"
+            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__config)
+            opts="-v -q -h --verbose --quiet --help check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__config__subcmd__check)
+            opts="-v -q -h --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__config__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__config__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -197,8 +288,36 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__help)
-            opts="stream record replay generate help"
+            opts="stream record replay config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__help__subcmd__config)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__help__subcmd__config__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -309,7 +428,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__record)
-            opts="-o -v -q -h --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --stats-interval --stats-file --metrics-addr --out --append --force --verbose --quiet --help"
+            opts="-o -v -q -h --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --out --append --force --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -344,6 +463,10 @@ _foxtrot() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -409,7 +532,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__stream)
-            opts="-v -q -h --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --stats-interval --stats-file --metrics-addr --format --verbose --quiet --help"
+            opts="-v -q -h --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,6 +567,10 @@ _foxtrot() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,22 +29,25 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand stream 'Print live ticks: a table on a terminal, NDJSON when piped'
             cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+            cand config 'Check a config file and print the plan it makes'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'foxtrot;stream'= {
-            cand --channel 'Channel to subscribe to for every symbol; repeat for several'
-            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path'
-            cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled'
-            cand --buffer 'Capacity of the channel between the connections and the output, in ticks'
-            cand --on-full 'What a connection does when the channel is full'
+            cand --channel 'Channel to subscribe to for every symbol; repeat for several [default: ticker]'
+            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]'
+            cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]'
+            cand --buffer 'Capacity of the channel between the connections and the output, in ticks [default: 65536]'
+            cand --on-full 'What a connection does when the channel is full [default: block]'
             cand --limit 'Stop cleanly after N ticks'
             cand --duration 'Stop cleanly after this long (500ms, 30s, 1h, ...)'
-            cand --connect-timeout 'Give up with an error when no connection could be made for this long'
+            cand --connect-timeout 'Give up with an error when no connection could be made for this long [default: 30s]'
+            cand --config 'Read streams, output and tunables from this TOML file; flags override it'
             cand --stats-interval 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)'
             cand --stats-file 'Append the stats objects to PATH instead of stderr [default interval: 10s]'
             cand --metrics-addr 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)'
             cand --format 'Output format [default: table on a terminal, ndjson otherwise]'
+            cand --dry-run 'Check everything, print the plan (which connection carries which streams), and exit'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand -q 'No summary line and no status line; only errors on stderr'
@@ -53,19 +56,21 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'foxtrot;record'= {
-            cand --channel 'Channel to subscribe to for every symbol; repeat for several'
-            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path'
-            cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled'
-            cand --buffer 'Capacity of the channel between the connections and the output, in ticks'
-            cand --on-full 'What a connection does when the channel is full'
+            cand --channel 'Channel to subscribe to for every symbol; repeat for several [default: ticker]'
+            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]'
+            cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]'
+            cand --buffer 'Capacity of the channel between the connections and the output, in ticks [default: 65536]'
+            cand --on-full 'What a connection does when the channel is full [default: block]'
             cand --limit 'Stop cleanly after N ticks'
             cand --duration 'Stop cleanly after this long (500ms, 30s, 1h, ...)'
-            cand --connect-timeout 'Give up with an error when no connection could be made for this long'
+            cand --connect-timeout 'Give up with an error when no connection could be made for this long [default: 30s]'
+            cand --config 'Read streams, output and tunables from this TOML file; flags override it'
             cand --stats-interval 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)'
             cand --stats-file 'Append the stats objects to PATH instead of stderr [default interval: 10s]'
             cand --metrics-addr 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)'
             cand -o 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)'
             cand --out 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)'
+            cand --dry-run 'Check everything, print the plan (which connection carries which streams), and exit'
             cand --append 'Add to an existing file instead of refusing it'
             cand --force 'Overwrite an existing file'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
@@ -88,6 +93,32 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --quiet 'No summary line and no status line; only errors on stderr'
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'foxtrot;config'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;config;check'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'foxtrot;config;help'= {
+            cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;config;help;check'= {
+        }
+        &'foxtrot;config;help;help'= {
         }
         &'foxtrot;generate'= {
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
@@ -133,6 +164,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand stream 'Print live ticks: a table on a terminal, NDJSON when piped'
             cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+            cand config 'Check a config file and print the plan it makes'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -141,6 +173,11 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
         &'foxtrot;help;record'= {
         }
         &'foxtrot;help;replay'= {
+        }
+        &'foxtrot;help;config'= {
+            cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+        }
+        &'foxtrot;help;config;check'= {
         }
         &'foxtrot;help;generate'= {
             cand completions 'A completion script for SHELL'

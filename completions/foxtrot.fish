@@ -31,45 +31,50 @@ complete -c foxtrot -n "__fish_foxtrot_needs_command" -s V -l version -d 'Print 
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "config" -d 'Check a config file and print the plan it makes'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
 trade\t'Every trade'
 aggTrade\t'Trades aggregated by taker order and price'"
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l on-full -d 'What a connection does when the channel is full' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
 drop-newest\t'Never wait: drop the new tick and count it'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l limit -d 'Stop cleanly after N ticks' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l duration -d 'Stop cleanly after this long (500ms, 30s, 1h, ...)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-timeout -d 'Give up with an error when no connection could be made for this long' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-timeout -d 'Give up with an error when no connection could be made for this long [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l config -d 'Read streams, output and tunables from this TOML file; flags override it' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t'A live table, updated in place (terminals only)'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
 trade\t'Every trade'
 aggTrade\t'Trades aggregated by taker order and price'"
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l on-full -d 'What a connection does when the channel is full' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
 drop-newest\t'Never wait: drop the new tick and count it'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l limit -d 'Stop cleanly after N ticks' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l duration -d 'Stop cleanly after this long (500ms, 30s, 1h, ...)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-timeout -d 'Give up with an error when no connection could be made for this long' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-timeout -d 'Give up with an error when no connection could be made for this long [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l config -d 'Read streams, output and tunables from this TOML file; flags override it' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l force -d 'Overwrite an existing file'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
@@ -84,6 +89,16 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Star
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help'
@@ -101,10 +116,12 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_see
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'

@@ -21,7 +21,7 @@ use crate::sink::{self, OpenError, SinkEnd};
 use crate::stats::{Snapshot, Stats};
 
 /// Streams carried by one connection (Binance allows 1024; shorter URLs are kinder).
-const STREAMS_PER_CONNECTION: usize = 200;
+pub const STREAMS_PER_CONNECTION: usize = 200;
 
 /// Exit code when the deadline forced the stop and ticks were lost.
 pub const EXIT_LOST: i32 = 3;

@@ -8,5 +8,6 @@ mod e2e;
 mod lifecycle;
 mod signals;
 mod tls;
+mod ux_config;
 mod ux_generate;
 mod ux_report;
