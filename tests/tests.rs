@@ -11,3 +11,4 @@ mod tls;
 mod ux_config;
 mod ux_generate;
 mod ux_report;
+mod ux_terminal;
