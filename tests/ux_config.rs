@@ -164,3 +164,28 @@ async fn a_run_from_a_config_file_with_flags_overriding_it() {
     assert!(ticks.iter().any(|t| t["channel"] == "bookTicker"));
     server.shutdown().await.unwrap();
 }
+
+/// The TOML block of the README's "Config file" section, and `sample/foxtrot.toml`, are
+/// valid: the documented example cannot rot.
+#[tokio::test]
+async fn the_documented_config_files_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("## Config file")
+        .nth(1)
+        .expect("a Config file section");
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block in the Config file section");
+    let dir = tempfile::tempdir().unwrap();
+    let documented = write(dir.path(), "readme.toml", block);
+    let sample = root.join("sample/foxtrot.toml");
+    for file in [documented.as_str(), sample.to_str().unwrap()] {
+        let out = run(&["config", "check", file]).await;
+        assert_eq!(out.code, Some(0), "{file}: {}", out.stderr);
+        assert!(out.stdout.contains("connection 1 of 1"), "{}", out.stdout);
+    }
+}
