@@ -126,10 +126,13 @@ fn output(output: &Output) -> String {
             format,
             existing,
         } => {
-            let existing = match existing {
-                Existing::Refuse => "refused if it exists",
-                Existing::Append => "appended to if it exists",
-                Existing::Overwrite => "overwritten if it exists",
+            let existing = match (existing, path.exists()) {
+                (Existing::Refuse, false) => "refused if it exists",
+                (Existing::Refuse, true) => {
+                    "it exists and will be refused: pass --append or --force"
+                }
+                (Existing::Append, _) => "appended to if it exists",
+                (Existing::Overwrite, _) => "overwritten if it exists",
             };
             format!("{} ({}; {existing})", path.display(), format_name(*format))
         }
