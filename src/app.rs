@@ -117,7 +117,16 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
     let opened = sink::open(&config)?;
-    let reporters = Reporters::start(&config).await?;
+    let reporters = match Reporters::start(&config).await {
+        Ok(reporters) => reporters,
+        Err(e) => {
+            // Refused before anything ran: leave no empty output file of our own behind.
+            if let Some(path) = &opened.created {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    };
     let exchange: Arc<dyn Exchange> = Arc::new(Binance);
     let stats = Arc::new(Stats::new(&config.streams));
     let shutdown = Shutdown::new(config.shutdown_timeout);

@@ -300,8 +300,14 @@ async fn reporters_that_cannot_start_are_one_line_errors() {
             "cannot open stats file",
         ),
     ];
+    let out_file = dir.path().join("ticks.csv");
     for (extra, code, needle) in cases {
-        let args = [&["stream", "BTCUSDT", "--endpoint", &endpoint][..], extra].concat();
+        let args = [
+            &["record", "BTCUSDT", "--endpoint", &endpoint, "--out"][..],
+            &[out_file.to_str().unwrap()][..],
+            extra,
+        ]
+        .concat();
         let out = run(&args).await;
         out.assert_no_panic();
         assert_eq!(out.code, Some(*code), "{args:?}: {}", out.stderr);
@@ -312,5 +318,6 @@ async fn reporters_that_cannot_start_are_one_line_errors() {
             out.stderr
         );
         assert_eq!(out.stdout, "");
+        assert!(!out_file.exists(), "{args:?} left {out_file:?} behind");
     }
 }
