@@ -16,12 +16,34 @@ use crate::connection::{Admission, Connection, ConnectionError, Shared};
 use crate::exchange::Exchange;
 use crate::exchange::binance::Binance;
 use crate::limiter::ConnectLimiter;
+use crate::report::{Ending, Monitor, ReportError, Reporters};
 use crate::shutdown::{Drain, Shutdown};
 use crate::sink::{self, OpenError, SinkEnd};
 use crate::stats::{Snapshot, Stats};
 
 /// Exit code when the deadline forced the stop and ticks were lost.
 pub const EXIT_LOST: i32 = 3;
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The output cannot be opened.
+    #[error(transparent)]
+    Output(#[from] OpenError),
+    /// The stats file or the metrics address cannot be used.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+impl StartError {
+    /// Whether the user fixes this by changing the command (exit 2) rather than the system.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            StartError::Output(e) => e.is_usage(),
+            StartError::Report(_) => false,
+        }
+    }
+}
 
 /// Why a run failed after it started.
 #[derive(Debug, thiserror::Error)]
@@ -89,25 +111,40 @@ impl Report {
 /// Runs `config` until `signal` resolves, `--limit` or `--duration` is reached, the output
 /// closes, or a connection gives up; then stops in stages and reports.
 ///
-/// Fails before starting only when the output cannot be opened.
-pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Report, OpenError> {
+/// Fails before starting only when the output, the stats file or the metrics address
+/// cannot be opened.
+pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Report, StartError> {
     // tokio-tungstenite's rustls ships no crypto provider; without one wss:// panics.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
     let opened = sink::open(&config)?;
+    let reporters = match Reporters::start(&config).await {
+        Ok(reporters) => reporters,
+        Err(e) => {
+            // Refused before anything ran: leave no empty output file of our own behind.
+            if let Some(path) = &opened.created {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    };
     let exchange: Arc<dyn Exchange> = Arc::new(Binance);
-    let stats = Arc::new(Stats::default());
+    let stats = Arc::new(Stats::new(&config.streams));
     let shutdown = Shutdown::new(config.shutdown_timeout);
     let admission = Arc::new(Admission::new(config.limit));
     let (tx, rx) = mpsc::channel(config.buffer);
 
+    // Cancelled when the sink task returns, however it returns: the counts are final.
+    let drained = tokio_util::sync::CancellationToken::new();
     let mut sink_task = {
         let (stats, abort) = (stats.clone(), shutdown.abort.clone());
         let runtime = tokio::runtime::Handle::current();
         let out = opened.sink;
-        shutdown
-            .tracker
-            .spawn_blocking(move || runtime.block_on(sink::run(rx, out, stats, abort)))
+        let drained = drained.clone().drop_guard();
+        shutdown.tracker.spawn_blocking(move || {
+            let _drained = drained;
+            runtime.block_on(sink::run(rx, out, stats, abort))
+        })
     };
     let shared = Shared {
         exchange: exchange.clone(),
@@ -122,6 +159,15 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         )),
         settings: config.connection.clone(),
     };
+    reporters.spawn(
+        &shutdown.tracker,
+        Arc::new(Monitor::new(stats.clone(), config.buffer, started)),
+        Ending {
+            intake: shutdown.intake.clone(),
+            drained,
+            abort: shutdown.abort.clone(),
+        },
+    );
     let mut connections: FuturesUnordered<_> = config
         .streams
         .chunks(config.streams_per_connection)

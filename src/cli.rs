@@ -19,7 +19,7 @@ macro_rules! exit_codes {
 Exit codes:
   0    finished cleanly (also after Ctrl-C/SIGTERM when everything was written in time)
   1    runtime error (could not connect, output failed, ...)
-  2    usage error (bad flag, bad symbol, refused output path)
+  2    usage error (bad flag, symbol or config file; refused output path)
   3    the shutdown deadline passed and ticks were lost (counts on stderr)
   130  a second Ctrl-C forced an immediate exit"
     };
@@ -40,7 +40,7 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
-    /// No summary line and no progress; only errors on stderr.
+    /// No summary line and no status line; only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -57,7 +57,60 @@ pub enum Command {
     /// Serve recorded Binance messages as a Binance-compatible WebSocket endpoint.
     #[command(after_help = REPLAY_EXAMPLES)]
     Replay(ReplayArgs),
+    /// Check a config file and print the plan it makes.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print shell completions or the man pages, generated from this command line.
+    #[command(subcommand, after_help = GENERATE_EXAMPLES)]
+    Generate(Generate),
 }
+
+/// `foxtrot config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate FILE and print the resolved plan: endpoint, output, tunables, and which
+    /// connection will carry which streams. Exit 0 when valid, 2 when not.
+    #[command(after_help = CONFIG_EXAMPLES)]
+    Check {
+        /// The TOML file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+const CONFIG_EXAMPLES: &str = "\
+Examples:
+  foxtrot config check foxtrot.toml
+  foxtrot record --config foxtrot.toml --dry-run
+  foxtrot record --config foxtrot.toml --duration 1h     # flags override the file";
+
+/// `foxtrot generate`: what to generate.
+#[derive(Debug, Subcommand)]
+pub enum Generate {
+    /// A completion script for SHELL.
+    #[command(after_help = GENERATE_EXAMPLES)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+        /// Write the script into DIR under its conventional name instead of printing it.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// The man page (roff); with --dir, one page per subcommand as well.
+    #[command(after_help = GENERATE_EXAMPLES)]
+    Man {
+        /// Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+const GENERATE_EXAMPLES: &str = "\
+Examples:
+  foxtrot generate completions bash > ~/.local/share/bash-completion/completions/foxtrot
+  foxtrot generate completions zsh --dir ~/.zfunc
+  foxtrot generate man --dir /usr/local/share/man/man1";
 
 const STREAM_EXAMPLES: &str = concat!(
     "\
@@ -74,8 +127,8 @@ const RECORD_EXAMPLES: &str = concat!(
     "\
 Examples:
   foxtrot record BTCUSDT ETHUSDT --out ticks.csv
-  foxtrot record BTCUSDT --channel trade --channel bookTicker --out btc.ndjson --duration 1h
   foxtrot record BTCUSDT --out - | jq -c 'select(.channel == \"ticker\")'
+  foxtrot record --config foxtrot.toml --stats-interval 10s --metrics-addr 127.0.0.1:9898
 
 ",
     exit_codes!()
@@ -86,37 +139,41 @@ Examples:
   foxtrot replay sample/binance-sample.jsonl --listen 127.0.0.1:9443 --rate 20 --loop
   foxtrot stream BTCUSDT --channel bookTicker --endpoint ws://127.0.0.1:9443";
 
+/// The largest `--buffer`.
+pub const MAX_BUFFER: u32 = 16_777_216;
+
 /// Flags shared by `stream` and `record`: what to subscribe to and how to run.
+///
+/// Flags a config file can also set have no clap default: `None` (or empty) means "not
+/// typed", so `config` can let the flag win over the file and the file over the default.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Symbols to subscribe to, such as BTCUSDT (case-insensitive).
-    #[arg(required = true, value_name = "SYMBOL")]
+    /// Symbols to subscribe to, such as BTCUSDT (case-insensitive); replace the file's streams.
+    #[arg(required_unless_present = "config", value_name = "SYMBOL")]
     pub symbols: Vec<String>,
 
-    /// Channel to subscribe to for every symbol; repeat for several.
-    #[arg(long = "channel", value_name = "NAME", value_enum, default_values_t = [Channel::Ticker])]
+    /// Channel to subscribe to for every symbol; repeat for several [default: ticker].
+    #[arg(long = "channel", value_name = "NAME", value_enum)]
     pub channels: Vec<Channel>,
 
-    /// Base WebSocket URL of the venue; foxtrot appends the stream path.
-    #[arg(
-        long,
-        env = "FOXTROT_ENDPOINT",
-        value_name = "URL",
-        default_value = "wss://stream.binance.com:9443"
-    )]
-    pub endpoint: String,
+    /// Base WebSocket URL of the venue; foxtrot appends the stream path
+    /// [default: wss://stream.binance.com:9443].
+    #[arg(long, env = "FOXTROT_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
 
-    /// Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub shutdown_timeout: Duration,
+    /// Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is
+    /// cancelled [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub shutdown_timeout: Option<Duration>,
 
-    /// Capacity of the channel between the connections and the output, in ticks.
-    #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
-    pub buffer: u32,
+    /// Capacity of the channel between the connections and the output, in ticks
+    /// [default: 65536].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_BUFFER)))]
+    pub buffer: Option<u32>,
 
-    /// What a connection does when the channel is full.
-    #[arg(long, value_name = "POLICY", value_enum, default_value_t = OnFull::Block)]
-    pub on_full: OnFull,
+    /// What a connection does when the channel is full [default: block].
+    #[arg(long, value_name = "POLICY", value_enum)]
+    pub on_full: Option<OnFull>,
 
     /// Stop cleanly after N ticks.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -126,9 +183,29 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
-    /// Give up with an error when no connection could be made for this long.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub connect_timeout: Duration,
+    /// Give up with an error when no connection could be made for this long [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Read streams, output and tunables from this TOML file; flags override it.
+    #[arg(long, value_name = "FILE", help_heading = "Configuration")]
+    pub config: Option<PathBuf>,
+
+    /// Check everything, print the plan (which connection carries which streams), and exit.
+    #[arg(long, help_heading = "Configuration")]
+    pub dry_run: bool,
+
+    /// Print the counters as one JSON object per DURATION on stderr (or to --stats-file).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Monitoring")]
+    pub stats_interval: Option<Duration>,
+
+    /// Append the stats objects to PATH instead of stderr [default interval: 10s].
+    #[arg(long, value_name = "PATH", help_heading = "Monitoring")]
+    pub stats_file: Option<PathBuf>,
+
+    /// Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr).
+    #[arg(long, value_name = "ADDR", help_heading = "Monitoring")]
+    pub metrics_addr: Option<SocketAddr>,
 
     /// Streams carried by one connection (Binance allows 1024).
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -203,8 +280,8 @@ pub struct RecordArgs {
     pub run: RunArgs,
 
     /// File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON).
-    #[arg(short, long, value_name = "PATH")]
-    pub out: PathBuf,
+    #[arg(short, long, value_name = "PATH", required_unless_present = "config")]
+    pub out: Option<PathBuf>,
 
     /// Add to an existing file instead of refusing it.
     #[arg(long, conflicts_with = "force")]

@@ -1,13 +1,16 @@
 //! The validated plan of a run, made from what was typed before anything connects.
 //!
+//! Values come from the flags, else from the `--config` file, else from the defaults here.
 //! Every refusal here is a usage error (exit 2) with one line naming what is wrong and
 //! what to do. Opening the output file happens in `sink`, not here.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{Format, OnFull, RecordArgs, RunArgs, StreamArgs};
+use crate::config_file::ConfigFile;
 use crate::exchange::StreamId;
 use crate::tick::{Channel, Symbol, SymbolError};
 
@@ -27,9 +30,56 @@ pub enum ConfigError {
         "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension, or - for stdout"
     )]
     OutExtension(PathBuf),
+    /// A zero `--stats-interval`.
+    #[error("--stats-interval must be above zero, such as 1s or 500ms")]
+    ZeroInterval,
     /// The table needs a terminal.
     #[error("--format table needs a terminal on stdout: use --format ndjson or csv when piping")]
     TableNeedsTerminal,
+    /// The config file cannot be read.
+    #[error("cannot read config file {path} ({source})")]
+    FileRead {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The config file is not valid: an unknown key, a bad value, bad TOML.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the key or value.
+        message: String,
+    },
+    /// Neither the command line nor the config file names a symbol.
+    #[error("no streams: give SYMBOL... or [[streams]] in the --config file")]
+    NoStreams,
+    /// `record` without `--out` and without `[output] path` in the config file.
+    #[error("record needs --out PATH, or path in the [output] section of the --config file")]
+    NoOut,
+}
+
+/// Default of `--endpoint`.
+pub const DEFAULT_ENDPOINT: &str = "wss://stream.binance.com:9443";
+/// Default of `--shutdown-timeout`.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default of `--buffer`.
+pub const DEFAULT_BUFFER: u32 = 65_536;
+/// Default of `--connect-timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether `endpoint` is a ws:// or wss:// URL with something after the scheme.
+pub fn valid_endpoint(endpoint: &str) -> bool {
+    ["ws://", "wss://"].iter().any(|s| {
+        endpoint.len() > s.len()
+            && endpoint.is_char_boundary(s.len())
+            && endpoint[..s.len()].eq_ignore_ascii_case(s)
+    })
 }
 
 /// Where ticks go and in which format.
@@ -88,85 +138,175 @@ pub struct Config {
     pub connection: crate::connection::Settings,
     /// No summary line.
     pub quiet: bool,
+    /// Write a stats object this often.
+    pub stats_interval: Option<Duration>,
+    /// Append stats objects here instead of stderr.
+    pub stats_file: Option<PathBuf>,
+    /// Serve Prometheus metrics here.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Show the live status line on stderr.
+    pub status_line: bool,
+    /// The `--config` file the plan was read from, if any.
+    pub config_file: Option<PathBuf>,
+    /// Print the plan and exit instead of running.
+    pub dry_run: bool,
 }
+
+/// The `--stats-interval` used when only `--stats-file` is given.
+pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Config {
     /// The plan of `foxtrot stream`.
     pub fn for_stream(args: &StreamArgs, quiet: bool) -> Result<Config, ConfigError> {
-        let tty = std::io::stdout().is_terminal();
-        let format = match args.format {
+        Config::for_stream_on(args, quiet, std::io::stdout().is_terminal())
+    }
+
+    /// The plan of `foxtrot stream` as it would be with stdout a terminal (`tty`) or not.
+    pub fn for_stream_on(args: &StreamArgs, quiet: bool, tty: bool) -> Result<Config, ConfigError> {
+        let file = load(&args.run)?;
+        let format = match args.format.or(file.output.format.map(|f| f.0)) {
             None if tty => Format::Table,
             None => Format::Ndjson,
             Some(Format::Table) if !tty => return Err(ConfigError::TableNeedsTerminal),
             Some(format) => format,
         };
-        Config::new(&args.run, Output::Stdout(format), quiet)
+        Config::new(&args.run, &file, Output::Stdout(format), quiet)
     }
 
     /// The plan of `foxtrot record`.
     pub fn for_record(args: &RecordArgs, quiet: bool) -> Result<Config, ConfigError> {
-        let output = if args.out.as_os_str() == "-" {
+        let file = load(&args.run)?;
+        let out = args
+            .out
+            .clone()
+            .or_else(|| file.output.path.clone())
+            .ok_or(ConfigError::NoOut)?;
+        let output = if out.as_os_str() == "-" {
             Output::Stdout(Format::Ndjson)
         } else {
             let existing = match (args.append, args.force) {
                 (true, _) => Existing::Append,
                 (false, true) => Existing::Overwrite,
-                (false, false) => Existing::Refuse,
+                (false, false) => file.output.existing.map_or(Existing::Refuse, Into::into),
             };
             Output::File {
-                format: format_of(&args.out)?,
-                path: args.out.clone(),
+                format: format_of(&out)?,
+                path: out,
                 existing,
             }
         };
-        Config::new(&args.run, output, quiet)
+        Config::new(&args.run, &file, output, quiet)
     }
 
-    fn new(run: &RunArgs, output: Output, quiet: bool) -> Result<Config, ConfigError> {
-        let endpoint = run.endpoint.trim_end_matches('/').to_owned();
-        let valid_scheme = ["ws://", "wss://"]
-            .iter()
-            .any(|s| endpoint.len() > s.len() && endpoint[..s.len()].eq_ignore_ascii_case(s));
-        if !valid_scheme {
-            return Err(ConfigError::Endpoint(run.endpoint.clone()));
+    fn new(
+        run: &RunArgs,
+        file: &ConfigFile,
+        output: Output,
+        quiet: bool,
+    ) -> Result<Config, ConfigError> {
+        let typed_endpoint = run.endpoint.as_deref();
+        let endpoint = typed_endpoint
+            .or(file.endpoint.as_ref().map(|e| e.0.as_str()))
+            .unwrap_or(DEFAULT_ENDPOINT);
+        if !valid_endpoint(endpoint) {
+            return Err(ConfigError::Endpoint(endpoint.to_owned()));
         }
-        let symbols = run
-            .symbols
-            .iter()
-            .map(|s| Symbol::parse(s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+
+        // Symbols typed replace the file's streams; channels typed apply to every symbol.
+        let groups: Vec<(Vec<Symbol>, Vec<Channel>)> = if !run.symbols.is_empty() {
+            let symbols = run
+                .symbols
+                .iter()
+                .map(|s| Symbol::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let channels = match run.channels.as_slice() {
+                [] => vec![Channel::Ticker],
+                typed => typed.to_vec(),
+            };
+            vec![(symbols, channels)]
+        } else {
+            file.streams
+                .iter()
+                .map(|group| {
+                    let symbols = group.symbols.iter().map(|s| s.0.clone()).collect();
+                    let channels = match run.channels.as_slice() {
+                        [] => group.channels.iter().map(|c| c.0).collect(),
+                        typed => typed.to_vec(),
+                    };
+                    (symbols, channels)
+                })
+                .collect()
+        };
         let mut channels = Vec::new();
-        for &channel in &run.channels {
-            if !channels.contains(&channel) {
-                channels.push(channel);
-            }
-        }
         let mut streams: Vec<StreamId> = Vec::new();
-        for symbol in &symbols {
-            for &channel in &channels {
-                let id = StreamId {
-                    symbol: symbol.clone(),
-                    channel,
-                };
-                if !streams.contains(&id) {
-                    streams.push(id);
+        for (symbols, group_channels) in &groups {
+            for &channel in group_channels {
+                if !channels.contains(&channel) {
+                    channels.push(channel);
+                }
+            }
+            for symbol in symbols {
+                for &channel in group_channels {
+                    let id = StreamId {
+                        symbol: symbol.clone(),
+                        channel,
+                    };
+                    if !streams.contains(&id) {
+                        streams.push(id);
+                    }
                 }
             }
         }
+        if streams.is_empty() {
+            return Err(ConfigError::NoStreams);
+        }
+
+        let monitoring = &file.monitoring;
+        let stats_file = run
+            .stats_file
+            .clone()
+            .or_else(|| monitoring.stats_file.clone());
+        let stats_interval = run
+            .stats_interval
+            .or(monitoring.stats_interval.map(|d| d.0))
+            .or(stats_file.as_ref().map(|_| DEFAULT_STATS_INTERVAL));
+        if stats_interval == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroInterval);
+        }
+        // Data drawn or printed on the same terminal would scroll the status line away.
+        let data_on_terminal = match &output {
+            Output::Stdout(_) => std::io::stdout().is_terminal(),
+            Output::File { .. } => false,
+        };
+        let status_line = !quiet && !data_on_terminal && std::io::stderr().is_terminal();
+        let tuning = &file.tuning;
         Ok(Config {
             streams,
             channels,
             endpoint,
             output,
-            shutdown_timeout: run.shutdown_timeout,
-            buffer: run.buffer as usize,
-            on_full: run.on_full,
-            limit: run.limit,
-            duration: run.duration,
+            shutdown_timeout: run
+                .shutdown_timeout
+                .or(tuning.shutdown_timeout.map(|d| d.0))
+                .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            buffer: run
+                .buffer
+                .or(tuning.buffer.map(|b| b.0))
+                .unwrap_or(DEFAULT_BUFFER) as usize,
+            on_full: run
+                .on_full
+                .or(tuning.on_full.map(|c| c.0))
+                .unwrap_or(OnFull::Block),
+            limit: run.limit.or(file.stop.limit.map(|n| n.0)),
+            duration: run.duration.or(file.stop.duration.map(|d| d.0)),
             streams_per_connection: run.streams_per_connection as usize,
             connect_limit: run.connect_limit,
             connection: crate::connection::Settings {
-                connect_timeout: run.connect_timeout,
+                connect_timeout: run
+                    .connect_timeout
+                    .or(tuning.connect_timeout.map(|d| d.0))
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
                 stale_after: run.stale_after,
                 silent_stream_after: run.silent_stream_after,
                 max_connection_age: run.max_connection_age,
@@ -175,7 +315,21 @@ impl Config {
                 backoff_max: run.backoff_max.max(run.backoff_initial),
             },
             quiet,
+            stats_interval,
+            stats_file,
+            metrics_addr: run.metrics_addr.or(monitoring.metrics_addr),
+            status_line,
+            config_file: run.config.clone(),
+            dry_run: run.dry_run,
         })
+    }
+}
+
+/// Reads `--config`, or an empty file when none was given.
+fn load(run: &RunArgs) -> Result<ConfigFile, ConfigError> {
+    match &run.config {
+        Some(path) => ConfigFile::load(path),
+        None => Ok(ConfigFile::default()),
     }
 }
 

@@ -847,7 +847,7 @@ impl Connection {
         if !self.shared.admission.admit() {
             return Next::Continue;
         }
-        Stats::bump(&self.shared.stats.received);
+        self.shared.stats.tick_received(&tick);
         match self.shared.on_full {
             OnFull::Block => tokio::select! {
                 biased;

@@ -4,7 +4,8 @@
 //! [`app`] wires one runtime: one [`connection`] task per WebSocket (decoding frames with an
 //! [`exchange`]) sends [`tick::Tick`]s into ONE bounded channel; ONE [`sink`] task owns the
 //! receiver and the output. [`shutdown`] decides when to stop and enforces the hard
-//! deadline. [`replay`] is the Binance-compatible server the tests (and offline users) run
+//! deadline. [`report`] shows the counters while it runs (status line, stats JSON,
+//! Prometheus). [`replay`] is the Binance-compatible server the tests (and offline users) run
 //! on 127.0.0.1.
 #![forbid(unsafe_code)]
 
@@ -13,10 +14,14 @@ pub mod backoff;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod connection;
 pub mod exchange;
+pub mod generate;
 pub mod limiter;
+pub mod plan;
 pub mod replay;
+pub mod report;
 pub mod shutdown;
 pub mod sink;
 pub mod stats;

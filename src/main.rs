@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use foxtrot::cli::Format;
-use foxtrot::cli::{Cli, Command, ReplayArgs};
+use foxtrot::cli::{Cli, Command, ConfigCommand, Generate, ReplayArgs};
 use foxtrot::config::{Config, ConfigError, Output};
-use foxtrot::{app, replay, shutdown};
+use foxtrot::config_file::ConfigFile;
+use foxtrot::{app, generate, plan, replay, report, shutdown};
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -20,6 +21,8 @@ fn main() {
         Command::Stream(args) => record(Config::for_stream(&args, cli.quiet)),
         Command::Record(args) => record(Config::for_record(&args, cli.quiet)),
         Command::Replay(args) => serve(args, cli.quiet),
+        Command::Config(ConfigCommand::Check { file }) => check(&file),
+        Command::Generate(what) => emit(what),
     };
     std::process::exit(code);
 }
@@ -30,9 +33,13 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
         Ok(config) => config,
         Err(e) => return fail(2, &e),
     };
+    if config.dry_run {
+        return print_plan(&config);
+    }
     let quiet = config.quiet;
-    // A message on the terminal would tear the table that is redrawn in place.
-    let announce = !quiet && config.output != Output::Stdout(Format::Table);
+    // A message on the terminal would tear the table that is redrawn in place; the status
+    // line says "stopping" itself.
+    let announce = !quiet && config.output != Output::Stdout(Format::Table) && !config.status_line;
     on_runtime(
         announce,
         |signal| app::run(config, signal),
@@ -95,6 +102,75 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             Err(e) => fail(1, format_args!("{e:#}")),
         },
     )
+}
+
+/// Runs `config check FILE`: the plan `record --config FILE` (or, without an output path
+/// in the file, `stream --config FILE` on a terminal) would run.
+fn check(file: &std::path::Path) -> i32 {
+    let parsed = match ConfigFile::load(file) {
+        Ok(parsed) => parsed,
+        Err(e) => return fail(2, &e),
+    };
+    let mut config_arg = std::ffi::OsString::from("--config=");
+    config_arg.push(file);
+    let subcommand = if parsed.output.path.is_some() {
+        "record"
+    } else {
+        "stream"
+    };
+    let config = match Cli::try_parse_from(["foxtrot".into(), subcommand.into(), config_arg]) {
+        Ok(Cli {
+            command: Command::Record(args),
+            ..
+        }) => Config::for_record(&args, true),
+        Ok(Cli {
+            command: Command::Stream(args),
+            ..
+        }) => Config::for_stream_on(&args, true, true),
+        Ok(_) => return fail(1, "internal error: config check parsed another command"),
+        Err(e) => return usage_error(e),
+    };
+    match config {
+        Ok(config) => print_plan(&config),
+        Err(e) => fail(2, &e),
+    }
+}
+
+/// Prints the plan on stdout.
+fn print_plan(config: &Config) -> i32 {
+    use std::io::Write;
+    match std::io::stdout()
+        .lock()
+        .write_all(plan::describe(config).as_bytes())
+    {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => fail(1, format_args!("cannot write to stdout ({e})")),
+    }
+}
+
+/// Runs `generate`: prints or writes completions or man pages.
+fn emit(what: Generate) -> i32 {
+    let mut stdout = std::io::stdout().lock();
+    let (result, target) = match what {
+        Generate::Completions { shell, dir: None } => {
+            (generate::completions(shell, &mut stdout), None)
+        }
+        Generate::Completions {
+            shell,
+            dir: Some(dir),
+        } => (generate::completions_to(shell, &dir), Some(dir)),
+        Generate::Man { dir: None } => (generate::man(&mut stdout), None),
+        Generate::Man { dir: Some(dir) } => (generate::man_to(&dir), Some(dir)),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => match target {
+            Some(dir) => fail(1, format_args!("cannot write into {} ({e})", dir.display())),
+            None => fail(1, format_args!("cannot write to stdout ({e})")),
+        },
+    }
 }
 
 /// Builds the one runtime, bridges the signals into it, runs `job`, and lets `finish` turn
@@ -176,7 +252,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| report::status::StderrWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();

@@ -33,6 +33,7 @@ pub fn install_signal_handler(announce: bool) -> Result<CancellationToken, ctrlc
             }
             cancel.cancel();
         } else {
+            crate::report::status::clear();
             eprintln!("foxtrot: interrupted");
             std::process::exit(EXIT_INTERRUPTED);
         }

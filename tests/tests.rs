@@ -9,3 +9,7 @@ mod lifecycle;
 mod resilience;
 mod signals;
 mod tls;
+mod ux_config;
+mod ux_generate;
+mod ux_report;
+mod ux_terminal;

@@ -96,11 +96,15 @@ pub async fn run(
         Err(e) => return Err(e),
         Ok(end) => end,
     };
+    let bytes = sink.buffered() as u64;
     match sink.finish() {
         Ok(n) => {
             stats
                 .written
                 .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            stats
+                .bytes_written
+                .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
             Ok(end)
         }
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(SinkEnd::OutputClosed),
@@ -138,10 +142,14 @@ async fn drain(
             }
         }
         if rx.is_empty() || sink.buffered() >= FLUSH_AT {
+            let bytes = sink.buffered() as u64;
             let committed = sink.flush()?;
             stats
                 .written
                 .fetch_add(committed, std::sync::atomic::Ordering::Relaxed);
+            stats
+                .bytes_written
+                .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }

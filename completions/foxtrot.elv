@@ -1,0 +1,220 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[foxtrot] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'foxtrot'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'foxtrot'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand stream 'Print live ticks: a table on a terminal, NDJSON when piped'
+            cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
+            cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+            cand config 'Check a config file and print the plan it makes'
+            cand generate 'Print shell completions or the man pages, generated from this command line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;stream'= {
+            cand --channel 'Channel to subscribe to for every symbol; repeat for several [default: ticker]'
+            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]'
+            cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]'
+            cand --buffer 'Capacity of the channel between the connections and the output, in ticks [default: 65536]'
+            cand --on-full 'What a connection does when the channel is full [default: block]'
+            cand --limit 'Stop cleanly after N ticks'
+            cand --duration 'Stop cleanly after this long (500ms, 30s, 1h, ...)'
+            cand --connect-timeout 'Give up with an error when no connection could be made for this long [default: 30s]'
+            cand --config 'Read streams, output and tunables from this TOML file; flags override it'
+            cand --stats-interval 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)'
+            cand --stats-file 'Append the stats objects to PATH instead of stderr [default interval: 10s]'
+            cand --metrics-addr 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)'
+            cand --streams-per-connection 'Streams carried by one connection (Binance allows 1024)'
+            cand --max-retries 'Exit with an error after N failed connection attempts in a row [default: retry for ever]'
+            cand --backoff-initial 'The first reconnect delay''s ceiling (delays double up to --backoff-max, with jitter)'
+            cand --backoff-max 'The longest reconnect delay'
+            cand --connect-limit 'At most this many connection attempts per period, across all connections'
+            cand --stale-after 'Reconnect when no frame at all (data or ping) arrived for this long'
+            cand --silent-stream-after 'Warn about a stream that delivered nothing for this long while its connection lives'
+            cand --max-connection-age 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h'
+            cand --format 'Output format [default: table on a terminal, ndjson otherwise]'
+            cand --dry-run 'Check everything, print the plan (which connection carries which streams), and exit'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'foxtrot;record'= {
+            cand --channel 'Channel to subscribe to for every symbol; repeat for several [default: ticker]'
+            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]'
+            cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]'
+            cand --buffer 'Capacity of the channel between the connections and the output, in ticks [default: 65536]'
+            cand --on-full 'What a connection does when the channel is full [default: block]'
+            cand --limit 'Stop cleanly after N ticks'
+            cand --duration 'Stop cleanly after this long (500ms, 30s, 1h, ...)'
+            cand --connect-timeout 'Give up with an error when no connection could be made for this long [default: 30s]'
+            cand --config 'Read streams, output and tunables from this TOML file; flags override it'
+            cand --stats-interval 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)'
+            cand --stats-file 'Append the stats objects to PATH instead of stderr [default interval: 10s]'
+            cand --metrics-addr 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)'
+            cand --streams-per-connection 'Streams carried by one connection (Binance allows 1024)'
+            cand --max-retries 'Exit with an error after N failed connection attempts in a row [default: retry for ever]'
+            cand --backoff-initial 'The first reconnect delay''s ceiling (delays double up to --backoff-max, with jitter)'
+            cand --backoff-max 'The longest reconnect delay'
+            cand --connect-limit 'At most this many connection attempts per period, across all connections'
+            cand --stale-after 'Reconnect when no frame at all (data or ping) arrived for this long'
+            cand --silent-stream-after 'Warn about a stream that delivered nothing for this long while its connection lives'
+            cand --max-connection-age 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h'
+            cand -o 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)'
+            cand --out 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)'
+            cand --dry-run 'Check everything, print the plan (which connection carries which streams), and exit'
+            cand --append 'Add to an existing file instead of refusing it'
+            cand --force 'Overwrite an existing file'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'foxtrot;replay'= {
+            cand --listen 'Address to listen on; port 0 picks a free port (printed on the first stdout line)'
+            cand --rate 'Messages per second per connection; 0 sends as fast as the socket takes them'
+            cand --limit 'Send at most N messages per connection, then idle with the socket open'
+            cand --close-after 'Close each connection (with a close frame) after N messages'
+            cand --ping-interval 'Interval between the server''s pings'
+            cand --drop-after 'Drop each connection''s TCP socket (no close frame) after N messages'
+            cand --stall-after 'Go silent after N messages (no data, pings or replies), keeping the socket open'
+            cand --refuse 'Refuse handshakes with HTTP 429, 418 or 503'
+            cand --retry-after 'Send `Retry-After: SECS` with each refusal'
+            cand --refuse-first 'Refuse only the first K handshakes (server-wide), then accept'
+            cand --inject 'After the N-th message of each connection, send one frame of KIND (malformed, truncated, oversized, server-shutdown); N=0 before the first. Repeatable'
+            cand --oversized-bytes 'The length in bytes of an `oversized` injection'
+            cand --max-age 'Close each connection (close frame 1000, "max age") once it is this old'
+            cand --pong-timeout 'Close a connection (close frame 1008) that has not answered a ping within this'
+            cand --loop 'Start over at the end of the files instead of idling'
+            cand --live 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'foxtrot;config'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;config;check'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'foxtrot;config;help'= {
+            cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;config;help;check'= {
+        }
+        &'foxtrot;config;help;help'= {
+        }
+        &'foxtrot;generate'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand completions 'A completion script for SHELL'
+            cand man 'The man page (roff); with --dir, one page per subcommand as well'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;generate;completions'= {
+            cand --dir 'Write the script into DIR under its conventional name instead of printing it'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'foxtrot;generate;man'= {
+            cand --dir 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'foxtrot;generate;help'= {
+            cand completions 'A completion script for SHELL'
+            cand man 'The man page (roff); with --dir, one page per subcommand as well'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;generate;help;completions'= {
+        }
+        &'foxtrot;generate;help;man'= {
+        }
+        &'foxtrot;generate;help;help'= {
+        }
+        &'foxtrot;help'= {
+            cand stream 'Print live ticks: a table on a terminal, NDJSON when piped'
+            cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
+            cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+            cand config 'Check a config file and print the plan it makes'
+            cand generate 'Print shell completions or the man pages, generated from this command line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'foxtrot;help;stream'= {
+        }
+        &'foxtrot;help;record'= {
+        }
+        &'foxtrot;help;replay'= {
+        }
+        &'foxtrot;help;config'= {
+            cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+        }
+        &'foxtrot;help;config;check'= {
+        }
+        &'foxtrot;help;generate'= {
+            cand completions 'A completion script for SHELL'
+            cand man 'The man page (roff); with --dir, one page per subcommand as well'
+        }
+        &'foxtrot;help;generate;completions'= {
+        }
+        &'foxtrot;help;generate;man'= {
+        }
+        &'foxtrot;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

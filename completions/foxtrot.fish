@@ -1,0 +1,153 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_foxtrot_global_optspecs
+    string join \n v/verbose q/quiet h/help V/version
+end
+
+function __fish_foxtrot_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_foxtrot_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_foxtrot_using_subcommand
+    set -l cmd (__fish_foxtrot_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -s V -l version -d 'Print version'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "config" -d 'Check a config file and print the plan it makes'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
+bookTicker\t'Best bid and ask, on every change'
+trade\t'Every trade'
+aggTrade\t'Trades aggregated by taker order and price'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
+drop-newest\t'Never wait: drop the new tick and count it'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l limit -d 'Stop cleanly after N ticks' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l duration -d 'Stop cleanly after this long (500ms, 30s, 1h, ...)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-timeout -d 'Give up with an error when no connection could be made for this long [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l config -d 'Read streams, output and tunables from this TOML file; flags override it' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l streams-per-connection -d 'Streams carried by one connection (Binance allows 1024)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-retries -d 'Exit with an error after N failed connection attempts in a row [default: retry for ever]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-max -d 'The longest reconnect delay' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-limit -d 'At most this many connection attempts per period, across all connections' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t'A live table, updated in place (terminals only)'
+ndjson\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
+bookTicker\t'Best bid and ask, on every change'
+trade\t'Every trade'
+aggTrade\t'Trades aggregated by taker order and price'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
+drop-newest\t'Never wait: drop the new tick and count it'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l limit -d 'Stop cleanly after N ticks' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l duration -d 'Stop cleanly after this long (500ms, 30s, 1h, ...)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-timeout -d 'Give up with an error when no connection could be made for this long [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l config -d 'Read streams, output and tunables from this TOML file; flags override it' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l streams-per-connection -d 'Streams carried by one connection (Binance allows 1024)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-retries -d 'Exit with an error after N failed connection attempts in a row [default: retry for ever]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-max -d 'The longest reconnect delay' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit -d 'At most this many connection attempts per period, across all connections' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l force -d 'Overwrite an existing file'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l listen -d 'Address to listen on; port 0 picks a free port (printed on the first stdout line)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rate -d 'Messages per second per connection; 0 sends as fast as the socket takes them' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l limit -d 'Send at most N messages per connection, then idle with the socket open' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l close-after -d 'Close each connection (with a close frame) after N messages' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l ping-interval -d 'Interval between the server\'s pings' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l drop-after -d 'Drop each connection\'s TCP socket (no close frame) after N messages' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l stall-after -d 'Go silent after N messages (no data, pings or replies), keeping the socket open' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l refuse -d 'Refuse handshakes with HTTP 429, 418 or 503' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l retry-after -d 'Send `Retry-After: SECS` with each refusal' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l refuse-first -d 'Refuse only the first K handshakes (server-wide), then accept' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l inject -d 'After the N-th message of each connection, send one frame of KIND (malformed, truncated, oversized, server-shutdown); N=0 before the first. Repeatable' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l oversized-bytes -d 'The length in bytes of an `oversized` injection' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'Close each connection (close frame 1000, "max age") once it is this old' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Start over at the end of the files instead of idling'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l live -d 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "completions" -d 'A completion script for SHELL'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -l dir -d 'Write the script into DIR under its conventional name instead of printing it' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -l dir -d 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'A completion script for SHELL'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'A completion script for SHELL'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'

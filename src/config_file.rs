@@ -1,0 +1,402 @@
+//! `--config FILE`: the TOML file that holds a run's streams, output and tunables, for runs
+//! with more symbols than a command line should carry.
+//!
+//! This module only reads and checks the file: every value is validated while it is
+//! deserialized, so every error (an unknown key, a bad symbol, a duration that is not one)
+//! carries the file's line and column. Merging with the flags (flags win) is `config`'s job.
+//!
+//! Keys are spelled like the flags. Relative paths are relative to the file's directory,
+//! so a service finds the same files whatever its working directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::ValueEnum;
+use serde::de::{Deserializer, Error as _};
+use serde::{Deserialize, de::DeserializeOwned};
+
+use crate::cli::{Format, OnFull};
+use crate::config::{ConfigError, Existing, valid_endpoint};
+use crate::tick::{Channel, Symbol};
+
+/// The whole file. Every section is optional; unknown keys are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// Like `--endpoint`.
+    pub endpoint: Option<Endpoint>,
+    /// `[[streams]]`: groups of symbols with the channels to subscribe for each.
+    #[serde(default)]
+    pub streams: Vec<StreamGroup>,
+    /// `[output]`.
+    #[serde(default)]
+    pub output: OutputSection,
+    /// `[tuning]`.
+    #[serde(default)]
+    pub tuning: Tuning,
+    /// `[stop]`.
+    #[serde(default)]
+    pub stop: Stop,
+    /// `[monitoring]`.
+    #[serde(default)]
+    pub monitoring: Monitoring,
+}
+
+/// One `[[streams]]` entry: every symbol on every channel.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StreamGroup {
+    /// The exchange; only `binance` so far (the default).
+    #[serde(default)]
+    pub venue: Venue,
+    /// Like `--channel`, default `["ticker"]`.
+    #[serde(default = "default_channels")]
+    pub channels: Vec<Choice<Channel>>,
+    /// Like the `SYMBOL` arguments.
+    pub symbols: Vec<SymbolText>,
+}
+
+/// `[output]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OutputSection {
+    /// Like `--out` (for `record`).
+    pub path: Option<PathBuf>,
+    /// `refuse` (default), `append` (like `--append`) or `overwrite` (like `--force`).
+    pub existing: Option<ExistingChoice>,
+    /// Like `--format` (for `stream`).
+    pub format: Option<Choice<Format>>,
+}
+
+/// `[tuning]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Tuning {
+    /// Like `--buffer`.
+    pub buffer: Option<Buffer>,
+    /// Like `--on-full`.
+    pub on_full: Option<Choice<OnFull>>,
+    /// Like `--shutdown-timeout`.
+    pub shutdown_timeout: Option<DurationText>,
+    /// Like `--connect-timeout`.
+    pub connect_timeout: Option<DurationText>,
+}
+
+/// `[stop]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Stop {
+    /// Like `--limit`.
+    pub limit: Option<Positive>,
+    /// Like `--duration`.
+    pub duration: Option<DurationText>,
+}
+
+/// `[monitoring]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Monitoring {
+    /// Like `--stats-interval`.
+    pub stats_interval: Option<PositiveDuration>,
+    /// Like `--stats-file`.
+    pub stats_file: Option<PathBuf>,
+    /// Like `--metrics-addr`.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl ConfigFile {
+    /// Reads and checks `path`; relative paths inside become relative to its directory.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::FileRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut file: ConfigFile = parse(path, &text)?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for p in [&mut file.output.path, &mut file.monitoring.stats_file]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() && p.as_os_str() != "-" {
+                *p = dir.join(&*p);
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// Deserializes `text`, turning an error into one naming `path`, the line and the column.
+fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |span| locate(text, span.start));
+        let message = e.message().trim();
+        let message = match message.strip_prefix("unknown field") {
+            Some(rest) => format!("unknown key{rest}"),
+            None => match message.strip_prefix("missing field") {
+                Some(rest) => format!("missing key{rest}"),
+                None => message.to_owned(),
+            },
+        };
+        ConfigError::File {
+            path: path.to_owned(),
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+/// The 1-based line and column (in characters) of byte `offset` in `text`.
+fn locate(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn default_channels() -> Vec<Choice<Channel>> {
+    vec![Choice(Channel::Ticker)]
+}
+
+/// A value named like a command-line choice (`bookTicker`, `drop-newest`, `csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice<T>(pub T);
+
+impl<'de, T: ValueEnum> Deserialize<'de> for Choice<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        T::from_str(&text, false).map(Choice).map_err(|_| {
+            let names: Vec<String> = T::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value)
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            D::Error::custom(format!(
+                "invalid value {text:?}: expected one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
+/// The exchange of a `[[streams]]` group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Venue {
+    /// Binance spot, the only venue so far.
+    #[default]
+    Binance,
+}
+
+/// What to do with an output file that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExistingChoice {
+    /// Refuse to touch it (the default).
+    Refuse,
+    /// Add to its end (`--append`).
+    Append,
+    /// Truncate it (`--force`).
+    Overwrite,
+}
+
+impl From<ExistingChoice> for Existing {
+    fn from(choice: ExistingChoice) -> Existing {
+        match choice {
+            ExistingChoice::Refuse => Existing::Refuse,
+            ExistingChoice::Append => Existing::Append,
+            ExistingChoice::Overwrite => Existing::Overwrite,
+        }
+    }
+}
+
+/// A valid symbol.
+#[derive(Debug, Clone)]
+pub struct SymbolText(pub Symbol);
+
+impl<'de> Deserialize<'de> for SymbolText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Symbol::parse(&text)
+            .map(SymbolText)
+            .map_err(D::Error::custom)
+    }
+}
+
+/// A `ws://` or `wss://` URL.
+#[derive(Debug, Clone)]
+pub struct Endpoint(pub String);
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if valid_endpoint(&text) {
+            Ok(Endpoint(text))
+        } else {
+            Err(D::Error::custom(format!(
+                "invalid endpoint {text:?}: expected a ws:// or wss:// URL"
+            )))
+        }
+    }
+}
+
+/// A duration written like the flags take it: `"500ms"`, `"30s"`, `"1h 30m"`.
+#[derive(Debug, Clone, Copy)]
+pub struct DurationText(pub Duration);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::cli::parse_duration(&text)
+            .map(DurationText)
+            .map_err(|e| D::Error::custom(format!("invalid duration {text:?}: {e}")))
+    }
+}
+
+/// A duration above zero.
+#[derive(Debug, Clone, Copy)]
+pub struct PositiveDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for PositiveDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match DurationText::deserialize(d)?.0 {
+            Duration::ZERO => Err(D::Error::custom("must be above zero, such as \"1s\"")),
+            duration => Ok(PositiveDuration(duration)),
+        }
+    }
+}
+
+/// An integer of at least 1.
+#[derive(Debug, Clone, Copy)]
+pub struct Positive(pub u64);
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u64::deserialize(d)? {
+            0 => Err(D::Error::custom("must be at least 1")),
+            n => Ok(Positive(n)),
+        }
+    }
+}
+
+/// A channel capacity as `--buffer` takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Buffer(pub u32);
+
+impl<'de> Deserialize<'de> for Buffer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = u32::deserialize(d)?;
+        if (1..=crate::cli::MAX_BUFFER).contains(&n) {
+            Ok(Buffer(n))
+        } else {
+            Err(D::Error::custom(format!(
+                "buffer {n} is out of range 1..={}",
+                crate::cli::MAX_BUFFER
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<ConfigFile, String> {
+        parse::<ConfigFile>(Path::new("f.toml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_full_file_parses() {
+        let file = check(
+            r#"
+endpoint = "ws://127.0.0.1:9443"
+
+[[streams]]
+channels = ["trade", "bookTicker"]
+symbols = ["btcusdt", "ETHUSDT"]
+
+[[streams]]
+venue = "binance"
+symbols = ["BNBUSDT"]
+
+[output]
+path = "ticks.csv"
+existing = "append"
+format = "csv"
+
+[tuning]
+buffer = 1024
+on-full = "drop-newest"
+shutdown-timeout = "2s"
+connect-timeout = "1m"
+
+[stop]
+limit = 10
+duration = "1h"
+
+[monitoring]
+stats-interval = "10s"
+stats-file = "stats.jsonl"
+metrics-addr = "127.0.0.1:9898"
+"#,
+        )
+        .unwrap();
+        assert_eq!(file.streams.len(), 2);
+        assert_eq!(file.streams[0].symbols[0].0.as_str(), "BTCUSDT");
+        assert_eq!(file.streams[1].channels, [Choice(Channel::Ticker)]);
+        assert_eq!(file.tuning.on_full, Some(Choice(OnFull::DropNewest)));
+        assert_eq!(file.stop.duration.unwrap().0, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_line() {
+        let cases = [
+            ("[tuning]\nbufer = 3\n", "f.toml:2:1: unknown key `bufer`"),
+            ("speed = 1\n", "f.toml:1:1: unknown key `speed`"),
+            (
+                "[[streams]]\nsymbols = [\"BTCUSDT\"]\nchanel = [\"trade\"]\n",
+                "f.toml:3:1: unknown key `chanel`",
+            ),
+            (
+                "[[streams]]\nchannels = [\"trade\"]\n",
+                "missing key `symbols`",
+            ),
+            (
+                "[[streams]]\nsymbols = [\"BTCUSDT\", \"BTC-USDT\"]\n",
+                "f.toml:2:11: invalid symbol \"BTC-USDT\"",
+            ),
+            (
+                "[[streams]]\nsymbols = [\"A\"]\nchannels = [\"depth\"]\n",
+                "f.toml:3:12: invalid value \"depth\": expected one of ticker, bookTicker",
+            ),
+            (
+                "[tuning]\nbuffer = 0\n",
+                "f.toml:2:10: buffer 0 is out of range",
+            ),
+            (
+                "[tuning]\nshutdown-timeout = \"soon\"\n",
+                "f.toml:2:20: invalid duration \"soon\"",
+            ),
+            ("[stop]\nlimit = 0\n", "f.toml:2:9: must be at least 1"),
+            ("endpoint = \"http://x\"\n", "f.toml:1:12: invalid endpoint"),
+            (
+                "[output]\nexisting = \"keep\"\n",
+                "f.toml:2:12: unknown variant `keep`",
+            ),
+            ("[tuning\n", "f.toml:1:"),
+        ];
+        for (text, want) in cases {
+            let got = check(text).unwrap_err();
+            assert!(got.contains(want), "{text:?}: {got:?} lacks {want:?}");
+            assert!(!got.contains('\n'), "one line: {got:?}");
+        }
+    }
+
+    #[test]
+    fn lines_and_columns_count_characters() {
+        assert_eq!(locate("ab\ncd", 0), (1, 1));
+        assert_eq!(locate("ab\ncd", 4), (2, 2));
+        assert_eq!(locate("é\nx", 3), (2, 1));
+    }
+}

@@ -1,0 +1,186 @@
+//! The resolved plan of a run, for people: what `foxtrot config check` and `--dry-run` print.
+//!
+//! It shows every value after flags, file and defaults were merged, and which connection
+//! will carry which streams, so a config with hundreds of symbols can be checked before a
+//! service starts with it. It only formats; it opens nothing.
+
+use std::fmt::Write as _;
+
+use crate::cli::{Format, OnFull};
+use crate::config::{Config, Existing, Output};
+use crate::report::stream_name;
+
+/// Stream names per line in the per-connection lists are wrapped at this width.
+const WIDTH: usize = 100;
+
+/// The plan as text, ending in a newline.
+pub fn describe(config: &Config) -> String {
+    let mut out = String::new();
+    let source = match &config.config_file {
+        Some(path) => format!(" (from {})", path.display()),
+        None => String::new(),
+    };
+    let _ = writeln!(out, "foxtrot plan{source}");
+    let mut row = |key: &str, value: String| {
+        let _ = writeln!(out, "  {key:<17} {value}");
+    };
+    row("endpoint", config.endpoint.clone());
+    row("output", output(&config.output));
+    let on_full = match config.on_full {
+        OnFull::Block => "block",
+        OnFull::DropNewest => "drop-newest",
+    };
+    row(
+        "buffer",
+        format!("{} ticks; when full: {on_full}", config.buffer),
+    );
+    row(
+        "connect timeout",
+        humantime::format_duration(config.connection.connect_timeout).to_string(),
+    );
+    row(
+        "shutdown timeout",
+        humantime::format_duration(config.shutdown_timeout).to_string(),
+    );
+    let mut stop = Vec::new();
+    if let Some(n) = config.limit {
+        stop.push(format!("after {n} ticks"));
+    }
+    if let Some(d) = config.duration {
+        stop.push(format!("after {}", humantime::format_duration(d)));
+    }
+    stop.push("on Ctrl-C or SIGTERM".to_owned());
+    row("stop", stop.join(", "));
+    if let Some(every) = config.stats_interval {
+        let target = match &config.stats_file {
+            Some(path) => path.display().to_string(),
+            None => "stderr".to_owned(),
+        };
+        row(
+            "stats",
+            format!("every {} to {target}", humantime::format_duration(every)),
+        );
+    }
+    if let Some(addr) = config.metrics_addr {
+        row("metrics", format!("http://{addr}/metrics"));
+    }
+    let shards: Vec<_> = config
+        .streams
+        .chunks(config.streams_per_connection)
+        .collect();
+    let mut symbols: Vec<_> = config.streams.iter().map(|s| &s.symbol).collect();
+    symbols.sort();
+    symbols.dedup();
+    let channels: Vec<&str> = config.channels.iter().map(|c| c.as_str()).collect();
+    row(
+        "streams",
+        format!(
+            "{} ({}; {} {}) on {}",
+            config.streams.len(),
+            counted(symbols.len(), "symbol"),
+            if channels.len() == 1 {
+                "channel"
+            } else {
+                "channels"
+            },
+            channels.join(", "),
+            counted(shards.len(), "connection"),
+        ),
+    );
+    for (i, shard) in shards.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "connection {} of {}: {}",
+            i + 1,
+            shards.len(),
+            counted(shard.len(), "stream"),
+        );
+        let mut line = String::from(" ");
+        for id in *shard {
+            let name = stream_name(id);
+            if line.len() + 1 + name.len() > WIDTH && line.len() > 1 {
+                let _ = writeln!(out, "{line}");
+                line = String::from(" ");
+            }
+            line.push(' ');
+            line.push_str(&name);
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// `1 stream`, `2 streams`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn output(output: &Output) -> String {
+    match output {
+        Output::Stdout(Format::Table) => "stdout: live table on a terminal".to_owned(),
+        Output::Stdout(format) => format!("stdout: {}", format_name(*format)),
+        Output::File {
+            path,
+            format,
+            existing,
+        } => {
+            let existing = match (existing, path.exists()) {
+                (Existing::Refuse, false) => "refused if it exists",
+                (Existing::Refuse, true) => {
+                    "it exists and will be refused: pass --append or --force"
+                }
+                (Existing::Append, _) => "appended to if it exists",
+                (Existing::Overwrite, _) => "overwritten if it exists",
+            };
+            format!("{} ({}; {existing})", path.display(), format_name(*format))
+        }
+    }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Table => "table",
+        Format::Ndjson => "ndjson",
+        Format::Csv => "csv",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn the_plan_lists_every_stream_on_its_connection() {
+        let mut args = vec!["foxtrot", "record", "--out", "t.csv", "--buffer", "10"];
+        let symbols: Vec<String> = (0..150).map(|i| format!("S{i}")).collect();
+        args.extend(symbols.iter().map(String::as_str));
+        args.extend(["--channel", "trade", "--channel", "bookTicker"]);
+        let Command::Record(record) = Cli::try_parse_from(args).unwrap().command else {
+            unreachable!()
+        };
+        let config = Config::for_record(&record, true).unwrap();
+        let text = describe(&config);
+        assert!(
+            text.contains("  buffer            10 ticks; when full: block\n"),
+            "{text}"
+        );
+        assert!(text.contains("t.csv (csv; refused if it exists)"), "{text}");
+        assert!(text.contains("300 (150 symbols; channels trade, bookTicker) on 2 connections"));
+        assert!(text.contains("connection 1 of 2: 200 streams\n"));
+        assert!(text.contains("connection 2 of 2: 100 streams\n"));
+        for line in text.lines() {
+            assert!(line.len() <= WIDTH, "{line}");
+        }
+        for name in ["S0@trade", "S0@bookTicker", "S149@bookTicker"] {
+            assert_eq!(text.matches(&format!(" {name}")).count(), 1, "{name}");
+        }
+        let second = text.split("connection 2 of 2").nth(1).unwrap();
+        assert!(second.contains(" S100@trade") && !second.contains(" S99@trade"));
+    }
+}
