@@ -50,14 +50,14 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l config -d 'Re
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l streams-per-connection -d 'Streams carried by one connection (Binance allows 1024)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l streams-per-connection -d 'Streams carried by one connection (Binance allows 1024) [default: 200]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-retries -d 'Exit with an error after N failed connection attempts in a row [default: retry for ever]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-max -d 'The longest reconnect delay' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-limit -d 'At most this many connection attempts per period, across all connections' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter) [default: 250ms]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-max -d 'The longest reconnect delay [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-limit -d 'At most this many connection attempts per period, across all connections [default: 300/5m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t'A live table, updated in place (terminals only)'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -81,14 +81,14 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l config -d 'Re
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l streams-per-connection -d 'Streams carried by one connection (Binance allows 1024)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l streams-per-connection -d 'Streams carried by one connection (Binance allows 1024) [default: 200]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-retries -d 'Exit with an error after N failed connection attempts in a row [default: retry for ever]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-max -d 'The longest reconnect delay' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit -d 'At most this many connection attempts per period, across all connections' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter) [default: 250ms]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-max -d 'The longest reconnect delay [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit -d 'At most this many connection attempts per period, across all connections [default: 300/5m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'

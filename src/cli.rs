@@ -207,37 +207,41 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDR", help_heading = "Monitoring")]
     pub metrics_addr: Option<SocketAddr>,
 
-    /// Streams carried by one connection (Binance allows 1024).
-    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub streams_per_connection: u32,
+    /// Streams carried by one connection (Binance allows 1024) [default: 200].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub streams_per_connection: Option<u32>,
 
     /// Exit with an error after N failed connection attempts in a row [default: retry for ever].
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
 
-    /// The first reconnect delay's ceiling (delays double up to --backoff-max, with jitter).
-    #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration)]
-    pub backoff_initial: Duration,
+    /// The first reconnect delay's ceiling (delays double up to --backoff-max, with jitter)
+    /// [default: 250ms].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub backoff_initial: Option<Duration>,
 
-    /// The longest reconnect delay.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub backoff_max: Duration,
+    /// The longest reconnect delay [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub backoff_max: Option<Duration>,
 
-    /// At most this many connection attempts per period, across all connections.
-    #[arg(long, value_name = "N/DURATION", default_value = "300/5m", value_parser = parse_limit)]
-    pub connect_limit: (usize, Duration),
+    /// At most this many connection attempts per period, across all connections
+    /// [default: 300/5m].
+    #[arg(long, value_name = "N/DURATION", value_parser = parse_limit)]
+    pub connect_limit: Option<(usize, Duration)>,
 
-    /// Reconnect when no frame at all (data or ping) arrived for this long.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub stale_after: Duration,
+    /// Reconnect when no frame at all (data or ping) arrived for this long [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stale_after: Option<Duration>,
 
-    /// Warn about a stream that delivered nothing for this long while its connection lives.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub silent_stream_after: Duration,
+    /// Warn about a stream that delivered nothing for this long while its connection lives
+    /// [default: 5m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub silent_stream_after: Option<Duration>,
 
-    /// Replace each connection (make-before-break) once it is this old; Binance closes at 24 h.
-    #[arg(long, value_name = "DURATION", default_value = "23h 50m", value_parser = parse_duration)]
-    pub max_connection_age: Duration,
+    /// Replace each connection (make-before-break) once it is this old; Binance closes at
+    /// 24 h [default: 23h 50m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_connection_age: Option<Duration>,
 }
 
 /// What a connection does with a tick when the channel is full.

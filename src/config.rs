@@ -300,20 +300,16 @@ impl Config {
                 .unwrap_or(OnFull::Block),
             limit: run.limit.or(file.stop.limit.map(|n| n.0)),
             duration: run.duration.or(file.stop.duration.map(|d| d.0)),
-            streams_per_connection: run.streams_per_connection as usize,
-            connect_limit: run.connect_limit,
-            connection: crate::connection::Settings {
-                connect_timeout: run
-                    .connect_timeout
-                    .or(tuning.connect_timeout.map(|d| d.0))
-                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-                stale_after: run.stale_after,
-                silent_stream_after: run.silent_stream_after,
-                max_connection_age: run.max_connection_age,
-                max_retries: run.max_retries,
-                backoff_initial: run.backoff_initial,
-                backoff_max: run.backoff_max.max(run.backoff_initial),
-            },
+            streams_per_connection: run
+                .streams_per_connection
+                .or(tuning.streams_per_connection.map(|n| n.0))
+                .unwrap_or(DEFAULT_STREAMS_PER_CONNECTION)
+                as usize,
+            connect_limit: run
+                .connect_limit
+                .or(tuning.connect_limit.map(|l| l.0))
+                .unwrap_or(DEFAULT_CONNECT_LIMIT),
+            connection: connection_settings(run, tuning),
             quiet,
             stats_interval,
             stats_file,
@@ -342,6 +338,48 @@ fn format_of(path: &Path) -> Result<Format, ConfigError> {
         Some("csv") => Ok(Format::Csv),
         Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
         _ => Err(ConfigError::OutExtension(path.to_owned())),
+    }
+}
+
+/// Streams per connection unless told otherwise (Binance allows 1024; shorter URLs are kinder).
+pub const DEFAULT_STREAMS_PER_CONNECTION: u32 = 200;
+/// Binance's connection-attempt limit per IP: 300 per 5 minutes.
+pub const DEFAULT_CONNECT_LIMIT: (usize, Duration) = (300, Duration::from_secs(300));
+
+/// The connection tunables: flags first, then the file's `[tuning]`, then the defaults.
+fn connection_settings(
+    run: &RunArgs,
+    tuning: &crate::config_file::Tuning,
+) -> crate::connection::Settings {
+    let defaults = crate::connection::Settings::default();
+    let backoff_initial = run
+        .backoff_initial
+        .or(tuning.backoff_initial.map(|d| d.0))
+        .unwrap_or(defaults.backoff_initial);
+    crate::connection::Settings {
+        connect_timeout: run
+            .connect_timeout
+            .or(tuning.connect_timeout.map(|d| d.0))
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        stale_after: run
+            .stale_after
+            .or(tuning.stale_after.map(|d| d.0))
+            .unwrap_or(defaults.stale_after),
+        silent_stream_after: run
+            .silent_stream_after
+            .or(tuning.silent_stream_after.map(|d| d.0))
+            .unwrap_or(defaults.silent_stream_after),
+        max_connection_age: run
+            .max_connection_age
+            .or(tuning.max_connection_age.map(|d| d.0))
+            .unwrap_or(defaults.max_connection_age),
+        max_retries: run.max_retries.or(tuning.max_retries),
+        backoff_initial,
+        backoff_max: run
+            .backoff_max
+            .or(tuning.backoff_max.map(|d| d.0))
+            .unwrap_or(defaults.backoff_max)
+            .max(backoff_initial),
     }
 }
 

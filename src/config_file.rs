@@ -81,6 +81,22 @@ pub struct Tuning {
     pub shutdown_timeout: Option<DurationText>,
     /// Like `--connect-timeout`.
     pub connect_timeout: Option<DurationText>,
+    /// Like `--streams-per-connection`.
+    pub streams_per_connection: Option<StreamsPerConnection>,
+    /// Like `--max-retries`.
+    pub max_retries: Option<u32>,
+    /// Like `--backoff-initial`.
+    pub backoff_initial: Option<DurationText>,
+    /// Like `--backoff-max`.
+    pub backoff_max: Option<DurationText>,
+    /// Like `--connect-limit` (`"300/5m"`).
+    pub connect_limit: Option<ConnectLimit>,
+    /// Like `--stale-after`.
+    pub stale_after: Option<PositiveDuration>,
+    /// Like `--silent-stream-after`.
+    pub silent_stream_after: Option<PositiveDuration>,
+    /// Like `--max-connection-age`.
+    pub max_connection_age: Option<PositiveDuration>,
 }
 
 /// `[stop]`.
@@ -298,6 +314,32 @@ impl<'de> Deserialize<'de> for Buffer {
     }
 }
 
+/// Streams per connection as `--streams-per-connection` takes it (1 to 1024).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamsPerConnection(pub u32);
+
+impl<'de> Deserialize<'de> for StreamsPerConnection {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u32::deserialize(d)? {
+            n @ 1..=1024 => Ok(StreamsPerConnection(n)),
+            n => Err(D::Error::custom(format!("{n} is out of range 1..=1024"))),
+        }
+    }
+}
+
+/// Attempts per period as `--connect-limit` takes it (`"300/5m"`).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectLimit(pub (usize, Duration));
+
+impl<'de> Deserialize<'de> for ConnectLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::limiter::ConnectLimiter::parse(&text)
+            .map(ConnectLimit)
+            .map_err(|e| D::Error::custom(format!("invalid value {text:?}: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,5 +440,23 @@ metrics-addr = "127.0.0.1:9898"
         assert_eq!(locate("ab\ncd", 0), (1, 1));
         assert_eq!(locate("ab\ncd", 4), (2, 2));
         assert_eq!(locate("é\nx", 3), (2, 1));
+    }
+
+    #[test]
+    fn connection_tunables_are_read_and_checked() {
+        let file = check(
+            "[tuning]\nstreams-per-connection = 1024\nbackoff-initial = \"1ms\"\nconnect-limit = \"10/1m\"\nmax-retries = 3\n",
+        )
+        .unwrap();
+        assert_eq!(file.tuning.streams_per_connection.map(|n| n.0), Some(1024));
+        assert_eq!(
+            file.tuning.connect_limit.map(|l| l.0),
+            Some((10, Duration::from_secs(60)))
+        );
+        assert_eq!(file.tuning.max_retries, Some(3));
+        let bad = check("[tuning]\n\nconnect-limit = \"lots\"\n").unwrap_err();
+        assert!(bad.contains(":3:") && bad.contains("lots"), "{bad}");
+        let bad = check("[tuning]\nstreams-per-connection = 2000\n").unwrap_err();
+        assert!(bad.contains("out of range"), "{bad}");
     }
 }
