@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use rustc_hash::FxHashMap;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
@@ -179,8 +180,9 @@ pub struct Connection {
     dialer: Dialer,
     /// Where events go; dropped when the task ends, which is how the sink learns intake is over.
     tx: mpsc::Sender<Event>,
-    /// Per stream: last sequence, receive time, de-duplication and silence state.
-    seen: HashMap<(Channel, Symbol), Seen>,
+    /// Per symbol and channel slot ([`Channel::index`]): last sequence, receive time,
+    /// de-duplication and silence state of each stream this connection carries.
+    seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]>,
     /// Decode failures per kind, for rate-limited logging.
     decode_failures: HashMap<&'static str, u64>,
     /// Two sockets deliver the same streams (a make-before-break): check every tick.
@@ -329,10 +331,11 @@ impl Connection {
         tx: mpsc::Sender<Event>,
     ) -> Connection {
         let dialer = Dialer::new(&*shared.exchange, endpoint, &streams);
-        let seen = streams
-            .iter()
-            .map(|s| ((s.channel, s.symbol.clone()), Seen::default()))
-            .collect();
+        let mut seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]> = FxHashMap::default();
+        for stream in &streams {
+            seen.entry(stream.symbol.clone()).or_default()[stream.channel.index()] =
+                Some(Seen::default());
+        }
         Connection {
             shared,
             streams,
@@ -533,7 +536,7 @@ impl Connection {
     async fn session(&mut self, mut primary: Link) -> SessionEnd {
         let settings = self.shared.settings.clone();
         let now_ns = clock::now_ns();
-        for seen in self.seen.values_mut() {
+        for seen in self.seen.values_mut().flatten().flatten() {
             seen.last_ns = seen.last_ns.max(now_ns);
             seen.warned = false;
         }
@@ -618,7 +621,7 @@ impl Connection {
                         Ok(new) => {
                             info!(url = %self.dialer.url, "replacement connected; retiring the old connection");
                             Stats::bump(&self.shared.stats.replacements);
-                            for seen in self.seen.values_mut() {
+                            for seen in self.seen.values_mut().flatten().flatten() {
                                 seen.dedupe = seen.last_seq.is_some();
                             }
                             let old = std::mem::replace(&mut primary, new);
@@ -731,7 +734,11 @@ impl Connection {
     /// Whether a tick is new (not a repeat from the overlap of a replacement), and records it.
     fn fresh(&mut self, tick: &Tick, role: Role) -> bool {
         let seq = tick.data.sequence();
-        let Some(seen) = self.seen.get_mut(&(tick.channel(), tick.symbol.clone())) else {
+        let slot = self
+            .seen
+            .get_mut(&tick.symbol)
+            .and_then(|slots| slots[tick.channel().index()].as_mut());
+        let Some(seen) = slot else {
             return true;
         };
         seen.last_ns = tick.recv_ns;
@@ -805,8 +812,12 @@ impl Connection {
     fn warn_silent_streams(&mut self) {
         let now = clock::now_ns();
         let limit = self.shared.settings.silent_stream_after.as_nanos() as u64;
-        for ((channel, symbol), seen) in &mut self.seen {
-            if !seen.warned && now.saturating_sub(seen.last_ns) >= limit {
+        for (symbol, slots) in &mut self.seen {
+            for (channel, seen) in Channel::ALL.iter().zip(slots.iter_mut()) {
+                let Some(seen) = seen else { continue };
+                if seen.warned || now.saturating_sub(seen.last_ns) < limit {
+                    continue;
+                }
                 seen.warned = true;
                 warn!(
                     "no {channel} data for {symbol} for {} while the connection is alive: is {symbol} listed on {}?",

@@ -5,8 +5,9 @@
 //! path only adds to them.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use rustc_hash::FxBuildHasher;
 
 use crate::exchange::StreamId;
 use crate::tick::{Channel, Symbol, Tick};
@@ -39,7 +40,7 @@ pub struct Stats {
     /// The streams, in the same order.
     ids: Box<[StreamId]>,
     /// Where each symbol's streams are in `streams`, by position in [`Channel::ALL`].
-    index: HashMap<Symbol, [u32; Channel::ALL.len()], BuildHasherDefault<Fnv>>,
+    index: HashMap<Symbol, [u32; Channel::ALL.len()], FxBuildHasher>,
 }
 
 /// The counters of one stream.
@@ -100,7 +101,7 @@ impl Stats {
             let slots = index
                 .entry(id.symbol.clone())
                 .or_insert([NONE; Channel::ALL.len()]);
-            slots[channel_slot(id.channel)] = u32::try_from(i).expect("fewer than 2^32 streams");
+            slots[id.channel.index()] = u32::try_from(i).expect("fewer than 2^32 streams");
         }
         Stats {
             streams: streams.iter().map(|_| StreamCounters::default()).collect(),
@@ -117,10 +118,7 @@ impl Stats {
         let Some(slots) = self.index.get(&tick.symbol) else {
             return;
         };
-        if let Some(stream) = self
-            .streams
-            .get(slots[channel_slot(tick.channel())] as usize)
-        {
+        if let Some(stream) = self.streams.get(slots[tick.channel().index()] as usize) {
             stream.received.fetch_add(1, Relaxed);
             stream.last_recv_ns.store(tick.recv_ns, Relaxed);
         }
@@ -162,36 +160,6 @@ impl Stats {
             gaps: self.gaps.load(Relaxed),
             replacements: self.replacements.load(Relaxed),
             bytes_written: self.bytes_written.load(Relaxed),
-        }
-    }
-}
-
-fn channel_slot(channel: Channel) -> usize {
-    Channel::ALL
-        .iter()
-        .position(|&c| c == channel)
-        .expect("ALL lists every channel")
-}
-
-/// FNV-1a: symbols are short, and SipHash's DoS resistance buys nothing for keys the
-/// user typed; this keeps the per-tick lookup to a few nanoseconds.
-#[derive(Debug, Clone, Copy)]
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
 }

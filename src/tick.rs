@@ -84,6 +84,11 @@ impl Channel {
         Channel::AggTrade,
     ];
 
+    /// The channel's position in [`Channel::ALL`], for per-channel slots.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The channel's name as written in output and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -488,6 +493,13 @@ mod tests {
             let mut names = Vec::new();
             data.visit(|name, _| names.push(name));
             assert_eq!(names, data.channel().fields());
+        }
+    }
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (i, channel) in Channel::ALL.into_iter().enumerate() {
+            assert_eq!(channel.index(), i);
         }
     }
 
