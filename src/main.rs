@@ -73,6 +73,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             limit: args.limit,
             close_after: args.close_after,
             ping_interval: args.ping_interval,
+            flood: args.flood,
         },
     };
     on_runtime(

@@ -32,6 +32,9 @@ pub struct Behavior {
     pub close_after: Option<u64>,
     /// Time between server pings; zero sends none.
     pub ping_interval: Duration,
+    /// Benchmark mode: instead of the library, send this many generated messages for the
+    /// streams in the URL as fast as the socket takes them, then close (see `flood.rs`).
+    pub flood: Option<u64>,
 }
 
 impl Default for Behavior {
@@ -42,6 +45,7 @@ impl Default for Behavior {
             limit: None,
             close_after: None,
             ping_interval: DEFAULT_PING_INTERVAL,
+            flood: None,
         }
     }
 }

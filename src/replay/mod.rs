@@ -8,6 +8,7 @@
 
 mod behavior;
 mod endpoint;
+mod flood;
 mod library;
 mod request;
 mod session;
