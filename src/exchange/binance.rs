@@ -112,6 +112,11 @@ const UNSUPPORTED_EVENTS: &[&str] = &[
 ];
 
 fn decode(frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+    if let Some((channel, data)) = split_combined(frame)
+        && let Ok(decoded) = decode_channel(channel, data, recv_ns)
+    {
+        return Ok(decoded);
+    }
     // Serde would read a JSON array as a struct's fields in order; Binance never sends
     // top-level arrays, so refuse them before that can happen.
     if !frame.trim_start().starts_with('{') {
@@ -159,6 +164,24 @@ fn decode(frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
         None if envelope.is_partial_depth() => Ok(Decoded::Unsupported),
         None => Err(DecodeError::UnknownShape),
     }
+}
+
+/// The hot path: a combined frame of a normalized channel exactly as Binance writes it,
+/// `{"stream":"<name>","data":<payload>}`, split by its fixed text instead of parsed, so
+/// the payload is read once rather than twice (once to find its end, once to decode it).
+///
+/// Anything else (other key order, whitespace, an escape in the name, a channel foxtrot
+/// does not normalize) is `None`, and a payload that fails to decode is decoded again by
+/// the general path, so errors and edge cases are exactly the general path's.
+fn split_combined(frame: &str) -> Option<(Channel, &str)> {
+    let rest = frame.strip_prefix(r#"{"stream":""#)?;
+    let (stream, rest) = rest.split_at(rest.find('"')?);
+    if stream.contains('\\') {
+        return None;
+    }
+    let data = rest.strip_prefix(r#"","data":"#)?.strip_suffix('}')?;
+    let channel = channel_from_wire(stream.split_once('@')?.1)?;
+    Some((channel, data))
 }
 
 /// Tells invalid JSON (malformed) from valid JSON that is not an object (unknown shape).
@@ -649,6 +672,60 @@ mod tests {
                 let combined = decode(&frame).unwrap_or_else(|e| panic!("{file}: {e}: {frame}"));
                 assert_eq!(combined, decode(line).unwrap(), "{frame}");
                 assert_tick_matches(line, combined, channel);
+            }
+        }
+    }
+
+    #[test]
+    fn combined_fast_path_agrees_with_the_general_path() {
+        let mut fast = 0;
+        for line in lines(COMBINED) {
+            // A space after the opening brace is valid JSON the fast path does not take.
+            let spaced = line.replacen('{', "{ ", 1);
+            assert!(split_combined(&spaced).is_none());
+            fast += usize::from(split_combined(line).is_some());
+            match (decode(line), decode(&spaced)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{line}"),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{line}"),
+                (a, b) => panic!("{line}: fast {a:?}, general {b:?}"),
+            }
+        }
+        assert!(fast > 0, "no combined fixture line took the fast path");
+        for (name, text, _) in TICK_FIXTURES {
+            for payload in lines(text) {
+                let stream = format!(
+                    "x@{}",
+                    if name.contains("bookTicker") {
+                        "bookTicker"
+                    } else {
+                        "trade"
+                    }
+                );
+                let framed = wrap(&stream, payload);
+                let spaced = framed.replacen('{', "{ ", 1);
+                assert_eq!(decode(&framed).ok(), decode(&spaced).ok(), "{framed}");
+            }
+        }
+    }
+
+    #[test]
+    fn combined_fast_path_answers_odd_frames_as_the_general_path_does() {
+        let bt = lines(BOOK_TICKER).next().unwrap();
+        for odd in [
+            format!(r#"{{"stream":"btcusdt@bookTicker","data":{bt}}}}}"#),
+            format!(r#"{{"stream":"btcusdt@bookTicker","data":{bt},"data":{bt}}}"#),
+            format!(r#"{{"stream":"btcusdt@bookTicker","data":{bt},"x":1}}"#),
+            format!(r#"{{"stream":"btcusdt@bookTicker","data":{bt} }}"#),
+            format!(r#"{{"stream":"btc"usdt@bookTicker","data":{bt}}}"#),
+            r#"{"stream":"btcusdt@bookTicker","data":{"u":1}}"#.to_owned(),
+            r#"{"stream":"btcusdt@bookTicker","data":[1,2]}"#.to_owned(),
+            r#"{"stream":"btcusdt@depth","data":{"x":}}"#.to_owned(),
+        ] {
+            let spaced = odd.replacen('{', "{ ", 1);
+            match (decode(&odd), decode(&spaced)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{odd}"),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{odd}"),
+                (a, b) => panic!("{odd}: {a:?} but the general path says {b:?}"),
             }
         }
     }
