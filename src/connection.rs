@@ -342,13 +342,19 @@ impl Connection {
         }
         Stats::bump(&self.stats.received);
         match self.on_full {
-            OnFull::Block => tokio::select! {
-                biased;
-                sent = self.tx.send(tick) => match sent {
-                    Ok(()) => Flow::Continue,
-                    Err(_) => Flow::Stop,
+            // Try first: while there is room (nearly always) this skips building the
+            // send-or-abort futures, which move the tick around several times.
+            OnFull::Block => match self.tx.try_send(tick) {
+                Ok(()) => Flow::Continue,
+                Err(TrySendError::Closed(_)) => Flow::Stop,
+                Err(TrySendError::Full(tick)) => tokio::select! {
+                    biased;
+                    sent = self.tx.send(tick) => match sent {
+                        Ok(()) => Flow::Continue,
+                        Err(_) => Flow::Stop,
+                    },
+                    _ = self.abort.cancelled() => Flow::Stop,
                 },
-                _ = self.abort.cancelled() => Flow::Stop,
             },
             OnFull::DropNewest => match self.tx.try_send(tick) {
                 Ok(()) => Flow::Continue,
