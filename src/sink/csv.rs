@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn buffers_stop_growing_after_warm_up() {
-        // The proof that encoding allocates nothing lives in the benchmark (a counting
+        // The proof that encoding allocates nothing lives in tests/alloc.rs (a counting
         // global allocator would affect every test in this binary). Here: after one pass
         // over every channel, further passes never grow the output buffer.
         let ticks = samples();

@@ -210,7 +210,7 @@ pub(crate) mod tests {
 
     #[test]
     fn buffer_stops_growing_after_warm_up() {
-        // The proof that encoding allocates nothing lives in the benchmark (a counting
+        // The proof that encoding allocates nothing lives in tests/alloc.rs (a counting
         // global allocator would affect every test in this binary). Here: once the buffer
         // has held a batch, re-encoding the same batch after `clear` never grows it.
         let ticks = samples();
