@@ -26,13 +26,16 @@ pub struct SymbolError(pub String);
 impl Symbol {
     /// Validates `text` and stores it upper case (`btcusdt` becomes `BTCUSDT`).
     pub fn parse(text: &str) -> Result<Symbol, SymbolError> {
-        let valid = !text.is_empty()
-            && text.len() <= MAX_SYMBOL_LEN
-            && text.bytes().all(|b| b.is_ascii_alphanumeric());
+        // One pass: validity and whether any letter needs upper-casing.
+        let (mut valid, mut lower) = (!text.is_empty() && text.len() <= MAX_SYMBOL_LEN, false);
+        for b in text.bytes() {
+            valid &= b.is_ascii_alphanumeric();
+            lower |= b.is_ascii_lowercase();
+        }
         if !valid {
             return Err(SymbolError(text.to_owned()));
         }
-        if text.bytes().any(|b| b.is_ascii_lowercase()) {
+        if lower {
             Ok(Symbol(CompactString::from(text).to_ascii_uppercase()))
         } else {
             Ok(Symbol(CompactString::from(text)))
@@ -179,14 +182,21 @@ impl fmt::Display for Decimal {
     }
 }
 
+/// `-?digits(.digits)?` in one pass: every price and quantity of every message comes here.
 fn is_plain_decimal(text: &[u8]) -> bool {
     let digits = text.strip_prefix(b"-").unwrap_or(text);
-    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
-        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
-        None => (digits, None),
-    };
-    let all_digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-    all_digits(int) && frac.is_none_or(all_digits)
+    // `run` counts the digits since the start or the dot; `dot` is where the dot was.
+    let (mut run, mut dot) = (0usize, None);
+    for (i, &b) in digits.iter().enumerate() {
+        if b.is_ascii_digit() {
+            run += 1;
+        } else if b == b'.' && dot.is_none() && run > 0 {
+            (run, dot) = (0, Some(i));
+        } else {
+            return false;
+        }
+    }
+    run > 0
 }
 
 /// One normalized market-data message.
