@@ -255,7 +255,7 @@ impl TickData {
     }
 
     /// Calls `f` with each field, named and ordered as in [`Channel::fields`].
-    pub fn visit(&self, mut f: impl FnMut(&'static str, Value<'_>)) {
+    pub fn visit<'a>(&'a self, mut f: impl FnMut(&'static str, Value<'a>)) {
         use Value::{Bool, Decimal as D, Int};
         match self {
             TickData::Ticker(t) => {
