@@ -88,12 +88,36 @@ impl Drop for Server {
     }
 }
 
-/// One contender: a way to build its command for `n` messages into `out`.
+/// One contender: a way to run it for `n` messages into `out`.
 struct Contender {
     label: &'static str,
     /// Written to this file (`None`: stdout to /dev/null, or nothing).
     extension: Option<&'static str>,
-    command: fn(url: &str, out: &Path, n: u64) -> Command,
+    run: Run,
+}
+
+/// How a contender runs.
+#[derive(Clone, Copy)]
+enum Run {
+    /// A command that takes `n` messages and exits 0.
+    Command(fn(url: &str, out: &Path, n: u64) -> Command),
+    /// `websocat URL | head -n N > out`, if websocat is installed (it has no flag to stop
+    /// after N messages by itself; it ends on the broken pipe once `head` has its lines).
+    Websocat,
+}
+
+impl Contender {
+    fn available(&self) -> bool {
+        match self.run {
+            Run::Command(_) => true,
+            Run::Websocat => on_path("websocat"),
+        }
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 fn foxtrot_args(cmd: &mut Command, url: &str, n: u64) {
@@ -136,41 +160,55 @@ fn stream_url(base: &str) -> String {
     format!("{base}/stream?streams={}", streams.join("/"))
 }
 
+const DISCARD: &str = "discard (read frames, no parse)";
+const PASSTHROUGH: &str = "passthrough (no parse) > file";
+const WEBSOCAT: &str = "websocat | head -n N > file";
+const LOOP: &str = "minimal loop > file.ndjson";
+const RECORD_NDJSON: &str = "foxtrot record --out file.ndjson";
+const RECORD_CSV: &str = "foxtrot record --out file.csv";
+const LOOP_NULL: &str = "minimal loop > /dev/null";
+const STREAM_NULL: &str = "foxtrot stream --format ndjson >/dev/null";
+
 const CONTENDERS: &[Contender] = &[
     Contender {
-        label: "discard (read frames, no parse)",
+        label: DISCARD,
         extension: None,
-        command: |url, out, n| child(baseline::Mode::Discard, url, out, n),
+        run: Run::Command(|url, out, n| child(baseline::Mode::Discard, url, out, n)),
     },
     Contender {
-        label: "passthrough (no parse) > file",
+        label: PASSTHROUGH,
         extension: Some("txt"),
-        command: |url, out, n| child(baseline::Mode::Passthrough, url, out, n),
+        run: Run::Command(|url, out, n| child(baseline::Mode::Passthrough, url, out, n)),
     },
     Contender {
-        label: "minimal loop > file.ndjson",
+        label: WEBSOCAT,
+        extension: Some("txt"),
+        run: Run::Websocat,
+    },
+    Contender {
+        label: LOOP,
         extension: Some("ndjson"),
-        command: |url, out, n| child(baseline::Mode::Loop, url, out, n),
+        run: Run::Command(|url, out, n| child(baseline::Mode::Loop, url, out, n)),
     },
     Contender {
-        label: "foxtrot record --out file.ndjson",
+        label: RECORD_NDJSON,
         extension: Some("ndjson"),
-        command: record,
+        run: Run::Command(record),
     },
     Contender {
-        label: "foxtrot record --out file.csv",
+        label: RECORD_CSV,
         extension: Some("csv"),
-        command: record,
+        run: Run::Command(record),
     },
     Contender {
-        label: "minimal loop > /dev/null",
+        label: LOOP_NULL,
         extension: None,
-        command: |url, _, n| child(baseline::Mode::Loop, url, Path::new("/dev/null"), n),
+        run: Run::Command(|url, _, n| child(baseline::Mode::Loop, url, Path::new("/dev/null"), n)),
     },
     Contender {
-        label: "foxtrot stream --format ndjson >/dev/null",
+        label: STREAM_NULL,
         extension: None,
-        command: stream,
+        run: Run::Command(stream),
     },
 ];
 
@@ -190,6 +228,34 @@ fn measure(mut cmd: Command) -> Sample {
     let (status, usage) = wait4(&child);
     let wall = started.elapsed();
     assert!(status == 0, "{cmd:?} failed (wait status {status:#x})");
+    sample(wall, &usage)
+}
+
+/// Runs `websocat URL | head -n N > out` and measures websocat.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
+fn measure_websocat(url: &str, out: &Path, n: u64) -> Sample {
+    let mut head = Command::new("head")
+        .args(["-n", &n.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(out).unwrap())
+        .spawn()
+        .expect("spawn head");
+    let started = Instant::now();
+    // Its stdin stays open (and unused) until it exits: at EOF it would close early.
+    let websocat = Command::new("websocat")
+        .arg(stream_url(url))
+        .stdin(Stdio::piped())
+        .stdout(head.stdin.take().unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn websocat");
+    let (_broken_pipe, usage) = wait4(&websocat);
+    let wall = started.elapsed();
+    assert!(head.wait().unwrap().success());
+    sample(wall, &usage)
+}
+
+fn sample(wall: Duration, usage: &libc::rusage) -> Sample {
     let time = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
@@ -241,7 +307,10 @@ fn median(values: &mut [f64]) -> f64 {
 /// Runs `contender` once for `n` messages and checks its output.
 fn run_once(contender: &Contender, server: &Server, dir: &Path, n: u64) -> Sample {
     let out = dir.join(format!("out.{}", contender.extension.unwrap_or("none")));
-    let sample = measure((contender.command)(&server.url, &out, n));
+    let sample = match contender.run {
+        Run::Command(command) => measure(command(&server.url, &out, n)),
+        Run::Websocat => measure_websocat(&server.url, &out, n),
+    };
     if contender.extension.is_some() {
         let header = u64::from(contender.extension == Some("csv"));
         assert_eq!(lines_in(&out), n + header, "{}", contender.label);
@@ -273,7 +342,7 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); CONTENDERS.len()];
     for round in 0..rounds {
         for (i, contender) in CONTENDERS.iter().enumerate() {
-            if !contender.label.contains(only) {
+            if !contender.label.contains(only) || !contender.available() {
                 continue;
             }
             let s = run_once(contender, &server, dir.path(), n);
@@ -322,35 +391,45 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
             rss as f64 / 1024.0
         );
     }
-    let ratio = |a: usize, b: usize| medians[a].0 / medians[b].0;
-    let cpu_ratio = |a: usize, b: usize| medians[a].1 / medians[b].1;
+    let at = |label: &str| CONTENDERS.iter().position(|c| c.label == label).unwrap();
+    let ratio = |a: &str, b: &str| medians[at(a)].0 / medians[at(b)].0;
+    let cpu_ratio = |a: &str, b: &str| medians[at(a)].1 / medians[at(b)].1;
     println!();
     println!(
         "record ndjson / minimal loop:      {:.2}x rate, {:.2}x CPU",
-        ratio(3, 2),
-        cpu_ratio(3, 2)
+        ratio(RECORD_NDJSON, LOOP),
+        cpu_ratio(RECORD_NDJSON, LOOP)
     );
+    if medians[at(WEBSOCAT)].0.is_nan() {
+        println!("record ndjson / websocat:          (websocat not on PATH)");
+    } else {
+        println!(
+            "record ndjson / websocat:          {:.2}x rate, {:.2}x CPU",
+            ratio(RECORD_NDJSON, WEBSOCAT),
+            cpu_ratio(RECORD_NDJSON, WEBSOCAT)
+        );
+    }
     println!(
         "record ndjson / passthrough:       {:.2}x rate",
-        ratio(3, 1)
+        ratio(RECORD_NDJSON, PASSTHROUGH)
     );
     println!(
         "record ndjson / discard:           {:.2}x rate",
-        ratio(3, 0)
+        ratio(RECORD_NDJSON, DISCARD)
     );
     println!(
         "record csv / record ndjson:        {:.2}x rate, {:.2}x CPU",
-        ratio(4, 3),
-        cpu_ratio(4, 3)
+        ratio(RECORD_CSV, RECORD_NDJSON),
+        cpu_ratio(RECORD_CSV, RECORD_NDJSON)
     );
     println!(
         "stream >/dev/null / minimal loop >/dev/null: {:.2}x rate, {:.2}x CPU",
-        ratio(6, 5),
-        cpu_ratio(6, 5)
+        ratio(STREAM_NULL, LOOP_NULL),
+        cpu_ratio(STREAM_NULL, LOOP_NULL)
     );
 
     if long > 0 {
-        let stream = &CONTENDERS[6];
+        let stream = &CONTENDERS[at(STREAM_NULL)];
         let short = run_once(stream, &server, dir.path(), n);
         let long_run = run_once(stream, &server, dir.path(), long);
         println!(
@@ -411,7 +490,8 @@ fn smoke() {
     let n = 2_000;
     let server = Server::start(2 * n);
     let dir = tempfile::tempdir().unwrap();
-    for contender in [&CONTENDERS[2], &CONTENDERS[3], &CONTENDERS[4]] {
+    for label in [LOOP, RECORD_NDJSON, RECORD_CSV] {
+        let contender = CONTENDERS.iter().find(|c| c.label == label).unwrap();
         run_once(contender, &server, dir.path(), n);
     }
     println!("e2e smoke: 3 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
