@@ -312,17 +312,30 @@ impl Connection {
     }
 
     async fn deliver(&mut self, text: &str) -> Flow {
+        // Decoding and handing over happen without an await in between, so the tick is
+        // built on the stack and moved once, into the channel; only a full channel under
+        // `--on-full block` takes the async path.
+        match self.deliver_now(text) {
+            Offer::Done(flow) => flow,
+            Offer::Wait(tick) => self.send(tick).await,
+        }
+    }
+
+    /// Decodes `text` and offers the tick to the channel.
+    fn deliver_now(&mut self, text: &str) -> Offer {
         match self.exchange.decode(text, clock::now_ns()) {
-            Ok(Decoded::Tick(tick)) => self.send(tick).await,
+            Ok(Decoded::Tick(tick)) => self.offer(tick),
             Ok(Decoded::Control(Control::Error { code, msg, .. })) => {
                 warn!(url = %self.url, "server error {code}: {msg}");
-                Flow::Continue
+                Offer::Done(Flow::Continue)
             }
             Ok(Decoded::Control(Control::ServerShutdown { .. })) => {
                 info!(url = %self.url, "server announced its shutdown");
-                Flow::Continue
+                Offer::Done(Flow::Continue)
             }
-            Ok(Decoded::Control(Control::Ack { .. }) | Decoded::Unsupported) => Flow::Continue,
+            Ok(Decoded::Control(Control::Ack { .. }) | Decoded::Unsupported) => {
+                Offer::Done(Flow::Continue)
+            }
             Err(e) => {
                 Stats::bump(&self.stats.decode_errors);
                 let seen = self.decode_failures.entry(e.kind()).or_default();
@@ -331,41 +344,50 @@ impl Connection {
                 if is_power_of_ten(*seen) {
                     warn!(url = %self.url, count = *seen, "skipped a frame: {e}");
                 }
-                Flow::Continue
+                Offer::Done(Flow::Continue)
             }
         }
     }
 
-    async fn send(&self, tick: Tick) -> Flow {
+    /// Admits `tick` under `--limit` and puts it in the channel if there is room;
+    /// otherwise drops it (`--on-full drop-newest`) or hands it back to wait (`block`).
+    fn offer(&self, tick: Tick) -> Offer {
         if !self.admission.admit() {
-            return Flow::Continue;
+            return Offer::Done(Flow::Continue);
         }
         Stats::bump(&self.stats.received);
-        match self.on_full {
-            // Try first: while there is room (nearly always) this skips building the
-            // send-or-abort futures, which move the tick around several times.
-            OnFull::Block => match self.tx.try_send(tick) {
-                Ok(()) => Flow::Continue,
-                Err(TrySendError::Closed(_)) => Flow::Stop,
-                Err(TrySendError::Full(tick)) => tokio::select! {
-                    biased;
-                    sent = self.tx.send(tick) => match sent {
-                        Ok(()) => Flow::Continue,
-                        Err(_) => Flow::Stop,
-                    },
-                    _ = self.abort.cancelled() => Flow::Stop,
-                },
-            },
-            OnFull::DropNewest => match self.tx.try_send(tick) {
-                Ok(()) => Flow::Continue,
-                Err(TrySendError::Full(_)) => {
+        match self.tx.try_send(tick) {
+            Ok(()) => Offer::Done(Flow::Continue),
+            Err(TrySendError::Closed(_)) => Offer::Done(Flow::Stop),
+            Err(TrySendError::Full(tick)) => match self.on_full {
+                OnFull::Block => Offer::Wait(tick),
+                OnFull::DropNewest => {
                     Stats::bump(&self.stats.dropped);
-                    Flow::Continue
+                    Offer::Done(Flow::Continue)
                 }
-                Err(TrySendError::Closed(_)) => Flow::Stop,
             },
         }
     }
+
+    /// Waits for room for an admitted `tick` (the channel was full), or for the abort.
+    async fn send(&self, tick: Tick) -> Flow {
+        tokio::select! {
+            biased;
+            sent = self.tx.send(tick) => match sent {
+                Ok(()) => Flow::Continue,
+                Err(_) => Flow::Stop,
+            },
+            _ = self.abort.cancelled() => Flow::Stop,
+        }
+    }
+}
+
+/// What became of a decoded frame on the fast path.
+enum Offer {
+    /// Handled: queued, dropped, refused or not a tick.
+    Done(Flow),
+    /// An admitted tick that must wait for room in the channel.
+    Wait(Tick),
 }
 
 fn is_power_of_ten(mut n: u64) -> bool {
