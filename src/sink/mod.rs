@@ -132,9 +132,11 @@ async fn drain(
         if received == 0 {
             return Ok(SinkEnd::Drained);
         }
-        for tick in batch.drain(..) {
-            sink.write(&tick)?;
+        // By reference, then dropped in place: a tick is moved once less than by `drain`.
+        for tick in &batch {
+            sink.write(tick)?;
         }
+        batch.clear();
         if rx.is_empty() && sink.buffered() < FLUSH_AT {
             // This thread is the sink's own (see the module docs), so a short blocking
             // sleep stalls nothing else, and no sender wakes it meanwhile: tokio only
