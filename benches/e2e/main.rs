@@ -429,16 +429,30 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
     );
 
     if long > 0 {
-        let stream = &CONTENDERS[at(STREAM_NULL)];
-        let short = run_once(stream, &server, dir.path(), n);
-        let long_run = run_once(stream, &server, dir.path(), long);
-        println!(
-            "\npeak RSS of `stream >/dev/null`: {:.1} MiB after {n}, {:.1} MiB after {long} \
-             ({:.2} M msgs/s)",
-            short.max_rss_kib as f64 / 1024.0,
-            long_run.max_rss_kib as f64 / 1024.0,
-            long as f64 / long_run.wall.as_secs_f64() / 1e6
-        );
+        // The channel holds up to --buffer ticks (152 bytes each); how deep it gets depends on
+        // how long the sink thread is kept off a core, so a smaller buffer is shown beside
+        // the default.
+        println!();
+        for buffer in [None, Some(16_384)] {
+            let rss = |messages| {
+                let mut cmd = stream(&server.url, dir.path(), messages);
+                if let Some(b) = buffer {
+                    cmd.args(["--buffer", &b.to_string()]);
+                }
+                let sample = measure(cmd);
+                std::thread::sleep(Duration::from_millis(200));
+                sample
+            };
+            let (short, long_run) = (rss(n), rss(long));
+            println!(
+                "peak RSS of `stream >/dev/null` (--buffer {}): {:.1} MiB after {n}, {:.1} MiB \
+                 after {long} ({:.2} M msgs/s)",
+                buffer.map_or("65536, the default".to_owned(), |b| b.to_string()),
+                short.max_rss_kib as f64 / 1024.0,
+                long_run.max_rss_kib as f64 / 1024.0,
+                long as f64 / long_run.wall.as_secs_f64() / 1e6
+            );
+        }
     }
     let mut stops: Vec<f64> = (0..3)
         .map(|_| idle_stop(&server, dir.path()).as_secs_f64() * 1e3)
