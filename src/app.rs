@@ -7,8 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
@@ -20,6 +20,9 @@ use crate::report::{Ending, Monitor, ReportError, Reporters};
 use crate::shutdown::{Drain, Shutdown};
 use crate::sink::{self, OpenError, SinkEnd};
 use crate::stats::{Snapshot, Stats};
+
+/// How long to wait for a finished task's result to reach its handle.
+const HANDLE_GRACE: Duration = Duration::from_secs(1);
 
 /// Exit code when the deadline forced the stop and ticks were lost.
 pub const EXIT_LOST: i32 = 3;
@@ -214,16 +217,29 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
 
     let drain = shutdown.stop().await;
     // A connection that failed also closed the channel, so the sink may have been seen
-    // first: look at every connection that has ended.
-    while let Some(Some(joined)) = connections.next().now_or_never() {
+    // first: collect every connection's result. The tracker counts a task done just before
+    // its output reaches the JoinHandle, so await the handles (briefly) instead of peeking;
+    // tasks left running past the deadline are not waited for.
+    let settled = matches!(
+        drain,
+        Drain::Complete | Drain::DeadlinePassed { settled: true }
+    );
+    let grace = if settled {
+        HANDLE_GRACE
+    } else {
+        Duration::ZERO
+    };
+    while let Ok(Some(joined)) = tokio::time::timeout(grace, connections.next()).await {
         match joined {
             Ok(Ok(())) => {}
             Ok(Err(e)) => failure = failure.or(Some(RunError::Connection(e))),
             Err(e) => failure = failure.or(Some(RunError::Panic(e.to_string()))),
         }
     }
-    if sink_result.is_none() && sink_task.is_finished() {
-        sink_result = Some(sink_task.await);
+    if sink_result.is_none()
+        && let Ok(result) = tokio::time::timeout(grace, &mut sink_task).await
+    {
+        sink_result = Some(result);
     }
     let mut output_closed = false;
     match sink_result {

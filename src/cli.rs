@@ -300,7 +300,7 @@ pub struct RecordArgs {
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// JSONL files of raw Binance messages (one per line), served in order.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "flood", value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Address to listen on; port 0 picks a free port (printed on the first stdout line).
@@ -373,6 +373,10 @@ pub struct ReplayArgs {
     /// Close a connection (close frame 1008) that has not answered a ping within this.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
     pub pong_timeout: Option<Duration>,
+    /// Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams
+    /// in each client's URL as fast as the socket takes them, then close; FILEs are optional.
+    #[arg(long, value_name = "N")]
+    pub flood: Option<u64>,
 }
 
 /// Parses `500ms`, `5s`, `1m`, `1h 30m` and the like.

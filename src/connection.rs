@@ -236,6 +236,16 @@ enum Next {
     Lost(Loss),
 }
 
+/// What became of a decoded frame without waiting.
+enum Offer {
+    /// Handled (sent, dropped, skipped, or the run is over).
+    Done(Next),
+    /// The channel is full under `--on-full block`: wait for room.
+    Wait(Event),
+    /// A control message, handled asynchronously (it may emit gap records).
+    Control(Control),
+}
+
 /// How a socket was lost.
 struct Loss {
     /// For the log.
@@ -712,21 +722,32 @@ impl Connection {
     }
 
     async fn deliver(&mut self, text: &str, link: &mut Link, role: Role) -> Next {
-        let recv_ns = link.last_frame_ns;
-        match self.shared.exchange.decode(text, recv_ns) {
+        // Decoding and handing over happen without an await in between, so the tick is
+        // built on the stack and moved once, into the channel; only a full channel under
+        // `--on-full block` (or a control message) takes the async path.
+        match self.deliver_now(text, link, role) {
+            Offer::Done(next) => next,
+            Offer::Wait(event) => self.send(event).await,
+            Offer::Control(control) => self.on_control(control, link, role).await,
+        }
+    }
+
+    /// Decodes `text` and offers a new tick to the channel.
+    fn deliver_now(&mut self, text: &str, link: &mut Link, role: Role) -> Offer {
+        match self.shared.exchange.decode(text, link.last_frame_ns) {
             Ok(Decoded::Tick(tick)) => {
                 link.delivered = true;
                 if !self.fresh(&tick, role) {
-                    return Next::Continue;
+                    return Offer::Done(Next::Continue);
                 }
-                self.send(tick).await
+                self.offer(tick)
             }
-            Ok(Decoded::Control(control)) => self.on_control(control, link, role).await,
-            Ok(Decoded::Unsupported) => Next::Continue,
+            Ok(Decoded::Control(control)) => Offer::Control(control),
+            Ok(Decoded::Unsupported) => Offer::Done(Next::Continue),
             Err(e) => {
                 Stats::bump(&self.shared.stats.decode_errors);
                 self.count_failure(e.kind(), || e.to_string());
-                Next::Continue
+                Offer::Done(Next::Continue)
             }
         }
     }
@@ -854,28 +875,35 @@ impl Connection {
         }
     }
 
-    async fn send(&self, tick: Tick) -> Next {
+    /// Admits `tick` under `--limit` and puts it in the channel if there is room;
+    /// otherwise drops it (`--on-full drop-newest`) or hands it back to wait (`block`).
+    fn offer(&self, tick: Tick) -> Offer {
         if !self.shared.admission.admit() {
-            return Next::Continue;
+            return Offer::Done(Next::Continue);
         }
         self.shared.stats.tick_received(&tick);
-        match self.shared.on_full {
-            OnFull::Block => tokio::select! {
-                biased;
-                sent = self.tx.send(Event::Tick(tick)) => match sent {
-                    Ok(()) => Next::Continue,
-                    Err(_) => Next::Stop,
-                },
-                _ = self.shared.abort.cancelled() => Next::Stop,
-            },
-            OnFull::DropNewest => match self.tx.try_send(Event::Tick(tick)) {
-                Ok(()) => Next::Continue,
-                Err(TrySendError::Full(_)) => {
+        match self.tx.try_send(Event::Tick(tick)) {
+            Ok(()) => Offer::Done(Next::Continue),
+            Err(TrySendError::Closed(_)) => Offer::Done(Next::Stop),
+            Err(TrySendError::Full(event)) => match self.shared.on_full {
+                OnFull::Block => Offer::Wait(event),
+                OnFull::DropNewest => {
                     Stats::bump(&self.shared.stats.dropped);
-                    Next::Continue
+                    Offer::Done(Next::Continue)
                 }
-                Err(TrySendError::Closed(_)) => Next::Stop,
             },
+        }
+    }
+
+    /// Waits for room for an admitted event (the channel was full), or for the abort.
+    async fn send(&self, event: Event) -> Next {
+        tokio::select! {
+            biased;
+            sent = self.tx.send(event) => match sent {
+                Ok(()) => Next::Continue,
+                Err(_) => Next::Stop,
+            },
+            _ = self.shared.abort.cancelled() => Next::Stop,
         }
     }
 }

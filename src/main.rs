@@ -92,6 +92,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             max_age: args.max_age,
             pong_timeout: args.pong_timeout,
             live: args.live,
+            flood: args.flood,
         },
     };
     on_runtime(

@@ -26,16 +26,20 @@ pub struct SymbolError(pub String);
 impl Symbol {
     /// Validates `text` and stores it upper case (`btcusdt` becomes `BTCUSDT`).
     pub fn parse(text: &str) -> Result<Symbol, SymbolError> {
-        let valid = !text.is_empty()
-            && text.len() <= MAX_SYMBOL_LEN
-            && text.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !valid {
+        if text.is_empty() || text.len() > MAX_SYMBOL_LEN {
             return Err(SymbolError(text.to_owned()));
         }
-        if text.bytes().any(|b| b.is_ascii_lowercase()) {
+        // Every market message names its symbol, already upper case: check for that first.
+        if text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Ok(Symbol(CompactString::from(text)));
+        }
+        if text.bytes().all(|b| b.is_ascii_alphanumeric()) {
             Ok(Symbol(CompactString::from(text).to_ascii_uppercase()))
         } else {
-            Ok(Symbol(CompactString::from(text)))
+            Err(SymbolError(text.to_owned()))
         }
     }
 
@@ -184,14 +188,27 @@ impl fmt::Display for Decimal {
     }
 }
 
+/// `-?digits(.digits)?`. Every price and quantity of every message comes here, so the loop
+/// does as little as it can: the ends must be digits (which leaves no empty part beside a
+/// dot), and in between only digits and at most one dot.
 fn is_plain_decimal(text: &[u8]) -> bool {
     let digits = text.strip_prefix(b"-").unwrap_or(text);
-    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
-        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
-        None => (digits, None),
-    };
-    let all_digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-    all_digits(int) && frac.is_none_or(all_digits)
+    match digits {
+        [] => false,
+        [only] => only.is_ascii_digit(),
+        [first, inner @ .., last] => {
+            let mut dots = 0;
+            for &b in inner {
+                if !b.is_ascii_digit() {
+                    if b != b'.' {
+                        return false;
+                    }
+                    dots += 1;
+                }
+            }
+            dots <= 1 && first.is_ascii_digit() && last.is_ascii_digit()
+        }
+    }
 }
 
 /// One normalized market-data message.
@@ -293,7 +310,7 @@ impl TickData {
     }
 
     /// Calls `f` with each field, named and ordered as in [`Channel::fields`].
-    pub fn visit(&self, mut f: impl FnMut(&'static str, Value<'_>)) {
+    pub fn visit<'a>(&'a self, mut f: impl FnMut(&'static str, Value<'a>)) {
         use Value::{Bool, Decimal as D, Int};
         match self {
             TickData::Ticker(t) => {
@@ -463,9 +480,44 @@ mod tests {
             assert_eq!(Decimal::parse(good).unwrap().as_str(), good);
         }
         for bad in [
-            "", "-", ".5", "5.", "1e5", "1,5", "1.2.3", "\"1\"", " 1", "NaN",
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1e5",
+            "1,5",
+            "1.2.3",
+            "\"1\"",
+            " 1",
+            "NaN",
+            "--1",
+            "1-",
+            ".",
+            "-.",
+            "1..2",
+            "12345678.9012345678.9",
         ] {
             assert!(Decimal::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    /// The plain definition `is_plain_decimal` must agree with.
+    fn plain_decimal_reference(text: &[u8]) -> bool {
+        let digits = text.strip_prefix(b"-").unwrap_or(text);
+        let all_digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+        match digits.iter().position(|&b| b == b'.') {
+            Some(dot) => all_digits(&digits[..dot]) && all_digits(&digits[dot + 1..]),
+            None => all_digits(digits),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_check_matches_the_plain_definition(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"0123456789.-x/:".to_vec()), 0..30),
+        ) {
+            proptest::prop_assert_eq!(is_plain_decimal(&bytes), plain_decimal_reference(&bytes));
         }
     }
 

@@ -130,6 +130,11 @@ const UNSUPPORTED_EVENTS: &[&str] = &[
 ];
 
 fn decode(frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+    if let Some((channel, data)) = split_combined(frame)
+        && let Ok(decoded) = decode_channel(channel, data, recv_ns)
+    {
+        return Ok(decoded);
+    }
     // Serde would read a JSON array as a struct's fields in order; Binance never sends
     // top-level arrays, so refuse them before that can happen.
     if !frame.trim_start().starts_with('{') {
@@ -179,6 +184,24 @@ fn decode(frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
     }
 }
 
+/// The hot path: a combined frame of a normalized channel exactly as Binance writes it,
+/// `{"stream":"<name>","data":<payload>}`, split by its fixed text instead of parsed, so
+/// the payload is read once rather than twice (once to find its end, once to decode it).
+///
+/// Anything else (other key order, whitespace, an escape in the name, a channel foxtrot
+/// does not normalize) is `None`, and a payload that fails to decode is decoded again by
+/// the general path, so errors and edge cases are exactly the general path's.
+fn split_combined(frame: &str) -> Option<(Channel, &str)> {
+    let rest = frame.strip_prefix(r#"{"stream":""#)?;
+    let end = rest.bytes().position(|b| ENDS_PLAIN_TEXT[usize::from(b)])?;
+    let (stream, rest) = rest.split_at(end);
+    let data = rest.strip_prefix(r#"","data":"#)?.strip_suffix('}')?;
+    // The first `@`, as `decode_stream` splits.
+    let at = stream.bytes().position(|b| b == b'@')?;
+    let channel = channel_from_wire(&stream[at + 1..])?;
+    Some((channel, data))
+}
+
 /// Tells invalid JSON (malformed) from valid JSON that is not an object (unknown shape).
 fn not_an_object(frame: &str) -> DecodeError {
     match serde_json::from_str::<IgnoredAny>(frame) {
@@ -214,10 +237,21 @@ fn decode_channel(channel: Channel, data: &str, recv_ns: u64) -> Result<Decoded,
     if !data.starts_with('{') {
         return Err(DecodeError::UnknownShape);
     }
+    // The canonical layout is read by `Scan`; whatever it does not take, serde reads, so
+    // both end in the same wire struct and the same `normalize`.
     let (symbol, data) = match channel {
-        Channel::BookTicker => serde_json::from_str::<BookTicker<'_>>(data)?.normalize()?,
-        Channel::Trade => serde_json::from_str::<Trade<'_>>(data)?.normalize()?,
-        Channel::AggTrade => serde_json::from_str::<AggTrade<'_>>(data)?.normalize()?,
+        Channel::BookTicker => match BookTicker::scan(data) {
+            Some(wire) => wire.normalize()?,
+            None => serde_json::from_str::<BookTicker<'_>>(data)?.normalize()?,
+        },
+        Channel::Trade => match Trade::scan(data) {
+            Some(wire) => wire.normalize()?,
+            None => serde_json::from_str::<Trade<'_>>(data)?.normalize()?,
+        },
+        Channel::AggTrade => match AggTrade::scan(data) {
+            Some(wire) => wire.normalize()?,
+            None => serde_json::from_str::<AggTrade<'_>>(data)?.normalize()?,
+        },
         Channel::Ticker => serde_json::from_str::<Ticker<'_>>(data)?.normalize()?,
     };
     Ok(Decoded::Tick(Tick {
@@ -227,6 +261,97 @@ fn decode_channel(channel: Channel, data: &str, recv_ns: u64) -> Result<Decoded,
         data,
     }))
 }
+
+/// Reads a payload written exactly as Binance writes it: keys in Binance's order, no
+/// whitespace, no escapes, nothing extra. Every method returns `None` at the first byte
+/// that differs, and the caller then hands the payload to serde, so this reader only ever
+/// has to be right about what it accepts: whatever it accepts is JSON that serde reads
+/// into the same values (checked on every fixture and on damaged ones in the tests).
+/// It reads the payload once, where serde's derived visitor costs several times more.
+struct Scan<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Scan<'a> {
+    fn new(payload: &'a str) -> Scan<'a> {
+        Scan { rest: payload }
+    }
+
+    /// Skips `text`, which must come next.
+    fn lit(&mut self, text: &str) -> Option<()> {
+        self.rest = self.rest.strip_prefix(text)?;
+        Some(())
+    }
+
+    /// A JSON string's contents up to its closing quote (the opening one is part of the
+    /// preceding literal). Escapes and control characters are left to serde.
+    fn str(&mut self) -> Option<&'a str> {
+        let bytes = self.rest.as_bytes();
+        let end = bytes
+            .iter()
+            .position(|&b| ENDS_PLAIN_TEXT[usize::from(b)])?;
+        if bytes[end] != b'"' {
+            return None;
+        }
+        let text = &self.rest[..end];
+        self.rest = &self.rest[end + 1..];
+        Some(text)
+    }
+
+    /// A JSON integer that fits `u64`, without sign or leading zeros (as serde requires).
+    fn u64(&mut self) -> Option<u64> {
+        let bytes = self.rest.as_bytes();
+        let (mut n, mut len) = (0u64, 0);
+        for &b in bytes {
+            let digit = b.wrapping_sub(b'0');
+            if digit >= 10 {
+                break;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(digit))?;
+            len += 1;
+        }
+        if len == 0 || (len > 1 && bytes[0] == b'0') {
+            return None;
+        }
+        // A fraction or exponent would make it a float to serde.
+        if matches!(bytes.get(len), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.rest = &self.rest[len..];
+        Some(n)
+    }
+
+    fn bool(&mut self) -> Option<bool> {
+        if let Some(rest) = self.rest.strip_prefix("true") {
+            self.rest = rest;
+            Some(true)
+        } else if let Some(rest) = self.rest.strip_prefix("false") {
+            self.rest = rest;
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// The payload ends here.
+    fn end(&self) -> Option<()> {
+        self.rest.is_empty().then_some(())
+    }
+}
+
+/// The bytes that end plain JSON string text: the closing quote, or what `Scan` leaves to
+/// serde (an escape, a control character). One lookup per byte instead of three tests.
+static ENDS_PLAIN_TEXT: [bool; 256] = {
+    let mut ends = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        ends[b] = true;
+        b += 1;
+    }
+    ends[b'"' as usize] = true;
+    ends[b'\\' as usize] = true;
+    ends
+};
 
 fn decimal(field: &'static str, text: &str) -> Result<Decimal, DecodeError> {
     Decimal::parse(text).map_err(|source| DecodeError::Decimal { field, source })
@@ -350,7 +475,34 @@ struct BookTicker<'a> {
     ask_qty: &'a str,
 }
 
-impl BookTicker<'_> {
+impl<'a> BookTicker<'a> {
+    /// The layout above, exactly; `None` for anything else (such as USD-M's).
+    fn scan(payload: &'a str) -> Option<BookTicker<'a>> {
+        let mut s = Scan::new(payload);
+        s.lit(r#"{"u":"#)?;
+        let update_id = s.u64()?;
+        s.lit(r#","s":""#)?;
+        let symbol = s.str()?;
+        s.lit(r#","b":""#)?;
+        let bid = s.str()?;
+        s.lit(r#","B":""#)?;
+        let bid_qty = s.str()?;
+        s.lit(r#","a":""#)?;
+        let ask = s.str()?;
+        s.lit(r#","A":""#)?;
+        let ask_qty = s.str()?;
+        s.lit("}")?;
+        s.end()?;
+        Some(BookTicker {
+            update_id,
+            symbol,
+            bid,
+            bid_qty,
+            ask,
+            ask_qty,
+        })
+    }
+
     fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
         Ok((
             Symbol::parse(self.symbol)?,
@@ -393,7 +545,40 @@ struct Trade<'a> {
     buyer_is_maker: bool,
 }
 
-impl Trade<'_> {
+impl<'a> Trade<'a> {
+    /// The current spot layout above, exactly; `None` for anything else.
+    fn scan(payload: &'a str) -> Option<Trade<'a>> {
+        let mut s = Scan::new(payload);
+        s.lit(r#"{"e":"trade","E":"#)?;
+        let event_time = s.u64()?;
+        s.lit(r#","s":""#)?;
+        let symbol = s.str()?;
+        s.lit(r#","t":"#)?;
+        let trade_id = s.u64()?;
+        s.lit(r#","p":""#)?;
+        let price = s.str()?;
+        s.lit(r#","q":""#)?;
+        let qty = s.str()?;
+        s.lit(r#","T":"#)?;
+        let trade_time = s.u64()?;
+        s.lit(r#","m":"#)?;
+        let buyer_is_maker = s.bool()?;
+        s.lit(r#","M":"#)?;
+        s.bool()?;
+        s.lit("}")?;
+        s.end()?;
+        Some(Trade {
+            event: "trade",
+            event_time,
+            symbol,
+            trade_id,
+            price,
+            qty,
+            trade_time,
+            buyer_is_maker,
+        })
+    }
+
     fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
         check_event(self.event, "trade")?;
         Ok((
@@ -439,7 +624,46 @@ struct AggTrade<'a> {
     buyer_is_maker: bool,
 }
 
-impl AggTrade<'_> {
+impl<'a> AggTrade<'a> {
+    /// The spot layout above, exactly; `None` for anything else.
+    fn scan(payload: &'a str) -> Option<AggTrade<'a>> {
+        let mut s = Scan::new(payload);
+        s.lit(r#"{"e":"aggTrade","E":"#)?;
+        let event_time = s.u64()?;
+        s.lit(r#","s":""#)?;
+        let symbol = s.str()?;
+        s.lit(r#","a":"#)?;
+        let agg_id = s.u64()?;
+        s.lit(r#","p":""#)?;
+        let price = s.str()?;
+        s.lit(r#","q":""#)?;
+        let qty = s.str()?;
+        s.lit(r#","f":"#)?;
+        let first_trade_id = s.u64()?;
+        s.lit(r#","l":"#)?;
+        let last_trade_id = s.u64()?;
+        s.lit(r#","T":"#)?;
+        let trade_time = s.u64()?;
+        s.lit(r#","m":"#)?;
+        let buyer_is_maker = s.bool()?;
+        s.lit(r#","M":"#)?;
+        s.bool()?;
+        s.lit("}")?;
+        s.end()?;
+        Some(AggTrade {
+            event: "aggTrade",
+            event_time,
+            symbol,
+            agg_id,
+            price,
+            qty,
+            first_trade_id,
+            last_trade_id,
+            trade_time,
+            buyer_is_maker,
+        })
+    }
+
     fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
         check_event(self.event, "aggTrade")?;
         Ok((
@@ -667,6 +891,60 @@ mod tests {
                 let combined = decode(&frame).unwrap_or_else(|e| panic!("{file}: {e}: {frame}"));
                 assert_eq!(combined, decode(line).unwrap(), "{frame}");
                 assert_tick_matches(line, combined, channel);
+            }
+        }
+    }
+
+    #[test]
+    fn combined_fast_path_agrees_with_the_general_path() {
+        let mut fast = 0;
+        for line in lines(COMBINED) {
+            // A space after the opening brace is valid JSON the fast path does not take.
+            let spaced = line.replacen('{', "{ ", 1);
+            assert!(split_combined(&spaced).is_none());
+            fast += usize::from(split_combined(line).is_some());
+            match (decode(line), decode(&spaced)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{line}"),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{line}"),
+                (a, b) => panic!("{line}: fast {a:?}, general {b:?}"),
+            }
+        }
+        assert!(fast > 0, "no combined fixture line took the fast path");
+        for (name, text, _) in TICK_FIXTURES {
+            for payload in lines(text) {
+                let stream = format!(
+                    "x@{}",
+                    if name.contains("bookTicker") {
+                        "bookTicker"
+                    } else {
+                        "trade"
+                    }
+                );
+                let framed = wrap(&stream, payload);
+                let spaced = framed.replacen('{', "{ ", 1);
+                assert_eq!(decode(&framed).ok(), decode(&spaced).ok(), "{framed}");
+            }
+        }
+    }
+
+    #[test]
+    fn combined_fast_path_answers_odd_frames_as_the_general_path_does() {
+        let bt = lines(BOOK_TICKER).next().unwrap();
+        for odd in [
+            format!(r#"{{"stream":"btcusdt@bookTicker","data":{bt}}}}}"#),
+            format!(r#"{{"stream":"btcusdt@bookTicker","data":{bt},"data":{bt}}}"#),
+            format!(r#"{{"stream":"btcusdt@bookTicker","data":{bt},"x":1}}"#),
+            format!(r#"{{"stream":"btcusdt@bookTicker","data":{bt} }}"#),
+            format!(r#"{{"stream":"btc"usdt@bookTicker","data":{bt}}}"#),
+            r#"{"stream":"btcusdt@bookTicker","data":{"u":1}}"#.to_owned(),
+            r#"{"stream":"btcusdt@bookTicker","data":[1,2]}"#.to_owned(),
+            r#"{"stream":"btcusdt@depth","data":{"x":}}"#.to_owned(),
+        ] {
+            let spaced = odd.replacen('{', "{ ", 1);
+            match (decode(&odd), decode(&spaced)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{odd}"),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{odd}"),
+                (a, b) => panic!("{odd}: {a:?} but the general path says {b:?}"),
             }
         }
     }
@@ -1035,7 +1313,108 @@ mod tests {
         .collect()
     }
 
+    /// A normalized payload, or the kind of error.
+    type Normalized = Result<(Symbol, TickData), String>;
+
+    /// What `Scan` and serde make of one payload, normalized; `None` where `Scan` declines.
+    fn scan_and_serde(channel: Channel, payload: &str) -> Option<(Normalized, Normalized)> {
+        fn both<'a, W: Deserialize<'a>>(
+            scanned: Option<W>,
+            payload: &'a str,
+            normalize: fn(W) -> Result<(Symbol, TickData), DecodeError>,
+        ) -> Option<(Normalized, Normalized)> {
+            let kind = |e: DecodeError| e.kind().to_owned();
+            let scanned = normalize(scanned?).map_err(kind);
+            let parsed = serde_json::from_str::<W>(payload)
+                .map_err(DecodeError::from)
+                .and_then(normalize)
+                .map_err(kind);
+            Some((scanned, parsed))
+        }
+        match channel {
+            Channel::BookTicker => both(BookTicker::scan(payload), payload, BookTicker::normalize),
+            Channel::Trade => both(Trade::scan(payload), payload, Trade::normalize),
+            Channel::AggTrade => both(AggTrade::scan(payload), payload, AggTrade::normalize),
+            Channel::Ticker => None,
+        }
+    }
+
+    #[test]
+    fn scan_takes_the_spot_fixtures_and_agrees_with_serde() {
+        for (text, channel, scanned_all) in [
+            (BOOK_TICKER, Channel::BookTicker, true),
+            (TRADE, Channel::Trade, true),
+            (AGG_TRADE, Channel::AggTrade, true),
+            // Older and USD-M layouts go to serde.
+            (TRADE_LEGACY, Channel::Trade, false),
+            (FUTURES_BOOK_TICKER, Channel::BookTicker, false),
+            (FUTURES_TRADE, Channel::Trade, false),
+        ] {
+            for payload in lines(text) {
+                match scan_and_serde(channel, payload) {
+                    Some((scanned, parsed)) => {
+                        assert!(scanned_all, "scanned {payload}");
+                        assert!(scanned.is_ok(), "{payload}: {scanned:?}");
+                        assert_eq!(scanned, parsed, "{payload}");
+                    }
+                    None => assert!(!scanned_all, "not scanned: {payload}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scan_declines_what_it_cannot_vouch_for() {
+        let bt = r#"{"u":1,"s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4"}"#;
+        assert!(BookTicker::scan(bt).is_some());
+        for odd in [
+            r#"{"u":01,"s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4"}"#,
+            r#"{"u":1.5,"s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4"}"#,
+            r#"{"u":1e3,"s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4"}"#,
+            r#"{"u":-1,"s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4"}"#,
+            r#"{"u":18446744073709551616,"s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4"}"#,
+            r#"{"u":1,"s":"BTC\u0055SDT","b":"1.0","B":"2","a":"3","A":"4"}"#,
+            r#"{"u":1,"s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4"} "#,
+            r#"{"u":1,"s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4","x":5}"#,
+            r#"{"u":1, "s":"BTCUSDT","b":"1.0","B":"2","a":"3","A":"4"}"#,
+            r#"{"s":"BTCUSDT","u":1,"b":"1.0","B":"2","a":"3","A":"4"}"#,
+        ] {
+            assert!(BookTicker::scan(odd).is_none(), "{odd}");
+        }
+        assert!(BookTicker::scan(&bt.replace("BTCUSDT", "BTC\tUSDT")).is_none());
+        assert!(BookTicker::scan(&bt.replace("BTCUSDT", "BTC\u{1}USDT")).is_none());
+        assert_eq!(
+            BookTicker::scan(&bt.replace(r#""u":1"#, r#""u":18446744073709551615"#))
+                .map(|w| w.update_id),
+            Some(u64::MAX)
+        );
+    }
+
     proptest! {
+        #[test]
+        fn scan_accepts_only_what_serde_reads_the_same(
+            pick in any::<prop::sample::Index>(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..3),
+        ) {
+            let fixtures = [
+                (BOOK_TICKER, Channel::BookTicker),
+                (TRADE, Channel::Trade),
+                (AGG_TRADE, Channel::AggTrade),
+            ];
+            let (text, channel) = fixtures[pick.index(fixtures.len())];
+            let line = lines(text).nth(pick.index(40) % lines(text).count()).unwrap();
+            let mut bytes = line.as_bytes().to_vec();
+            for (at, byte) in edits {
+                let at = at.index(bytes.len());
+                // Bytes JSON gives meaning to, so edits often stay well-formed.
+                bytes[at] = b"0189.,:\"e-tfu \\x"[usize::from(byte) % 16];
+            }
+            let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+            if let Some((scanned, parsed)) = scan_and_serde(channel, &text) {
+                prop_assert_eq!(scanned, parsed, "{}", text);
+            }
+        }
+
         #[test]
         fn decode_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = decode(&String::from_utf8_lossy(&bytes));

@@ -56,6 +56,9 @@ pub struct Behavior {
     /// published at server start + `i / rate`, and a connection receives what is published
     /// after it connected, not the library from its start. Needs a nonzero `rate`.
     pub live: bool,
+    /// Benchmark mode: instead of the library, send this many generated messages for the
+    /// streams in the URL as fast as the socket takes them, then close (see `flood.rs`).
+    pub flood: Option<u64>,
 }
 
 impl Default for Behavior {
@@ -74,6 +77,7 @@ impl Default for Behavior {
             max_age: None,
             pong_timeout: None,
             live: false,
+            flood: None,
         }
     }
 }

@@ -10,6 +10,7 @@
 mod behavior;
 mod endpoint;
 mod fault;
+mod flood;
 mod library;
 mod request;
 mod session;

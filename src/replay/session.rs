@@ -161,6 +161,11 @@ pub(crate) async fn serve(
     };
     shared.stats.session_opened();
     let _open = OpenGuard(&shared.stats);
+    if let Some(total) = shared.behavior.flood {
+        let sent = super::flood::run(ws, &endpoint, total, &shared.stats, &stop).await;
+        debug!(%peer, sent, "flood ended");
+        return;
+    }
     let session = Session::new(&shared, endpoint, ws);
     let sent = session.run(&stop).await;
     debug!(%peer, sent, "session ended");

@@ -1,0 +1,103 @@
+//! Micro-benchmarks of the per-message work: `cargo bench --bench codec`.
+//!
+//! `decode/<channel>` decodes every line of that channel's real Binance fixture
+//! (`tests/data/binance/`) framed as a combined-stream frame, as foxtrot receives it;
+//! `decode_raw/<channel>` the bare `/ws` payloads. `encode/<format>/<channel>` encodes the
+//! resulting ticks into a reused buffer. Throughput is per message.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use foxtrot::exchange::binance::Binance;
+use foxtrot::exchange::{Decoded, Exchange};
+use foxtrot::sink::Encode;
+use foxtrot::sink::csv::Csv;
+use foxtrot::sink::ndjson::Ndjson;
+use foxtrot::tick::{Channel, Tick};
+
+const RECV_NS: u64 = 1_723_161_255_343_000_000;
+
+/// The payload lines of one fixture, and the same lines in combined frames.
+fn fixture(channel: Channel) -> (Vec<String>, Vec<String>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/binance")
+        .join(format!("{}.jsonl", channel.as_str()));
+    let raw: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    let combined = raw
+        .iter()
+        .map(|payload| {
+            let symbol = serde_json::from_str::<serde_json::Value>(payload).unwrap()["s"]
+                .as_str()
+                .unwrap()
+                .to_ascii_lowercase();
+            format!(
+                r#"{{"stream":"{symbol}@{}","data":{payload}}}"#,
+                channel.as_str()
+            )
+        })
+        .collect();
+    (raw, combined)
+}
+
+fn ticks(frames: &[String]) -> Vec<Tick> {
+    frames
+        .iter()
+        .map(|f| match Binance.decode(f, RECV_NS) {
+            Ok(Decoded::Tick(tick)) => tick,
+            other => panic!("{f}: {other:?}"),
+        })
+        .collect()
+}
+
+fn decode(c: &mut Criterion) {
+    for (group, combined) in [("decode", true), ("decode_raw", false)] {
+        let mut g = c.benchmark_group(group);
+        for channel in Channel::ALL {
+            let (raw, framed) = fixture(channel);
+            let frames = if combined { framed } else { raw };
+            g.throughput(Throughput::Elements(frames.len() as u64));
+            g.bench_function(channel.as_str(), |b| {
+                b.iter(|| {
+                    for frame in &frames {
+                        black_box(Binance.decode(black_box(frame), RECV_NS).unwrap());
+                    }
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+fn encode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("encode");
+    for channel in Channel::ALL {
+        let ticks = ticks(&fixture(channel).1);
+        g.throughput(Throughput::Elements(ticks.len() as u64));
+        let encoders: [(&str, Box<dyn Encode>); 2] = [
+            ("ndjson", Box::new(Ndjson)),
+            ("csv", Box::new(Csv::new(&[channel]))),
+        ];
+        for (format, mut encoder) in encoders {
+            let mut out = Vec::with_capacity(64 * 1024);
+            g.bench_function(format!("{format}/{}", channel.as_str()), |b| {
+                b.iter(|| {
+                    out.clear();
+                    for tick in &ticks {
+                        encoder.encode(black_box(tick), &mut out);
+                    }
+                    black_box(&out);
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, decode, encode);
+criterion_main!(benches);

@@ -1,0 +1,512 @@
+//! End-to-end throughput, CPU and memory: `cargo bench --bench e2e`.
+//!
+//! Starts `foxtrot replay --flood` on 127.0.0.1 and, in rounds, runs each contender
+//! against it as a child process until it has taken N messages (2 book-ticker streams):
+//! foxtrot (`record` to NDJSON and CSV, `stream --format ndjson` to /dev/null) and the
+//! yardsticks in `baseline.rs` (this binary started again with `--child`). Each child is
+//! reaped with `wait4`, which gives its own user+sys CPU time and peak RSS. Prints msgs/s
+//! (median, min, max), CPU seconds per million messages, peak RSS and ratios, then RSS after
+//! a long run and the time an idle run takes to stop after SIGINT.
+//!
+//! Options after `--`: `--rounds R` (3), `--messages N` (1000000), `--long M` (10000000; 0
+//! skips), `--only TEXT` (only contenders whose label contains TEXT). Under `cargo test` (no
+//! `--bench` argument) it only runs a quick smoke check.
+
+mod baseline;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FOXTROT: &str = env!("CARGO_BIN_EXE_foxtrot");
+const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        let mode = baseline::Mode::parse(&args[1]).expect("child mode");
+        baseline::run(mode, &args[2], &args[3], args[4].parse().expect("count"));
+        return;
+    }
+    if !args.iter().any(|a| a == "--bench") {
+        smoke();
+        return;
+    }
+    let option = |name: &str, default: u64| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map_or(default, |v| v.parse().expect("a number"))
+    };
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map_or(String::new(), String::clone);
+    bench(
+        option("--rounds", 3) as usize,
+        option("--messages", 1_000_000),
+        option("--long", 10_000_000),
+        &only,
+    );
+}
+
+/// The flood server, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// Starts a server that floods each connection with `per_connection` messages.
+    fn start(per_connection: u64) -> Server {
+        let mut child = Command::new(FOXTROT)
+            .args(["-q", "replay", "--listen", "127.0.0.1:0", "--flood"])
+            .arg(per_connection.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the flood server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("server's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening on ws://...")
+            .to_owned();
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One contender: a way to run it for `n` messages into `out`.
+struct Contender {
+    label: &'static str,
+    /// Written to this file (`None`: stdout to /dev/null, or nothing).
+    extension: Option<&'static str>,
+    run: Run,
+}
+
+/// How a contender runs.
+#[derive(Clone, Copy)]
+enum Run {
+    /// A command that takes `n` messages and exits 0.
+    Command(fn(url: &str, out: &Path, n: u64) -> Command),
+    /// `websocat URL | head -n N > out`, if websocat is installed (it has no flag to stop
+    /// after N messages by itself; it ends on the broken pipe once `head` has its lines).
+    Websocat,
+}
+
+impl Contender {
+    fn available(&self) -> bool {
+        match self.run {
+            Run::Command(_) => true,
+            Run::Websocat => on_path("websocat"),
+        }
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+fn foxtrot_args(cmd: &mut Command, url: &str, n: u64) {
+    cmd.args(SYMBOLS)
+        .args(["--channel", "bookTicker", "--endpoint", url, "--limit"])
+        .arg(n.to_string())
+        .arg("-q");
+}
+
+fn child(mode: baseline::Mode, url: &str, out: &Path, n: u64) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--child", mode.as_str(), &stream_url(url)])
+        .arg(out)
+        .arg(n.to_string());
+    cmd
+}
+
+fn record(url: &str, out: &Path, n: u64) -> Command {
+    let mut cmd = Command::new(FOXTROT);
+    cmd.arg("record");
+    foxtrot_args(&mut cmd, url, n);
+    cmd.arg("--out").arg(out);
+    cmd
+}
+
+fn stream(url: &str, _: &Path, n: u64) -> Command {
+    let mut cmd = Command::new(FOXTROT);
+    cmd.args(["stream", "--format", "ndjson"]);
+    foxtrot_args(&mut cmd, url, n);
+    cmd.stdout(std::fs::File::create("/dev/null").unwrap());
+    cmd
+}
+
+/// The URL foxtrot builds for the two streams; the yardsticks connect to the same.
+fn stream_url(base: &str) -> String {
+    let streams: Vec<String> = SYMBOLS
+        .iter()
+        .map(|s| format!("{}@bookTicker", s.to_ascii_lowercase()))
+        .collect();
+    format!("{base}/stream?streams={}", streams.join("/"))
+}
+
+const DISCARD: &str = "discard (read frames, no parse)";
+const PASSTHROUGH: &str = "passthrough (no parse) > file";
+const WEBSOCAT: &str = "websocat | head -n N > file";
+const LOOP: &str = "minimal loop > file.ndjson";
+const RECORD_NDJSON: &str = "foxtrot record --out file.ndjson";
+const RECORD_CSV: &str = "foxtrot record --out file.csv";
+const LOOP_NULL: &str = "minimal loop > /dev/null";
+const STREAM_NULL: &str = "foxtrot stream --format ndjson >/dev/null";
+
+const CONTENDERS: &[Contender] = &[
+    Contender {
+        label: DISCARD,
+        extension: None,
+        run: Run::Command(|url, out, n| child(baseline::Mode::Discard, url, out, n)),
+    },
+    Contender {
+        label: PASSTHROUGH,
+        extension: Some("txt"),
+        run: Run::Command(|url, out, n| child(baseline::Mode::Passthrough, url, out, n)),
+    },
+    Contender {
+        label: WEBSOCAT,
+        extension: Some("txt"),
+        run: Run::Websocat,
+    },
+    Contender {
+        label: LOOP,
+        extension: Some("ndjson"),
+        run: Run::Command(|url, out, n| child(baseline::Mode::Loop, url, out, n)),
+    },
+    Contender {
+        label: RECORD_NDJSON,
+        extension: Some("ndjson"),
+        run: Run::Command(record),
+    },
+    Contender {
+        label: RECORD_CSV,
+        extension: Some("csv"),
+        run: Run::Command(record),
+    },
+    Contender {
+        label: LOOP_NULL,
+        extension: None,
+        run: Run::Command(|url, _, n| child(baseline::Mode::Loop, url, Path::new("/dev/null"), n)),
+    },
+    Contender {
+        label: STREAM_NULL,
+        extension: None,
+        run: Run::Command(stream),
+    },
+];
+
+/// What one child run cost.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+    max_rss_kib: u64,
+}
+
+/// Runs `cmd` to its end and measures it; panics if it fails.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
+fn measure(mut cmd: Command) -> Sample {
+    let started = Instant::now();
+    let child = cmd.stdin(Stdio::null()).spawn().expect("spawn");
+    let (status, usage) = wait4(&child);
+    let wall = started.elapsed();
+    assert!(status == 0, "{cmd:?} failed (wait status {status:#x})");
+    sample(wall, &usage)
+}
+
+/// Runs `websocat URL | head -n N > out` and measures websocat.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
+fn measure_websocat(url: &str, out: &Path, n: u64) -> Sample {
+    let mut head = Command::new("head")
+        .args(["-n", &n.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(out).unwrap())
+        .spawn()
+        .expect("spawn head");
+    let started = Instant::now();
+    // Its stdin stays open (and unused) until it exits: at EOF it would close early.
+    let websocat = Command::new("websocat")
+        .arg(stream_url(url))
+        .stdin(Stdio::piped())
+        .stdout(head.stdin.take().unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn websocat");
+    let (_broken_pipe, usage) = wait4(&websocat);
+    let wall = started.elapsed();
+    assert!(head.wait().unwrap().success());
+    sample(wall, &usage)
+}
+
+fn sample(wall: Duration, usage: &libc::rusage) -> Sample {
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Sample {
+        wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss as u64,
+    }
+}
+
+/// Reaps `child` and returns its wait status and its own resource usage.
+fn wait4(child: &Child) -> (i32, libc::rusage) {
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that `wait4` fills in; the pid is our own child,
+    // which `std` has not reaped (we never call `wait` on it).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    (status, usage)
+}
+
+/// Counts lines in small reads: a child's peak RSS starts at this process's RSS (Linux
+/// carries it over through `exec`), so the parent must never hold the file.
+fn lines_in(path: &Path) -> u64 {
+    let mut reader = BufReader::with_capacity(64 * 1024, std::fs::File::open(path).unwrap());
+    let mut lines = 0;
+    loop {
+        let chunk = reader.fill_buf().unwrap();
+        if chunk.is_empty() {
+            return lines;
+        }
+        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        let len = chunk.len();
+        reader.consume(len);
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// Runs `contender` once for `n` messages and checks its output.
+fn run_once(contender: &Contender, server: &Server, dir: &Path, n: u64) -> Sample {
+    let out = dir.join(format!("out.{}", contender.extension.unwrap_or("none")));
+    let sample = match contender.run {
+        Run::Command(command) => measure(command(&server.url, &out, n)),
+        Run::Websocat => measure_websocat(&server.url, &out, n),
+    };
+    if contender.extension.is_some() {
+        let header = u64::from(contender.extension == Some("csv"));
+        assert_eq!(lines_in(&out), n + header, "{}", contender.label);
+        std::fs::remove_file(&out).unwrap();
+    }
+    // Let the server notice the client left before the next one connects.
+    std::thread::sleep(Duration::from_millis(200));
+    sample
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']))
+        .to_owned();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!("{model}, {cores} cores, load average {}", load.join(" "))
+}
+
+fn bench(rounds: usize, n: u64, long: u64, only: &str) {
+    println!("machine: {}", machine());
+    println!("flood: {n} bookTicker messages over 2 streams per run, {rounds} rounds, 127.0.0.1\n");
+    let server = Server::start(2 * n.max(long));
+    let dir = tempfile::tempdir().unwrap();
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); CONTENDERS.len()];
+    for round in 0..rounds {
+        for (i, contender) in CONTENDERS.iter().enumerate() {
+            if !contender.label.contains(only) || !contender.available() {
+                continue;
+            }
+            let s = run_once(contender, &server, dir.path(), n);
+            eprintln!(
+                "round {}: {:<42} {:>6.0} k msgs/s",
+                round + 1,
+                contender.label,
+                n as f64 / s.wall.as_secs_f64() / 1e3
+            );
+            samples[i].push(s);
+        }
+    }
+    let mut medians = Vec::new();
+    println!(
+        "| {:<42} | {:>14} | {:>17} | {:>8} | {:>12} |",
+        "contender", "msgs/s median", "min – max", "CPU s/M", "peak RSS MiB"
+    );
+    println!(
+        "|{:-<44}|{:->16}|{:->19}|{:->10}|{:->14}|",
+        "", "", "", "", ""
+    );
+    for (contender, runs) in CONTENDERS.iter().zip(&samples) {
+        if runs.is_empty() {
+            medians.push((f64::NAN, f64::NAN));
+            continue;
+        }
+        let mut rates: Vec<f64> = runs
+            .iter()
+            .map(|s| n as f64 / s.wall.as_secs_f64())
+            .collect();
+        let mut cpu: Vec<f64> = runs
+            .iter()
+            .map(|s| s.cpu.as_secs_f64() * 1e6 / n as f64)
+            .collect();
+        let rss = runs.iter().map(|s| s.max_rss_kib).max().unwrap_or(0);
+        let rate = median(&mut rates);
+        let cpu = median(&mut cpu);
+        medians.push((rate, cpu));
+        println!(
+            "| {:<42} | {:>12.2} M | {:>7.2} – {:>5.2} M | {:>8.2} | {:>12.1} |",
+            contender.label,
+            rate / 1e6,
+            rates[0] / 1e6,
+            rates[rates.len() - 1] / 1e6,
+            cpu,
+            rss as f64 / 1024.0
+        );
+    }
+    let at = |label: &str| CONTENDERS.iter().position(|c| c.label == label).unwrap();
+    let ratio = |a: &str, b: &str| medians[at(a)].0 / medians[at(b)].0;
+    let cpu_ratio = |a: &str, b: &str| medians[at(a)].1 / medians[at(b)].1;
+    println!();
+    println!(
+        "record ndjson / minimal loop:      {:.2}x rate, {:.2}x CPU",
+        ratio(RECORD_NDJSON, LOOP),
+        cpu_ratio(RECORD_NDJSON, LOOP)
+    );
+    if medians[at(WEBSOCAT)].0.is_nan() {
+        println!("record ndjson / websocat:          (websocat not on PATH)");
+    } else {
+        println!(
+            "record ndjson / websocat:          {:.2}x rate, {:.2}x CPU",
+            ratio(RECORD_NDJSON, WEBSOCAT),
+            cpu_ratio(RECORD_NDJSON, WEBSOCAT)
+        );
+    }
+    println!(
+        "record ndjson / passthrough:       {:.2}x rate",
+        ratio(RECORD_NDJSON, PASSTHROUGH)
+    );
+    println!(
+        "record ndjson / discard:           {:.2}x rate",
+        ratio(RECORD_NDJSON, DISCARD)
+    );
+    println!(
+        "record csv / record ndjson:        {:.2}x rate, {:.2}x CPU",
+        ratio(RECORD_CSV, RECORD_NDJSON),
+        cpu_ratio(RECORD_CSV, RECORD_NDJSON)
+    );
+    println!(
+        "stream >/dev/null / minimal loop >/dev/null: {:.2}x rate, {:.2}x CPU",
+        ratio(STREAM_NULL, LOOP_NULL),
+        cpu_ratio(STREAM_NULL, LOOP_NULL)
+    );
+
+    if long > 0 {
+        // The channel holds up to --buffer ticks (152 bytes each); how deep it gets depends on
+        // how long the sink thread is kept off a core, so a smaller buffer is shown beside
+        // the default.
+        println!();
+        for buffer in [None, Some(16_384)] {
+            let rss = |messages| {
+                let mut cmd = stream(&server.url, dir.path(), messages);
+                if let Some(b) = buffer {
+                    cmd.args(["--buffer", &b.to_string()]);
+                }
+                let sample = measure(cmd);
+                std::thread::sleep(Duration::from_millis(200));
+                sample
+            };
+            let (short, long_run) = (rss(n), rss(long));
+            println!(
+                "peak RSS of `stream >/dev/null` (--buffer {}): {:.1} MiB after {n}, {:.1} MiB \
+                 after {long} ({:.2} M msgs/s)",
+                buffer.map_or("65536, the default".to_owned(), |b| b.to_string()),
+                short.max_rss_kib as f64 / 1024.0,
+                long_run.max_rss_kib as f64 / 1024.0,
+                long as f64 / long_run.wall.as_secs_f64() / 1e6
+            );
+        }
+    }
+    let mut stops: Vec<f64> = (0..3)
+        .map(|_| idle_stop(&server, dir.path()).as_secs_f64() * 1e3)
+        .collect();
+    let median_stop = median(&mut stops);
+    println!(
+        "idle `record` stop after SIGINT: median {median_stop:.0} ms, max {:.0} ms",
+        stops[stops.len() - 1]
+    );
+}
+
+/// Starts `foxtrot record` on a stream the flood does not generate (so the sink idles),
+/// sends SIGINT once it is connected and returns how long it took to exit.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
+fn idle_stop(server: &Server, dir: &Path) -> Duration {
+    let out = dir.join("idle.ndjson");
+    let mut child = Command::new(FOXTROT)
+        .args(["record", "BTCUSDT", "--channel", "ticker", "--endpoint"])
+        .arg(&server.url)
+        .arg("--out")
+        .arg(&out)
+        .args(["-v", "--force"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("connected") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no `connected`");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = child.id() as libc::pid_t;
+    let started = Instant::now();
+    // SAFETY: sending a signal to our own child, which has not been reaped.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    // Keep draining stderr so the child never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let (status, _) = wait4(&child);
+    let took = started.elapsed();
+    assert!(status == 0, "idle record failed (wait status {status:#x})");
+    took
+}
+
+/// Under `cargo test`: one tiny flood through foxtrot and through the minimal loop.
+fn smoke() {
+    let n = 2_000;
+    let server = Server::start(2 * n);
+    let dir = tempfile::tempdir().unwrap();
+    for label in [LOOP, RECORD_NDJSON, RECORD_CSV] {
+        let contender = CONTENDERS.iter().find(|c| c.label == label).unwrap();
+        run_once(contender, &server, dir.path(), n);
+    }
+    println!("e2e smoke: 3 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
+}

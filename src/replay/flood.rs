@@ -1,0 +1,563 @@
+//! Flood mode (`foxtrot replay --flood N`): generated market data as fast as the socket
+//! takes it, for benchmarks.
+//!
+//! This module owns generating realistic Binance payloads (`bookTicker`, `trade`,
+//! `aggTrade`) for the streams a client asked for in its URL, and writing them. Values
+//! vary from message to message, ids and times only increase, and prices and quantities
+//! keep Binance's eight decimals. After `N` messages the session sends a normal Close
+//! frame, as `--close-after` does. It ignores the library, pacing, pings and requests.
+//!
+//! The data path bypasses tungstenite's per-message framing: complete text frames
+//! (server frames are unmasked, so a frame is two or four header bytes and the payload)
+//! are generated straight into one buffer that is written with one `write_all`. Between
+//! buffers the session looks at incoming frames through tungstenite and flushes whatever
+//! tungstenite queued (a pong, a close reply), so the two never interleave inside a frame.
+
+use std::time::Duration;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use super::endpoint::{Endpoint, Framing};
+use super::stats::Stats;
+
+/// Bytes of frames generated before each write; about 500 book tickers.
+const CHUNK: usize = 64 * 1024;
+
+/// How long to wait for the client's side of the closing handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// One generated stream: what it is called and where its values stand.
+struct Generator {
+    /// The stream name as the client wrote it (combined frames repeat it).
+    name: String,
+    /// Upper-case symbol, as Binance writes it in payloads.
+    symbol: String,
+    kind: Kind,
+    /// Last price, in units of 1e-8.
+    price: u64,
+    /// Order-book update id (`bookTicker`) or trade id (`trade`, aggregate id for `aggTrade`).
+    id: u64,
+    /// Trade id of the last trade in an aggregate (`aggTrade` only).
+    trade_id: u64,
+    /// Event time, ms since the Unix epoch.
+    time_ms: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    BookTicker,
+    Trade,
+    AggTrade,
+}
+
+/// A cent in units of 1e-8.
+const CENT: u64 = 1_000_000;
+
+impl Generator {
+    /// A generator for `name` (such as `btcusdt@bookTicker`), or `None` for channels
+    /// the flood does not generate.
+    fn new(name: &str, rng: &mut fastrand::Rng) -> Option<Generator> {
+        let (symbol, channel) = name.split_once('@')?;
+        let kind = match channel {
+            "bookTicker" => Kind::BookTicker,
+            "trade" => Kind::Trade,
+            "aggTrade" => Kind::AggTrade,
+            _ => return None,
+        };
+        if symbol.is_empty() {
+            return None;
+        }
+        Some(Generator {
+            name: name.to_owned(),
+            symbol: symbol.to_ascii_uppercase(),
+            kind,
+            // Between 10.00 and 100000.00, fixed per stream by the seed.
+            price: rng.u64(1_000..10_000_000) * CENT,
+            id: rng.u64(1_000_000_000..60_000_000_000),
+            trade_id: rng.u64(1_000_000_000..4_000_000_000),
+            time_ms: 1_723_161_255_343,
+        })
+    }
+
+    /// Moves the market on by one event and appends its payload to `out`.
+    fn next(&mut self, rng: &mut fastrand::Rng, out: &mut Vec<u8>) {
+        // A random walk of a few cents that never reaches zero.
+        let step = rng.u64(0..=8) * CENT;
+        self.price = if rng.bool() {
+            self.price + step
+        } else {
+            self.price.saturating_sub(step).max(CENT)
+        };
+        if rng.u8(..) < 64 {
+            self.time_ms += 1;
+        }
+        match self.kind {
+            Kind::BookTicker => self.book_ticker(rng, out),
+            Kind::Trade => self.trade(rng, out),
+            Kind::AggTrade => self.agg_trade(rng, out),
+        }
+    }
+
+    fn book_ticker(&mut self, rng: &mut fastrand::Rng, out: &mut Vec<u8>) {
+        self.id += rng.u64(1..=20);
+        let spread = rng.u64(1..=3) * CENT;
+        let mut num = itoa::Buffer::new();
+        out.extend_from_slice(b"{\"u\":");
+        out.extend_from_slice(num.format(self.id).as_bytes());
+        out.extend_from_slice(b",\"s\":\"");
+        out.extend_from_slice(self.symbol.as_bytes());
+        out.extend_from_slice(b"\",\"b\":\"");
+        decimal(out, self.price);
+        out.extend_from_slice(b"\",\"B\":\"");
+        decimal(out, quantity(rng));
+        out.extend_from_slice(b"\",\"a\":\"");
+        decimal(out, self.price + spread);
+        out.extend_from_slice(b"\",\"A\":\"");
+        decimal(out, quantity(rng));
+        out.extend_from_slice(b"\"}");
+    }
+
+    fn trade(&mut self, rng: &mut fastrand::Rng, out: &mut Vec<u8>) {
+        self.id += 1;
+        let mut num = itoa::Buffer::new();
+        out.extend_from_slice(b"{\"e\":\"trade\",\"E\":");
+        out.extend_from_slice(num.format(self.time_ms).as_bytes());
+        out.extend_from_slice(b",\"s\":\"");
+        out.extend_from_slice(self.symbol.as_bytes());
+        out.extend_from_slice(b"\",\"t\":");
+        out.extend_from_slice(num.format(self.id).as_bytes());
+        out.extend_from_slice(b",\"p\":\"");
+        decimal(out, self.price);
+        out.extend_from_slice(b"\",\"q\":\"");
+        decimal(out, quantity(rng));
+        out.extend_from_slice(b"\",\"T\":");
+        out.extend_from_slice(num.format(self.time_ms - 1).as_bytes());
+        out.extend_from_slice(if rng.bool() {
+            b",\"m\":true,\"M\":true}"
+        } else {
+            b",\"m\":false,\"M\":true}"
+        });
+    }
+
+    fn agg_trade(&mut self, rng: &mut fastrand::Rng, out: &mut Vec<u8>) {
+        self.id += 1;
+        let first = self.trade_id + 1;
+        self.trade_id += rng.u64(1..=3);
+        let mut num = itoa::Buffer::new();
+        out.extend_from_slice(b"{\"e\":\"aggTrade\",\"E\":");
+        out.extend_from_slice(num.format(self.time_ms).as_bytes());
+        out.extend_from_slice(b",\"s\":\"");
+        out.extend_from_slice(self.symbol.as_bytes());
+        out.extend_from_slice(b"\",\"a\":");
+        out.extend_from_slice(num.format(self.id).as_bytes());
+        out.extend_from_slice(b",\"p\":\"");
+        decimal(out, self.price);
+        out.extend_from_slice(b"\",\"q\":\"");
+        decimal(out, quantity(rng));
+        out.extend_from_slice(b"\",\"f\":");
+        out.extend_from_slice(num.format(first).as_bytes());
+        out.extend_from_slice(b",\"l\":");
+        out.extend_from_slice(num.format(self.trade_id).as_bytes());
+        out.extend_from_slice(b",\"T\":");
+        out.extend_from_slice(num.format(self.time_ms - 1).as_bytes());
+        out.extend_from_slice(if rng.bool() {
+            b",\"m\":true,\"M\":true}"
+        } else {
+            b",\"m\":false,\"M\":true}"
+        });
+    }
+}
+
+/// A quantity between 0.00001000 and about 10 (units of 1e-8), mostly small, as on Binance.
+fn quantity(rng: &mut fastrand::Rng) -> u64 {
+    let lots = rng.u64(1..=1_000_000) >> rng.u32(0..=12);
+    lots.max(1) * 1_000
+}
+
+/// Appends `units` (1e-8) as decimal text with exactly eight decimals.
+fn decimal(out: &mut Vec<u8>, units: u64) {
+    let mut num = itoa::Buffer::new();
+    out.extend_from_slice(num.format(units / 100_000_000).as_bytes());
+    out.push(b'.');
+    // 1xxxxxxxx: the leading 1 keeps the zeros, then is cut off.
+    out.extend_from_slice(&num.format(units % 100_000_000 + 100_000_000).as_bytes()[1..]);
+}
+
+/// Appends one unmasked, final text frame holding `payload`.
+fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
+    out.push(0x81);
+    match payload.len() {
+        len @ 0..=125 => out.push(len as u8),
+        len @ 126..=65535 => {
+            out.push(126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+}
+
+/// The streams of `endpoint` the flood generates, round-robin, each with its own values.
+struct Flood {
+    generators: Vec<Generator>,
+    framing: Framing,
+    rng: fastrand::Rng,
+    /// Index of the generator that goes next.
+    turn: usize,
+    /// One payload, reused.
+    payload: Vec<u8>,
+}
+
+impl Flood {
+    fn new(endpoint: &Endpoint) -> Flood {
+        // Fixed seed: every run of a benchmark sends the same bytes.
+        let mut rng = fastrand::Rng::with_seed(0x5EED_F0C5);
+        let generators = endpoint
+            .streams
+            .iter()
+            .filter_map(|name| Generator::new(name, &mut rng))
+            .collect();
+        Flood {
+            generators,
+            framing: endpoint.framing,
+            rng,
+            turn: 0,
+            payload: Vec::with_capacity(512),
+        }
+    }
+
+    /// Appends the next message as one frame to `out`.
+    fn push(&mut self, out: &mut Vec<u8>) {
+        let turn = self.turn;
+        self.turn = (turn + 1) % self.generators.len();
+        let generator = &mut self.generators[turn];
+        self.payload.clear();
+        if self.framing == Framing::Combined {
+            self.payload.extend_from_slice(b"{\"stream\":\"");
+            self.payload.extend_from_slice(generator.name.as_bytes());
+            self.payload.extend_from_slice(b"\",\"data\":");
+        }
+        generator.next(&mut self.rng, &mut self.payload);
+        if self.framing == Framing::Combined {
+            self.payload.push(b'}');
+        }
+        push_frame(out, &self.payload);
+    }
+}
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// How the flood ended.
+enum End {
+    /// All `total` messages went out: close normally.
+    Done,
+    /// The server is stopping.
+    Stopped,
+    /// The client closed; its Close was answered.
+    PeerClosed,
+    /// The connection broke.
+    Gone,
+}
+
+/// Sends `total` generated messages for the streams in `endpoint`, then a normal Close
+/// frame; returns how many were sent.
+pub(crate) async fn run(
+    mut ws: Ws,
+    endpoint: &Endpoint,
+    total: u64,
+    stats: &Stats,
+    stop: &CancellationToken,
+) -> u64 {
+    let mut flood = Flood::new(endpoint);
+    let mut sent = 0;
+    let end = if flood.generators.is_empty() {
+        debug!("flood: no bookTicker, trade or aggTrade stream requested; idling");
+        idle(&mut ws, stats, stop).await
+    } else {
+        let mut chunk = Vec::with_capacity(CHUNK + 1024);
+        loop {
+            if stop.is_cancelled() {
+                break End::Stopped;
+            }
+            if let Some(end) = look_in(&mut ws, stats).await {
+                break end;
+            }
+            if sent == total {
+                break End::Done;
+            }
+            chunk.clear();
+            let before = sent;
+            while sent < total && chunk.len() < CHUNK {
+                flood.push(&mut chunk);
+                sent += 1;
+            }
+            if let Err(e) = ws.get_mut().write_all(&chunk).await {
+                debug!(error = %e, "flood write failed");
+                break End::Gone;
+            }
+            stats.sent(sent - before);
+        }
+    };
+    match end {
+        End::Done => close(&mut ws, stats, CloseCode::Normal, "").await,
+        End::Stopped => close(&mut ws, stats, CloseCode::Away, "server shutting down").await,
+        End::PeerClosed | End::Gone => {}
+    }
+    sent
+}
+
+/// Handles whatever the client has sent without waiting; `Some` when the session is over.
+/// Anything tungstenite queued in answer (a pong, a close reply) is written before
+/// returning, so the next raw frame cannot land inside one of its frames.
+async fn look_in(ws: &mut Ws, stats: &Stats) -> Option<End> {
+    let mut answered = false;
+    let end = loop {
+        // Polling once is cancel-safe: a partial frame stays in tungstenite's buffer.
+        match ws.next().now_or_never() {
+            None => break None,
+            Some(Some(Ok(Message::Close(_)))) => {
+                stats.close_received();
+                answered = true;
+                break Some(End::PeerClosed);
+            }
+            Some(Some(Ok(Message::Pong(_)))) => stats.pong(),
+            Some(Some(Ok(_))) => answered = true,
+            Some(Some(Err(e))) => {
+                debug!(error = %e, "flood read failed");
+                return Some(End::Gone);
+            }
+            Some(None) => return Some(End::Gone),
+        }
+    };
+    if answered {
+        match tokio::time::timeout(CLOSE_GRACE, ws.flush()).await {
+            Ok(Ok(())) => {}
+            _ => return Some(End::Gone),
+        }
+    }
+    end
+}
+
+/// Waits until the client leaves or the server stops, answering nothing.
+async fn idle(ws: &mut Ws, stats: &Stats, stop: &CancellationToken) -> End {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return End::Stopped,
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Close(_))) => {
+                    stats.close_received();
+                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.flush()).await;
+                    return End::PeerClosed;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return End::Gone,
+            },
+        }
+    }
+}
+
+/// Sends a Close frame, then reads until the client's reply (briefly).
+async fn close(ws: &mut Ws, stats: &Stats, code: CloseCode, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let closing = async {
+        ws.send(Message::Close(Some(frame))).await?;
+        while let Some(message) = ws.next().await {
+            if let Message::Close(_) = message? {
+                stats.close_received();
+            }
+        }
+        Ok::<(), tokio_tungstenite::tungstenite::Error>(())
+    };
+    match tokio::time::timeout(CLOSE_GRACE, closing).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => debug!(error = %e, "flood: closing handshake failed"),
+        Err(_) => debug!("flood: client did not answer the Close frame in time"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(framing: Framing, streams: &[&str]) -> Endpoint {
+        Endpoint {
+            framing,
+            streams: streams.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// Splits generated frames back into payloads, checking each header.
+    fn payloads(mut bytes: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            assert_eq!(bytes[0], 0x81, "final text frame");
+            let (len, header) = match bytes[1] {
+                126 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
+                n => (n as usize, 2),
+            };
+            out.push(String::from_utf8(bytes[header..header + len].to_vec()).unwrap());
+            bytes = &bytes[header + len..];
+        }
+        out
+    }
+
+    #[test]
+    fn decimals_have_eight_places() {
+        let text = |units| {
+            let mut out = Vec::new();
+            decimal(&mut out, units);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(6_183_763_000_000), "61837.63000000");
+        assert_eq!(text(1_000), "0.00001000");
+        assert_eq!(text(0), "0.00000000");
+    }
+
+    #[test]
+    fn generated_frames_decode_as_ticks_with_increasing_ids() {
+        use crate::exchange::{Decoded, Exchange, binance::Binance};
+        use crate::tick::TickData;
+        let mut flood = Flood::new(&endpoint(
+            Framing::Combined,
+            &[
+                "btcusdt@bookTicker",
+                "ethusdt@trade",
+                "btcusdt@depth",
+                "ethusdt@aggTrade",
+            ],
+        ));
+        assert_eq!(flood.generators.len(), 3, "depth is not generated");
+        let mut bytes = Vec::new();
+        for _ in 0..3000 {
+            flood.push(&mut bytes);
+        }
+        let mut last = [0u64; 3];
+        let mut bids = std::collections::HashSet::new();
+        for (i, text) in payloads(&bytes).iter().enumerate() {
+            let Ok(Decoded::Tick(tick)) = Binance.decode(text, 0) else {
+                panic!("not a tick: {text}");
+            };
+            let id = match &tick.data {
+                TickData::BookTicker(b) => {
+                    let units =
+                        |d: &crate::tick::Decimal| d.as_str().replace('.', "").parse::<u64>();
+                    assert!(units(&b.bid).unwrap() < units(&b.ask).unwrap(), "{text}");
+                    bids.insert(b.bid.as_str().to_owned());
+                    assert_eq!(b.bid_qty.as_str().split('.').nth(1).unwrap().len(), 8);
+                    b.update_id
+                }
+                TickData::Trade(t) => {
+                    assert_eq!(t.price.as_str().split('.').nth(1).unwrap().len(), 8);
+                    t.trade_id
+                }
+                TickData::AggTrade(a) => {
+                    assert!(a.first_trade_id <= a.last_trade_id);
+                    a.agg_id
+                }
+                TickData::Ticker(_) => unreachable!(),
+            };
+            assert!(id > last[i % 3], "{text}");
+            last[i % 3] = id;
+        }
+        assert!(bids.len() > 50, "prices should vary");
+    }
+
+    async fn flood_server(total: u64) -> super::super::RunningServer {
+        let config = super::super::ReplayConfig {
+            library: Default::default(),
+            behavior: super::super::Behavior {
+                flood: Some(total),
+                ..Default::default()
+            },
+        };
+        super::super::Server::bind("127.0.0.1:0".parse().unwrap(), config)
+            .await
+            .unwrap()
+            .spawn()
+    }
+
+    async fn connect(url: &str) -> WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+        let path = "/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker";
+        tokio_tungstenite::connect_async(format!("{url}{path}"))
+            .await
+            .unwrap()
+            .0
+    }
+
+    #[tokio::test]
+    async fn sends_n_messages_then_a_normal_close() {
+        let server = flood_server(5_000).await;
+        let mut ws = connect(server.url()).await;
+        let mut texts = 0;
+        let deadline = std::time::Duration::from_secs(20);
+        let close = tokio::time::timeout(deadline, async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        assert!(text.starts_with("{\"stream\":\""), "{text}");
+                        texts += 1;
+                    }
+                    Some(Ok(Message::Close(frame))) => return frame,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("timed out");
+        assert_eq!(texts, 5_000);
+        assert_eq!(close.map(|f| f.code), Some(CloseCode::Normal));
+        assert_eq!(server.stats().messages_sent(), 5_000);
+        server.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_client_close_mid_flood_is_answered() {
+        let server = flood_server(u64::MAX).await;
+        let mut ws = connect(server.url()).await;
+        for _ in 0..100 {
+            assert!(matches!(ws.next().await, Some(Ok(Message::Text(_)))));
+        }
+        ws.send(Message::Close(None)).await.unwrap();
+        let deadline = std::time::Duration::from_secs(20);
+        tokio::time::timeout(deadline, async {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Close(_) = message {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("close reply timed out");
+        tokio::time::timeout(
+            deadline,
+            server.stats().wait_until(|s| s.closes_received() == 1),
+        )
+        .await
+        .unwrap();
+        server.shutdown().await.unwrap();
+    }
+
+    #[test]
+    fn raw_framing_sends_bare_payloads() {
+        let mut flood = Flood::new(&endpoint(Framing::Raw, &["btcusdt@bookTicker"]));
+        let mut bytes = Vec::new();
+        flood.push(&mut bytes);
+        let payload = &payloads(&bytes)[0];
+        assert!(payload.starts_with("{\"u\":"), "{payload}");
+        assert!(payload.contains("\"s\":\"BTCUSDT\""), "{payload}");
+    }
+}
