@@ -3,10 +3,11 @@
 //! This module owns everything Binance-specific about reading market data: stream names,
 //! the wire structs that mirror Binance's JSON, and their conversion to [`Tick`]s. It does
 //! no I/O. The hot path is a combined-stream frame (`/stream?streams=...`): the wrapper is
-//! parsed once, the channel is taken from the stream name, and the payload is parsed into
-//! borrowed wire structs, so a frame costs no `serde_json::Value` and, for book tickers and
-//! trades, no heap allocation (short symbols and decimals are stored inline; only the rare
-//! 24 h ticker is boxed). Raw `/ws/<stream>` payloads, control
+//! split by its fixed text, the channel is taken from the stream name, and the payload is
+//! read into borrowed wire structs, by a strict one-pass scanner when it has Binance's exact
+//! layout (`Scan`) and by serde otherwise. A frame costs no `serde_json::Value` and, for
+//! book tickers and trades, no heap allocation (short symbols and decimals are stored
+//! inline; only the rare 24 h ticker is boxed). Raw `/ws/<stream>` payloads, control
 //! replies and USD-M futures payloads of the same channels are accepted too, at the price
 //! of a second parse to classify them by shape.
 //!

@@ -271,6 +271,11 @@ mod tests {
     }
 
     #[test]
+    fn every_channel_fits_the_value_array() {
+        assert!(Channel::ALL.iter().all(|c| c.fields().len() <= MAX_FIELDS));
+    }
+
+    #[test]
     fn no_cell_needs_quoting() {
         // What the module docs promise: the csv crate, reading the rows back, sees exactly
         // the text we wrote in every cell, for every channel and every sample.
