@@ -443,13 +443,18 @@ async fn retry_after_and_bans_are_waited_out() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reconnect_storm_stays_under_the_attempt_limit() {
+/// A server that answers every handshake with HTTP 503.
+fn refusing_every_handshake() -> ReplayConfig {
     let mut config = replay_config(&["bookTicker.jsonl"]);
     config.behavior.refuse = Some(foxtrot::replay::Refusal::new(
         foxtrot::replay::RefusalStatus::Unavailable,
     ));
-    let server = start_replay(config).await;
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_storm_stays_under_the_attempt_limit() {
+    let server = start_replay(refusing_every_handshake()).await;
     let out = run(&[
         "stream",
         "BTCUSDT",
@@ -476,11 +481,7 @@ async fn a_reconnect_storm_stays_under_the_attempt_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_retries_gives_up_with_one_line() {
-    let mut config = replay_config(&["bookTicker.jsonl"]);
-    config.behavior.refuse = Some(foxtrot::replay::Refusal::new(
-        foxtrot::replay::RefusalStatus::Unavailable,
-    ));
-    let server = start_replay(config).await;
+    let server = start_replay(refusing_every_handshake()).await;
     let mut args = vec![
         "stream",
         "BTCUSDT",
