@@ -186,6 +186,7 @@ fn on_runtime<F: std::future::Future>(
         Err(e) => return fail(1, format_args!("cannot install the signal handler ({e})")),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers())
         .enable_all()
         .build()
     {
@@ -196,6 +197,13 @@ fn on_runtime<F: std::future::Future>(
     let code = finish(outcome);
     runtime.shutdown_timeout(Duration::from_millis(100));
     code
+}
+
+/// Runtime workers: one core is left to the sink's own thread. On two cores a second worker
+/// would only be woken to look for work that the one busy connection task never leaves.
+fn workers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.saturating_sub(1).max(1)
 }
 
 fn fail(code: i32, e: impl std::fmt::Display) -> i32 {
