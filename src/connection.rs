@@ -361,11 +361,6 @@ impl Connection {
         }
     }
 
-    /// The URL this connection opens (the streams that fit; SUBSCRIBE carries the rest).
-    pub fn url(&self) -> &str {
-        &self.dialer.url
-    }
-
     /// Connects and reads until intake stops; reconnects with backoff when the connection
     /// is lost. Fails only when it never connected within the timeout, was refused for good,
     /// or `--max-retries` attempts in a row failed.

@@ -20,6 +20,24 @@ const FAST: [&str; 6] = [
     "100000/1m",
 ];
 
+/// Runs `foxtrot stream BTCUSDT --channel bookTicker --format ndjson` against `url` with
+/// fast reconnects (see [`FAST`]; harmless where nothing reconnects) and `extra` flags.
+async fn book_stream(url: &str, extra: &[&str]) -> Finished {
+    let mut args = vec![
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        url,
+    ];
+    args.extend(FAST);
+    args.extend(extra);
+    run(&args).await
+}
+
 fn ticks(lines: &[Value]) -> Vec<&Value> {
     lines.iter().filter(|v| v.get("type").is_none()).collect()
 }
@@ -33,20 +51,7 @@ async fn every_close_is_followed_by_a_reconnect_and_a_gap_record() {
     let mut config = replay_config(&["bookTicker.jsonl"]);
     config.behavior.close_after = Some(10);
     let server = start_replay(config).await;
-    let mut args = vec![
-        "stream",
-        "BTCUSDT",
-        "--channel",
-        "bookTicker",
-        "--format",
-        "ndjson",
-        "--limit",
-        "50",
-        "--endpoint",
-        server.url(),
-    ];
-    args.extend(FAST);
-    let out = run(&args).await;
+    let out = book_stream(server.url(), &["--limit", "50"]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines = parse_ndjson(&out.stdout);
     assert_eq!(ticks(&lines).len(), 50);
@@ -149,20 +154,10 @@ async fn replacing_an_aged_connection_repeats_nothing() {
     config.behavior.rate = 80;
     let server = start_replay(config).await;
     let books = fixture_lines("bookTicker.jsonl");
-    let out = run(&[
-        "stream",
-        "BTCUSDT",
-        "--channel",
-        "bookTicker",
-        "--format",
-        "ndjson",
-        "--endpoint",
+    let out = book_stream(
         server.url(),
-        "--max-connection-age",
-        "1s",
-        "--duration",
-        "2500ms",
-    ])
+        &["--max-connection-age", "1s", "--duration", "2500ms"],
+    )
     .await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines = parse_ndjson(&out.stdout);
@@ -323,22 +318,7 @@ async fn a_stalled_connection_is_replaced_and_the_gap_recorded() {
     let mut config = replay_config(&["bookTicker.jsonl"]);
     config.behavior.stall_after = Some(5);
     let server = start_replay(config).await;
-    let mut args = vec![
-        "stream",
-        "BTCUSDT",
-        "--channel",
-        "bookTicker",
-        "--format",
-        "ndjson",
-        "--limit",
-        "10",
-        "--stale-after",
-        "1s",
-        "--endpoint",
-        server.url(),
-    ];
-    args.extend(FAST);
-    let out = run(&args).await;
+    let out = book_stream(server.url(), &["--limit", "10", "--stale-after", "1s"]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines = parse_ndjson(&out.stdout);
     assert_eq!(ticks(&lines).len(), 10);
@@ -363,19 +343,7 @@ async fn pongs_go_out_while_no_data_flows() {
     config.behavior.ping_interval = Duration::from_millis(200);
     config.behavior.pong_timeout = Some(Duration::from_secs(1));
     let server = start_replay(config).await;
-    let out = run(&[
-        "stream",
-        "BTCUSDT",
-        "--channel",
-        "bookTicker",
-        "--format",
-        "ndjson",
-        "--duration",
-        "3s",
-        "--endpoint",
-        server.url(),
-    ])
-    .await;
+    let out = book_stream(server.url(), &["--duration", "3s"]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let stats = server.stats();
     assert_eq!(stats.pong_timeouts(), 0, "every ping was answered in time");
@@ -410,22 +378,8 @@ async fn retry_after_and_bans_are_waited_out() {
             first: Some(1),
         });
         let server = start_replay(config).await;
-        let mut args = vec![
-            "stream",
-            "BTCUSDT",
-            "--channel",
-            "bookTicker",
-            "--format",
-            "ndjson",
-            "--limit",
-            "1",
-            "--endpoint",
-            server.url(),
-            "-v",
-        ];
-        args.extend(FAST);
         let started = std::time::Instant::now();
-        let out = run(&args).await;
+        let out = book_stream(server.url(), &["--limit", "1", "-v"]).await;
         let took = started.elapsed();
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
@@ -531,20 +485,7 @@ async fn bad_frames_are_counted_logged_once_per_kind_and_skipped() {
         },
     ];
     let server = start_replay(config).await;
-    let mut args = vec![
-        "stream",
-        "BTCUSDT",
-        "--channel",
-        "bookTicker",
-        "--format",
-        "ndjson",
-        "--limit",
-        "20",
-        "--endpoint",
-        server.url(),
-    ];
-    args.extend(FAST);
-    let out = run(&args).await;
+    let out = book_stream(server.url(), &["--limit", "20"]).await;
     out.assert_no_panic();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines = parse_ndjson(&out.stdout);
@@ -572,20 +513,11 @@ async fn assert_seamless_replacements(mut config: ReplayConfig, extra: &[&str], 
     config.behavior.rate = 50;
     config.behavior.live = true;
     let server = start_replay(config).await;
-    let mut args = vec![
-        "stream",
-        "BTCUSDT",
-        "--channel",
-        "bookTicker",
-        "--format",
-        "ndjson",
-        "--duration",
-        "2s",
-        "--endpoint",
+    let out = book_stream(
         server.url(),
-    ];
-    args.extend(extra);
-    let out = run(&args).await;
+        &[["--duration", "2s"].as_slice(), extra].concat(),
+    )
+    .await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines = parse_ndjson(&out.stdout);
     assert!(
