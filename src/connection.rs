@@ -33,7 +33,7 @@ use crate::cli::OnFull;
 use crate::clock;
 use crate::exchange::{Control, Decoded, Exchange, StreamId};
 use crate::limiter::ConnectLimiter;
-use crate::stats::Stats;
+use crate::stats::{Stats, StreamIndex};
 use crate::tick::{Channel, Event, Gap, Symbol, Tick};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -196,6 +196,8 @@ pub struct Connection {
 /// What the connection remembers about one stream.
 #[derive(Debug, Clone, Copy, Default)]
 struct Seen {
+    /// Where the run counts this stream, found once here instead of once per tick.
+    counted_at: Option<StreamIndex>,
     /// The sequence of the last tick delivered (see `TickData::sequence`).
     last_seq: Option<u64>,
     /// When the stream last delivered (or its connection opened), for silence warnings.
@@ -220,6 +222,15 @@ struct Link {
     delivered: bool,
     /// SUBSCRIBE requests sent and not yet answered, by id.
     pending: HashMap<u64, Vec<StreamId>>,
+}
+
+/// What [`Connection::fresh`] found.
+enum Fresh {
+    /// A new tick, counted at this position of the run's stats (`None`: a stream this
+    /// connection did not subscribe to, counted in the total only).
+    New(Option<StreamIndex>),
+    /// Already delivered by the other socket of a make-before-break.
+    Repeat,
 }
 
 /// Which socket a frame came from.
@@ -347,8 +358,10 @@ impl Connection {
         let dialer = Dialer::new(&*shared.exchange, endpoint, &streams);
         let mut seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]> = FxHashMap::default();
         for stream in &streams {
-            seen.entry(stream.symbol.clone()).or_default()[stream.channel.index()] =
-                Some(Seen::default());
+            seen.entry(stream.symbol.clone()).or_default()[stream.channel.index()] = Some(Seen {
+                counted_at: shared.stats.position(stream),
+                ..Seen::default()
+            });
         }
         Connection {
             shared,
@@ -782,10 +795,10 @@ impl Connection {
         match self.shared.exchange.decode(text, link.last_frame_ns) {
             Ok(Decoded::Tick(tick)) => {
                 link.delivered = true;
-                if !self.fresh(&tick, role) {
-                    return Offer::Done(Next::Continue);
+                match self.fresh(&tick, role) {
+                    Fresh::New(counted_at) => self.offer(tick, counted_at),
+                    Fresh::Repeat => Offer::Done(Next::Continue),
                 }
-                self.offer(tick)
             }
             Ok(Decoded::Control(control)) => Offer::Control(control),
             Ok(Decoded::Unsupported) => Offer::Done(Next::Continue),
@@ -797,28 +810,29 @@ impl Connection {
         }
     }
 
-    /// Whether a tick is new (not a repeat from the overlap of a replacement), and records it.
-    fn fresh(&mut self, tick: &Tick, role: Role) -> bool {
+    /// Whether a tick is new (not a repeat from the overlap of a replacement), and records
+    /// it: the one lookup of its stream per tick.
+    fn fresh(&mut self, tick: &Tick, role: Role) -> Fresh {
         let seq = tick.data.sequence();
         let slot = self
             .seen
             .get_mut(&tick.symbol)
             .and_then(|slots| slots[tick.channel().index()].as_mut());
         let Some(seen) = slot else {
-            return true;
+            return Fresh::New(None);
         };
         seen.last_ns = tick.recv_ns;
         seen.warned = false;
         if seen.dedupe || self.overlapping || role == Role::Retiring {
             if seen.last_seq.is_some_and(|last| seq <= last) {
-                return false;
+                return Fresh::Repeat;
             }
             if role == Role::Primary {
                 seen.dedupe = false;
             }
         }
         seen.last_seq = Some(seq);
-        true
+        Fresh::New(seen.counted_at)
     }
 
     async fn on_control(&mut self, control: Control, link: &mut Link, role: Role) -> Next {
@@ -922,11 +936,11 @@ impl Connection {
 
     /// Admits `tick` under `--limit` and puts it in the channel if there is room;
     /// otherwise drops it (`--on-full drop-newest`) or hands it back to wait (`block`).
-    fn offer(&self, tick: Tick) -> Offer {
+    fn offer(&self, tick: Tick, counted_at: Option<StreamIndex>) -> Offer {
         if !self.shared.admission.admit() {
             return Offer::Done(Next::Continue);
         }
-        self.shared.stats.tick_received(&tick);
+        self.shared.stats.tick_received(counted_at, tick.recv_ns);
         match self.tx.try_send(Event::Tick(tick)) {
             Ok(()) => Offer::Done(Next::Continue),
             Err(TrySendError::Closed(_)) => Offer::Done(Next::Stop),

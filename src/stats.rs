@@ -10,13 +10,15 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use rustc_hash::FxBuildHasher;
 
 use crate::exchange::StreamId;
-use crate::tick::{Channel, Symbol, Tick};
+use crate::tick::{Channel, Symbol};
 
 /// Counters of one run.
 #[derive(Debug, Default)]
 pub struct Stats {
     /// Ticks decoded and admitted into the run (past `--limit` they are not admitted).
-    pub received: AtomicU64,
+    /// Added to once per tick by the connections, so it has a cache line of its own: the
+    /// sink adds to `written` beside it on every flush.
+    pub received: Padded<AtomicU64>,
     /// Ticks dropped because the channel was full (`--on-full drop-newest`).
     pub dropped: AtomicU64,
     /// Ticks the sink handed to the OS (or showed, for the table).
@@ -43,8 +45,23 @@ pub struct Stats {
     index: HashMap<Symbol, [u32; Channel::ALL.len()], FxBuildHasher>,
 }
 
-/// The counters of one stream.
+/// A value alone on its cache line, so a thread writing it does not slow down threads
+/// writing its neighbours (false sharing).
 #[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct Padded<T>(pub T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The counters of one stream, on a cache line of their own: streams of different
+/// connections are counted by different threads.
+#[derive(Debug, Default)]
+#[repr(align(64))]
 struct StreamCounters {
     /// Ticks admitted on this stream.
     received: AtomicU64,
@@ -62,6 +79,10 @@ pub struct StreamSnapshot<'a> {
     /// Receive time of its latest tick (ns since the Unix epoch), if any came.
     pub last_recv_ns: Option<u64>,
 }
+
+/// Where a stream's counters are in a [`Stats`]; see [`Stats::position`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamIndex(u32);
 
 /// No stream at this position of a symbol's index entry.
 const NONE: u32 = u32::MAX;
@@ -111,16 +132,20 @@ impl Stats {
         }
     }
 
-    /// Counts one admitted tick, in total and on its stream. Called once per tick: a
-    /// small hash lookup and relaxed atomics, no clock (the tick carries its time).
-    pub fn tick_received(&self, tick: &Tick) {
+    /// Where `id` is counted, for [`Stats::stream_received`]; `None` for a stream this
+    /// run was not started with. Looked up once per connection, not per tick.
+    pub fn position(&self, id: &StreamId) -> Option<StreamIndex> {
+        let slot = self.index.get(&id.symbol)?[id.channel.index()];
+        (slot != NONE).then_some(StreamIndex(slot))
+    }
+
+    /// Counts one admitted tick, in total and, when its stream is known, on its stream.
+    /// Called once per tick: relaxed atomics, no lookup, no clock (the tick carries its time).
+    pub fn tick_received(&self, stream: Option<StreamIndex>, recv_ns: u64) {
         self.received.fetch_add(1, Relaxed);
-        let Some(slots) = self.index.get(&tick.symbol) else {
-            return;
-        };
-        if let Some(stream) = self.streams.get(slots[tick.channel().index()] as usize) {
-            stream.received.fetch_add(1, Relaxed);
-            stream.last_recv_ns.store(tick.recv_ns, Relaxed);
+        if let Some(counters) = stream.and_then(|s| self.streams.get(s.0 as usize)) {
+            counters.received.fetch_add(1, Relaxed);
+            counters.last_recv_ns.store(recv_ns, Relaxed);
         }
     }
 
@@ -167,29 +192,11 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tick::{Decimal, TickData, Trade};
 
     fn id(symbol: &str, channel: Channel) -> StreamId {
         StreamId {
             symbol: Symbol::parse(symbol).unwrap(),
             channel,
-        }
-    }
-
-    fn trade(symbol: &str, recv_ns: u64) -> Tick {
-        let d = |t| Decimal::parse(t).unwrap();
-        Tick {
-            exchange: "binance",
-            symbol: Symbol::parse(symbol).unwrap(),
-            recv_ns,
-            data: TickData::Trade(Trade {
-                event_time: 1,
-                trade_time: 1,
-                trade_id: 1,
-                price: d("1.0"),
-                qty: d("2"),
-                buyer_is_maker: false,
-            }),
         }
     }
 
@@ -200,11 +207,18 @@ mod tests {
             id("BTCUSDT", Channel::Trade),
             id("ETHUSDT", Channel::Trade),
         ]);
-        stats.tick_received(&trade("BTCUSDT", 10));
-        stats.tick_received(&trade("BTCUSDT", 20));
-        stats.tick_received(&trade("ETHUSDT", 30));
+        for (symbol, recv_ns) in [
+            ("BTCUSDT", 10),
+            ("BTCUSDT", 20),
+            ("ETHUSDT", 30),
+            ("XRPUSDT", 40),
+        ] {
+            let at = stats.position(&id(symbol, Channel::Trade));
+            stats.tick_received(at, recv_ns);
+        }
         // A stream nobody subscribed to counts only in the total.
-        stats.tick_received(&trade("XRPUSDT", 40));
+        assert_eq!(stats.position(&id("XRPUSDT", Channel::Trade)), None);
+        assert_eq!(stats.position(&id("ETHUSDT", Channel::BookTicker)), None);
         assert_eq!(stats.snapshot().received, 4);
         let streams: Vec<_> = stats
             .streams()
@@ -229,7 +243,7 @@ mod tests {
     #[test]
     fn default_stats_count_only_totals() {
         let stats = Stats::default();
-        stats.tick_received(&trade("BTCUSDT", 10));
+        stats.tick_received(stats.position(&id("BTCUSDT", Channel::Trade)), 10);
         assert_eq!(stats.snapshot().received, 1);
         assert_eq!(stats.streams().len(), 0);
     }
