@@ -22,6 +22,7 @@ pub mod limiter;
 pub mod plan;
 pub mod replay;
 pub mod report;
+pub mod short_text;
 pub mod shutdown;
 pub mod sink;
 pub mod stats;

@@ -7,14 +7,14 @@
 use std::fmt;
 use std::str::FromStr;
 
-use compact_str::CompactString;
+use crate::short_text::ShortText;
 
 /// The longest symbol accepted, in characters.
 pub const MAX_SYMBOL_LEN: usize = 20;
 
 /// A market symbol such as `BTCUSDT`: 1 to 20 ASCII letters or digits, stored upper case.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Symbol(CompactString);
+pub struct Symbol(ShortText);
 
 /// Why a symbol was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,22 +30,32 @@ impl Symbol {
             return Err(SymbolError(text.to_owned()));
         }
         // Every market message names its symbol, already upper case: check for that first.
-        if text
+        let stored = if text
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         {
-            return Ok(Symbol(CompactString::from(text)));
-        }
-        if text.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            Ok(Symbol(CompactString::from(text).to_ascii_uppercase()))
+            ShortText::new(text.as_bytes())
+        } else if text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            let mut upper = [0; MAX_SYMBOL_LEN];
+            upper[..text.len()].copy_from_slice(text.as_bytes());
+            upper.make_ascii_uppercase();
+            ShortText::new(&upper[..text.len()])
         } else {
-            Err(SymbolError(text.to_owned()))
-        }
+            None
+        };
+        stored
+            .map(Symbol)
+            .ok_or_else(|| SymbolError(text.to_owned()))
     }
 
     /// The upper-case text of the symbol.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.to_str().expect("symbols are ASCII")
+    }
+
+    /// The upper-case text of the symbol, as bytes (what encoders write).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
@@ -58,7 +68,7 @@ impl FromStr for Symbol {
 
 impl fmt::Display for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -157,20 +167,28 @@ pub const COMMON_FIELDS: [&str; 4] = ["exchange", "symbol", "channel", "recv_ns"
 /// A price or quantity exactly as the exchange wrote it, such as `61837.63000000`.
 ///
 /// Only plain decimal text is accepted (`-?digits(.digits)?`), so it is safe to write
-/// unquoted in CSV and unescaped inside a JSON string. Up to 24 bytes are stored inline.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Decimal(CompactString);
+/// unquoted in CSV and unescaped inside a JSON string. It is stored in place, up to
+/// [`MAX_DECIMAL_LEN`] characters: Binance writes at most 8 decimals and no more than 13
+/// integer digits, so 24 leaves room; longer text is refused with a decode error, never cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Decimal(ShortText);
+
+/// The longest decimal text kept, in characters.
+pub const MAX_DECIMAL_LEN: usize = crate::short_text::CAPACITY;
 
 /// Why a decimal text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a plain decimal number: {0:?}")]
+#[error("not a plain decimal number of at most {MAX_DECIMAL_LEN} characters: {0:?}")]
 pub struct DecimalError(pub String);
 
 impl Decimal {
     /// Validates `text` as plain decimal text and keeps it byte for byte.
+    #[inline]
     pub fn parse(text: &str) -> Result<Decimal, DecimalError> {
-        if is_plain_decimal(text.as_bytes()) {
-            Ok(Decimal(CompactString::from(text)))
+        if is_plain_decimal(text.as_bytes())
+            && let Some(stored) = ShortText::new(text.as_bytes())
+        {
+            Ok(Decimal(stored))
         } else {
             Err(DecimalError(text.to_owned()))
         }
@@ -178,13 +196,19 @@ impl Decimal {
 
     /// The exact text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.to_str().expect("decimal text is ASCII")
+    }
+
+    /// The exact text, as bytes (what encoders write).
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -280,7 +304,7 @@ pub enum TickData {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Value<'a> {
     /// Exact decimal text (write it as a JSON string).
-    Decimal(&'a str),
+    Decimal(&'a Decimal),
     /// An integer id or a time in milliseconds.
     Int(u64),
     /// A flag.
@@ -315,33 +339,33 @@ impl TickData {
         match self {
             TickData::Ticker(t) => {
                 f("event_time", Int(t.event_time));
-                f("last", D(t.last.as_str()));
-                f("last_qty", D(t.last_qty.as_str()));
-                f("bid", D(t.bid.as_str()));
-                f("bid_qty", D(t.bid_qty.as_str()));
-                f("ask", D(t.ask.as_str()));
-                f("ask_qty", D(t.ask_qty.as_str()));
-                f("open", D(t.open.as_str()));
-                f("high", D(t.high.as_str()));
-                f("low", D(t.low.as_str()));
-                f("volume", D(t.volume.as_str()));
-                f("quote_volume", D(t.quote_volume.as_str()));
-                f("change", D(t.change.as_str()));
-                f("change_pct", D(t.change_pct.as_str()));
+                f("last", D(&t.last));
+                f("last_qty", D(&t.last_qty));
+                f("bid", D(&t.bid));
+                f("bid_qty", D(&t.bid_qty));
+                f("ask", D(&t.ask));
+                f("ask_qty", D(&t.ask_qty));
+                f("open", D(&t.open));
+                f("high", D(&t.high));
+                f("low", D(&t.low));
+                f("volume", D(&t.volume));
+                f("quote_volume", D(&t.quote_volume));
+                f("change", D(&t.change));
+                f("change_pct", D(&t.change_pct));
             }
             TickData::BookTicker(t) => {
                 f("update_id", Int(t.update_id));
-                f("bid", D(t.bid.as_str()));
-                f("bid_qty", D(t.bid_qty.as_str()));
-                f("ask", D(t.ask.as_str()));
-                f("ask_qty", D(t.ask_qty.as_str()));
+                f("bid", D(&t.bid));
+                f("bid_qty", D(&t.bid_qty));
+                f("ask", D(&t.ask));
+                f("ask_qty", D(&t.ask_qty));
             }
             TickData::Trade(t) => {
                 f("event_time", Int(t.event_time));
                 f("trade_time", Int(t.trade_time));
                 f("trade_id", Int(t.trade_id));
-                f("price", D(t.price.as_str()));
-                f("qty", D(t.qty.as_str()));
+                f("price", D(&t.price));
+                f("qty", D(&t.qty));
                 f("buyer_is_maker", Bool(t.buyer_is_maker));
             }
             TickData::AggTrade(t) => {
@@ -350,8 +374,8 @@ impl TickData {
                 f("agg_id", Int(t.agg_id));
                 f("first_trade_id", Int(t.first_trade_id));
                 f("last_trade_id", Int(t.last_trade_id));
-                f("price", D(t.price.as_str()));
-                f("qty", D(t.qty.as_str()));
+                f("price", D(&t.price));
+                f("qty", D(&t.qty));
                 f("buyer_is_maker", Bool(t.buyer_is_maker));
             }
         }

@@ -856,7 +856,11 @@ mod tests {
             let key = wire_key(channel, name);
             match value {
                 Field::Decimal(text) => {
-                    assert_eq!(Some(text), raw[key].as_str(), "{name} in {payload}");
+                    assert_eq!(
+                        Some(text.as_str()),
+                        raw[key].as_str(),
+                        "{name} in {payload}"
+                    );
                     // Byte for byte, as it sits in the frame, not merely the same number.
                     let needle = format!(r#""{key}":"{text}""#);
                     assert!(payload.contains(&needle), "{needle} not in {payload}");

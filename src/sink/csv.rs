@@ -93,7 +93,7 @@ impl Encode for Csv {
         let mut num = itoa::Buffer::new();
         out.extend_from_slice(tick.exchange.as_bytes());
         out.push(b',');
-        out.extend_from_slice(tick.symbol.as_str().as_bytes());
+        out.extend_from_slice(tick.symbol.as_bytes());
         out.push(b',');
         out.extend_from_slice(tick.channel().as_str().as_bytes());
         out.push(b',');
@@ -155,7 +155,7 @@ mod tests {
         ];
         tick.data.visit(|name, value| {
             let text = match value {
-                Value::Decimal(text) => text.to_owned(),
+                Value::Decimal(text) => text.as_str().to_owned(),
                 Value::Int(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
             };

@@ -13,7 +13,7 @@ pub fn ndjson_line(gap: &Gap, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"type\":\"gap\",\"exchange\":\"");
     out.extend_from_slice(gap.exchange.as_bytes());
     out.extend_from_slice(b"\",\"symbol\":\"");
-    out.extend_from_slice(gap.symbol.as_str().as_bytes());
+    out.extend_from_slice(gap.symbol.as_bytes());
     out.extend_from_slice(b"\",\"channel\":\"");
     out.extend_from_slice(gap.channel.as_str().as_bytes());
     out.extend_from_slice(b"\",\"from_ns\":");

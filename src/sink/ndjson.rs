@@ -32,7 +32,7 @@ impl Encode for Ndjson {
         line.raw(b"{\"exchange\":\"");
         line.raw(tick.exchange.as_bytes());
         line.raw(b"\",\"symbol\":\"");
-        line.raw(tick.symbol.as_str().as_bytes());
+        line.raw(tick.symbol.as_bytes());
         line.raw(b"\",\"channel\":\"");
         line.raw(tick.channel().as_str().as_bytes());
         line.int(b"\",\"recv_ns\":", tick.recv_ns);
@@ -102,7 +102,7 @@ impl Line<'_> {
     /// `key` (which ends in the opening quote), the exact text, the closing quote.
     fn decimal(&mut self, key: &[u8], value: &Decimal) {
         self.out.extend_from_slice(key);
-        self.out.extend_from_slice(value.as_str().as_bytes());
+        self.out.extend_from_slice(value.as_bytes());
         self.out.push(b'"');
     }
 
@@ -240,7 +240,9 @@ pub(crate) mod tests {
             assert_eq!(object["channel"], channel.as_str());
             assert_eq!(object["recv_ns"].as_u64(), Some(tick.recv_ns));
             tick.data.visit(|name, value| match value {
-                Value::Decimal(text) => assert_eq!(object[name].as_str(), Some(text), "{name}"),
+                Value::Decimal(text) => {
+                    assert_eq!(object[name].as_str(), Some(text.as_str()), "{name}")
+                }
                 Value::Int(n) => assert_eq!(object[name].as_u64(), Some(n), "{name}"),
                 Value::Bool(b) => assert_eq!(object[name].as_bool(), Some(b), "{name}"),
             });

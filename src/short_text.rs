@@ -1,0 +1,128 @@
+//! Short ASCII text kept in place: the storage of symbols and decimal text.
+//!
+//! Every tick carries a symbol and two to four prices and quantities, each copied out of
+//! the frame once. A general small-string type copies with a variable-length `memcpy` (byte
+//! stores) and is then moved as whole words, which the CPU cannot forward from those byte
+//! stores: each copy stalls. [`ShortText`] reads its source with whole-word loads (two that
+//! overlap, for lengths that are not a multiple of eight) and stores whole words.
+
+use std::fmt;
+
+/// The most bytes a [`ShortText`] holds.
+pub const CAPACITY: usize = 24;
+
+/// Up to [`CAPACITY`] bytes of text without NUL bytes, zero-padded, so the length needs
+/// no byte of its own and equal texts are equal arrays (derived `Eq`, `Hash` and `Ord` are
+/// those of the text: padding sorts a prefix first, as `str` does).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShortText([u8; CAPACITY]);
+
+impl ShortText {
+    /// Copies `text`; `None` when it is longer than [`CAPACITY`]. The caller has checked
+    /// that it holds no NUL byte (symbols and decimal text are letters, digits, `.`, `-`).
+    #[inline]
+    pub fn new(text: &[u8]) -> Option<ShortText> {
+        debug_assert!(!text.contains(&0), "NUL in short text");
+        let words = match text.len() {
+            0..=8 => [partial(text), 0, 0],
+            9..=16 => [word(&text[..8]), partial(&text[8..]), 0],
+            17..=CAPACITY => [word(&text[..8]), word(&text[8..16]), partial(&text[16..])],
+            _ => return None,
+        };
+        let mut bytes = [0; CAPACITY];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        Some(ShortText(bytes))
+    }
+
+    /// The length of the text: where the zero padding starts.
+    #[inline]
+    pub fn len(&self) -> usize {
+        for i in (0..CAPACITY / 8).rev() {
+            let w = word(&self.0[i * 8..i * 8 + 8]);
+            if w != 0 {
+                // Little-endian: the last text byte is the highest non-zero byte.
+                return i * 8 + 8 - w.leading_zeros() as usize / 8;
+            }
+        }
+        0
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
+
+    /// The text's bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0[..self.len()]
+    }
+
+    /// The text; `None` if it is not UTF-8 (never, for what the callers store).
+    pub fn to_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.as_bytes()).ok()
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&String::from_utf8_lossy(self.as_bytes()), f)
+    }
+}
+
+/// Eight bytes as a little-endian word.
+#[inline]
+fn word(eight: &[u8]) -> u64 {
+    u64::from_le_bytes(eight.try_into().expect("eight bytes"))
+}
+
+/// Up to eight bytes as a little-endian word, zero above the text, read with at most two
+/// loads that may overlap (overlapping bytes are the same bytes, so OR-ing them is exact).
+#[inline]
+fn partial(b: &[u8]) -> u64 {
+    let n = b.len();
+    let four = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4")));
+    match n {
+        0 => 0,
+        1..=3 => {
+            u64::from(b[0])
+                | u64::from(b[n / 2]) << (8 * (n / 2))
+                | u64::from(b[n - 1]) << (8 * (n - 1))
+        }
+        4..=7 => four(0) | four(n - 4) << (8 * (n - 4)),
+        _ => word(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_every_length_exactly() {
+        let source = b"123456789.123456789-12345XYZ";
+        for len in 0..=CAPACITY {
+            let text = ShortText::new(&source[..len]).unwrap();
+            assert_eq!(text.as_bytes(), &source[..len], "length {len}");
+            assert_eq!(text.len(), len);
+            assert_eq!(text.is_empty(), len == 0);
+        }
+        assert_eq!(ShortText::new(&source[..CAPACITY + 1]), None);
+    }
+
+    #[test]
+    fn orders_and_compares_as_the_text() {
+        let mut words = ["BTCUSDT", "BTC", "ETHBTC", "A", "BTCUSD", "0.5", "0.50"];
+        let mut texts: Vec<ShortText> = words
+            .iter()
+            .map(|w| ShortText::new(w.as_bytes()).unwrap())
+            .collect();
+        words.sort();
+        texts.sort();
+        let back: Vec<&str> = texts.iter().map(|t| t.to_str().unwrap()).collect();
+        assert_eq!(back, words);
+        assert_ne!(texts[0], texts[1]);
+    }
+}
