@@ -60,6 +60,15 @@ impl ShortText {
         &self.0[..self.len()]
     }
 
+    /// Appends the text to `out` with one fixed-size copy of the whole array (which the
+    /// compiler inlines), then drops the padding it copied.
+    #[inline]
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        let len = self.len();
+        out.extend_from_slice(&self.0);
+        out.truncate(out.len() - (CAPACITY - len));
+    }
+
     /// The text; `None` if it is not UTF-8 (never, for what the callers store).
     pub fn to_str(&self) -> Option<&str> {
         std::str::from_utf8(self.as_bytes()).ok()
@@ -108,6 +117,9 @@ mod tests {
             assert_eq!(text.as_bytes(), &source[..len], "length {len}");
             assert_eq!(text.len(), len);
             assert_eq!(text.is_empty(), len == 0);
+            let mut out = b"x".to_vec();
+            text.append_to(&mut out);
+            assert_eq!(out[1..], source[..len]);
         }
         assert_eq!(ShortText::new(&source[..CAPACITY + 1]), None);
     }

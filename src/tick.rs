@@ -53,9 +53,15 @@ impl Symbol {
         self.0.to_str().expect("symbols are ASCII")
     }
 
-    /// The upper-case text of the symbol, as bytes (what encoders write).
+    /// The upper-case text of the symbol, as bytes.
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
+    }
+
+    /// Appends the text to `out` (what encoders do, without a variable-length copy).
+    #[inline]
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        self.0.append_to(out);
     }
 }
 
@@ -199,10 +205,16 @@ impl Decimal {
         self.0.to_str().expect("decimal text is ASCII")
     }
 
-    /// The exact text, as bytes (what encoders write).
+    /// The exact text, as bytes.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
+    }
+
+    /// Appends the text to `out` (what encoders do, without a variable-length copy).
+    #[inline]
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        self.0.append_to(out);
     }
 }
 

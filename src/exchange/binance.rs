@@ -354,6 +354,7 @@ static ENDS_PLAIN_TEXT: [bool; 256] = {
     ends
 };
 
+#[inline(always)]
 fn decimal(field: &'static str, text: &str) -> Result<Decimal, DecodeError> {
     Decimal::parse(text).map_err(|source| DecodeError::Decimal { field, source })
 }

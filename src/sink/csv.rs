@@ -93,7 +93,7 @@ impl Encode for Csv {
         let mut num = itoa::Buffer::new();
         out.extend_from_slice(tick.exchange.as_bytes());
         out.push(b',');
-        out.extend_from_slice(tick.symbol.as_bytes());
+        tick.symbol.append_to(out);
         out.push(b',');
         out.extend_from_slice(tick.channel().as_str().as_bytes());
         out.push(b',');
@@ -101,7 +101,7 @@ impl Encode for Csv {
         for field in &self.field_at[channel_index(tick.channel())] {
             out.push(b',');
             match field.map(|i| values[i]) {
-                Some(Value::Decimal(text)) => out.extend_from_slice(text.as_bytes()),
+                Some(Value::Decimal(text)) => text.append_to(out),
                 Some(Value::Int(n)) => out.extend_from_slice(num.format(n).as_bytes()),
                 Some(Value::Bool(true)) => out.extend_from_slice(b"true"),
                 Some(Value::Bool(false)) => out.extend_from_slice(b"false"),

@@ -32,7 +32,7 @@ impl Encode for Ndjson {
         line.raw(b"{\"exchange\":\"");
         line.raw(tick.exchange.as_bytes());
         line.raw(b"\",\"symbol\":\"");
-        line.raw(tick.symbol.as_bytes());
+        tick.symbol.append_to(line.out);
         line.raw(b"\",\"channel\":\"");
         line.raw(tick.channel().as_str().as_bytes());
         line.int(b"\",\"recv_ns\":", tick.recv_ns);
@@ -102,7 +102,7 @@ impl Line<'_> {
     /// `key` (which ends in the opening quote), the exact text, the closing quote.
     fn decimal(&mut self, key: &[u8], value: &Decimal) {
         self.out.extend_from_slice(key);
-        self.out.extend_from_slice(value.as_bytes());
+        value.append_to(&mut self.out);
         self.out.push(b'"');
     }
 
