@@ -5,8 +5,16 @@
 //! foxtrot (`record` to NDJSON and CSV, `stream --format ndjson` to /dev/null) and the
 //! yardsticks in `baseline.rs` (this binary started again with `--child`). Each child is
 //! reaped with `wait4`, which gives its own user+sys CPU time and peak RSS. Prints msgs/s
-//! (median, min, max), CPU seconds per million messages, peak RSS and ratios, then RSS after
-//! a long run and the time an idle run takes to stop after SIGINT.
+//! (median, min, max), CPU seconds per million messages, peak RSS and ratios, then whether
+//! memory stays flat over a long run and the time an idle run takes to stop after SIGINT.
+//!
+//! Flatness is judged by resident memory, not by the peak: a peak RSS records the deepest
+//! momentary backlog of the channel between the connections and the sink (how long the sink
+//! thread was kept off a core, on a busy box), not growth. So `stream --format ndjson` runs
+//! against a flood server of its own until it has written N messages (and again for M); then
+//! the server is stopped (SIGSTOP), foxtrot drains its queue and idles, and its `VmRSS` is
+//! read from `/proc/<pid>/status`. Resident after N against resident after M is the growth;
+//! `VmHWM` (the peak so far) is printed beside it.
 //!
 //! Options after `--`: `--rounds R` (3), `--messages N` (1000000), `--long M` (10000000; 0
 //! skips), `--only TEXT` (only contenders whose label contains TEXT). Under `cargo test` (no
@@ -14,9 +22,10 @@
 
 mod baseline;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const FOXTROT: &str = env!("CARGO_BIN_EXE_foxtrot");
@@ -120,11 +129,17 @@ fn on_path(program: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
-fn foxtrot_args(cmd: &mut Command, url: &str, n: u64) {
+/// The source every foxtrot contender reads: both symbols' book tickers from `url`, quietly.
+fn foxtrot_source(cmd: &mut Command, url: &str) {
     cmd.args(SYMBOLS)
-        .args(["--channel", "bookTicker", "--endpoint", url, "--limit"])
-        .arg(n.to_string())
+        .args(["--channel", "bookTicker", "--endpoint", url])
         .arg("-q");
+}
+
+/// [`foxtrot_source`], stopping after `n` messages.
+fn foxtrot_args(cmd: &mut Command, url: &str, n: u64) {
+    foxtrot_source(cmd, url);
+    cmd.arg("--limit").arg(n.to_string());
 }
 
 fn child(mode: baseline::Mode, url: &str, out: &Path, n: u64) -> Command {
@@ -337,7 +352,7 @@ fn machine() -> String {
 fn bench(rounds: usize, n: u64, long: u64, only: &str) {
     println!("machine: {}", machine());
     println!("flood: {n} bookTicker messages over 2 streams per run, {rounds} rounds, 127.0.0.1\n");
-    let server = Server::start(2 * n.max(long));
+    let server = Server::start(2 * n);
     let dir = tempfile::tempdir().unwrap();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); CONTENDERS.len()];
     for round in 0..rounds {
@@ -429,30 +444,23 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
     );
 
     if long > 0 {
-        // The channel holds up to --buffer ticks (152 bytes each); how deep it gets depends on
-        // how long the sink thread is kept off a core, so a smaller buffer is shown beside
-        // the default.
+        // The channel holds up to --buffer ticks, and how deep it gets depends on how long the
+        // sink thread is kept off a core: the peak RSS records that deepest momentary backlog,
+        // not growth. Resident memory once the queue has drained does show growth, so it is
+        // compared after N and after M messages; the peaks are printed as a second figure.
         println!();
-        for buffer in [None, Some(16_384)] {
-            let rss = |messages| {
-                let mut cmd = stream(&server.url, dir.path(), messages);
-                if let Some(b) = buffer {
-                    cmd.args(["--buffer", &b.to_string()]);
-                }
-                let sample = measure(cmd);
-                std::thread::sleep(Duration::from_millis(200));
-                sample
-            };
-            let (short, long_run) = (rss(n), rss(long));
-            println!(
-                "peak RSS of `stream >/dev/null` (--buffer {}): {:.1} MiB after {n}, {:.1} MiB \
-                 after {long} ({:.2} M msgs/s)",
-                buffer.map_or("65536, the default".to_owned(), |b| b.to_string()),
-                short.max_rss_kib as f64 / 1024.0,
-                long_run.max_rss_kib as f64 / 1024.0,
-                long as f64 / long_run.wall.as_secs_f64() / 1e6
-            );
-        }
+        let (short, long_run) = (resident_after(n), resident_after(long));
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        println!(
+            "resident memory of `stream >/dev/null`-like run after its queue drained: {:.1} MiB \
+             after {n} messages, {:.1} MiB after {long} ({:+.1} MiB; flat means <= 1 MiB); \
+             peak {:.1} / {:.1} MiB",
+            mib(short.rss_kib),
+            mib(long_run.rss_kib),
+            mib(long_run.rss_kib) - mib(short.rss_kib),
+            mib(short.hwm_kib),
+            mib(long_run.hwm_kib)
+        );
     }
     let mut stops: Vec<f64> = (0..3)
         .map(|_| idle_stop(&server, dir.path()).as_secs_f64() * 1e3)
@@ -462,6 +470,125 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
         "idle `record` stop after SIGINT: median {median_stop:.0} ms, max {:.0} ms",
         stops[stops.len() - 1]
     );
+}
+
+/// A process's memory as `/proc/<pid>/status` gives it.
+#[derive(Clone, Copy, Debug)]
+struct Resident {
+    /// `VmRSS`: resident now.
+    rss_kib: u64,
+    /// `VmHWM`: the most it has been resident.
+    hwm_kib: u64,
+}
+
+/// Reads `VmRSS` and `VmHWM` (kB) of the live process `pid`.
+fn resident(pid: u32) -> Resident {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{name}: ... kB` in {path}:\n{status}"))
+    };
+    Resident {
+        rss_kib: field("VmRSS"),
+        hwm_kib: field("VmHWM"),
+    }
+}
+
+/// `foxtrot stream --format ndjson` on the contenders' source with no `--limit` (it runs
+/// until SIGINT), its stdout piped to this process.
+fn stream_unlimited(url: &str) -> Command {
+    let mut cmd = Command::new(FOXTROT);
+    cmd.args(["stream", "--format", "ndjson"]);
+    foxtrot_source(&mut cmd, url);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    cmd
+}
+
+/// Counts the lines of `output` in 64 KiB reads, sending the running count after each read;
+/// returns the total at EOF.
+fn count_lines(mut output: impl Read, counts: mpsc::Sender<u64>) -> u64 {
+    let mut buffer = vec![0; 64 * 1024];
+    let mut lines = 0;
+    loop {
+        let read = match output.read(&mut buffer) {
+            Ok(0) => return lines,
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("read foxtrot's stdout: {e}"),
+        };
+        lines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
+        // The receiver stops listening before the end; later counts are not wanted.
+        let _ = counts.send(lines);
+    }
+}
+
+/// Receives counts until one reaches `messages`; panics if the output ends first.
+fn await_count(counts: &mpsc::Receiver<u64>, messages: u64) {
+    let mut seen = 0;
+    while seen < messages {
+        seen = counts.recv().unwrap_or_else(|_| {
+            panic!("foxtrot's stdout ended after {seen} of {messages} messages")
+        });
+    }
+}
+
+/// Receives counts until none has come for `quiet`, i.e. the writer has gone idle; panics if
+/// the output ends instead.
+fn await_quiet(counts: &mpsc::Receiver<u64>, quiet: Duration) {
+    loop {
+        match counts.recv_timeout(quiet) {
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => return,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("foxtrot's stdout ended while it drained its queue")
+            }
+        }
+    }
+}
+
+/// Sends `signal` to the live process `pid`; panics if that fails.
+fn signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: `kill` only sends a signal; `pid` is our own child, which has not been reaped.
+    let sent = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(
+        sent,
+        0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// Runs `stream --format ndjson` against a flood server of its own until it has written
+/// `messages` lines, stops the server (SIGSTOP) and, once foxtrot has drained its queue and
+/// idles, returns its memory. Then stops foxtrot with SIGINT and checks it exits 0.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
+fn resident_after(messages: u64) -> Resident {
+    let server = Server::start(2 * messages);
+    let mut child = stream_unlimited(&server.url)
+        .spawn()
+        .expect("spawn foxtrot stream");
+    let stdout = child.stdout.take().expect("foxtrot's stdout is piped");
+    let (sender, counts) = mpsc::channel();
+    let reader = std::thread::spawn(move || count_lines(stdout, sender));
+    await_count(&counts, messages);
+    signal(server.child.id(), libc::SIGSTOP);
+    await_quiet(&counts, Duration::from_millis(500));
+    let memory = resident(child.id());
+    signal(child.id(), libc::SIGINT);
+    drop(counts);
+    reader.join().expect("the line counter panicked");
+    let (status, _) = wait4(&child);
+    assert!(
+        status == 0,
+        "foxtrot stream after {messages} messages: SIGINT gave wait status {status:#x}, not exit 0"
+    );
+    drop(server); // SIGKILL ends it although it is stopped.
+    memory
 }
 
 /// Starts `foxtrot record` on a stream the flood does not generate (so the sink idles),
