@@ -694,9 +694,22 @@ impl Connection {
         let (now, now_ns) = (Instant::now(), clock::now_ns());
         let mut handled = 0;
         loop {
-            let next = self
-                .on_frame_at(frame, link, Role::Primary, now, now_ns)
-                .await;
+            let next = match frame {
+                // The hot path: a data frame decoded and offered with no await, so no
+                // future is built per frame; only what needs waiting goes the async way.
+                Some(Ok(Message::Text(text))) => {
+                    link.last_frame = now;
+                    link.last_frame_ns = now_ns;
+                    match self.deliver_now(text.as_str(), link, Role::Primary) {
+                        Offer::Done(next) => next,
+                        offer => self.settle(offer, link, Role::Primary).await,
+                    }
+                }
+                other => {
+                    self.on_frame_at(other, link, Role::Primary, now, now_ns)
+                        .await
+                }
+            };
             handled += 1;
             // Check the budget before polling: a frame polled is a frame to handle.
             if !matches!(next, Next::Continue)
@@ -783,7 +796,14 @@ impl Connection {
         // Decoding and handing over happen without an await in between, so the tick is
         // built on the stack and moved once, into the channel; only a full channel under
         // `--on-full block` (or a control message) takes the async path.
-        match self.deliver_now(text, link, role) {
+        let offer = self.deliver_now(text, link, role);
+        self.settle(offer, link, role).await
+    }
+
+    /// Finishes what [`Connection::deliver_now`] could not: waits for room, or handles a
+    /// control message.
+    async fn settle(&mut self, offer: Offer, link: &mut Link, role: Role) -> Next {
+        match offer {
             Offer::Done(next) => next,
             Offer::Wait(event) => self.send(event).await,
             Offer::Control(control) => self.on_control(control, link, role).await,
