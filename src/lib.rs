@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod connection;
+pub mod decimal;
 pub mod exchange;
 pub mod generate;
 pub mod limiter;

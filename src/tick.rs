@@ -170,82 +170,7 @@ impl fmt::Display for Channel {
 /// The fields every tick has, in output order, before the channel's own.
 pub const COMMON_FIELDS: [&str; 4] = ["exchange", "symbol", "channel", "recv_ns"];
 
-/// A price or quantity exactly as the exchange wrote it, such as `61837.63000000`.
-///
-/// Only plain decimal text is accepted (`-?digits(.digits)?`), so it is safe to write
-/// unquoted in CSV and unescaped inside a JSON string. It is stored in place, up to
-/// [`MAX_DECIMAL_LEN`] characters: Binance writes at most 8 decimals and no more than 13
-/// integer digits, so 24 leaves room; longer text is refused with a decode error, never cut.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Decimal(ShortText);
-
-/// The longest decimal text kept, in characters.
-pub const MAX_DECIMAL_LEN: usize = crate::short_text::CAPACITY;
-
-/// Why a decimal text was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a plain decimal number of at most {MAX_DECIMAL_LEN} characters: {0:?}")]
-pub struct DecimalError(pub String);
-
-impl Decimal {
-    /// Validates `text` as plain decimal text and keeps it byte for byte.
-    #[inline]
-    pub fn parse(text: &str) -> Result<Decimal, DecimalError> {
-        if is_plain_decimal(text.as_bytes())
-            && let Some(stored) = ShortText::new(text.as_bytes())
-        {
-            Ok(Decimal(stored))
-        } else {
-            Err(DecimalError(text.to_owned()))
-        }
-    }
-
-    /// The exact text.
-    pub fn as_str(&self) -> &str {
-        self.0.to_str().expect("decimal text is ASCII")
-    }
-
-    /// The exact text, as bytes.
-    #[inline]
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-
-    /// Appends the text to `out` (what encoders do, without a variable-length copy).
-    #[inline]
-    pub fn append_to(&self, out: &mut Vec<u8>) {
-        self.0.append_to(out);
-    }
-}
-
-impl fmt::Display for Decimal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `-?digits(.digits)?`. Every price and quantity of every message comes here, so the loop
-/// does as little as it can: the ends must be digits (which leaves no empty part beside a
-/// dot), and in between only digits and at most one dot.
-fn is_plain_decimal(text: &[u8]) -> bool {
-    let digits = text.strip_prefix(b"-").unwrap_or(text);
-    match digits {
-        [] => false,
-        [only] => only.is_ascii_digit(),
-        [first, inner @ .., last] => {
-            let mut dots = 0;
-            for &b in inner {
-                if !b.is_ascii_digit() {
-                    if b != b'.' {
-                        return false;
-                    }
-                    dots += 1;
-                }
-            }
-            dots <= 1 && first.is_ascii_digit() && last.is_ascii_digit()
-        }
-    }
-}
+pub use crate::decimal::{Decimal, DecimalError, DecimalText, MAX_DECIMAL_LEN};
 
 /// One normalized market-data message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -505,59 +430,6 @@ mod tests {
     }
 
     #[test]
-    fn decimals_keep_their_text() {
-        for good in [
-            "61837.63000000",
-            "0",
-            "-1.5",
-            "0.00000001",
-            "840180761.51358100",
-        ] {
-            assert_eq!(Decimal::parse(good).unwrap().as_str(), good);
-        }
-        for bad in [
-            "",
-            "-",
-            ".5",
-            "5.",
-            "1e5",
-            "1,5",
-            "1.2.3",
-            "\"1\"",
-            " 1",
-            "NaN",
-            "--1",
-            "1-",
-            ".",
-            "-.",
-            "1..2",
-            "12345678.9012345678.9",
-        ] {
-            assert!(Decimal::parse(bad).is_err(), "{bad:?} should be refused");
-        }
-    }
-
-    /// The plain definition `is_plain_decimal` must agree with.
-    fn plain_decimal_reference(text: &[u8]) -> bool {
-        let digits = text.strip_prefix(b"-").unwrap_or(text);
-        let all_digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-        match digits.iter().position(|&b| b == b'.') {
-            Some(dot) => all_digits(&digits[..dot]) && all_digits(&digits[dot + 1..]),
-            None => all_digits(digits),
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn decimal_check_matches_the_plain_definition(
-            bytes in proptest::collection::vec(
-                proptest::sample::select(b"0123456789.-x/:".to_vec()), 0..30),
-        ) {
-            proptest::prop_assert_eq!(is_plain_decimal(&bytes), plain_decimal_reference(&bytes));
-        }
-    }
-
-    #[test]
     fn visit_follows_the_documented_field_order() {
         let d = |s: &str| Decimal::parse(s).unwrap();
         let datas = [
@@ -592,12 +464,12 @@ mod tests {
     }
 
     #[test]
-    fn tick_stays_small() {
-        // The channel holds up to --buffer ticks; keep each slot compact.
+    fn events_stay_small() {
+        // The channel holds up to --buffer events: at 128 bytes, 8 MiB at the default.
         assert!(
-            std::mem::size_of::<Tick>() <= 160,
+            std::mem::size_of::<Event>() <= 128,
             "{}",
-            std::mem::size_of::<Tick>()
+            std::mem::size_of::<Event>()
         );
     }
 }

@@ -858,7 +858,7 @@ mod tests {
             match value {
                 Field::Decimal(text) => {
                     assert_eq!(
-                        Some(text.as_str()),
+                        Some(&*text.to_text()),
                         raw[key].as_str(),
                         "{name} in {payload}"
                     );

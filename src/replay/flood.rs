@@ -454,14 +454,14 @@ mod tests {
             let id = match &tick.data {
                 TickData::BookTicker(b) => {
                     let units =
-                        |d: &crate::tick::Decimal| d.as_str().replace('.', "").parse::<u64>();
+                        |d: &crate::tick::Decimal| d.to_text().replace('.', "").parse::<u64>();
                     assert!(units(&b.bid).unwrap() < units(&b.ask).unwrap(), "{text}");
-                    bids.insert(b.bid.as_str().to_owned());
-                    assert_eq!(b.bid_qty.as_str().split('.').nth(1).unwrap().len(), 8);
+                    bids.insert(b.bid.to_string());
+                    assert_eq!(b.bid_qty.to_text().split('.').nth(1).unwrap().len(), 8);
                     b.update_id
                 }
                 TickData::Trade(t) => {
-                    assert_eq!(t.price.as_str().split('.').nth(1).unwrap().len(), 8);
+                    assert_eq!(t.price.to_text().split('.').nth(1).unwrap().len(), 8);
                     t.trade_id
                 }
                 TickData::AggTrade(a) => {

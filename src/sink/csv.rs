@@ -155,7 +155,7 @@ mod tests {
         ];
         tick.data.visit(|name, value| {
             let text = match value {
-                Value::Decimal(text) => text.as_str().to_owned(),
+                Value::Decimal(text) => text.to_string(),
                 Value::Int(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
             };

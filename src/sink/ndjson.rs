@@ -70,7 +70,7 @@ impl Encode for Ndjson {
                 match value {
                     Value::Decimal(text) => {
                         line.raw(b"\":\"");
-                        line.raw(text.as_bytes());
+                        text.append_to(line.out);
                         line.raw(b"\"");
                     }
                     Value::Int(n) => line.int(b"\":", n),
@@ -102,7 +102,7 @@ impl Line<'_> {
     /// `key` (which ends in the opening quote), the exact text, the closing quote.
     fn decimal(&mut self, key: &[u8], value: &Decimal) {
         self.out.extend_from_slice(key);
-        value.append_to(&mut self.out);
+        value.append_to(self.out);
         self.out.push(b'"');
     }
 
@@ -241,7 +241,7 @@ pub(crate) mod tests {
             assert_eq!(object["recv_ns"].as_u64(), Some(tick.recv_ns));
             tick.data.visit(|name, value| match value {
                 Value::Decimal(text) => {
-                    assert_eq!(object[name].as_str(), Some(text.as_str()), "{name}")
+                    assert_eq!(object[name].as_str(), Some(&*text.to_text()), "{name}")
                 }
                 Value::Int(n) => assert_eq!(object[name].as_u64(), Some(n), "{name}"),
                 Value::Bool(b) => assert_eq!(object[name].as_bool(), Some(b), "{name}"),

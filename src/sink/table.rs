@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
-use crate::tick::{Channel, Decimal, Symbol, Tick, TickData};
+use crate::tick::{Channel, Decimal, DecimalText, Symbol, Tick, TickData};
 
 /// Spaces between columns.
 const GAP: usize = 2;
@@ -89,7 +89,7 @@ impl Table {
                         cell(&tick.data, column),
                         cell(&row.tick.data, column),
                     ) {
-                        row.moved[column as usize] = compare_decimal(new, old);
+                        row.moved[column as usize] = compare_decimal(&new, &old);
                     }
                 }
                 row.tick.clone_from(tick);
@@ -213,7 +213,7 @@ impl Table {
                         Ordering::Less => Some(RED),
                         Ordering::Equal => None,
                     };
-                    decimal(line.out, text, layout.fits[column as usize], width, colour);
+                    decimal(line.out, &text, layout.fits[column as usize], width, colour);
                 }
                 Some(Cell::Text(text)) => left(line.out, text, width),
                 None => pad(line.out, width),
@@ -296,7 +296,7 @@ impl Layout {
             let fit = &mut self.fits[column as usize];
             match cell(data, column) {
                 Some(Cell::Decimal(text)) => {
-                    let (int, frac) = split_point(text);
+                    let (int, frac) = split_point(&text);
                     fit.int = fit.int.max(int.len());
                     fit.frac = fit.frac.max(frac.map_or(0, str::len));
                 }
@@ -387,15 +387,15 @@ impl Column {
 }
 
 /// What a row shows in one column.
-enum Cell<'a> {
-    Decimal(&'a str),
+enum Cell {
+    Decimal(DecimalText),
     Text(&'static str),
 }
 
 /// The value of `column` in `data`, if its channel fills that column.
-fn cell(data: &TickData, column: Column) -> Option<Cell<'_>> {
-    fn d(value: &Decimal) -> Option<Cell<'_>> {
-        Some(Cell::Decimal(value.as_str()))
+fn cell(data: &TickData, column: Column) -> Option<Cell> {
+    fn d(value: &Decimal) -> Option<Cell> {
+        Some(Cell::Decimal(value.to_text()))
     }
     // The buyer being the maker means the taker, who moved the market, sold.
     let side = |buyer_is_maker: bool| Some(Cell::Text(if buyer_is_maker { "sell" } else { "buy" }));

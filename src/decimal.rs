@@ -1,0 +1,306 @@
+//! Exact decimal text, packed four bits a character.
+//!
+//! Every queued tick holds two to four prices and quantities, and the channel holds up to
+//! `--buffer` ticks, so their size is the run's memory: kept as text (24 bytes each) a
+//! book ticker fills 160 bytes, packed (16 bytes each) 128. Plain decimal text has twelve
+//! characters (`0`-`9`, `.`, `-`), so each fits a nibble and 32 of them fit two words; the
+//! text is unpacked eight characters at a time with word arithmetic when it is written.
+
+use std::fmt;
+use std::ops::Deref;
+
+/// The longest decimal text kept, in characters.
+pub const MAX_DECIMAL_LEN: usize = 32;
+
+/// Nibble codes: 0 ends the text, 1 to 10 are the digits `0` to `9`, then `.` and `-`.
+const DOT: u8 = 11;
+const MINUS: u8 = 12;
+
+/// Each byte's nibble code; 0 for a byte plain decimal text cannot hold.
+static CODE: [u8; 256] = {
+    let mut code = [0; 256];
+    let mut digit = 0;
+    while digit < 10 {
+        code[(b'0' + digit) as usize] = digit + 1;
+        digit += 1;
+    }
+    code[b'.' as usize] = DOT;
+    code[b'-' as usize] = MINUS;
+    code
+};
+
+/// A price or quantity exactly as the exchange wrote it, such as `61837.63000000`.
+///
+/// Only plain decimal text is accepted (`-?digits(.digits)?`, at most [`MAX_DECIMAL_LEN`]
+/// characters), so it is safe to write unquoted in CSV and unescaped inside a JSON string.
+/// Equal texts are equal values; nothing here reads the number (no floating point).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal([u64; 2]);
+
+/// Why a decimal text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a plain decimal number of at most {MAX_DECIMAL_LEN} characters: {0:?}")]
+pub struct DecimalError(pub String);
+
+impl Decimal {
+    /// Validates `text` as plain decimal text and keeps it character for character.
+    #[inline]
+    pub fn parse(text: &str) -> Result<Decimal, DecimalError> {
+        let refuse = || DecimalError(text.to_owned());
+        let bytes = text.as_bytes();
+        if bytes.len() > MAX_DECIMAL_LEN {
+            return Err(refuse());
+        }
+        let (lo, hi) = bytes.split_at(bytes.len().min(16));
+        let (lo, lo_specials) = pack(lo).ok_or_else(refuse)?;
+        let (hi, hi_specials) = pack(hi).ok_or_else(refuse)?;
+        // `-?digits(.digits)?`: at most one dot and one minus (first), digits at both ends
+        // of the unsigned part (so neither part beside the dot is empty).
+        let Specials { dots, minuses } = lo_specials + hi_specials;
+        let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+        let is_digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
+        let plain = dots <= 1
+            && minuses == u32::from(digits.len() < bytes.len())
+            && is_digit(digits.first())
+            && is_digit(digits.last());
+        if plain {
+            Ok(Decimal([lo, hi]))
+        } else {
+            Err(refuse())
+        }
+    }
+
+    /// The number of characters.
+    #[inline]
+    pub fn len(&self) -> usize {
+        let codes = |w: u64| (64 - w.leading_zeros() as usize).div_ceil(4);
+        match self.0 {
+            [lo, 0] => codes(lo),
+            [_, hi] => 16 + codes(hi),
+        }
+    }
+
+    /// Never: plain decimal text has at least one digit.
+    pub fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
+
+    /// Appends the text to `out`: whole words unpacked and copied, then the excess dropped.
+    #[inline]
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        let len = self.len();
+        let at = out.len();
+        for (i, &word) in self.0.iter().enumerate() {
+            if i * 16 >= len {
+                break;
+            }
+            out.extend_from_slice(&unpack(word as u32).to_le_bytes());
+            out.extend_from_slice(&unpack((word >> 32) as u32).to_le_bytes());
+        }
+        out.truncate(at + len);
+    }
+
+    /// The text, in a buffer of its own.
+    pub fn to_text(&self) -> DecimalText {
+        let mut bytes = Vec::with_capacity(MAX_DECIMAL_LEN);
+        self.append_to(&mut bytes);
+        let mut text = DecimalText {
+            bytes: [0; MAX_DECIMAL_LEN],
+            len: bytes.len() as u8,
+        };
+        text.bytes[..bytes.len()].copy_from_slice(&bytes);
+        text
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+impl fmt::Debug for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.to_text(), f)
+    }
+}
+
+/// A [`Decimal`]'s text, for callers that need a `&str` (not the encoders).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DecimalText {
+    bytes: [u8; MAX_DECIMAL_LEN],
+    len: u8,
+}
+
+impl Deref for DecimalText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("decimal text is ASCII")
+    }
+}
+
+impl fmt::Debug for DecimalText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// How many of the characters that need checking beyond their own byte a chunk held.
+#[derive(Default)]
+struct Specials {
+    dots: u32,
+    minuses: u32,
+}
+
+impl std::ops::Add for Specials {
+    type Output = Specials;
+    fn add(self, other: Specials) -> Specials {
+        Specials {
+            dots: self.dots + other.dots,
+            minuses: self.minuses + other.minuses,
+        }
+    }
+}
+
+/// Packs up to 16 characters into a word, the first in the lowest nibble; `None` at a byte
+/// plain decimal text cannot hold.
+#[inline]
+fn pack(chunk: &[u8]) -> Option<(u64, Specials)> {
+    let mut word = 0;
+    let mut specials = Specials::default();
+    for (i, &b) in chunk.iter().enumerate() {
+        let code = CODE[usize::from(b)];
+        if code == 0 {
+            return None;
+        }
+        specials.dots += u32::from(code == DOT);
+        specials.minuses += u32::from(code == MINUS);
+        word |= u64::from(code) << (4 * i);
+    }
+    Some((word, specials))
+}
+
+/// Eight packed characters (the lowest nibble first) as eight ASCII bytes in a
+/// little-endian word; the bytes past the end of the text are garbage, and are cut.
+#[inline]
+fn unpack(nibbles: u32) -> u64 {
+    const LOW_NIBBLES: u64 = 0x0F0F_0F0F_0F0F_0F0F;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Spread: nibble i to byte i.
+    let mut x = u64::from(nibbles);
+    x = (x | x << 16) & 0x0000_FFFF_0000_FFFF;
+    x = (x | x << 8) & 0x00FF_00FF_00FF_00FF;
+    x = (x | x << 4) & LOW_NIBBLES;
+    // Codes 1..=10 are the digits: add `'0' - 1`. No byte carries into the next: codes are
+    // at most 12, so every sum stays below 0x80.
+    let ascii = x + ONES * u64::from(b'0' - 1);
+    // Bytes holding `.` (11) or `-` (12) became `:` or `;`: subtract 12, and 2 more for `-`.
+    // Each test sets bit 7 of the bytes at or above its code, byte by byte.
+    let at_least = |code: u8| ((x + ONES * u64::from(0x80 - code)) >> 7) & ONES;
+    ascii
+        - at_least(DOT) * u64::from(b':' - b'.')
+        - at_least(MINUS) * u64::from(b';' - b'-' - (b':' - b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text(d: &Decimal) -> String {
+        let mut out = Vec::new();
+        d.append_to(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn keeps_plain_decimal_text_exactly() {
+        for good in [
+            "0",
+            "7",
+            "-1",
+            "61837.63000000",
+            "0.00000001",
+            "-0.5",
+            "1234567890123456",
+            "12345678901234567",
+            "4839184720351.00000000",
+            "-1234567890.1234567890123456789",
+            "12345678901234567890123456789012",
+        ] {
+            let d = Decimal::parse(good).unwrap();
+            assert_eq!(text(&d), good);
+            assert_eq!(&*d.to_text(), good);
+            assert_eq!(d.to_string(), good);
+            assert_eq!(d.len(), good.len());
+        }
+    }
+
+    #[test]
+    fn refuses_anything_else() {
+        for bad in [
+            "",
+            "-",
+            ".",
+            "1.",
+            ".5",
+            "1.2.3",
+            "--1",
+            "1-",
+            "1e5",
+            "+1",
+            " 1",
+            "1 ",
+            "NaN",
+            "1,5",
+            "123456789012345678901234567890123",
+        ] {
+            assert_eq!(
+                Decimal::parse(bad),
+                Err(DecimalError(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn packs_each_text_one_way() {
+        let a = Decimal::parse("1.50").unwrap();
+        assert_eq!(a, Decimal::parse("1.50").unwrap());
+        assert_ne!(a, Decimal::parse("1.5").unwrap());
+        assert_eq!(std::mem::size_of::<Decimal>(), 16);
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_every_plain_decimal(
+            minus in any::<bool>(),
+            int in "[0-9]{1,16}",
+            frac in proptest::option::of("[0-9]{1,14}"),
+        ) {
+            let mut s = String::new();
+            if minus { s.push('-'); }
+            s.push_str(&int);
+            if let Some(f) = &frac { s.push('.'); s.push_str(f); }
+            prop_assert_eq!(text(&Decimal::parse(&s).unwrap()), s);
+        }
+
+        #[test]
+        fn accepts_exactly_what_the_grammar_allows(s in "[-0-9.a+ ]{0,34}") {
+            let digits = s.strip_prefix('-').unwrap_or(&s);
+            let (int, frac) = match digits.split_once('.') {
+                Some((i, f)) => (i, Some(f)),
+                None => (digits, None),
+            };
+            let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            let plain = s.len() <= MAX_DECIMAL_LEN && all_digits(int) && frac.is_none_or(all_digits);
+            match Decimal::parse(&s) {
+                Ok(d) => {
+                    prop_assert!(plain, "accepted {:?}", s);
+                    prop_assert_eq!(text(&d), s);
+                }
+                Err(_) => prop_assert!(!plain, "refused {:?}", s),
+            }
+        }
+    }
+}
