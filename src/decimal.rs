@@ -12,16 +12,21 @@ use std::ops::Deref;
 /// The longest decimal text kept, in characters.
 pub const MAX_DECIMAL_LEN: usize = 32;
 
-/// Nibble codes: 0 ends the text, 1 to 10 are the digits `0` to `9`, then `.` and `-`.
-const DOT: u8 = 11;
-const MINUS: u8 = 12;
+/// Nibble codes: 0 ends the text, 1 to 10 are the digits `0` to `9`, then `-` and `.`
+/// (each its ASCII byte's low nibble plus one).
+const MINUS: u8 = (b'-' & 0x0F) + 1;
+const DOT: u8 = (b'.' & 0x0F) + 1;
+// `unpack` relies on `-` and `.` being the two highest codes.
+const _: () = assert!(MINUS == 14 && DOT == 15);
 
-/// Each byte's nibble code; 0 for a byte plain decimal text cannot hold.
+/// One in each byte of a word: multiplied by a byte value, that value in every byte.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// Each byte's code; 0 for a byte plain decimal text cannot hold.
 static CODE: [u8; 256] = {
     let mut code = [0; 256];
-    let mut digit = 0;
-    while digit < 10 {
-        code[(b'0' + digit) as usize] = digit + 1;
+    let mut digit = b'0';
+    while digit <= b'9' {
+        code[digit as usize] = (digit & 0x0F) + 1;
         digit += 1;
     }
     code[b'.' as usize] = DOT;
@@ -184,22 +189,16 @@ fn pack(chunk: &[u8]) -> Option<(u64, Specials)> {
 /// little-endian word; the bytes past the end of the text are garbage, and are cut.
 #[inline]
 fn unpack(nibbles: u32) -> u64 {
-    const LOW_NIBBLES: u64 = 0x0F0F_0F0F_0F0F_0F0F;
-    const ONES: u64 = 0x0101_0101_0101_0101;
     // Spread: nibble i to byte i.
     let mut x = u64::from(nibbles);
     x = (x | x << 16) & 0x0000_FFFF_0000_FFFF;
     x = (x | x << 8) & 0x00FF_00FF_00FF_00FF;
-    x = (x | x << 4) & LOW_NIBBLES;
-    // Codes 1..=10 are the digits: add `'0' - 1`. No byte carries into the next: codes are
-    // at most 12, so every sum stays below 0x80.
+    x = (x | x << 4) & (ONES * 0x0F);
+    // Codes 1..=10 are the digits: add `'0' - 1`. `-` and `.` (14, 15) land 16 too high, on
+    // `=` and `>`. No byte carries into the next: codes are at most 15.
     let ascii = x + ONES * u64::from(b'0' - 1);
-    // Bytes holding `.` (11) or `-` (12) became `:` or `;`: subtract 12, and 2 more for `-`.
-    // Each test sets bit 7 of the bytes at or above its code, byte by byte.
-    let at_least = |code: u8| ((x + ONES * u64::from(0x80 - code)) >> 7) & ONES;
-    ascii
-        - at_least(DOT) * u64::from(b':' - b'.')
-        - at_least(MINUS) * u64::from(b';' - b'-' - (b':' - b'.'))
+    let at_least_minus = ((x + ONES * u64::from(0x80 - MINUS)) >> 7) & ONES;
+    ascii - at_least_minus * 0x10
 }
 
 #[cfg(test)]
@@ -253,6 +252,9 @@ mod tests {
             "1 ",
             "NaN",
             "1,5",
+            "1\u{e9}",
+            "\u{663}",
+            "12345678\u{7f}",
             "123456789012345678901234567890123",
         ] {
             assert_eq!(
