@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::connection::{Admission, Connection, ConnectionError, Shared};
 use crate::exchange::Exchange;
 use crate::exchange::binance::Binance;
 use crate::limiter::ConnectLimiter;
+use crate::pipe;
 use crate::report::{Ending, Monitor, ReportError, Reporters};
 use crate::shutdown::{Drain, Shutdown};
 use crate::sink::{self, OpenError, SinkEnd};
@@ -135,7 +135,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     let stats = Arc::new(Stats::new(&config.streams));
     let shutdown = Shutdown::new(config.shutdown_timeout);
     let admission = Arc::new(Admission::new(config.limit));
-    let (tx, rx) = mpsc::channel(config.buffer);
+    let (tx, rx) = pipe::channel(config.buffer);
 
     // Cancelled when the sink task returns, however it returns: the counts are final.
     let drained = tokio_util::sync::CancellationToken::new();

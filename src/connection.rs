@@ -19,7 +19,6 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rustc_hash::FxHashMap;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -33,6 +32,7 @@ use crate::cli::OnFull;
 use crate::clock;
 use crate::exchange::{Control, Decoded, Exchange, StreamId};
 use crate::limiter::ConnectLimiter;
+use crate::pipe::{self, Flushed, Outbox, SendError};
 use crate::stats::{Stats, StreamIndex};
 use crate::tick::{Channel, Event, Gap, Symbol, Tick};
 
@@ -182,8 +182,9 @@ pub struct Connection {
     streams: Vec<StreamId>,
     /// Opens sockets for these streams.
     dialer: Dialer,
-    /// Where events go; dropped when the task ends, which is how the sink learns intake is over.
-    tx: mpsc::Sender<Event>,
+    /// Where events go, a burst at a time; dropped when the task ends, which is how the
+    /// sink learns intake is over.
+    outbox: Outbox,
     /// Per symbol and channel slot ([`Channel::index`]): last sequence, receive time,
     /// de-duplication and silence state of each stream this connection carries.
     seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]>,
@@ -253,10 +254,10 @@ enum Next {
 
 /// What became of a decoded frame without waiting.
 enum Offer {
-    /// Handled (sent, dropped, skipped, or the run is over).
+    /// Handled (batched, skipped, or the run is over).
     Done(Next),
-    /// The channel is full under `--on-full block`: wait for room.
-    Wait(Event),
+    /// The batch is full: send it before the next frame.
+    Flush,
     /// A control message, handled asynchronously (it may emit gap records).
     Control(Control),
 }
@@ -353,7 +354,7 @@ impl Connection {
         shared: Shared,
         endpoint: &str,
         streams: Vec<StreamId>,
-        tx: mpsc::Sender<Event>,
+        tx: pipe::Sender,
     ) -> Connection {
         let dialer = Dialer::new(&*shared.exchange, endpoint, &streams);
         let mut seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]> = FxHashMap::default();
@@ -367,7 +368,7 @@ impl Connection {
             shared,
             streams,
             dialer,
-            tx,
+            outbox: Outbox::new(tx, FRAME_BATCH),
             seen,
             decode_failures: HashMap::new(),
             overlapping: false,
@@ -545,14 +546,36 @@ impl Connection {
         Ok(())
     }
 
-    async fn emit_gap(&self, gap: Gap) -> Result<(), ()> {
+    async fn emit_gap(&mut self, gap: Gap) -> Result<(), ()> {
         Stats::bump(&self.shared.stats.gaps);
         // Gaps are never dropped, whatever --on-full says: a hole must stay visible.
-        tokio::select! {
-            biased;
-            sent = self.tx.send(Event::Gap(gap)) => sent.map_err(|_| ()),
-            _ = self.shared.abort.cancelled() => Err(()),
+        let sent = self
+            .outbox
+            .send_now(Event::Gap(gap), self.shared.on_full, &self.shared.abort)
+            .await;
+        self.count_flushed(sent).map_err(|_| ())
+    }
+
+    /// Sends the ticks gathered so far (see [`Outbox`]): after every burst of frames, and
+    /// before anything that waits.
+    async fn flush(&mut self) -> Next {
+        let flushed = self
+            .outbox
+            .flush(self.shared.on_full, &self.shared.abort)
+            .await;
+        match self.count_flushed(flushed) {
+            Ok(()) => Next::Continue,
+            Err(_) => Next::Stop,
         }
+    }
+
+    /// Counts what a flush dropped; passes on why sending ended.
+    fn count_flushed(&self, flushed: Result<Flushed, SendError>) -> Result<(), SendError> {
+        let dropped = flushed?.dropped as u64;
+        if dropped > 0 {
+            self.shared.stats.dropped.fetch_add(dropped, Relaxed);
+        }
+        Ok(())
     }
 
     async fn session(&mut self, mut primary: Link) -> SessionEnd {
@@ -682,7 +705,6 @@ impl Connection {
         }
     }
 
-    /// Handles one frame (or the end) of a socket.
     /// Handles a frame of the primary socket and then the frames already buffered behind it
     /// (up to [`FRAME_BATCH`]) without a trip through the session's `select!`, reading the
     /// clock once for all of them; stops early when intake stops or a frame needs the loop.
@@ -693,7 +715,7 @@ impl Connection {
     ) -> Next {
         let (now, now_ns) = (Instant::now(), clock::now_ns());
         let mut handled = 0;
-        loop {
+        let next = loop {
             let next = match frame {
                 // The hot path: a data frame decoded and offered with no await, so no
                 // future is built per frame; only what needs waiting goes the async way.
@@ -716,15 +738,20 @@ impl Connection {
                 || handled == FRAME_BATCH
                 || self.shared.intake.is_cancelled()
             {
-                return next;
+                break next;
             }
             // Poll once with this task's own waker (a no-op waker would replace it and
             // leave the socket unable to wake the task).
             let polled = std::future::poll_fn(|cx| Poll::Ready(link.ws.poll_next_unpin(cx))).await;
             match polled {
                 Poll::Ready(more) => frame = more,
-                Poll::Pending => return Next::Continue,
+                Poll::Pending => break Next::Continue,
             }
+        };
+        // The burst is over: send its ticks before waiting for anything else.
+        match self.flush().await {
+            Next::Continue => next,
+            stop => stop,
         }
     }
 
@@ -794,10 +821,12 @@ impl Connection {
 
     async fn deliver(&mut self, text: &str, link: &mut Link, role: Role) -> Next {
         // Decoding and handing over happen without an await in between, so the tick is
-        // built on the stack and moved once, into the channel; only a full channel under
-        // `--on-full block` (or a control message) takes the async path.
+        // built on the stack and moved once, into the batch; then the batch goes out.
         let offer = self.deliver_now(text, link, role);
-        self.settle(offer, link, role).await
+        match self.settle(offer, link, role).await {
+            Next::Continue => self.flush().await,
+            other => other,
+        }
     }
 
     /// Finishes what [`Connection::deliver_now`] could not: waits for room, or handles a
@@ -805,7 +834,7 @@ impl Connection {
     async fn settle(&mut self, offer: Offer, link: &mut Link, role: Role) -> Next {
         match offer {
             Offer::Done(next) => next,
-            Offer::Wait(event) => self.send(event).await,
+            Offer::Flush => self.flush().await,
             Offer::Control(control) => self.on_control(control, link, role).await,
         }
     }
@@ -954,35 +983,17 @@ impl Connection {
         }
     }
 
-    /// Admits `tick` under `--limit` and puts it in the channel if there is room;
-    /// otherwise drops it (`--on-full drop-newest`) or hands it back to wait (`block`).
-    fn offer(&self, tick: Tick, counted_at: Option<StreamIndex>) -> Offer {
+    /// Admits `tick` under `--limit` and adds it to the batch; a full batch is sent before
+    /// the next frame.
+    fn offer(&mut self, tick: Tick, counted_at: Option<StreamIndex>) -> Offer {
         if !self.shared.admission.admit() {
             return Offer::Done(Next::Continue);
         }
         self.shared.stats.tick_received(counted_at, tick.recv_ns);
-        match self.tx.try_send(Event::Tick(tick)) {
-            Ok(()) => Offer::Done(Next::Continue),
-            Err(TrySendError::Closed(_)) => Offer::Done(Next::Stop),
-            Err(TrySendError::Full(event)) => match self.shared.on_full {
-                OnFull::Block => Offer::Wait(event),
-                OnFull::DropNewest => {
-                    Stats::bump(&self.shared.stats.dropped);
-                    Offer::Done(Next::Continue)
-                }
-            },
-        }
-    }
-
-    /// Waits for room for an admitted event (the channel was full), or for the abort.
-    async fn send(&self, event: Event) -> Next {
-        tokio::select! {
-            biased;
-            sent = self.tx.send(event) => match sent {
-                Ok(()) => Next::Continue,
-                Err(_) => Next::Stop,
-            },
-            _ = self.shared.abort.cancelled() => Next::Stop,
+        if self.outbox.push(Event::Tick(tick)) {
+            Offer::Flush
+        } else {
+            Offer::Done(Next::Continue)
         }
     }
 }

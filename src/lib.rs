@@ -20,6 +20,7 @@ pub mod decimal;
 pub mod exchange;
 pub mod generate;
 pub mod limiter;
+pub mod pipe;
 pub mod plan;
 pub mod replay;
 pub mod report;

@@ -14,9 +14,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
 
+use crate::pipe::{Item, Receiver};
 use crate::stats::Stats;
 use crate::tick::{Event, Gap, Tick};
 
@@ -73,8 +73,9 @@ pub enum SinkEnd {
     OutputClosed,
 }
 
-/// Ticks taken from the channel at once; one flush usually covers a whole batch.
-const BATCH: usize = 1024;
+/// Items (a tick, or a connection's burst of up to 64) taken from the channel at once;
+/// one flush usually covers them all.
+const BATCH: usize = 16;
 /// Flush early once this many bytes are buffered, even if more ticks are waiting.
 const FLUSH_AT: usize = 64 * 1024;
 /// How long the sink waits for more ticks once it has caught up, before it flushes and
@@ -88,7 +89,7 @@ const LINGER: Duration = Duration::from_millis(1);
 ///
 /// Runs inside `Handle::block_on` on a blocking thread (see the module docs).
 pub async fn run(
-    mut rx: Receiver<Event>,
+    mut rx: Receiver,
     mut sink: Box<dyn Sink>,
     stats: Arc<Stats>,
     abort: CancellationToken,
@@ -118,7 +119,7 @@ pub async fn run(
 }
 
 async fn drain(
-    rx: &mut Receiver<Event>,
+    rx: &mut Receiver,
     sink: &mut dyn Sink,
     stats: &Stats,
     abort: &CancellationToken,
@@ -141,7 +142,7 @@ async fn drain(
             return Ok(SinkEnd::Drained);
         }
         // By reference, then dropped in place: a tick is moved once less than by `drain`.
-        for event in &batch {
+        for event in batch.iter().flat_map(Item::events) {
             match event {
                 Event::Tick(tick) => sink.write(tick)?,
                 Event::Gap(gap) => sink.gap(gap)?,
