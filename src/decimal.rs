@@ -51,28 +51,50 @@ impl Decimal {
     /// Validates `text` as plain decimal text and keeps it character for character.
     #[inline]
     pub fn parse(text: &str) -> Result<Decimal, DecimalError> {
-        let refuse = || DecimalError(text.to_owned());
-        let bytes = text.as_bytes();
-        if bytes.len() > MAX_DECIMAL_LEN {
-            return Err(refuse());
+        match Decimal::read_prefix(text.as_bytes()) {
+            Some((decimal, len)) if len == text.len() => Ok(decimal),
+            _ => Err(DecimalError(text.to_owned())),
         }
-        let (lo, hi) = bytes.split_at(bytes.len().min(16));
-        let (lo, lo_specials) = pack(lo).ok_or_else(refuse)?;
-        let (hi, hi_specials) = pack(hi).ok_or_else(refuse)?;
+    }
+
+    /// Reads the decimal text at the start of `bytes`, up to the first byte that cannot be
+    /// part of one (such as a closing quote): the decoder's scanner packs a price while it
+    /// looks for its end. The decimal and its length; `None` when that text is not plain
+    /// decimal text of at most [`MAX_DECIMAL_LEN`] characters.
+    #[inline]
+    pub fn read_prefix(bytes: &[u8]) -> Option<(Decimal, usize)> {
+        // Two words in two variables, not an array: an array is written in halves in memory
+        // and then read whole, which stalls the read.
+        let (mut lo, mut hi) = (0u64, 0u64);
+        let (mut dots, mut minuses) = (0, 0);
+        let mut len = 0;
+        for &b in bytes {
+            let code = CODE[usize::from(b)];
+            if code == 0 {
+                break;
+            }
+            if len == MAX_DECIMAL_LEN {
+                return None;
+            }
+            dots += u32::from(code == DOT);
+            minuses += u32::from(code == MINUS);
+            if len < 16 {
+                lo |= u64::from(code) << (4 * len);
+            } else {
+                hi |= u64::from(code) << (4 * (len - 16));
+            }
+            len += 1;
+        }
         // `-?digits(.digits)?`: at most one dot and one minus (first), digits at both ends
         // of the unsigned part (so neither part beside the dot is empty).
-        let Specials { dots, minuses } = lo_specials + hi_specials;
-        let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+        let text = &bytes[..len];
+        let digits = text.strip_prefix(b"-").unwrap_or(text);
         let is_digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
         let plain = dots <= 1
-            && minuses == u32::from(digits.len() < bytes.len())
+            && minuses == u32::from(digits.len() < text.len())
             && is_digit(digits.first())
             && is_digit(digits.last());
-        if plain {
-            Ok(Decimal([lo, hi]))
-        } else {
-            Err(refuse())
-        }
+        plain.then_some((Decimal([lo, hi]), len))
     }
 
     /// The number of characters.
@@ -148,41 +170,6 @@ impl fmt::Debug for DecimalText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
-}
-
-/// How many of the characters that need checking beyond their own byte a chunk held.
-#[derive(Default)]
-struct Specials {
-    dots: u32,
-    minuses: u32,
-}
-
-impl std::ops::Add for Specials {
-    type Output = Specials;
-    fn add(self, other: Specials) -> Specials {
-        Specials {
-            dots: self.dots + other.dots,
-            minuses: self.minuses + other.minuses,
-        }
-    }
-}
-
-/// Packs up to 16 characters into a word, the first in the lowest nibble; `None` at a byte
-/// plain decimal text cannot hold.
-#[inline]
-fn pack(chunk: &[u8]) -> Option<(u64, Specials)> {
-    let mut word = 0;
-    let mut specials = Specials::default();
-    for (i, &b) in chunk.iter().enumerate() {
-        let code = CODE[usize::from(b)];
-        if code == 0 {
-            return None;
-        }
-        specials.dots += u32::from(code == DOT);
-        specials.minuses += u32::from(code == MINUS);
-        word |= u64::from(code) << (4 * i);
-    }
-    Some((word, specials))
 }
 
 /// Eight packed characters (the lowest nibble first) as eight ASCII bytes in a
@@ -263,6 +250,17 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn reads_a_prefix_up_to_what_cannot_continue_it() {
+        let (d, len) = Decimal::read_prefix(b"61837.63000000\",\"B\":").unwrap();
+        assert_eq!((text(&d), len), ("61837.63000000".to_owned(), 14));
+        assert_eq!(Decimal::read_prefix(b"1.\""), None);
+        assert_eq!(Decimal::read_prefix(b"\""), None);
+        let long = "1".repeat(MAX_DECIMAL_LEN);
+        assert!(Decimal::read_prefix(format!("{long}\"").as_bytes()).is_some());
+        assert_eq!(Decimal::read_prefix(format!("{long}1\"").as_bytes()), None);
     }
 
     #[test]

@@ -299,6 +299,14 @@ impl<'a> Scan<'a> {
         Some(text)
     }
 
+    /// A string holding plain decimal text, packed while its end is looked for (the
+    /// opening quote is part of the preceding literal); anything else is left to serde.
+    fn decimal(&mut self) -> Option<Num<'a>> {
+        let (decimal, len) = Decimal::read_prefix(self.rest.as_bytes())?;
+        self.rest = self.rest[len..].strip_prefix('"')?;
+        Some(Num::Packed(decimal))
+    }
+
     /// A JSON integer that fits `u64`, without sign or leading zeros (as serde requires).
     fn u64(&mut self) -> Option<u64> {
         let bytes = self.rest.as_bytes();
@@ -357,6 +365,28 @@ static ENDS_PLAIN_TEXT: [bool; 256] = {
 #[inline(always)]
 fn decimal(field: &'static str, text: &str) -> Result<Decimal, DecodeError> {
     Decimal::parse(text).map_err(|source| DecodeError::Decimal { field, source })
+}
+
+/// A price or quantity as read: text from serde, still to be checked, or already checked
+/// and packed by the scanner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num<'a> {
+    Text(&'a str),
+    Packed(Decimal),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Num<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Num<'a>, D::Error> {
+        <&'a str>::deserialize(d).map(Num::Text)
+    }
+}
+
+#[inline(always)]
+fn num(field: &'static str, num: Num<'_>) -> Result<Decimal, DecodeError> {
+    match num {
+        Num::Text(text) => decimal(field, text),
+        Num::Packed(decimal) => Ok(decimal),
+    }
 }
 
 fn check_event(event: &str, expected: &str) -> Result<(), DecodeError> {
@@ -468,13 +498,13 @@ struct BookTicker<'a> {
     #[serde(borrow, rename = "s")]
     symbol: &'a str,
     #[serde(borrow, rename = "b")]
-    bid: &'a str,
+    bid: Num<'a>,
     #[serde(borrow, rename = "B")]
-    bid_qty: &'a str,
+    bid_qty: Num<'a>,
     #[serde(borrow, rename = "a")]
-    ask: &'a str,
+    ask: Num<'a>,
     #[serde(borrow, rename = "A")]
-    ask_qty: &'a str,
+    ask_qty: Num<'a>,
 }
 
 impl<'a> BookTicker<'a> {
@@ -486,13 +516,13 @@ impl<'a> BookTicker<'a> {
         s.lit(r#","s":""#)?;
         let symbol = s.str()?;
         s.lit(r#","b":""#)?;
-        let bid = s.str()?;
+        let bid = s.decimal()?;
         s.lit(r#","B":""#)?;
-        let bid_qty = s.str()?;
+        let bid_qty = s.decimal()?;
         s.lit(r#","a":""#)?;
-        let ask = s.str()?;
+        let ask = s.decimal()?;
         s.lit(r#","A":""#)?;
-        let ask_qty = s.str()?;
+        let ask_qty = s.decimal()?;
         s.lit("}")?;
         s.end()?;
         Some(BookTicker {
@@ -510,10 +540,10 @@ impl<'a> BookTicker<'a> {
             Symbol::parse(self.symbol)?,
             TickData::BookTicker(tick::BookTicker {
                 update_id: self.update_id,
-                bid: decimal("b", self.bid)?,
-                bid_qty: decimal("B", self.bid_qty)?,
-                ask: decimal("a", self.ask)?,
-                ask_qty: decimal("A", self.ask_qty)?,
+                bid: num("b", self.bid)?,
+                bid_qty: num("B", self.bid_qty)?,
+                ask: num("a", self.ask)?,
+                ask_qty: num("A", self.ask_qty)?,
             }),
         ))
     }
@@ -538,9 +568,9 @@ struct Trade<'a> {
     #[serde(rename = "t")]
     trade_id: u64,
     #[serde(borrow, rename = "p")]
-    price: &'a str,
+    price: Num<'a>,
     #[serde(borrow, rename = "q")]
-    qty: &'a str,
+    qty: Num<'a>,
     #[serde(rename = "T")]
     trade_time: u64,
     #[serde(rename = "m")]
@@ -558,9 +588,9 @@ impl<'a> Trade<'a> {
         s.lit(r#","t":"#)?;
         let trade_id = s.u64()?;
         s.lit(r#","p":""#)?;
-        let price = s.str()?;
+        let price = s.decimal()?;
         s.lit(r#","q":""#)?;
-        let qty = s.str()?;
+        let qty = s.decimal()?;
         s.lit(r#","T":"#)?;
         let trade_time = s.u64()?;
         s.lit(r#","m":"#)?;
@@ -589,8 +619,8 @@ impl<'a> Trade<'a> {
                 event_time: self.event_time,
                 trade_time: self.trade_time,
                 trade_id: self.trade_id,
-                price: decimal("p", self.price)?,
-                qty: decimal("q", self.qty)?,
+                price: num("p", self.price)?,
+                qty: num("q", self.qty)?,
                 buyer_is_maker: self.buyer_is_maker,
             }),
         ))
@@ -613,9 +643,9 @@ struct AggTrade<'a> {
     #[serde(rename = "a")]
     agg_id: u64,
     #[serde(borrow, rename = "p")]
-    price: &'a str,
+    price: Num<'a>,
     #[serde(borrow, rename = "q")]
-    qty: &'a str,
+    qty: Num<'a>,
     #[serde(rename = "f")]
     first_trade_id: u64,
     #[serde(rename = "l")]
@@ -637,9 +667,9 @@ impl<'a> AggTrade<'a> {
         s.lit(r#","a":"#)?;
         let agg_id = s.u64()?;
         s.lit(r#","p":""#)?;
-        let price = s.str()?;
+        let price = s.decimal()?;
         s.lit(r#","q":""#)?;
-        let qty = s.str()?;
+        let qty = s.decimal()?;
         s.lit(r#","f":"#)?;
         let first_trade_id = s.u64()?;
         s.lit(r#","l":"#)?;
@@ -676,8 +706,8 @@ impl<'a> AggTrade<'a> {
                 agg_id: self.agg_id,
                 first_trade_id: self.first_trade_id,
                 last_trade_id: self.last_trade_id,
-                price: decimal("p", self.price)?,
-                qty: decimal("q", self.qty)?,
+                price: num("p", self.price)?,
+                qty: num("q", self.qty)?,
                 buyer_is_maker: self.buyer_is_maker,
             }),
         ))
