@@ -48,6 +48,22 @@ impl Symbol {
             .ok_or_else(|| SymbolError(text.to_owned()))
     }
 
+    /// Reads the symbol at the start of `bytes` as venues write it, upper-case letters and
+    /// digits, up to the first other byte (such as a closing quote): the decoder's scanner
+    /// keeps a symbol while it looks for its end. The symbol and its length; `None` when
+    /// there is none or it is longer than [`MAX_SYMBOL_LEN`].
+    #[inline]
+    pub fn read_prefix(bytes: &[u8]) -> Option<(Symbol, usize)> {
+        let len = bytes
+            .iter()
+            .take(MAX_SYMBOL_LEN + 1)
+            .position(|b| !(b.is_ascii_uppercase() || b.is_ascii_digit()))?;
+        if len == 0 {
+            return None;
+        }
+        ShortText::new(&bytes[..len]).map(|text| (Symbol(text), len))
+    }
+
     /// The upper-case text of the symbol.
     pub fn as_str(&self) -> &str {
         self.0.to_str().expect("symbols are ASCII")
@@ -427,6 +443,23 @@ mod tests {
             assert!(Symbol::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Symbol::parse("A2345678901234567890").is_ok());
+    }
+
+    #[test]
+    fn symbols_are_read_up_to_their_end() {
+        let (symbol, len) = Symbol::read_prefix(b"BTCUSDT\",\"b\"").unwrap();
+        assert_eq!((symbol.as_str(), len), ("BTCUSDT", 7));
+        assert_eq!(Symbol::read_prefix(b"\""), None);
+        assert_eq!(
+            Symbol::read_prefix(b"A2345678901234567890\"").map(|s| s.1),
+            Some(20)
+        );
+        assert_eq!(Symbol::read_prefix(b"A23456789012345678901\""), None);
+        assert_eq!(
+            Symbol::read_prefix(b"A2345678901234567890"),
+            None,
+            "no end in sight"
+        );
     }
 
     #[test]

@@ -284,27 +284,20 @@ impl<'a> Scan<'a> {
         Some(())
     }
 
-    /// A JSON string's contents up to its closing quote (the opening one is part of the
-    /// preceding literal). Escapes and control characters are left to serde.
-    fn str(&mut self) -> Option<&'a str> {
-        let bytes = self.rest.as_bytes();
-        let end = bytes
-            .iter()
-            .position(|&b| ENDS_PLAIN_TEXT[usize::from(b)])?;
-        if bytes[end] != b'"' {
-            return None;
-        }
-        let text = &self.rest[..end];
-        self.rest = &self.rest[end + 1..];
-        Some(text)
-    }
-
     /// A string holding plain decimal text, packed while its end is looked for (the
     /// opening quote is part of the preceding literal); anything else is left to serde.
     fn decimal(&mut self) -> Option<Num<'a>> {
         let (decimal, len) = Decimal::read_prefix(self.rest.as_bytes())?;
         self.rest = self.rest[len..].strip_prefix('"')?;
         Some(Num::Packed(decimal))
+    }
+
+    /// A string holding a symbol as Binance writes it (upper case), kept while its end is
+    /// looked for; anything else is left to serde.
+    fn symbol(&mut self) -> Option<Sym<'a>> {
+        let (symbol, len) = Symbol::read_prefix(self.rest.as_bytes())?;
+        self.rest = self.rest[len..].strip_prefix('"')?;
+        Some(Sym::Checked(symbol))
     }
 
     /// A JSON integer that fits `u64`, without sign or leading zeros (as serde requires).
@@ -348,8 +341,8 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The bytes that end plain JSON string text: the closing quote, or what `Scan` leaves to
-/// serde (an escape, a control character). One lookup per byte instead of three tests.
+/// The bytes that end plain JSON string text: the closing quote, or what the fast path
+/// leaves to serde (an escape, a control character). One lookup per byte, not three tests.
 static ENDS_PLAIN_TEXT: [bool; 256] = {
     let mut ends = [false; 256];
     let mut b = 0;
@@ -378,6 +371,27 @@ enum Num<'a> {
 impl<'de: 'a, 'a> Deserialize<'de> for Num<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Num<'a>, D::Error> {
         <&'a str>::deserialize(d).map(Num::Text)
+    }
+}
+
+/// A symbol as read: text from serde, still to be checked, or checked by the scanner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sym<'a> {
+    Text(&'a str),
+    Checked(Symbol),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Sym<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sym<'a>, D::Error> {
+        <&'a str>::deserialize(d).map(Sym::Text)
+    }
+}
+
+#[inline(always)]
+fn sym(sym: Sym<'_>) -> Result<Symbol, DecodeError> {
+    match sym {
+        Sym::Text(text) => Ok(Symbol::parse(text)?),
+        Sym::Checked(symbol) => Ok(symbol),
     }
 }
 
@@ -496,7 +510,7 @@ struct BookTicker<'a> {
     #[serde(rename = "u")]
     update_id: u64,
     #[serde(borrow, rename = "s")]
-    symbol: &'a str,
+    symbol: Sym<'a>,
     #[serde(borrow, rename = "b")]
     bid: Num<'a>,
     #[serde(borrow, rename = "B")]
@@ -514,7 +528,7 @@ impl<'a> BookTicker<'a> {
         s.lit(r#"{"u":"#)?;
         let update_id = s.u64()?;
         s.lit(r#","s":""#)?;
-        let symbol = s.str()?;
+        let symbol = s.symbol()?;
         s.lit(r#","b":""#)?;
         let bid = s.decimal()?;
         s.lit(r#","B":""#)?;
@@ -537,7 +551,7 @@ impl<'a> BookTicker<'a> {
 
     fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
         Ok((
-            Symbol::parse(self.symbol)?,
+            sym(self.symbol)?,
             TickData::BookTicker(tick::BookTicker {
                 update_id: self.update_id,
                 bid: num("b", self.bid)?,
@@ -564,7 +578,7 @@ struct Trade<'a> {
     #[serde(rename = "E")]
     event_time: u64,
     #[serde(borrow, rename = "s")]
-    symbol: &'a str,
+    symbol: Sym<'a>,
     #[serde(rename = "t")]
     trade_id: u64,
     #[serde(borrow, rename = "p")]
@@ -584,7 +598,7 @@ impl<'a> Trade<'a> {
         s.lit(r#"{"e":"trade","E":"#)?;
         let event_time = s.u64()?;
         s.lit(r#","s":""#)?;
-        let symbol = s.str()?;
+        let symbol = s.symbol()?;
         s.lit(r#","t":"#)?;
         let trade_id = s.u64()?;
         s.lit(r#","p":""#)?;
@@ -614,7 +628,7 @@ impl<'a> Trade<'a> {
     fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
         check_event(self.event, "trade")?;
         Ok((
-            Symbol::parse(self.symbol)?,
+            sym(self.symbol)?,
             TickData::Trade(tick::Trade {
                 event_time: self.event_time,
                 trade_time: self.trade_time,
@@ -639,7 +653,7 @@ struct AggTrade<'a> {
     #[serde(rename = "E")]
     event_time: u64,
     #[serde(borrow, rename = "s")]
-    symbol: &'a str,
+    symbol: Sym<'a>,
     #[serde(rename = "a")]
     agg_id: u64,
     #[serde(borrow, rename = "p")]
@@ -663,7 +677,7 @@ impl<'a> AggTrade<'a> {
         s.lit(r#"{"e":"aggTrade","E":"#)?;
         let event_time = s.u64()?;
         s.lit(r#","s":""#)?;
-        let symbol = s.str()?;
+        let symbol = s.symbol()?;
         s.lit(r#","a":"#)?;
         let agg_id = s.u64()?;
         s.lit(r#","p":""#)?;
@@ -699,7 +713,7 @@ impl<'a> AggTrade<'a> {
     fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
         check_event(self.event, "aggTrade")?;
         Ok((
-            Symbol::parse(self.symbol)?,
+            sym(self.symbol)?,
             TickData::AggTrade(tick::AggTrade {
                 event_time: self.event_time,
                 trade_time: self.trade_time,
