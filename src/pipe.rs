@@ -325,30 +325,19 @@ mod tests {
         for id in 1..=5 {
             outbox.push(tick(id));
         }
-        let flushed = outbox.flush(OnFull::DropNewest, &abort).await.unwrap();
-        assert_eq!(flushed.dropped, 2);
+        let dropped = async |outbox: &mut Outbox| {
+            let flushed = outbox.flush(OnFull::DropNewest, &abort).await;
+            flushed.unwrap().dropped
+        };
+        assert_eq!(dropped(&mut outbox).await, 2);
         outbox.push(tick(6));
-        assert_eq!(
-            outbox
-                .flush(OnFull::DropNewest, &abort)
-                .await
-                .unwrap()
-                .dropped,
-            1
-        );
+        assert_eq!(dropped(&mut outbox).await, 1);
         let mut items = Vec::new();
         assert_eq!(rx.recv_many(&mut items, 10).await, 3);
         assert_eq!(ids(&items), [1, 2, 3]);
         // Taken out, so there is room again.
         outbox.push(tick(7));
-        assert_eq!(
-            outbox
-                .flush(OnFull::DropNewest, &abort)
-                .await
-                .unwrap()
-                .dropped,
-            0
-        );
+        assert_eq!(dropped(&mut outbox).await, 0);
     }
 
     #[tokio::test]

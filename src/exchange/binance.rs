@@ -289,7 +289,7 @@ impl<'a> Scan<'a> {
     fn decimal(&mut self) -> Option<Num<'a>> {
         let (decimal, len) = Decimal::read_prefix(self.rest.as_bytes())?;
         self.rest = self.rest[len..].strip_prefix('"')?;
-        Some(Num::Packed(decimal))
+        Some(Read::Checked(decimal))
     }
 
     /// A string holding a symbol as Binance writes it (upper case), kept while its end is
@@ -297,7 +297,7 @@ impl<'a> Scan<'a> {
     fn symbol(&mut self) -> Option<Sym<'a>> {
         let (symbol, len) = Symbol::read_prefix(self.rest.as_bytes())?;
         self.rest = self.rest[len..].strip_prefix('"')?;
-        Some(Sym::Checked(symbol))
+        Some(Read::Checked(symbol))
     }
 
     /// A JSON integer that fits `u64`, without sign or leading zeros (as serde requires).
@@ -360,47 +360,44 @@ fn decimal(field: &'static str, text: &str) -> Result<Decimal, DecodeError> {
     Decimal::parse(text).map_err(|source| DecodeError::Decimal { field, source })
 }
 
-/// A price or quantity as read: text from serde, still to be checked, or already checked
-/// and packed by the scanner.
+/// A field as read: text from serde, still to be checked, or checked (and kept) by the
+/// scanner while it looked for the field's end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Num<'a> {
+enum Read<'a, T> {
     Text(&'a str),
-    Packed(Decimal),
+    Checked(T),
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Num<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Num<'a>, D::Error> {
-        <&'a str>::deserialize(d).map(Num::Text)
+impl<'a, T> Read<'a, T> {
+    /// The value: checked already, or checked now by `parse`.
+    #[inline(always)]
+    fn or_parse<E>(self, parse: impl FnOnce(&'a str) -> Result<T, E>) -> Result<T, E> {
+        match self {
+            Read::Text(text) => parse(text),
+            Read::Checked(value) => Ok(value),
+        }
     }
 }
 
-/// A symbol as read: text from serde, still to be checked, or checked by the scanner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Sym<'a> {
-    Text(&'a str),
-    Checked(Symbol),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Sym<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sym<'a>, D::Error> {
-        <&'a str>::deserialize(d).map(Sym::Text)
+impl<'de: 'a, 'a, T> Deserialize<'de> for Read<'a, T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Read<'a, T>, D::Error> {
+        <&'a str>::deserialize(d).map(Read::Text)
     }
 }
+
+/// A price or quantity as read.
+type Num<'a> = Read<'a, Decimal>;
+/// A symbol as read.
+type Sym<'a> = Read<'a, Symbol>;
 
 #[inline(always)]
 fn sym(sym: Sym<'_>) -> Result<Symbol, DecodeError> {
-    match sym {
-        Sym::Text(text) => Ok(Symbol::parse(text)?),
-        Sym::Checked(symbol) => Ok(symbol),
-    }
+    Ok(sym.or_parse(Symbol::parse)?)
 }
 
 #[inline(always)]
 fn num(field: &'static str, num: Num<'_>) -> Result<Decimal, DecodeError> {
-    match num {
-        Num::Text(text) => decimal(field, text),
-        Num::Packed(decimal) => Ok(decimal),
-    }
+    num.or_parse(|text| decimal(field, text))
 }
 
 fn check_event(event: &str, expected: &str) -> Result<(), DecodeError> {
