@@ -2,12 +2,14 @@
 //!
 //! Data flow: [`cli`] parses what was typed and [`config`] turns it into a validated plan;
 //! [`app`] wires one runtime: one [`connection`] task per WebSocket (decoding frames with an
-//! [`exchange`]) sends [`tick::Tick`]s into ONE bounded channel; ONE [`sink`] task owns the
-//! receiver and the output. [`shutdown`] decides when to stop and enforces the hard
+//! [`exchange`]) sends [`tick::Tick`]s, a burst at a time, into ONE bounded channel
+//! ([`pipe`]); ONE [`sink`] task owns the receiver and the output. [`shutdown`] decides when to stop and enforces the hard
 //! deadline. [`report`] shows the counters while it runs (status line, stats JSON,
 //! Prometheus). [`replay`] is the Binance-compatible server the tests (and offline users) run
 //! on 127.0.0.1.
-#![forbid(unsafe_code)]
+// No unsafe code, but for one foreign call that is allowed where it is made: `malloc_trim`
+// in `memory`.
+#![deny(unsafe_code)]
 
 pub mod app;
 pub mod backoff;
@@ -20,6 +22,7 @@ pub mod decimal;
 pub mod exchange;
 pub mod generate;
 pub mod limiter;
+pub mod memory;
 pub mod pipe;
 pub mod plan;
 pub mod replay;

@@ -47,7 +47,7 @@ pub fn channel(capacity: usize) -> (Sender, Receiver) {
             room: room.clone(),
             capacity,
         },
-        Receiver { rx, room },
+        Receiver { rx, room, capacity },
     )
 }
 
@@ -226,6 +226,7 @@ impl Outbox {
 pub struct Receiver {
     rx: mpsc::Receiver<Item>,
     room: Arc<Semaphore>,
+    capacity: usize,
 }
 
 impl Receiver {
@@ -239,6 +240,11 @@ impl Receiver {
         let events = items[from..].iter().map(|i| i.events().len()).sum();
         self.room.add_permits(events);
         events
+    }
+
+    /// Events queued, or being put in the channel by a sender that took room for them.
+    pub fn queued(&self) -> usize {
+        self.capacity.saturating_sub(self.room.available_permits())
     }
 
     /// Whether no item is queued.
@@ -332,9 +338,11 @@ mod tests {
         assert_eq!(dropped(&mut outbox).await, 2);
         outbox.push(tick(6));
         assert_eq!(dropped(&mut outbox).await, 1);
+        assert_eq!(rx.queued(), 3);
         let mut items = Vec::new();
         assert_eq!(rx.recv_many(&mut items, 10).await, 3);
         assert_eq!(ids(&items), [1, 2, 3]);
+        assert_eq!(rx.queued(), 0);
         // Taken out, so there is room again.
         outbox.push(tick(7));
         assert_eq!(dropped(&mut outbox).await, 0);

@@ -76,6 +76,8 @@ pub enum SinkEnd {
 /// Items (a tick, or a connection's burst of up to 64) taken from the channel at once;
 /// one flush usually covers them all.
 const BATCH: usize = 16;
+/// A backlog this deep (1 MiB of events) is given back to the OS once drained.
+const GIVE_BACK_AFTER: usize = 8192;
 /// Flush early once this many bytes are buffered, even if more ticks are waiting.
 const FLUSH_AT: usize = 64 * 1024;
 /// How long the sink waits for more ticks once it has caught up, before it flushes and
@@ -125,6 +127,8 @@ async fn drain(
     abort: &CancellationToken,
 ) -> io::Result<SinkEnd> {
     let mut batch = Vec::with_capacity(BATCH);
+    // Whether the channel has held a deep backlog since memory was last given back.
+    let mut deep = false;
     let refresh_every = sink.refresh_every();
     let mut refresh = tokio::time::interval(refresh_every.unwrap_or(Duration::from_secs(3600)));
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -141,6 +145,7 @@ async fn drain(
         if received == 0 {
             return Ok(SinkEnd::Drained);
         }
+        deep |= rx.queued() + received >= GIVE_BACK_AFTER;
         // By reference, then dropped in place: a tick is moved once less than by `drain`.
         for event in batch.iter().flat_map(Item::events) {
             match event {
@@ -154,6 +159,11 @@ async fn drain(
             // sleep stalls nothing else, and no sender wakes it meanwhile: tokio only
             // wakes a receiver that is waiting.
             std::thread::sleep(LINGER);
+        }
+        if deep && rx.is_empty() {
+            // Caught up after a deep backlog: its memory is free, and goes back.
+            crate::memory::give_back();
+            deep = false;
         }
         if rx.is_empty() || sink.buffered() >= FLUSH_AT {
             let bytes = sink.buffered() as u64;
