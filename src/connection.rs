@@ -727,10 +727,15 @@ impl Connection {
                         offer => self.settle(offer, link, Role::Primary).await,
                     }
                 }
-                other => {
-                    self.on_frame_at(other, link, Role::Primary, now, now_ns)
-                        .await
-                }
+                // Anything else may wait (a close frame waits for the close reply): the
+                // burst's ticks go out first.
+                other => match self.flush().await {
+                    Next::Continue => {
+                        self.on_frame_at(other, link, Role::Primary, now, now_ns)
+                            .await
+                    }
+                    stop => stop,
+                },
             };
             handled += 1;
             // Check the budget before polling: a frame polled is a frame to handle.
@@ -839,7 +844,7 @@ impl Connection {
         }
     }
 
-    /// Decodes `text` and offers a new tick to the channel.
+    /// Decodes `text` and adds a new tick to the batch (see [`Outbox`]).
     fn deliver_now(&mut self, text: &str, link: &mut Link, role: Role) -> Offer {
         match self.shared.exchange.decode(text, link.last_frame_ns) {
             Ok(Decoded::Tick(tick)) => {

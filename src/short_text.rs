@@ -1,7 +1,6 @@
-//! Short ASCII text kept in place: the storage of symbols and decimal text.
+//! Short ASCII text kept in place: the storage of symbols.
 //!
-//! Every tick carries a symbol and two to four prices and quantities, each copied out of
-//! the frame once. A general small-string type copies with a variable-length `memcpy` (byte
+//! Every tick carries a symbol copied out of the frame. A general small-string type copies with a variable-length `memcpy` (byte
 //! stores) and is then moved as whole words, which the CPU cannot forward from those byte
 //! stores: each copy stalls. [`ShortText`] reads its source with whole-word loads (two that
 //! overlap, for lengths that are not a multiple of eight) and stores whole words.
@@ -19,7 +18,7 @@ pub struct ShortText([u8; CAPACITY]);
 
 impl ShortText {
     /// Copies `text`; `None` when it is longer than [`CAPACITY`]. The caller has checked
-    /// that it holds no NUL byte (symbols and decimal text are letters, digits, `.`, `-`).
+    /// that it holds no NUL byte (symbols are letters and digits).
     #[inline]
     pub fn new(text: &[u8]) -> Option<ShortText> {
         debug_assert!(!text.contains(&0), "NUL in short text");
