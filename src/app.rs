@@ -55,7 +55,7 @@ pub enum RunError {
     #[error(transparent)]
     Connection(#[from] ConnectionError),
     /// Writing the output failed.
-    #[error("cannot write output ({0})")]
+    #[error("cannot write output {0}")]
     Output(std::io::Error),
     /// A task panicked (a bug).
     #[error("internal error: {0}")]

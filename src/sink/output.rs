@@ -2,10 +2,12 @@
 //!
 //! Both sinks write through a plain `File` handle (stdout is a duplicate of fd 1), so no
 //! hidden buffer of the standard library can split a line: every `write_all` ends on a line
-//! boundary and a stopped run never leaves a torn last line behind.
+//! boundary and a stopped run never leaves a torn last line behind. A write that fails part
+//! way (a full disk) is cut back to the last complete line before the error is returned, and
+//! every error names the file it happened on ([`WriteError`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -52,6 +54,36 @@ impl OpenError {
             OpenError::Exists(_) | OpenError::HeaderMismatch { .. }
         )
     }
+}
+
+/// A failed write, naming the output it happened on: `ticks.csv (No space left on device)`.
+///
+/// Sinks return it inside an `io::Error` of the same kind, so callers that only look at the
+/// kind (a closed pipe ends quietly) keep working, and the message names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{} ({source})", path.display())]
+pub struct WriteError {
+    /// The file (or `stdout`).
+    pub path: PathBuf,
+    /// The cause.
+    pub source: io::Error,
+}
+
+/// Wraps `source` so its message names `path` (once: an already named error is kept).
+pub fn named(path: &Path, source: io::Error) -> io::Error {
+    if source
+        .get_ref()
+        .is_some_and(|inner| inner.is::<WriteError>())
+    {
+        return source;
+    }
+    io::Error::new(
+        source.kind(),
+        WriteError {
+            path: path.to_owned(),
+            source,
+        },
+    )
 }
 
 /// An opened output, ready to hand to the sink task.
@@ -154,7 +186,7 @@ fn open_file(
         }
     }
     Ok(Opened {
-        sink: Box::new(LineSink::new(encoder, file, true, empty, gaps)),
+        sink: Box::new(LineSink::new(encoder, file, true, empty, gaps).at(path)),
         created: (!existed).then(|| path.to_owned()),
     })
 }
@@ -188,6 +220,11 @@ pub struct LineSink {
     sync: bool,
     /// Where gap records go.
     gaps: Gaps,
+    /// What errors call the output.
+    name: PathBuf,
+    /// For a regular file, its length at the end of the last complete line written: a write
+    /// that fails part way is cut back to it. `None` for stdout, pipes and devices.
+    committed_len: Option<u64>,
 }
 
 impl LineSink {
@@ -210,6 +247,29 @@ impl LineSink {
             out,
             sync,
             gaps,
+            name: PathBuf::from("stdout"),
+            committed_len: None,
+        }
+    }
+
+    /// Names the output `path` in errors; for a regular file, also cuts a failed write back
+    /// to the last complete line.
+    pub fn at(mut self, path: &Path) -> LineSink {
+        self.name = path.to_owned();
+        self.committed_len = match self.out.metadata() {
+            Ok(meta) if meta.is_file() => Some(meta.len()),
+            _ => None,
+        };
+        self
+    }
+
+    /// After a failed write: the file ends at the last complete line again, and the next
+    /// write (if any) goes right after it.
+    fn cut_back(&mut self) {
+        if let Some(len) = self.committed_len {
+            // Best effort: the write error is what gets reported.
+            let _ = self.out.set_len(len);
+            let _ = self.out.seek(SeekFrom::Start(len));
         }
     }
 }
@@ -225,21 +285,27 @@ impl Sink for LineSink {
         match &mut self.gaps {
             Gaps::Inline => gap::ndjson_line(record, &mut self.buf),
             Gaps::SideFile { path, file } => {
+                let side = path.clone();
+                let named = |e| named(&side, e);
                 let file = match file {
                     Some(file) => file,
                     None => {
-                        let opened = OpenOptions::new().append(true).create(true).open(&*path)?;
+                        let opened = OpenOptions::new()
+                            .append(true)
+                            .create(true)
+                            .open(&*path)
+                            .map_err(named)?;
                         let mut line = Vec::new();
-                        if opened.metadata()?.len() == 0 {
+                        if opened.metadata().map_err(named)?.len() == 0 {
                             gap::csv_header(&mut line);
                         }
-                        file.insert(opened).write_all(&line)?;
+                        file.insert(opened).write_all(&line).map_err(named)?;
                         file.as_mut().expect("just inserted")
                     }
                 };
                 let mut line = Vec::with_capacity(128);
                 gap::csv_row(record, &mut line);
-                file.write_all(&line)?;
+                file.write_all(&line).map_err(named)?;
             }
             Gaps::Nowhere => {}
         }
@@ -252,7 +318,13 @@ impl Sink for LineSink {
 
     fn flush(&mut self) -> io::Result<u64> {
         if !self.buf.is_empty() {
-            self.out.write_all(&self.buf)?;
+            if let Err(e) = self.out.write_all(&self.buf) {
+                self.cut_back();
+                return Err(named(&self.name, e));
+            }
+            if let Some(len) = &mut self.committed_len {
+                *len += self.buf.len() as u64;
+            }
             self.buf.clear();
         }
         Ok(std::mem::take(&mut self.pending))
@@ -261,12 +333,13 @@ impl Sink for LineSink {
     fn finish(&mut self) -> io::Result<u64> {
         let committed = self.flush()?;
         if self.sync {
-            self.out.sync_all()?;
+            self.out.sync_all().map_err(|e| named(&self.name, e))?;
             if let Gaps::SideFile {
-                file: Some(file), ..
+                file: Some(file),
+                path,
             } = &self.gaps
             {
-                file.sync_all()?;
+                file.sync_all().map_err(|e| named(path, e))?;
             }
         }
         Ok(committed)
@@ -306,7 +379,9 @@ impl TableSink {
     fn draw(&mut self) -> io::Result<()> {
         self.frame.clear();
         self.table.render(crate::clock::now_ns(), &mut self.frame);
-        self.out.write_all(&self.frame)?;
+        self.out
+            .write_all(&self.frame)
+            .map_err(|e| named(Path::new("stdout"), e))?;
         self.drawn = Some(Instant::now());
         Ok(())
     }
@@ -347,7 +422,9 @@ impl Sink for TableSink {
         self.draw()?;
         self.frame.clear();
         self.table.finish(&mut self.frame);
-        self.out.write_all(&self.frame)?;
+        self.out
+            .write_all(&self.frame)
+            .map_err(|e| named(Path::new("stdout"), e))?;
         Ok(std::mem::take(&mut self.pending))
     }
 }
