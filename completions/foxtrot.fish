@@ -89,7 +89,10 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as \'data/{exchange}/{channel}/{date}/{symbol}.csv.gz\' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rotate -d 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l fsync -d 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l zstd-level -d 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l force -d 'Overwrite an existing file'

@@ -125,7 +125,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         Ok(reporters) => reporters,
         Err(e) => {
             // Refused before anything ran: leave no empty output file of our own behind.
-            if let Some(path) = &opened.created {
+            for path in &opened.created {
                 let _ = std::fs::remove_file(path);
             }
             return Err(e.into());
@@ -257,11 +257,10 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         failure,
     };
     // A failed run that wrote nothing leaves no empty file of its own behind.
-    if let Some(path) = opened.created
-        && report.failure.is_some()
-        && report.stats.written == 0
-    {
-        let _ = std::fs::remove_file(path);
+    if report.failure.is_some() && report.stats.written == 0 {
+        for path in &opened.created {
+            let _ = std::fs::remove_file(path);
+        }
     }
     Ok(report)
 }

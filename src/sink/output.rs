@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::csv::Csv;
+use super::files::{FileSink, needs_file_sink};
 use super::ndjson::Ndjson;
 use super::table::Table;
 use super::{Encode, Sink, gap};
@@ -90,13 +91,38 @@ pub fn named(path: &Path, source: io::Error) -> io::Error {
 pub struct Opened {
     /// The sink.
     pub sink: Box<dyn Sink>,
-    /// A file this run created, to remove again if the run fails before writing a tick.
-    pub created: Option<PathBuf>,
+    /// Files this run created, to remove again if the run fails before writing a tick.
+    pub created: Vec<PathBuf>,
 }
 
-/// Opens the output `config` names: creates or appends to the file, writes the CSV header.
+/// Opens every output `config` names (`--out` may be given several times): creates or
+/// appends to plain files, writes CSV headers; templated, rotated and compressed outputs
+/// open their files at their first row.
 pub fn open(config: &Config) -> Result<Opened, OpenError> {
-    match &config.output {
+    let mut sinks = Vec::new();
+    let mut created = Vec::new();
+    for output in std::iter::once(&config.output).chain(&config.more_outputs) {
+        match open_one(output, config) {
+            Ok(opened) => {
+                sinks.push(opened.sink);
+                created.extend(opened.created);
+            }
+            Err(e) => {
+                for path in &created {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(Opened {
+        sink: super::fanout::Fanout::of(sinks),
+        created,
+    })
+}
+
+fn open_one(output: &Output, config: &Config) -> Result<Opened, OpenError> {
+    match output {
         Output::Stdout(format) => {
             let stdout = io::stdout()
                 .as_fd()
@@ -126,7 +152,7 @@ pub fn open(config: &Config) -> Result<Opened, OpenError> {
             };
             Ok(Opened {
                 sink,
-                created: None,
+                created: Vec::new(),
             })
         }
         Output::File {
@@ -159,6 +185,15 @@ fn open_file(
         }
         _ => (Box::new(Ndjson), Gaps::Inline),
     };
+    if let Some(text) = path.to_str()
+        && needs_file_sink(text, &config.files)
+    {
+        let csv = format == Format::Csv;
+        return Ok(Opened {
+            sink: Box::new(FileSink::new(text, encoder, csv, existing, &config.files)?),
+            created: Vec::new(),
+        });
+    }
     let existed = path.exists();
     let mut options = OpenOptions::new();
     match existing {
@@ -187,7 +222,7 @@ fn open_file(
     }
     Ok(Opened {
         sink: Box::new(LineSink::new(encoder, file, true, empty, gaps).at(path)),
-        created: (!existed).then(|| path.to_owned()),
+        created: (!existed).then(|| path.to_owned()).into_iter().collect(),
     })
 }
 

@@ -2,3 +2,4 @@
 //! outputs. The real binary records from the replay server on 127.0.0.1 into a temp dir.
 
 mod full_disk;
+mod layout;
