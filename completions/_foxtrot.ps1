@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Write ticks to a file (CSV or NDJSON, from the extension)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check a config file and print the plan it makes')
+            [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish FILE.partial files a crash left: keep every complete line, write FILE')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Print shell completions or the man pages, generated from this command line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -162,6 +163,15 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
         'foxtrot;config;help;help' {
             break
         }
+        'foxtrot;recover' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'foxtrot;generate' {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
@@ -214,6 +224,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Write ticks to a file (CSV or NDJSON, from the extension)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check a config file and print the plan it makes')
+            [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish FILE.partial files a crash left: keep every complete line, write FILE')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Print shell completions or the man pages, generated from this command line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -232,6 +243,9 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             break
         }
         'foxtrot;help;config;check' {
+            break
+        }
+        'foxtrot;help;recover' {
             break
         }
         'foxtrot;help;generate' {

@@ -28,6 +28,9 @@ _foxtrot() {
             foxtrot,record)
                 cmd="foxtrot__subcmd__record"
                 ;;
+            foxtrot,recover)
+                cmd="foxtrot__subcmd__recover"
+                ;;
             foxtrot,replay)
                 cmd="foxtrot__subcmd__replay"
                 ;;
@@ -76,6 +79,9 @@ _foxtrot() {
             foxtrot__subcmd__help,record)
                 cmd="foxtrot__subcmd__help__subcmd__record"
                 ;;
+            foxtrot__subcmd__help,recover)
+                cmd="foxtrot__subcmd__help__subcmd__recover"
+                ;;
             foxtrot__subcmd__help,replay)
                 cmd="foxtrot__subcmd__help__subcmd__replay"
                 ;;
@@ -98,7 +104,7 @@ _foxtrot() {
 
     case "${cmd}" in
         foxtrot)
-            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config generate help"
+            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config recover generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -288,7 +294,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__help)
-            opts="stream record replay config generate help"
+            opts="stream record replay config recover generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -386,6 +392,20 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__help__subcmd__record)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__help__subcmd__recover)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -534,6 +554,20 @@ _foxtrot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__recover)
+            opts="-v -q -h --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -30,6 +30,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
             cand config 'Check a config file and print the plan it makes'
+            cand recover 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -150,6 +151,14 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
         }
         &'foxtrot;config;help;help'= {
         }
+        &'foxtrot;recover'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'foxtrot;generate'= {
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
@@ -195,6 +204,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
             cand config 'Check a config file and print the plan it makes'
+            cand recover 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -208,6 +218,8 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
         }
         &'foxtrot;help;config;check'= {
+        }
+        &'foxtrot;help;recover'= {
         }
         &'foxtrot;help;generate'= {
             cand completions 'A completion script for SHELL'

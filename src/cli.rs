@@ -60,6 +60,13 @@ pub enum Command {
     /// Check a config file and print the plan it makes.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Finish FILE.partial files a crash left: keep every complete line, write FILE.
+    #[command(after_help = RECOVER_EXAMPLES)]
+    Recover {
+        /// The .partial files (compressed ones decode up to their last complete block).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Print shell completions or the man pages, generated from this command line.
     #[command(subcommand, after_help = GENERATE_EXAMPLES)]
     Generate(Generate),
@@ -77,6 +84,11 @@ pub enum ConfigCommand {
         file: PathBuf,
     },
 }
+
+const RECOVER_EXAMPLES: &str = "\
+Examples:
+  foxtrot recover data/binance/trade/2026-12-03/BTCUSDT.csv.gz.partial
+  foxtrot recover $(find data -name '*.partial')";
 
 const CONFIG_EXAMPLES: &str = "\
 Examples:

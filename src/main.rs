@@ -23,6 +23,7 @@ fn main() {
         Command::Replay(args) => serve(args, cli.quiet),
         Command::Config(ConfigCommand::Check { file }) => check(&file),
         Command::Generate(what) => emit(what),
+        Command::Recover { files } => foxtrot::sink::recover::run(&files),
     };
     std::process::exit(code);
 }

@@ -11,6 +11,7 @@ pub mod files;
 pub mod gap;
 pub mod ndjson;
 pub mod output;
+pub mod recover;
 pub mod rotate;
 pub mod table;
 pub mod template;
