@@ -65,7 +65,7 @@ async fn the_hard_deadline_still_finishes_the_compressed_stream() {
     assert!(done.stderr.contains("deadline"), "{}", done.stderr);
     assert_eq!(
         files_under(dir.path()),
-        [out.clone()],
+        std::slice::from_ref(&out),
         "renamed, no .partial"
     );
     assert_ne!(system_test(&out), Some(false), "gzip -t");
