@@ -448,7 +448,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__record)
-            opts="-o -v -q -h --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --out --append --force --rotate --fsync --zstd-level --verbose --quiet --help"
+            opts="-o -v -q -h --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --out --append --force --rotate --fsync --row-group-rows --zstd-level --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -547,6 +547,10 @@ _foxtrot() {
                     return 0
                     ;;
                 --fsync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --row-group-rows)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -89,6 +89,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --out 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row'
             cand --rotate 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time'
             cand --fsync 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]'
+            cand --row-group-rows 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]'
             cand --zstd-level 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]'
             cand --dry-run 'Check everything, print the plan (which connection carries which streams), and exit'
             cand --append 'Add to an existing file instead of refusing it'

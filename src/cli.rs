@@ -286,6 +286,9 @@ pub enum Format {
     Ndjson,
     /// Comma-separated values with a header row.
     Csv,
+    /// Parquet files (`record --out FILE.parquet` only).
+    #[value(skip)]
+    Parquet,
 }
 
 /// `foxtrot record`.
@@ -329,6 +332,10 @@ pub struct FileArgs {
     /// (such as interval:5s, and each finished file) [default: rotate].
     #[arg(long, value_name = "POLICY", value_parser = crate::sink::rotate::Fsync::parse)]
     pub fsync: Option<crate::sink::rotate::Fsync>,
+
+    /// Rows per Parquet row group; a file's last group may be smaller [default: 1000000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub row_group_rows: Option<u64>,
 
     /// zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]

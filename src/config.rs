@@ -212,6 +212,9 @@ impl Config {
             rotate: typed.rotate,
             fsync: typed.fsync.unwrap_or(defaults.fsync),
             zstd_level: typed.zstd_level.unwrap_or(defaults.zstd_level),
+            row_group_rows: typed
+                .row_group_rows
+                .map_or(defaults.row_group_rows, |n| n as usize),
         };
         Ok(config)
     }
@@ -361,6 +364,9 @@ fn format_of(path: &Path) -> Result<Format, ConfigError> {
     match ext.as_deref() {
         Some("csv") => Ok(Format::Csv),
         Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
+        Some("parquet") if cfg!(feature = "parquet") && uncompressed.len() == text.len() => {
+            Ok(Format::Parquet)
+        }
         _ => Err(ConfigError::OutExtension(path.to_owned())),
     }
 }
@@ -429,7 +435,8 @@ mod tests {
             ("t.ndjson", Some(Format::Ndjson)),
             ("t.jsonl", Some(Format::Ndjson)),
             ("t.json", None),
-            ("t.parquet", None),
+            ("t.parquet", Some(Format::Parquet)),
+            ("t.parquet.gz", None),
             ("t", None),
         ];
         for (path, want) in cases {

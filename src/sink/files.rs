@@ -31,6 +31,8 @@ pub struct FileSettings {
     pub fsync: Fsync,
     /// zstd level of `.zst` outputs.
     pub zstd_level: i32,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
 }
 
 impl Default for FileSettings {
@@ -39,6 +41,7 @@ impl Default for FileSettings {
             rotate: None,
             fsync: Fsync::Rotate,
             zstd_level: DEFAULT_ZSTD_LEVEL,
+            row_group_rows: 1_000_000,
         }
     }
 }
@@ -57,6 +60,7 @@ pub fn needs_file_sink(text: &str, settings: &FileSettings) -> bool {
     let (compression, _) = Compression::of(text, settings.zstd_level);
     settings.rotate.is_some()
         || compression != Compression::Plain
+        || text.to_ascii_lowercase().ends_with(".parquet")
         || template.is_ok_and(|t| t.is_templated())
 }
 
@@ -68,9 +72,60 @@ struct SlotKey(
     Option<crate::tick::Channel>,
 );
 
+/// How rows become a file's bytes.
+pub enum Form {
+    /// Whole lines of a line format, through the file's compression.
+    Lines(Box<dyn Encode>),
+    /// Parquet with row groups of this many rows.
+    #[cfg(feature = "parquet")]
+    Parquet(usize),
+}
+
+/// A file being written, in either form.
+enum Out {
+    Lines(Writer),
+    #[cfg(feature = "parquet")]
+    Parquet(super::parquet::ParquetFile),
+}
+
+impl Out {
+    fn settle(&mut self, now: bool) -> io::Result<()> {
+        match self {
+            Out::Lines(w) => w.settle(now),
+            #[cfg(feature = "parquet")]
+            Out::Parquet(p) => p.settle(now),
+        }
+    }
+
+    fn bytes_on_disk(&self) -> u64 {
+        match self {
+            Out::Lines(w) => w.bytes_on_disk(),
+            #[cfg(feature = "parquet")]
+            Out::Parquet(p) => p.bytes_on_disk(),
+        }
+    }
+
+    /// Syncs what is on disk (a Parquet file's finished row groups).
+    fn sync(&mut self) -> io::Result<()> {
+        match self {
+            Out::Lines(w) => w.sync(),
+            #[cfg(feature = "parquet")]
+            Out::Parquet(_) => Ok(()),
+        }
+    }
+
+    fn finish(self) -> io::Result<std::fs::File> {
+        match self {
+            Out::Lines(w) => w.finish(),
+            #[cfg(feature = "parquet")]
+            Out::Parquet(p) => p.finish(),
+        }
+    }
+}
+
 /// The file being written for one slot.
 struct Segment {
-    writer: Writer,
+    writer: Out,
     /// The name it gets when finished.
     done: PathBuf,
     /// The CSV gap side file (`NAME.gaps.csv`), opened at the first gap.
@@ -97,8 +152,8 @@ struct Slot {
 pub struct FileSink {
     template: Template,
     compression: Compression,
-    encoder: Box<dyn Encode>,
-    /// CSV keeps gaps in side files; NDJSON inline.
+    form: Form,
+    /// CSV and Parquet keep gaps in side files; NDJSON inline.
     csv: bool,
     /// `--force`: a finished file replaces one of the same name.
     overwrite: bool,
@@ -131,7 +186,7 @@ impl FileSink {
     /// refuse, it must not exist yet.
     pub fn new(
         text: &str,
-        encoder: Box<dyn Encode>,
+        form: Form,
         csv: bool,
         existing: Existing,
         settings: &FileSettings,
@@ -161,7 +216,7 @@ impl FileSink {
             splits: template.splits_by(),
             template,
             compression,
-            encoder,
+            form,
             csv,
             overwrite: existing == Existing::Overwrite,
             period_ns,
@@ -242,13 +297,23 @@ impl FileSink {
         if let Some(parent) = done.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| named(parent, e))?;
         }
-        let writer = Writer::create(&partial(&done), self.compression)?;
+        let mut header = Vec::new();
+        let writer = match &mut self.form {
+            Form::Lines(encoder) => {
+                encoder.header(&mut header);
+                Out::Lines(Writer::create(&partial(&done), self.compression)?)
+            }
+            #[cfg(feature = "parquet")]
+            Form::Parquet(rows) => Out::Parquet(super::parquet::ParquetFile::create(
+                &partial(&done),
+                self.slots[i].key.channel,
+                *rows,
+            )?),
+        };
         self.used.insert(done.clone());
         let slot = &mut self.slots[i];
         let before = slot.buf.len();
         // The header goes before the rows already buffered for this file (none, as a rule).
-        let mut header = Vec::new();
-        self.encoder.header(&mut header);
         slot.buf.splice(0..0, header.iter().copied());
         self.buffered += slot.buf.len() - before;
         slot.segment = Some(Segment {
@@ -282,9 +347,11 @@ impl FileSink {
         let Some(segment) = &mut slot.segment else {
             return Ok(0);
         };
-        if !slot.buf.is_empty() {
+        if !slot.buf.is_empty()
+            && let Out::Lines(writer) = &mut segment.writer
+        {
             self.buffered -= slot.buf.len();
-            let result = segment.writer.write_lines(&slot.buf);
+            let result = writer.write_lines(&slot.buf);
             slot.buf.clear();
             result?;
         }
@@ -404,10 +471,24 @@ impl Sink for FileSink {
         let ready = self.ready(i, tick.recv_ns);
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
-        let before = slot.buf.len();
-        self.encoder.encode(tick, &mut slot.buf);
         slot.pending += 1;
-        self.buffered += slot.buf.len() - before;
+        match (&mut self.form, &mut slot.segment) {
+            #[cfg(feature = "parquet")]
+            (
+                _,
+                Some(Segment {
+                    writer: Out::Parquet(file),
+                    ..
+                }),
+            ) => file.push(tick),
+            (Form::Lines(encoder), _) => {
+                let before = slot.buf.len();
+                encoder.encode(tick, &mut slot.buf);
+                self.buffered += slot.buf.len() - before;
+            }
+            #[cfg(feature = "parquet")]
+            (Form::Parquet(_), _) => unreachable!("ready opened the file"),
+        }
         Ok(())
     }
 

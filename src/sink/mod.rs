@@ -11,6 +11,8 @@ pub mod files;
 pub mod gap;
 pub mod ndjson;
 pub mod output;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod recover;
 pub mod rotate;
 pub mod table;

@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::csv::Csv;
-use super::files::{FileSink, needs_file_sink};
+use super::files::{FileSink, Form, needs_file_sink};
 use super::ndjson::Ndjson;
 use super::table::Table;
+#[cfg(feature = "parquet")]
+use super::template::Template;
 use super::{Encode, Sink, gap};
 use crate::cli::Format;
 use crate::config::{Config, Existing, Output};
@@ -37,6 +39,9 @@ pub enum OpenError {
         /// The header this run writes.
         want: String,
     },
+    /// The output cannot be written the way it was asked for.
+    #[error("{0}")]
+    Unsupported(String),
     /// Any other I/O failure.
     #[error("cannot open output file {path} ({source})")]
     Io {
@@ -52,7 +57,7 @@ impl OpenError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            OpenError::Exists(_) | OpenError::HeaderMismatch { .. }
+            OpenError::Exists(_) | OpenError::HeaderMismatch { .. } | OpenError::Unsupported(_)
         )
     }
 }
@@ -134,7 +139,8 @@ fn open_one(output: &Output, config: &Config) -> Result<Opened, OpenError> {
                 })?;
             let sink: Box<dyn Sink> = match format {
                 Format::Table => Box::new(TableSink::new(stdout)),
-                Format::Ndjson => Box::new(LineSink::new(
+                // Parquet is never on stdout (config refuses it); NDJSON stands in.
+                Format::Ndjson | Format::Parquet => Box::new(LineSink::new(
                     Box::new(Ndjson),
                     stdout,
                     false,
@@ -188,9 +194,29 @@ fn open_file(
     if let Some(text) = path.to_str()
         && needs_file_sink(text, &config.files)
     {
-        let csv = format == Format::Csv;
+        let form = match format {
+            #[cfg(feature = "parquet")]
+            Format::Parquet => {
+                // One schema per channel: one file holds one channel's rows.
+                let by_channel = Template::parse(text).is_ok_and(|t| t.splits_by().2);
+                if config.channels.len() > 1 && !by_channel {
+                    return Err(OpenError::Unsupported(format!(
+                        "a Parquet file holds one channel: add {{channel}} to --out {text} (such as ticks-{{channel}}.parquet) or record one --channel"
+                    )));
+                }
+                Form::Parquet(config.files.row_group_rows)
+            }
+            _ => Form::Lines(encoder),
+        };
+        let side_gaps = matches!(format, Format::Csv | Format::Parquet);
         return Ok(Opened {
-            sink: Box::new(FileSink::new(text, encoder, csv, existing, &config.files)?),
+            sink: Box::new(FileSink::new(
+                text,
+                form,
+                side_gaps,
+                existing,
+                &config.files,
+            )?),
             created: Vec::new(),
         });
     }

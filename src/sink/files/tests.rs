@@ -32,7 +32,14 @@ fn sink(dir: &Path, template: &str, settings: FileSettings) -> FileSink {
     } else {
         Box::new(Ndjson)
     };
-    let mut sink = FileSink::new(&text, encoder, csv, Existing::Refuse, &settings).unwrap();
+    let mut sink = FileSink::new(
+        &text,
+        Form::Lines(encoder),
+        csv,
+        Existing::Refuse,
+        &settings,
+    )
+    .unwrap();
     // Wall-clock time stands still at the first row's day: only rows move periods on.
     sink.clock = || MIDNIGHT;
     sink
