@@ -85,7 +85,7 @@ pub enum Form {
 enum Out {
     Lines(Writer),
     #[cfg(feature = "parquet")]
-    Parquet(super::parquet::ParquetFile),
+    Parquet(Box<super::parquet::ParquetFile>),
 }
 
 impl Out {
@@ -304,11 +304,11 @@ impl FileSink {
                 Out::Lines(Writer::create(&partial(&done), self.compression)?)
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(rows) => Out::Parquet(super::parquet::ParquetFile::create(
+            Form::Parquet(rows) => Out::Parquet(Box::new(super::parquet::ParquetFile::create(
                 &partial(&done),
                 self.slots[i].key.channel,
                 *rows,
-            )?),
+            )?)),
         };
         self.used.insert(done.clone());
         let slot = &mut self.slots[i];
