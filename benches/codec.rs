@@ -10,7 +10,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use foxtrot::exchange::binance::Binance;
-use foxtrot::exchange::{Decoded, Exchange};
+use foxtrot::exchange::{Decoded, Exchange, Out};
 use foxtrot::sink::Encode;
 use foxtrot::sink::csv::Csv;
 use foxtrot::sink::ndjson::Ndjson;
@@ -48,9 +48,12 @@ fn fixture(channel: Channel) -> (Vec<String>, Vec<String>) {
 fn ticks(frames: &[String]) -> Vec<Tick> {
     frames
         .iter()
-        .map(|f| match Binance.decode(f, RECV_NS) {
-            Ok(Decoded::Tick(tick)) => tick,
-            other => panic!("{f}: {other:?}"),
+        .map(|f| {
+            let mut out = Out::default();
+            match Binance.decode(f, RECV_NS, &mut out) {
+                Ok(Decoded::Data) if out.ticks.len() == 1 => out.ticks.remove(0),
+                other => panic!("{f}: {other:?}"),
+            }
         })
         .collect()
 }
@@ -62,10 +65,12 @@ fn decode(c: &mut Criterion) {
             let (raw, framed) = fixture(channel);
             let frames = if combined { framed } else { raw };
             g.throughput(Throughput::Elements(frames.len() as u64));
+            let mut out = Out::default();
             g.bench_function(channel.as_str(), |b| {
                 b.iter(|| {
                     for frame in &frames {
-                        black_box(Binance.decode(black_box(frame), RECV_NS).unwrap());
+                        out.clear();
+                        black_box(Binance.decode(black_box(frame), RECV_NS, &mut out).unwrap());
                     }
                 })
             });

@@ -32,13 +32,15 @@ complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "stream" -d 'Print l
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "config" -d 'Check a config file and print the plan it makes'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "venues" -d 'List the venues, with their endpoints and channels'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l venue -d 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
 trade\t'Every trade'
 aggTrade\t'Trades aggregated by taker order and price'"
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
@@ -65,11 +67,12 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l dry-run -d 'C
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l venue -d 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
 trade\t'Every trade'
 aggTrade\t'Trades aggregated by taker order and price'"
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
@@ -126,6 +129,9 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help'
@@ -143,12 +149,13 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_see
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config venues generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config venues generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config venues generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config venues generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config venues generate help" -f -a "venues" -d 'List the venues, with their endpoints and channels'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config venues generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config venues generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'

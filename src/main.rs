@@ -23,6 +23,10 @@ fn main() {
         Command::Replay(args) => serve(args, cli.quiet),
         Command::Config(ConfigCommand::Check { file }) => check(&file),
         Command::Generate(what) => emit(what),
+        Command::Venues => {
+            print!("{}", foxtrot::exchange::describe_all());
+            0
+        }
     };
     std::process::exit(code);
 }

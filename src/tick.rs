@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use crate::short_text::ShortText;
 
+pub use crate::exchange::Venue;
+
 /// The longest symbol accepted, in characters.
 pub const MAX_SYMBOL_LEN: usize = 20;
 
@@ -18,16 +20,29 @@ pub struct Symbol(ShortText);
 
 /// Why a symbol was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid symbol {0:?}: expected 1 to {MAX_SYMBOL_LEN} ASCII letters or digits, like BTCUSDT"
-)]
-pub struct SymbolError(pub String);
+#[error("invalid symbol {text:?}: expected {expected}")]
+pub struct SymbolError {
+    /// The refused text.
+    pub text: String,
+    /// What the venue's symbols look like.
+    pub expected: &'static str,
+}
+
+impl SymbolError {
+    /// `text` refused by the default rule (ASCII letters and digits).
+    pub fn new(text: &str) -> SymbolError {
+        SymbolError {
+            text: text.to_owned(),
+            expected: "1 to 20 ASCII letters or digits, like BTCUSDT",
+        }
+    }
+}
 
 impl Symbol {
     /// Validates `text` and stores it upper case (`btcusdt` becomes `BTCUSDT`).
     pub fn parse(text: &str) -> Result<Symbol, SymbolError> {
         if text.is_empty() || text.len() > MAX_SYMBOL_LEN {
-            return Err(SymbolError(text.to_owned()));
+            return Err(SymbolError::new(text));
         }
         // Every market message names its symbol, already upper case: check for that first.
         let stored = if text
@@ -43,9 +58,37 @@ impl Symbol {
         } else {
             None
         };
-        stored
+        stored.map(Symbol).ok_or_else(|| SymbolError::new(text))
+    }
+
+    /// Validates `text` by a venue's rule: 1 to [`MAX_SYMBOL_LEN`] bytes of characters
+    /// `allowed` accepts, ASCII letters stored upper case; `expected` describes the rule
+    /// in the error. Whatever the rule, characters that
+    /// output formats would have to escape (quotes, backslashes, commas, whitespace and
+    /// control characters) are refused, so encoders copy symbols verbatim.
+    pub fn parse_with(
+        text: &str,
+        expected: &'static str,
+        allowed: impl Fn(char) -> bool,
+    ) -> Result<Symbol, SymbolError> {
+        let refused = || SymbolError {
+            text: text.to_owned(),
+            expected,
+        };
+        if text.is_empty()
+            || text.len() > MAX_SYMBOL_LEN
+            || text.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | ',') || !allowed(c)
+            })
+        {
+            return Err(refused());
+        }
+        let mut upper = [0; MAX_SYMBOL_LEN];
+        upper[..text.len()].copy_from_slice(text.as_bytes());
+        upper.make_ascii_uppercase();
+        ShortText::new(&upper[..text.len()])
             .map(Symbol)
-            .ok_or_else(|| SymbolError(text.to_owned()))
+            .ok_or_else(refused)
     }
 
     /// Reads the symbol at the start of `bytes` as venues write it, upper-case letters and
@@ -66,7 +109,7 @@ impl Symbol {
 
     /// The upper-case text of the symbol.
     pub fn as_str(&self) -> &str {
-        self.0.to_str().expect("symbols are ASCII")
+        self.0.to_str().expect("symbols are UTF-8")
     }
 
     /// The upper-case text of the symbol, as bytes.
@@ -191,17 +234,25 @@ pub use crate::decimal::{Decimal, DecimalError, DecimalText, MAX_DECIMAL_LEN};
 /// One normalized market-data message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tick {
-    /// The venue's name as written in output, such as `binance`.
-    pub exchange: &'static str,
+    /// The venue, written in output as its name (`binance`, `binance-futures`).
+    pub exchange: Venue,
     /// The market.
     pub symbol: Symbol,
     /// Wall-clock receive time, nanoseconds since the Unix epoch.
     pub recv_ns: u64,
+    /// The venue's event time, nanoseconds since the Unix epoch; 0 when the venue gives
+    /// none (see [`Tick::exchange_ns`]).
+    pub exchange_ns: u64,
     /// The channel's fields.
     pub data: TickData,
 }
 
 impl Tick {
+    /// The venue's event time in ns since the Unix epoch, if the venue gave one.
+    pub fn exchange_ns(&self) -> Option<u64> {
+        (self.exchange_ns != 0).then_some(self.exchange_ns)
+    }
+
     /// The channel this tick came from.
     pub fn channel(&self) -> Channel {
         self.data.channel()
@@ -221,8 +272,8 @@ pub enum Event {
 /// no hole goes unnoticed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gap {
-    /// The venue's name, as in ticks.
-    pub exchange: &'static str,
+    /// The venue, as in ticks.
+    pub exchange: Venue,
     /// The market.
     pub symbol: Symbol,
     /// The channel.

@@ -148,7 +148,7 @@ mod tests {
     /// The tick's values as CSV text, keyed by field name.
     fn expected_cells(tick: &Tick) -> Vec<(&'static str, String)> {
         let mut cells = vec![
-            ("exchange", tick.exchange.to_owned()),
+            ("exchange", tick.exchange.name().to_owned()),
             ("symbol", tick.symbol.as_str().to_owned()),
             ("channel", tick.channel().as_str().to_owned()),
             ("recv_ns", tick.recv_ns.to_string()),

@@ -124,7 +124,8 @@ pub(crate) mod tests {
 
     fn tick(symbol: &str, recv_ns: u64, data: TickData) -> Tick {
         Tick {
-            exchange: "binance",
+            exchange: crate::exchange::Venue::Binance,
+            exchange_ns: 0,
             symbol: Symbol::parse(symbol).unwrap(),
             recv_ns,
             data,

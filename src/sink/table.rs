@@ -527,7 +527,8 @@ mod tests {
 
     fn tick(symbol: &str, age_ms: u64, data: TickData) -> Tick {
         Tick {
-            exchange: "binance",
+            exchange: crate::exchange::Venue::Binance,
+            exchange_ns: 0,
             symbol: Symbol::parse(symbol).unwrap(),
             recv_ns: NOW - age_ms * 1_000_000,
             data,
