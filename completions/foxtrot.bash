@@ -459,7 +459,7 @@ _foxtrot() {
                     return 0
                     ;;
                 --channel)
-                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade funding liquidation kline_1s kline_1m kline_3m kline_5m kline_15m kline_30m kline_1h kline_2h kline_4h kline_6h kline_8h kline_12h kline_1d kline_3d kline_1w kline_1M" -- "${cur}"))
                     return 0
                     ;;
                 --endpoint)
@@ -639,7 +639,7 @@ _foxtrot() {
                     return 0
                     ;;
                 --channel)
-                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade funding liquidation kline_1s kline_1m kline_3m kline_5m kline_15m kline_30m kline_1h kline_2h kline_4h kline_6h kline_8h kline_12h kline_1d kline_3d kline_1w kline_1M" -- "${cur}"))
                     return 0
                     ;;
                 --endpoint)

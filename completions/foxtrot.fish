@@ -39,7 +39,25 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l venue -d 'The
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
 trade\t'Every trade'
-aggTrade\t'Trades aggregated by taker order and price'"
+aggTrade\t'Trades aggregated by taker order and price'
+funding\t'Mark price, index price and funding rate of a perpetual (Binance `markPrice`)'
+liquidation\t'Liquidation orders (Binance `forceOrder`)'
+kline_1s\t'1-second klines (candlesticks)'
+kline_1m\t'1-minute klines'
+kline_3m\t'3-minute klines'
+kline_5m\t'5-minute klines'
+kline_15m\t'15-minute klines'
+kline_30m\t'30-minute klines'
+kline_1h\t'1-hour klines'
+kline_2h\t'2-hour klines'
+kline_4h\t'4-hour klines'
+kline_6h\t'6-hour klines'
+kline_8h\t'8-hour klines'
+kline_12h\t'12-hour klines'
+kline_1d\t'1-day klines'
+kline_3d\t'3-day klines'
+kline_1w\t'1-week klines'
+kline_1M\t'1-month klines'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
@@ -71,7 +89,25 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l venue -d 'The
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
 trade\t'Every trade'
-aggTrade\t'Trades aggregated by taker order and price'"
+aggTrade\t'Trades aggregated by taker order and price'
+funding\t'Mark price, index price and funding rate of a perpetual (Binance `markPrice`)'
+liquidation\t'Liquidation orders (Binance `forceOrder`)'
+kline_1s\t'1-second klines (candlesticks)'
+kline_1m\t'1-minute klines'
+kline_3m\t'3-minute klines'
+kline_5m\t'5-minute klines'
+kline_15m\t'15-minute klines'
+kline_30m\t'30-minute klines'
+kline_1h\t'1-hour klines'
+kline_2h\t'2-hour klines'
+kline_4h\t'4-hour klines'
+kline_6h\t'6-hour klines'
+kline_8h\t'8-hour klines'
+kline_12h\t'12-hour klines'
+kline_1d\t'1-day klines'
+kline_3d\t'3-day klines'
+kline_1w\t'1-week klines'
+kline_1M\t'1-month klines'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r

@@ -129,9 +129,16 @@ fn pump(
 #[test]
 fn decode_encode_and_sink_allocate_nothing_per_message() {
     let dev_null = || std::fs::File::create("/dev/null").unwrap();
-    for channel in Channel::ALL {
+    // The spot channels with a fixture file each (the hot ones, and the boxed ticker).
+    let channels = [
+        Channel::Ticker,
+        Channel::BookTicker,
+        Channel::Trade,
+        Channel::AggTrade,
+    ];
+    for channel in channels {
         let frames = frames(channel);
-        let mut csv = Csv::new(&Channel::ALL);
+        let mut csv = Csv::new(&channels);
         let mut out = Vec::new();
         let mut sink = LineSink::new(Box::new(Ndjson), dev_null(), false, true, Gaps::Inline);
         let mut decoded = Out::default();

@@ -38,6 +38,22 @@ const CHANNELS: &[Channel] = &[
     Channel::BookTicker,
     Channel::Trade,
     Channel::AggTrade,
+    Channel::Kline1s,
+    Channel::Kline1m,
+    Channel::Kline3m,
+    Channel::Kline5m,
+    Channel::Kline15m,
+    Channel::Kline30m,
+    Channel::Kline1h,
+    Channel::Kline2h,
+    Channel::Kline4h,
+    Channel::Kline6h,
+    Channel::Kline8h,
+    Channel::Kline12h,
+    Channel::Kline1d,
+    Channel::Kline3d,
+    Channel::Kline1w,
+    Channel::Kline1M,
 ];
 
 /// web-socket-streams.md, "WebSocket Limits": 1024 streams per connection, 5 incoming
@@ -215,6 +231,10 @@ fn wire_channel(channel: Channel) -> &'static str {
         Channel::BookTicker => "bookTicker",
         Channel::Trade => "trade",
         Channel::AggTrade => "aggTrade",
+        Channel::Funding => "markPrice",
+        Channel::Liquidation => "forceOrder",
+        // `kline_<interval>`, as Binance names them.
+        kline => kline.as_str(),
     }
 }
 
@@ -224,7 +244,9 @@ fn channel_from_wire(name: &str) -> Option<Channel> {
         "bookTicker" => Some(Channel::BookTicker),
         "trade" => Some(Channel::Trade),
         "aggTrade" => Some(Channel::AggTrade),
-        _ => None,
+        "markPrice" => Some(Channel::Funding),
+        "forceOrder" => Some(Channel::Liquidation),
+        _ => Channel::kline(name.strip_prefix("kline_")?),
     }
 }
 
@@ -233,16 +255,13 @@ fn channel_from_wire(name: &str) -> Option<Channel> {
 /// unknown shape, so a new or renamed event shows up in the error counts.
 const UNSUPPORTED_EVENTS: &[&str] = &[
     "depthUpdate",
-    "kline",
     "24hrMiniTicker",
     "1hTicker",
     "4hTicker",
     "1dTicker",
     "avgPrice",
     // USD-M futures streams, which share this decoder for the channels above.
-    "markPriceUpdate",
     "continuous_kline",
-    "forceOrder",
     "compositeIndex",
     "contractInfo",
     "assetIndexUpdate",
@@ -291,6 +310,10 @@ fn decode(venue: Venue, frame: &str, recv_ns: u64) -> Result<One, DecodeError> {
         Some("24hrTicker") => decode_channel(venue, Channel::Ticker, frame, recv_ns),
         // USD-M futures tags its book ticker; spot does not (handled below).
         Some("bookTicker") => decode_channel(venue, Channel::BookTicker, frame, recv_ns),
+        Some("markPriceUpdate") => decode_channel(venue, Channel::Funding, frame, recv_ns),
+        Some("forceOrder") => decode_channel(venue, Channel::Liquidation, frame, recv_ns),
+        // The interval is read from the payload.
+        Some("kline") => decode_channel(venue, Channel::Kline1m, frame, recv_ns),
         Some("serverShutdown") => {
             let event_time = envelope.event_time.ok_or(DecodeError::UnknownShape)?;
             Ok(One::Control(Control::ServerShutdown { event_time }))
@@ -384,11 +407,17 @@ fn decode_channel(
             None => serde_json::from_str::<AggTrade<'_>>(data)?.normalize()?,
         },
         Channel::Ticker => serde_json::from_str::<Ticker<'_>>(data)?.normalize()?,
+        Channel::Funding => serde_json::from_str::<MarkPrice<'_>>(data)?.normalize()?,
+        Channel::Liquidation => serde_json::from_str::<ForceOrder<'_>>(data)?.normalize()?,
+        _ => serde_json::from_str::<KlineEvent<'_>>(data)?.normalize()?,
     };
     match &data {
         TickData::Ticker(t) => event_time = t.event_time,
         TickData::Trade(t) => event_time = t.event_time,
         TickData::AggTrade(t) => event_time = t.event_time,
+        TickData::Funding(t) => event_time = t.event_time,
+        TickData::Liquidation(t) => event_time = t.event_time,
+        TickData::Kline(t) => event_time = t.event_time,
         TickData::BookTicker(_) => {}
     }
     Ok(One::Tick(Tick {
@@ -935,6 +964,184 @@ impl Ticker<'_> {
     }
 }
 
+/// USD-M "Mark Price Stream" (`<symbol>@markPrice`), the `funding` channel.
+///
+/// ```json
+/// {"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}
+/// ```
+///
+/// The estimated settle price `P` is ignored.
+#[derive(Deserialize)]
+struct MarkPrice<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(borrow, rename = "p")]
+    mark_price: &'a str,
+    #[serde(borrow, rename = "i")]
+    index_price: &'a str,
+    #[serde(borrow, rename = "r")]
+    funding_rate: &'a str,
+    #[serde(rename = "T")]
+    next_funding_time: u64,
+}
+
+impl MarkPrice<'_> {
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "markPriceUpdate")?;
+        Ok((
+            parse_symbol(self.symbol)?,
+            TickData::Funding(tick::Funding {
+                event_time: self.event_time,
+                mark_price: decimal("p", self.mark_price)?,
+                index_price: decimal("i", self.index_price)?,
+                funding_rate: decimal("r", self.funding_rate)?,
+                next_funding_time: self.next_funding_time,
+            }),
+        ))
+    }
+}
+
+/// USD-M "Liquidation Order Streams" (`<symbol>@forceOrder`), the `liquidation` channel.
+///
+/// ```json
+/// {"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC","q":"0.014","p":"9910","ap":"9910","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}
+/// ```
+///
+/// Order type `o`, time in force `f`, status `X` and the filled quantities `l`/`z` are
+/// ignored.
+#[derive(Deserialize)]
+struct ForceOrder<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "o")]
+    order: ForceOrderBody<'a>,
+}
+
+#[derive(Deserialize)]
+struct ForceOrderBody<'a> {
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(borrow, rename = "S")]
+    side: &'a str,
+    #[serde(borrow, rename = "q")]
+    qty: &'a str,
+    #[serde(borrow, rename = "p")]
+    price: &'a str,
+    #[serde(borrow, rename = "ap")]
+    avg_price: &'a str,
+    #[serde(rename = "T")]
+    trade_time: u64,
+}
+
+impl ForceOrder<'_> {
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "forceOrder")?;
+        let o = self.order;
+        let sell = match o.side {
+            "SELL" => true,
+            "BUY" => false,
+            _ => return Err(DecodeError::UnknownShape),
+        };
+        Ok((
+            parse_symbol(o.symbol)?,
+            TickData::Liquidation(tick::Liquidation {
+                event_time: self.event_time,
+                trade_time: o.trade_time,
+                sell,
+                price: decimal("p", o.price)?,
+                avg_price: decimal("ap", o.avg_price)?,
+                qty: decimal("q", o.qty)?,
+            }),
+        ))
+    }
+}
+
+/// web-socket-streams.md, "Kline/Candlestick Streams for UTC" (`<symbol>@kline_<interval>`;
+/// USD-M's is the same).
+///
+/// ```json
+/// {"e":"kline","E":1617566591776,"s":"ETHUSDT","k":{"t":1617566580000,"T":1617566639999,"s":"ETHUSDT","i":"1m","f":346711017,"L":346711087,"o":"2063.88000000","c":"2064.73000000","h":"2065.00000000","l":"2063.88000000","v":"70.86425000","n":71,"x":false,"q":"146321.71560700","V":"46.98201000","Q":"97009.77617410","B":"0"}}
+/// ```
+///
+/// The taker-buy volumes `V`/`Q` and the ignored field `B` are not kept.
+#[derive(Deserialize)]
+struct KlineEvent<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(borrow, rename = "k")]
+    kline: KlineBody<'a>,
+}
+
+#[derive(Deserialize)]
+struct KlineBody<'a> {
+    #[serde(rename = "t")]
+    open_time: u64,
+    #[serde(rename = "T")]
+    close_time: u64,
+    #[serde(borrow, rename = "i")]
+    interval: &'a str,
+    #[serde(rename = "f")]
+    first_trade_id: i64,
+    #[serde(rename = "L")]
+    last_trade_id: i64,
+    #[serde(borrow, rename = "o")]
+    open: &'a str,
+    #[serde(borrow, rename = "c")]
+    close: &'a str,
+    #[serde(borrow, rename = "h")]
+    high: &'a str,
+    #[serde(borrow, rename = "l")]
+    low: &'a str,
+    #[serde(borrow, rename = "v")]
+    volume: &'a str,
+    #[serde(rename = "n")]
+    trades: u64,
+    #[serde(rename = "x")]
+    closed: bool,
+    #[serde(borrow, rename = "q")]
+    quote_volume: &'a str,
+}
+
+impl KlineEvent<'_> {
+    /// The channel is the payload's own interval.
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "kline")?;
+        let k = self.kline;
+        let channel = Channel::kline(k.interval).ok_or(DecodeError::UnknownShape)?;
+        // Binance writes -1 for "no trade in this kline".
+        let id = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok((
+            parse_symbol(self.symbol)?,
+            TickData::Kline(Box::new(tick::Kline {
+                channel,
+                event_time: self.event_time,
+                open_time: k.open_time,
+                close_time: k.close_time,
+                first_trade_id: id(k.first_trade_id),
+                last_trade_id: id(k.last_trade_id),
+                open: decimal("o", k.open)?,
+                high: decimal("h", k.high)?,
+                low: decimal("l", k.low)?,
+                close: decimal("c", k.close)?,
+                volume: decimal("v", k.volume)?,
+                quote_volume: decimal("q", k.quote_volume)?,
+                trades: k.trades,
+                closed: k.closed,
+            })),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -966,9 +1173,22 @@ mod tests {
     const DEPTH_PARTIAL: &str = fixture!("depth_partial.jsonl");
     const KLINE: &str = fixture!("kline.jsonl");
     const MINI_TICKER: &str = fixture!("miniTicker.jsonl");
+    const FUTURES_MARK_PRICE: &str = fixture!("futures_usdm_markPrice.jsonl");
+    const FUTURES_FORCE_ORDER: &str = fixture!("futures_usdm_forceOrder.jsonl");
 
     /// The raw-payload fixtures that must become ticks, with their channel.
-    const TICK_FIXTURES: [(&str, &str, Channel); 7] = [
+    const TICK_FIXTURES: [(&str, &str, Channel); 10] = [
+        ("kline", KLINE, Channel::Kline1m),
+        (
+            "futures_usdm_markPrice",
+            FUTURES_MARK_PRICE,
+            Channel::Funding,
+        ),
+        (
+            "futures_usdm_forceOrder",
+            FUTURES_FORCE_ORDER,
+            Channel::Liquidation,
+        ),
         ("bookTicker", BOOK_TICKER, Channel::BookTicker),
         ("trade", TRADE, Channel::Trade),
         ("trade_legacy_2019", TRADE_LEGACY, Channel::Trade),
@@ -996,7 +1216,31 @@ mod tests {
 
     /// The wire key each normalized field is copied from.
     fn wire_key(channel: Channel, field: &str) -> &'static str {
+        if channel.is_kline() {
+            return match field {
+                "event_time" => "E",
+                "open_time" => "t",
+                "close_time" => "T",
+                "first_trade_id" => "f",
+                "last_trade_id" => "L",
+                "open" => "o",
+                "high" => "h",
+                "low" => "l",
+                "close" => "c",
+                "volume" => "v",
+                "quote_volume" => "q",
+                "trades" => "n",
+                "closed" => "x",
+                _ => panic!("no wire key for {channel} {field}"),
+            };
+        }
         match (channel, field) {
+            (Channel::Funding, "mark_price") => "p",
+            (Channel::Funding, "index_price") => "i",
+            (Channel::Funding, "funding_rate") => "r",
+            (Channel::Funding, "next_funding_time") => "T",
+            (Channel::Liquidation, "side") => "S",
+            (Channel::Liquidation, "avg_price") => "ap",
             (_, "event_time") => "E",
             (_, "trade_time") => "T",
             (_, "buyer_is_maker") => "m",
@@ -1029,17 +1273,29 @@ mod tests {
         let One::Tick(tick) = decoded else {
             panic!("expected a {channel} tick from {payload}, got {decoded:?}");
         };
-        let raw: Json = serde_json::from_str(payload).unwrap();
+        let top: Json = serde_json::from_str(payload).unwrap();
         assert_eq!(tick.channel(), channel, "{payload}");
         assert_eq!(tick.exchange, "binance");
-        let event_time = raw["E"].as_u64().unwrap_or(0);
+        let event_time = top["E"].as_u64().unwrap_or(0);
         assert_eq!(tick.exchange_ns, epoch_ns(event_time), "{payload}");
         assert_eq!(tick.recv_ns, 42);
-        assert_eq!(Some(tick.symbol.as_str()), raw["s"].as_str(), "{payload}");
+        // Liquidations nest the order, klines the candle.
+        let nested = match channel {
+            Channel::Liquidation => top["o"].clone(),
+            kline if kline.is_kline() => top["k"].clone(),
+            _ => top.clone(),
+        };
+        assert_eq!(
+            Some(tick.symbol.as_str()),
+            nested["s"].as_str(),
+            "{payload}"
+        );
         let mut seen = Vec::new();
         tick.data.visit(|name, value| {
             let key = wire_key(channel, name);
+            let raw = if name == "event_time" { &top } else { &nested };
             match value {
+                Field::Text(text) => assert_eq!(Some(text), raw[key].as_str(), "{name}"),
                 Field::Decimal(text) => {
                     assert_eq!(
                         Some(&*text.to_text()),
@@ -1076,7 +1332,11 @@ mod tests {
         for (file, text, channel) in TICK_FIXTURES {
             for line in lines(text) {
                 let raw: Json = serde_json::from_str(line).unwrap();
-                let symbol = raw["s"].as_str().unwrap().to_ascii_lowercase();
+                let symbol = raw["s"]
+                    .as_str()
+                    .or(raw["o"]["s"].as_str())
+                    .unwrap()
+                    .to_ascii_lowercase();
                 let frame = wrap(&format!("{symbol}@{}", wire_channel(channel)), line);
                 let combined = decode(&frame).unwrap_or_else(|e| panic!("{file}: {e}: {frame}"));
                 assert_eq!(combined, decode(line).unwrap(), "{frame}");
@@ -1149,7 +1409,8 @@ mod tests {
             match decode(line).unwrap_or_else(|e| panic!("{e}: {line}")) {
                 One::Tick(tick) => {
                     let channel = tick.channel();
-                    assert_eq!(stream, format!("btcusdt@{}", wire_channel(channel)));
+                    let symbol = tick.symbol.as_str().to_ascii_lowercase();
+                    assert_eq!(stream, format!("{symbol}@{}", wire_channel(channel)));
                     let data = raw["data"].to_string();
                     let payload = &line[line.find(r#""data":"#).unwrap() + 7..line.len() - 1];
                     assert_eq!(
@@ -1169,7 +1430,8 @@ mod tests {
             [
                 (Channel::BookTicker, 37),
                 (Channel::Trade, 1),
-                (Channel::AggTrade, 3)
+                (Channel::AggTrade, 3),
+                (Channel::Kline1m, 3)
             ]
         );
         let unsupported: Vec<_> = unsupported.iter().map(|(s, n)| (s.as_str(), *n)).collect();
@@ -1179,9 +1441,6 @@ mod tests {
                 ("!bookTicker", 1),
                 ("!ticker@arr", 1),
                 ("btcusdt@depth@100ms", 5),
-                ("btcusdt@kline_1m", 1),
-                ("dotusdt@kline_1m", 1),
-                ("ethusdt@kline_1m", 1),
             ]
         );
     }
@@ -1191,7 +1450,6 @@ mod tests {
         let cases = [
             ("depth", DEPTH, "btcusdt@depth@100ms"),
             ("depth_partial", DEPTH_PARTIAL, "btcusdt@depth20@100ms"),
-            ("kline", KLINE, "btcusdt@kline_1m"),
             ("miniTicker", MINI_TICKER, "btcusdt@miniTicker"),
             ("futures_usdm_depth", FUTURES_DEPTH, "btcusdt@depth@0ms"),
         ];
@@ -1541,7 +1799,7 @@ mod tests {
             Channel::BookTicker => both(BookTicker::scan(payload), payload, BookTicker::normalize),
             Channel::Trade => both(Trade::scan(payload), payload, Trade::normalize),
             Channel::AggTrade => both(AggTrade::scan(payload), payload, AggTrade::normalize),
-            Channel::Ticker => None,
+            _ => None,
         }
     }
 

@@ -33,6 +33,23 @@ const CHANNELS: &[Channel] = &[
     Channel::BookTicker,
     Channel::Trade,
     Channel::AggTrade,
+    Channel::Funding,
+    Channel::Liquidation,
+    Channel::Kline1m,
+    Channel::Kline3m,
+    Channel::Kline5m,
+    Channel::Kline15m,
+    Channel::Kline30m,
+    Channel::Kline1h,
+    Channel::Kline2h,
+    Channel::Kline4h,
+    Channel::Kline6h,
+    Channel::Kline8h,
+    Channel::Kline12h,
+    Channel::Kline1d,
+    Channel::Kline3d,
+    Channel::Kline1w,
+    Channel::Kline1M,
 ];
 
 /// "Websocket Market Streams": at most 200 streams per connection, 10 incoming messages

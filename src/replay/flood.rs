@@ -471,7 +471,7 @@ mod tests {
                     assert!(a.first_trade_id <= a.last_trade_id);
                     a.agg_id
                 }
-                TickData::Ticker(_) => unreachable!(),
+                other => unreachable!("{other:?}"),
             };
             assert!(id > last[i % 3], "{text}");
             last[i % 3] = id;
