@@ -204,6 +204,21 @@ impl BookRow {
     }
 }
 
+/// Appends `levels` as a JSON array of `[price, qty]` text pairs (`[["61837.63","3.7"],...]`),
+/// the shape of `bids` and `asks` in NDJSON output. Decimal text needs no escaping.
+#[inline]
+pub fn write_levels_json(levels: &[Level], out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, level) in levels.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"[\"" } else { b",[\"" });
+        level.price.append_to(out);
+        out.extend_from_slice(b"\",\"");
+        level.qty.append_to(out);
+        out.extend_from_slice(b"\"]");
+    }
+    out.push(b']');
+}
+
 #[cfg(test)]
 pub(crate) mod testdata {
     //! Reading the copied fixtures in `tests/data/` for the book tests.
@@ -314,6 +329,13 @@ mod tests {
         );
         row.fill(&book, 100);
         assert_eq!((row.bids.len(), row.asks.len()), (30, 30));
+        row.fill(&book, 2);
+        let mut json = Vec::new();
+        write_levels_json(&row.bids, &mut json);
+        assert_eq!(json, br#"[["100","1"],["99","1"]]"#);
+        json.clear();
+        write_levels_json(&[], &mut json);
+        assert_eq!(json, b"[]");
     }
 
     /// Bybit spot `orderbook.50`: the snapshot then its consecutive delta (fixture lines

@@ -8,6 +8,7 @@
 //! Command-line parsing is not here.
 
 mod behavior;
+mod book_gen;
 mod endpoint;
 mod fault;
 mod flood;
@@ -33,6 +34,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use behavior::{Behavior, DEFAULT_PING_INTERVAL};
+pub use book_gen::{BookGenerator, GenConfig, GenEvent};
 pub use fault::{
     DEFAULT_OVERSIZED_BYTES, Injection, InjectionKind, ParseFaultError, Refusal, RefusalStatus,
 };
