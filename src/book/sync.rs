@@ -164,7 +164,7 @@ pub struct DepthSync {
 pub type Emit<'e> = dyn FnMut(Output<'_>, &Book) + 'e;
 
 impl DepthSync {
-    /// A symbol with no book yet: it wants a snapshot, and buffers events meanwhile.
+    /// A symbol with no book yet: it buffers events, and wants a snapshot once it has one.
     pub fn new(rules: Rules, limits: Limits) -> DepthSync {
         DepthSync {
             rules,
@@ -206,9 +206,11 @@ impl DepthSync {
         self.counters
     }
 
-    /// A snapshot should be fetched now: the book is not synced and none is in flight.
+    /// A snapshot should be fetched now: the book is not synced, at least one event is
+    /// buffered (its `U` is what the snapshot is checked against, as Binance's procedure
+    /// says) and no snapshot is in flight.
     pub fn wants_snapshot(&self) -> bool {
-        self.state == State::Buffering && !self.in_flight
+        self.state == State::Buffering && !self.in_flight && !self.buffer.is_empty()
     }
 
     /// The caller started fetching a snapshot (never more than one at a time).
@@ -264,21 +266,24 @@ impl DepthSync {
     }
 
     /// A snapshot arrived. Used when the book is not synced and it is not older than the
-    /// first buffered event; an older one is refused and wanted again.
+    /// first buffered event; an older one is refused and wanted again (as is one that
+    /// finds nothing buffered to check it against, after a restart).
     pub fn on_snapshot(&mut self, snapshot: Snapshot, emit: &mut Emit<'_>) {
         self.in_flight = false;
         if self.is_synced() {
             return;
         }
-        if let Some(first) = self.buffer.front() {
-            let older = match self.rules {
-                Rules::Spot => snapshot.last_update_id.saturating_add(1) < first.first_id,
-                Rules::UsdmFutures => snapshot.last_update_id < first.first_id,
-            };
-            if older {
-                self.counters.stale_snapshots += 1;
-                return;
-            }
+        let Some(first) = self.buffer.front() else {
+            self.counters.stale_snapshots += 1;
+            return;
+        };
+        let older = match self.rules {
+            Rules::Spot => snapshot.last_update_id.saturating_add(1) < first.first_id,
+            Rules::UsdmFutures => snapshot.last_update_id < first.first_id,
+        };
+        if older {
+            self.counters.stale_snapshots += 1;
+            return;
         }
         self.book.replace(&snapshot.bids, &snapshot.asks);
         self.state = State::Synced {

@@ -302,8 +302,9 @@ fn a_snapshot_older_than_the_first_buffered_event_is_retried() {
 #[test]
 fn a_gap_reports_once_and_resyncs_from_a_new_snapshot() {
     let mut h = Harness::new(Rules::Spot);
+    assert!(!h.sync.wants_snapshot(), "not before an event is buffered");
+    h.event(ev(95, 100, None, 0)); // contained in the snapshot: dropped
     h.snapshot(snap(100));
-    h.event(ev(95, 100, None, 0)); // stale: dropped
     h.event(ev(101, 105, None, 1));
     h.event(ev(106, 107, None, 2));
     h.event(ev(109, 110, None, 3)); // 108 is missing
@@ -332,8 +333,8 @@ fn a_gap_reports_once_and_resyncs_from_a_new_snapshot() {
 #[test]
 fn futures_break_on_pu_not_on_u() {
     let mut h = Harness::new(Rules::UsdmFutures);
-    h.snapshot(snap(100));
     h.event(ev(90, 105, Some(80), 0));
+    h.snapshot(snap(100));
     h.event(ev(230, 240, Some(105), 1)); // ids jump, pu chains: fine
     h.event(ev(241, 250, Some(239), 2)); // pu breaks
     assert_eq!(
@@ -350,12 +351,14 @@ fn futures_break_on_pu_not_on_u() {
 #[test]
 fn a_first_event_past_the_snapshot_is_a_gap() {
     let mut h = Harness::new(Rules::Spot);
-    h.snapshot(snap(100)); // nothing buffered: used at once
-    h.event(ev(105, 110, None, 0));
+    h.event(ev(90, 95, None, 0));
+    h.snapshot(snap(100)); // not older than U 90; the event itself is dropped
+    h.event(ev(105, 110, None, 1)); // 101..104 never came
     assert_eq!(
         h.seen,
         [Seen::Snapshot(100), Seen::Gap(GapReason::Sequence)]
     );
+    assert_eq!(h.sync.counters().dropped, 1);
 }
 
 #[test]
@@ -397,14 +400,18 @@ fn the_buffer_is_bounded_by_count_and_by_time() {
 #[test]
 fn a_failed_fetch_is_wanted_again_and_a_restart_emits_no_gap() {
     let mut h = Harness::new(Rules::Spot);
+    h.event(ev(101, 101, None, 0));
     h.sync.snapshot_started();
     assert!(!h.sync.wants_snapshot());
     h.sync.snapshot_failed();
     assert!(h.sync.wants_snapshot());
     h.snapshot(snap(100));
-    h.event(ev(101, 101, None, 0));
     h.sync.restart();
-    assert!(h.sync.wants_snapshot() && h.sync.book().is_empty());
+    assert!(!h.sync.wants_snapshot() && h.sync.book().is_empty());
+    // A snapshot that finds nothing buffered cannot be checked: refused.
+    h.sync
+        .on_snapshot(snap(100), &mut |_, _| panic!("nothing to emit"));
+    assert_eq!(h.sync.counters().stale_snapshots, 1);
     h.event(ev(500, 501, None, 1));
     assert_eq!(h.seen, [Seen::Snapshot(100), Seen::Applied(101, 101)]);
     // A duplicate after re-sync is dropped, not a gap.
