@@ -97,6 +97,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             pong_timeout: args.pong_timeout,
             live: args.live,
             flood: args.flood,
+            depth: None,
         },
     };
     on_runtime(
