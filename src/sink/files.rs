@@ -467,7 +467,7 @@ fn gaps_name(done: &Path) -> PathBuf {
 
 impl Sink for FileSink {
     fn write(&mut self, tick: &Tick) -> io::Result<()> {
-        let i = self.slot_of(tick.exchange, &tick.symbol, tick.channel());
+        let i = self.slot_of(tick.exchange.name(), &tick.symbol, tick.channel());
         let ready = self.ready(i, tick.recv_ns);
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
@@ -493,7 +493,7 @@ impl Sink for FileSink {
     }
 
     fn gap(&mut self, record: &Gap) -> io::Result<()> {
-        let i = self.slot_of(record.exchange, &record.symbol, record.channel);
+        let i = self.slot_of(record.exchange.name(), &record.symbol, record.channel);
         let ready = self.ready(i, record.to_ns);
         self.on_error(ready)?;
         let slot = &mut self.slots[i];

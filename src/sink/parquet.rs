@@ -53,6 +53,8 @@ pub fn schema(channel: Channel) -> SchemaRef {
         Field::new(COMMON_FIELDS[1], DataType::Utf8, false),
         Field::new(COMMON_FIELDS[2], DataType::Utf8, false),
         Field::new(COMMON_FIELDS[3], DataType::UInt64, false),
+        // Null where the venue gives no event time, as in NDJSON.
+        Field::new(COMMON_FIELDS[4], DataType::UInt64, true),
     ];
     for (name, kind) in channel.fields().iter().zip(kinds(channel)) {
         let data_type = match kind {
@@ -80,9 +82,9 @@ fn kinds(channel: Channel) -> Vec<Kind> {
         .fields()
         .iter()
         .map(|name| {
-            if name.ends_with("_time") || name.ends_with("_id") {
+            if name.ends_with("_time") || name.ends_with("_id") || *name == "trades" {
                 Kind::Int
-            } else if *name == "buyer_is_maker" || name.starts_with("is_") {
+            } else if ["buyer_is_maker", "closed"].contains(name) || name.starts_with("is_") {
                 Kind::Flag
             } else {
                 Kind::Text
@@ -142,11 +144,14 @@ impl ParquetFile {
                 b.append_value(s);
             }
         };
-        text(columns.next(), tick.exchange);
+        text(columns.next(), tick.exchange.name());
         text(columns.next(), tick.symbol.as_str());
         text(columns.next(), tick.channel().as_str());
         if let Some(Column::Int(b)) = columns.next() {
             b.append_value(tick.recv_ns);
+        }
+        if let Some(Column::Int(b)) = columns.next() {
+            b.append_option(tick.exchange_ns());
         }
         let mut buf = Vec::new();
         tick.data.visit(|_, value| match (columns.next(), value) {
@@ -158,6 +163,7 @@ impl ParquetFile {
                     Value::Decimal(d) => d.append_to(&mut buf),
                     Value::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
                     Value::Bool(f) => buf.extend_from_slice(if f { b"true" } else { b"false" }),
+                    Value::Text(t) => buf.extend_from_slice(t.as_bytes()),
                 }
                 b.append_value(std::str::from_utf8(&buf).unwrap_or_default());
             }
@@ -205,5 +211,34 @@ fn parquet_io(e: parquet::errors::ParquetError) -> io::Error {
             Err(other) => io::Error::other(other),
         },
         other => io::Error::other(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::ndjson::tests::samples;
+
+    #[test]
+    fn every_channel_s_column_kinds_match_its_values() {
+        for tick in samples() {
+            let kinds = kinds(tick.channel());
+            let mut i = 0;
+            tick.data.visit(|name, value| {
+                let ok = matches!(
+                    (kinds[i], value),
+                    (Kind::Int, Value::Int(_))
+                        | (Kind::Flag, Value::Bool(_))
+                        | (Kind::Text, Value::Decimal(_) | Value::Text(_))
+                );
+                assert!(
+                    ok,
+                    "{}.{name}: column kind does not fit {value:?}",
+                    tick.channel()
+                );
+                i += 1;
+            });
+            assert_eq!(i, kinds.len());
+        }
     }
 }
