@@ -46,6 +46,27 @@ impl Default for FileSettings {
     }
 }
 
+/// The file policies in words, for the printed plan.
+pub fn describe(settings: &FileSettings) -> String {
+    let rotate = match settings.rotate {
+        None => "rotate at the template's {date}/{hour} only".to_owned(),
+        Some(Rotate::Every(d)) => format!("rotate every {}", humantime::format_duration(d)),
+        Some(Rotate::Size(n)) => format!("rotate at {n} bytes on disk"),
+    };
+    let fsync = match settings.fsync {
+        Fsync::Never => "fsync never".to_owned(),
+        Fsync::Rotate => "fsync each finished file".to_owned(),
+        Fsync::Interval(d) => format!(
+            "fsync every {} and each finished file",
+            humantime::format_duration(d)
+        ),
+    };
+    format!(
+        "{rotate}; {fsync}; zstd level {}; {} rows per Parquet row group",
+        settings.zstd_level, settings.row_group_rows
+    )
+}
+
 /// The suffix of a file being written.
 pub const PARTIAL: &str = ".partial";
 
