@@ -136,3 +136,50 @@ async fn a_full_disk_leaves_whole_lines_and_names_the_file() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_under_a_compressed_template_leaves_a_recoverable_partial() {
+    // Looped fixture rows compress very well: a small disk fills within seconds.
+    let disk = match SmallDisk::mount("48k") {
+        Ok(disk) => disk,
+        Err(why) => {
+            println!("skipped: cannot mount a small tmpfs ({why})");
+            return;
+        }
+    };
+    let template = disk.dir.join("{channel}/ticks.ndjson.gz");
+    let out = record_until_it_fails(&template, &[]).await;
+    out.assert_no_panic();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("foxtrot: cannot write output "))
+        .unwrap_or_else(|| panic!("no error line in {}", out.stderr));
+    assert!(line.contains("No space left on device"), "{line}");
+    assert!(
+        line.contains(".ndjson.gz.partial"),
+        "names the file written: {line}"
+    );
+    // Nothing can be finished on a full disk (a trailer needs room too): every file is
+    // a .partial whose complete lines recover (into files on another disk).
+    let files = super::layout::files_under(&disk.dir);
+    assert!(!files.is_empty());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut rows = 0;
+    for (i, file) in files.iter().enumerate() {
+        let name = file.to_str().unwrap();
+        if !name.ends_with(".partial") {
+            rows += parse_ndjson(&super::layout::decoded(file)).len();
+            continue;
+        }
+        let copy = elsewhere.path().join(format!("{i}.ndjson.gz.partial"));
+        std::fs::copy(file, &copy).unwrap();
+        let recovered = run(&["recover", copy.to_str().unwrap()]).await;
+        assert_eq!(recovered.code, Some(0), "{}", recovered.stderr);
+        let done = elsewhere.path().join(format!("{i}.ndjson.gz"));
+        assert_ne!(super::layout::system_test(&done), Some(false));
+        rows += parse_ndjson(&super::layout::decoded(&done)).len();
+    }
+    assert!(rows > 10, "only {rows} rows kept");
+}
