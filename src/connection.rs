@@ -603,7 +603,7 @@ impl Connection {
                 biased;
                 _ = self.shared.intake.cancelled() => {
                     if let Some(mut old) = retiring.take() {
-                        let _ = old.link.ws.close(None).await;
+                        let _ = old.link.ws.close(normal_close()).await;
                     }
                     self.close(&mut primary).await;
                     return SessionEnd::Stopped;
@@ -615,7 +615,7 @@ impl Connection {
                             && let Some(old) = retiring.as_mut()
                             && old.closing_since.is_none()
                         {
-                            let _ = old.link.ws.close(None).await;
+                            let _ = old.link.ws.close(normal_close()).await;
                             old.closing_since = Some(Instant::now());
                         }
                     }
@@ -652,7 +652,7 @@ impl Connection {
                     if let Some(mut old) = retiring.take() {
                         if old.closing_since.is_none() {
                             // The new socket has been quiet; close the old one anyway.
-                            let _ = old.link.ws.close(None).await;
+                            let _ = old.link.ws.close(normal_close()).await;
                             old.closing_since = Some(Instant::now());
                             retiring = Some(old);
                         } else {
@@ -817,10 +817,23 @@ impl Connection {
                 };
                 lost(why, "disconnected")
             }
+            // Issue 13: a binary frame never vanishes. UTF-8 bytes are read as text (some
+            // servers send JSON as binary); anything else is counted and logged.
+            Message::Binary(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    link.last_frame_ns = now_ns;
+                    self.deliver(text, link, role).await
+                }
+                Err(_) => {
+                    Stats::bump(&self.shared.stats.decode_errors);
+                    self.count_failure("binary", || {
+                        format!("a {}-byte binary frame that is not UTF-8 text", bytes.len())
+                    });
+                    Next::Continue
+                }
+            },
             // tungstenite queues the pong itself; it goes out with the next read.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Binary(_) => {
-                Next::Continue
-            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Next::Continue,
         }
     }
 
@@ -968,14 +981,20 @@ impl Connection {
         let abort = self.shared.abort.clone();
         let url = self.dialer.url.clone();
         let closing = async {
-            if let Err(e) = link.ws.close(None).await {
+            if let Err(e) = link.ws.close(normal_close()).await {
                 debug!(%url, "close frame not sent: {e}");
                 return;
             }
             while let Some(Ok(frame)) = link.ws.next().await {
-                if let Message::Text(text) = frame {
+                // Text, or binary that is UTF-8 text (see `on_frame_at`).
+                let text = match &frame {
+                    Message::Text(text) => Some(text.as_str()),
+                    Message::Binary(bytes) => std::str::from_utf8(bytes).ok(),
+                    _ => None,
+                };
+                if let Some(text) = text {
                     link.last_frame_ns = clock::now_ns();
-                    if let Next::Stop = self.deliver(text.as_str(), link, Role::Primary).await {
+                    if let Next::Stop = self.deliver(text, link, Role::Primary).await {
                         return;
                     }
                 }
@@ -1017,6 +1036,15 @@ async fn sleep_until_opt(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// The close frame foxtrot sends: 1000 Normal Closure (RFC 6455, 7.4.1). A close frame
+/// without a code reads as 1005 "no status received" on the server's side (issue 13).
+fn normal_close() -> Option<tungstenite::protocol::CloseFrame> {
+    Some(tungstenite::protocol::CloseFrame {
+        code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: "".into(),
+    })
 }
 
 fn is_power_of_ten(mut n: u64) -> bool {

@@ -29,3 +29,116 @@ async fn zero_durations_are_refused_with_one_line() {
         assert_eq!(out.stdout, "", "{flag} 0s wrote data");
     }
 }
+
+/// A one-connection WebSocket server on 127.0.0.1:0 that sends `frames` once the client
+/// connected, then reads until the client's close frame and returns its code.
+struct OneShot {
+    url: String,
+    done: tokio::task::JoinHandle<Option<u16>>,
+}
+
+impl OneShot {
+    async fn start(frames: Vec<tokio_tungstenite::tungstenite::Message>) -> OneShot {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        let done = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            for frame in frames {
+                ws.send(frame).await.unwrap();
+            }
+            while let Some(Ok(frame)) = ws.next().await {
+                if let Message::Close(close) = frame {
+                    return close.map(|c| u16::from(c.code));
+                }
+            }
+            None
+        });
+        OneShot { url, done }
+    }
+
+    async fn close_code(self) -> Option<u16> {
+        tokio::time::timeout(PATIENCE, self.done)
+            .await
+            .expect("the client never closed")
+            .unwrap()
+    }
+}
+
+/// The first bookTicker fixture line as a combined-stream frame.
+fn book_ticker_frame() -> String {
+    let payload = fixture_lines("bookTicker.jsonl").remove(0);
+    format!(r#"{{"stream":"btcusdt@bookTicker","data":{payload}}}"#)
+}
+
+#[tokio::test]
+async fn binary_frames_are_read_as_text_or_counted() {
+    use tokio_tungstenite::tungstenite::Message;
+    let frame = book_ticker_frame();
+    let server = OneShot::start(vec![
+        Message::binary(vec![0xff, 0xfe, 0x00, 0x01]),
+        Message::binary(frame.clone().into_bytes()),
+        Message::text(frame),
+    ])
+    .await;
+    let out = run(&[
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        &server.url,
+        "--limit",
+        "2",
+        "--stats-interval",
+        "1h",
+    ])
+    .await;
+    out.assert_no_panic();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // The JSON sent as a binary frame is a tick like the one sent as text.
+    let ticks = parse_ndjson(&out.stdout);
+    assert_eq!(ticks.len(), 2, "{}", out.stdout);
+    assert_eq!(ticks[0]["bid"], ticks[1]["bid"]);
+    // The frame that is not text is counted and logged without -v.
+    let last = out
+        .stderr
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no stats object: {}", out.stderr));
+    let stats: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(stats["decode_errors"], 1, "{last}");
+    assert!(
+        out.stderr.contains("binary frame that is not UTF-8"),
+        "{}",
+        out.stderr
+    );
+    server.close_code().await;
+}
+
+#[tokio::test]
+async fn the_close_frame_says_normal_closure() {
+    let server = OneShot::start(vec![tokio_tungstenite::tungstenite::Message::text(
+        book_ticker_frame(),
+    )])
+    .await;
+    let out = run(&[
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        &server.url,
+        "--limit",
+        "1",
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(server.close_code().await, Some(1000), "RFC 6455 Normal Closure");
+}
