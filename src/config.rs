@@ -364,7 +364,10 @@ fn refuse_zero(
         ("--duration", duration),
         ("--connect-timeout", Some(connection.connect_timeout)),
         ("--stale-after", Some(connection.stale_after)),
-        ("--silent-stream-after", Some(connection.silent_stream_after)),
+        (
+            "--silent-stream-after",
+            Some(connection.silent_stream_after),
+        ),
         ("--max-connection-age", Some(connection.max_connection_age)),
     ];
     match checks.into_iter().find(|(_, d)| *d == Some(Duration::ZERO)) {

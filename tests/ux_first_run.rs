@@ -15,7 +15,14 @@ async fn zero_durations_are_refused_with_one_line() {
         "--max-connection-age",
     ] {
         let out = run(&[
-            "stream", "BTCUSDT", "--format", "ndjson", "--endpoint", &endpoint, flag, "0s",
+            "stream",
+            "BTCUSDT",
+            "--format",
+            "ndjson",
+            "--endpoint",
+            &endpoint,
+            flag,
+            "0s",
         ])
         .await;
         out.assert_no_panic();
@@ -140,5 +147,9 @@ async fn the_close_frame_says_normal_closure() {
     ])
     .await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert_eq!(server.close_code().await, Some(1000), "RFC 6455 Normal Closure");
+    assert_eq!(
+        server.close_code().await,
+        Some(1000),
+        "RFC 6455 Normal Closure"
+    );
 }
