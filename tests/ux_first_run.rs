@@ -153,3 +153,79 @@ async fn the_close_frame_says_normal_closure() {
         "RFC 6455 Normal Closure"
     );
 }
+
+#[tokio::test]
+async fn generate_dir_creates_its_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let man1 = home.path().join(".local/share/man/man1");
+    let completions = home.path().join(".local/share/bash-completion/completions");
+    for args in [
+        ["generate", "man", "--dir", man1.to_str().unwrap()].as_slice(),
+        [
+            "generate",
+            "completions",
+            "bash",
+            "--dir",
+            completions.to_str().unwrap(),
+        ]
+        .as_slice(),
+    ] {
+        let out = run(args).await;
+        out.assert_no_panic();
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+    }
+    assert!(man1.join("foxtrot.1").is_file());
+    assert!(man1.join("foxtrot-record.1").is_file());
+    assert!(completions.join("foxtrot.bash").is_file());
+}
+
+/// The README's install commands, run as pasted with HOME set to an empty folder.
+#[tokio::test]
+async fn readme_install_commands_work_on_a_fresh_account() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let commands: Vec<String> = readme
+        .lines()
+        .filter_map(|l| {
+            let start = l
+                .find("`foxtrot generate ")
+                .or_else(|| l.find("`mkdir -p "))?;
+            let rest = &l[start + 1..];
+            Some(rest[..rest.find('`')?].to_owned())
+        })
+        .chain(readme.lines().filter_map(|l| {
+            let l = l.trim_start();
+            (l.starts_with("foxtrot generate man --dir ~"))
+                .then(|| l.split("  #").next().unwrap().trim().to_owned())
+        }))
+        .filter(|c| c.contains('~') && !c.contains("$PROFILE"))
+        .collect();
+    assert!(
+        commands.iter().any(|c| c.contains("generate man")) && commands.len() >= 4,
+        "{commands:?}"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_foxtrot"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for command in &commands {
+        let out = std::process::Command::new("sh")
+            .args(["-c", command])
+            .env("HOME", home.path())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{command}` failed on a fresh account: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        home.path()
+            .join(".local/share/man/man1/foxtrot.1")
+            .is_file()
+    );
+}
