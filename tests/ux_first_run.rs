@@ -229,3 +229,55 @@ async fn readme_install_commands_work_on_a_fresh_account() {
             .is_file()
     );
 }
+
+/// Provenance is self-contained: every data file is described, its upstream source named,
+/// and nothing points at a folder outside the repository.
+#[test]
+fn provenance_names_the_upstream_sources() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let provenance =
+        std::fs::read_to_string(root.join("tests/data/binance/PROVENANCE.md")).unwrap();
+    let sample = std::fs::read_to_string(root.join("sample/README.md")).unwrap();
+    for (name, text) in [
+        ("PROVENANCE.md", &provenance),
+        ("sample/README.md", &sample),
+    ] {
+        assert!(
+            !text.contains("shared/fixtures"),
+            "{name} points at a folder that is not in the repository"
+        );
+        for upstream in [
+            "nkaz001/hftbacktest",
+            "bmoscon/cryptofeed",
+            "tardis-dev/tardis-node",
+        ] {
+            assert!(text.contains(upstream), "{name} does not name {upstream}");
+        }
+    }
+    for entry in std::fs::read_dir(root.join("tests/data/binance")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".jsonl") {
+            assert!(
+                provenance.contains(&format!("`{name}`")),
+                "PROVENANCE.md does not describe {name}"
+            );
+        }
+    }
+    // The sample is made of fixture lines, byte for byte, as its README says.
+    let fixtures: std::collections::HashSet<String> = [
+        "bookTicker.jsonl",
+        "trade.jsonl",
+        "aggTrade.jsonl",
+        "ticker.jsonl",
+    ]
+    .iter()
+    .flat_map(|f| fixture_lines(f))
+    .collect();
+    let lines = std::fs::read_to_string(root.join("sample/binance-sample.jsonl")).unwrap();
+    for line in lines.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            fixtures.contains(line),
+            "a sample line from nowhere: {line}"
+        );
+    }
+}
