@@ -281,3 +281,47 @@ fn provenance_names_the_upstream_sources() {
         );
     }
 }
+
+/// The README's options table names every flag of `stream` and `record`, short forms too.
+#[test]
+fn readme_options_table_lists_every_flag() {
+    use clap::CommandFactory;
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let usage = &readme[readme.find("## Usage").unwrap()..];
+    let table: Vec<&str> = usage
+        .lines()
+        .skip_while(|l| !l.starts_with("| flag"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let first_cells: Vec<&str> = table
+        .iter()
+        .map(|l| l.split(" | ").next().unwrap())
+        .collect();
+    let cli = foxtrot::cli::Cli::command();
+    for sub in ["stream", "record"] {
+        let cmd = cli.find_subcommand(sub).unwrap();
+        for arg in cmd.get_arguments().chain(cli.get_arguments()) {
+            if arg.is_hide_set() || arg.get_id() == "help" || arg.get_id() == "version" {
+                continue;
+            }
+            let names = arg
+                .get_long()
+                .map(|l| format!("`--{l}"))
+                .into_iter()
+                .chain(arg.get_short().map(|s| format!("`-{s}`")));
+            for name in names {
+                assert!(
+                    first_cells.iter().any(|c| c.contains(&name)),
+                    "README's options table lacks {name}` ({sub})"
+                );
+            }
+        }
+    }
+    // The global flags come first: they go before or after the subcommand.
+    assert!(
+        first_cells[2].contains("`-q`") && first_cells[3].contains("`-v`"),
+        "{first_cells:?}"
+    );
+}
