@@ -325,3 +325,46 @@ fn readme_options_table_lists_every_flag() {
         "{first_cells:?}"
     );
 }
+
+/// The shipped build is stripped; benchmarks and profiling keep line tables.
+#[test]
+fn release_is_stripped_and_profiling_keeps_line_tables() {
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"),
+    )
+    .unwrap();
+    let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+    let profile = |name: &str| {
+        manifest["profile"][name]
+            .as_table()
+            .unwrap_or_else(|| panic!("no [profile.{name}]"))
+            .clone()
+    };
+    let release = profile("release");
+    assert_eq!(release.get("strip").and_then(|v| v.as_bool()), Some(true));
+    assert!(
+        release
+            .get("debug")
+            .is_none_or(|d| d.as_bool() == Some(false)),
+        "the release profile keeps debug info: {release:?}"
+    );
+    for name in ["bench", "profiling"] {
+        let p = profile(name);
+        assert_eq!(
+            p.get("debug").and_then(|v| v.as_str()),
+            Some("line-tables-only"),
+            "{name}"
+        );
+        assert_eq!(
+            p.get("strip").and_then(|v| v.as_str()),
+            Some("none"),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        profile("profiling")
+            .get("inherits")
+            .and_then(|v| v.as_str()),
+        Some("release")
+    );
+}
