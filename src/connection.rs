@@ -59,7 +59,10 @@ const BAN_WAIT: Duration = Duration::from_secs(120);
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     /// No handshake succeeded within `--connect-timeout`.
-    #[error("could not connect to {url} within {timeout} ({cause})")]
+    #[error(
+        "could not connect to {url} within {timeout} ({cause}); {}",
+        crate::dialing::WHAT_TO_CHECK
+    )]
     NeverConnected {
         /// The URL tried.
         url: String,
@@ -385,12 +388,18 @@ impl Connection {
         let mut first_deadline = Some(Instant::now() + settings.connect_timeout);
         let mut last_cause = None;
         let mut failures = 0u32;
-        // An interruption not yet covered by a gap record: (since_ns, reason).
-        let mut open_gap: Option<(u64, &'static str)> = None;
+        // An interruption not yet covered by a gap record: (since_ns, reason). Until the
+        // first connection, a run that ends records its streams as never connected.
+        let mut open_gap: Option<(u64, &'static str)> = Some((clock::now_ns(), "never_connected"));
+        let stats = self.shared.stats.clone();
+        let dialing = &stats.dialing;
         loop {
             tokio::select! {
                 _ = self.shared.limiter.acquire() => {}
                 _ = self.shared.intake.cancelled() => return self.end(open_gap).await,
+            }
+            if first_deadline.is_some() {
+                dialing.attempt(&self.dialer.url, failures + 1);
             }
             let limit = first_deadline.unwrap_or_else(|| Instant::now() + settings.connect_timeout);
             let attempt = {
@@ -414,6 +423,10 @@ impl Connection {
                 Ok(Ok(link)) => {
                     if first_deadline.take().is_none() {
                         Stats::bump(&self.shared.stats.reconnects);
+                    } else {
+                        // Connected at last: the time before was the run's start, not a gap.
+                        dialing.connected();
+                        open_gap = None;
                     }
                     failures = 0;
                     Stats::bump(&self.shared.stats.connects);
@@ -462,6 +475,16 @@ impl Connection {
                     )
                 }
             };
+            if first_deadline.is_some() {
+                dialing.failed(&cause);
+                if failures == crate::dialing::WARN_AFTER_FAILURES {
+                    let timeout = settings.connect_timeout;
+                    warn!(
+                        "{}",
+                        crate::dialing::still_trying(&self.dialer.url, failures, &cause, timeout)
+                    );
+                }
+            }
             if let Some(max) = settings.max_retries
                 && failures > max
             {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod config_file;
 pub mod connection;
 pub mod decimal;
+pub mod dialing;
 pub mod exchange;
 pub mod generate;
 pub mod limiter;

@@ -368,3 +368,135 @@ fn release_is_stripped_and_profiling_keeps_line_tables() {
         Some("release")
     );
 }
+
+/// Reconnect flags that keep offline tests short.
+const QUICK_RETRIES: [&str; 4] = ["--backoff-initial", "10ms", "--backoff-max", "50ms"];
+
+#[tokio::test]
+async fn a_recording_that_never_connected_fails_with_its_cause_and_a_gap_record() {
+    let (endpoint, _reserved) = refused_endpoint();
+    let host = endpoint.trim_start_matches("ws://");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("x.csv");
+    let mut args = vec![
+        "record",
+        "BTCUSDT",
+        "--out",
+        csv.to_str().unwrap(),
+        "--endpoint",
+        &endpoint,
+        "--duration",
+        "2s",
+    ];
+    args.extend(QUICK_RETRIES);
+    let out = run(&args).await;
+    out.assert_no_panic();
+    assert_eq!(
+        out.code,
+        Some(1),
+        "a run that recorded nothing is no success: {}",
+        out.stderr
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    // Without -v: one warning after the first failed attempts, then the one-line cause.
+    let warning = lines
+        .iter()
+        .find(|l| l.contains(&format!("cannot connect to {host} yet (3 attempts, last: ")))
+        .unwrap_or_else(|| panic!("no warning without -v: {lines:?}"));
+    assert!(warning.contains("WARN"), "{warning}");
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with(&format!("foxtrot: never connected to {host} ("))
+            && last.contains("last: Connection refused")
+            && last.contains("check the network, the --endpoint URL and any proxy"),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    // The output says why it is empty.
+    let gaps = std::fs::read_to_string(dir.path().join("x.csv.gaps.csv")).unwrap();
+    let gap_lines: Vec<&str> = gaps.lines().collect();
+    assert_eq!(gap_lines.len(), 2, "{gaps}");
+    assert!(
+        gap_lines[1].starts_with("binance,BTCUSDT,ticker,")
+            && gap_lines[1].ends_with(",never_connected"),
+        "{gaps}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_stopped_before_any_connection_exits_1_with_never_connected_gaps() {
+    let (endpoint, _reserved) = refused_endpoint();
+    let mut args = vec![
+        "stream",
+        "BTCUSDT",
+        "--channel",
+        "trade",
+        "--channel",
+        "bookTicker",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        &endpoint,
+    ];
+    args.extend(QUICK_RETRIES);
+    let mut child = foxtrot(&args).spawn().unwrap();
+    let mut stderr = stderr_lines(&mut child);
+    let mut seen = stderr_until(&mut stderr, "cannot connect to").await;
+    signal(&child, "INT");
+    while let Ok(Some(line)) = stderr.next_line().await {
+        seen.push(line);
+    }
+    let out = finish(child).await;
+    assert_eq!(out.code, Some(1), "{seen:?}");
+    assert!(
+        seen.last()
+            .unwrap()
+            .starts_with("foxtrot: never connected to "),
+        "{seen:?}"
+    );
+    let lines = parse_ndjson(&out.stdout);
+    let mut gaps: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|g| {
+            (
+                g["channel"].as_str().unwrap(),
+                g["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    gaps.sort();
+    assert_eq!(
+        gaps,
+        [
+            ("bookTicker", "never_connected"),
+            ("trade", "never_connected")
+        ]
+    );
+    for gap in &lines {
+        assert!(gap["from_ns"].as_u64().unwrap() < gap["to_ns"].as_u64().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn the_connect_timeout_says_what_to_check() {
+    let (endpoint, _reserved) = refused_endpoint();
+    let mut args = vec![
+        "stream",
+        "BTCUSDT",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        &endpoint,
+        "--connect-timeout",
+        "500ms",
+    ];
+    args.extend(QUICK_RETRIES);
+    let out = run(&args).await;
+    assert_eq!(out.code, Some(1));
+    let last = out.stderr.lines().last().unwrap();
+    assert!(
+        last.contains("could not connect to ")
+            && last.ends_with("check the network, the --endpoint URL and any proxy or firewall"),
+        "{last}"
+    );
+}

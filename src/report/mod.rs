@@ -71,6 +71,8 @@ pub struct Sample {
     pub capacity: u64,
     /// Per stream, in the order of the plan.
     pub streams: Vec<StreamSample>,
+    /// `connecting to HOST (attempt N, last: CAUSE)` until the first connection.
+    pub connecting: Option<String>,
 }
 
 /// One stream's counters at one moment.
@@ -112,6 +114,7 @@ impl Monitor {
                     last_recv_ns: s.last_recv_ns,
                 })
                 .collect(),
+            connecting: self.stats.dialing.status(),
         }
     }
 }

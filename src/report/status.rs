@@ -135,6 +135,11 @@ fn totals_line(now: &Sample, earlier: &Sample, stopping: bool) -> String {
             HumanCount(now.queued())
         ));
     }
+    // Until the first connection the counters are all zero: say what is happening instead.
+    if let Some(connecting) = &now.connecting {
+        line.push_str(connecting);
+        return line;
+    }
     match now.streams.as_slice() {
         [one] => line.push_str(&format!("{} · ", stream_name(&one.id))),
         [] => {}
@@ -236,6 +241,16 @@ mod tests {
         }
         assert!(!line.contains("stalls"));
         assert!(totals_line(&now, &before, true).starts_with("stopping: "));
+        // Until the first connection: what is being dialed, and why it failed.
+        stats.dialing.attempt("ws://127.0.0.1:1/stream", 3);
+        stats.dialing.failed("Connection refused (os error 111)");
+        let connecting = totals_line(&monitor.sample(), &before, false);
+        assert_eq!(
+            connecting,
+            "connecting to 127.0.0.1:1 (attempt 3, last: Connection refused (os error 111))"
+        );
+        stats.dialing.connected();
+        assert!(totals_line(&monitor.sample(), &before, false).contains("written 12,345"));
         let (_, many) = self::monitor(&["A", "B", "C"]);
         let sample = many.sample();
         assert!(totals_line(&sample, &sample, false).starts_with("3 streams · "));
