@@ -32,4 +32,5 @@ pub mod short_text;
 pub mod shutdown;
 pub mod sink;
 pub mod stats;
+pub mod terminal;
 pub mod tick;
