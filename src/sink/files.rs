@@ -46,23 +46,20 @@ impl Default for FileSettings {
     }
 }
 
-/// The file policies in words, for the printed plan.
+/// The file policies in a few words, for the printed plan.
 pub fn describe(settings: &FileSettings) -> String {
     let rotate = match settings.rotate {
-        None => "rotate at the template's {date}/{hour} only".to_owned(),
-        Some(Rotate::Every(d)) => format!("rotate every {}", humantime::format_duration(d)),
-        Some(Rotate::Size(n)) => format!("rotate at {n} bytes on disk"),
+        None => "by template".to_owned(),
+        Some(Rotate::Every(d)) => format!("every {}", humantime::format_duration(d)),
+        Some(Rotate::Size(n)) => format!("at {n} bytes"),
     };
     let fsync = match settings.fsync {
-        Fsync::Never => "fsync never".to_owned(),
-        Fsync::Rotate => "fsync each finished file".to_owned(),
-        Fsync::Interval(d) => format!(
-            "fsync every {} and each finished file",
-            humantime::format_duration(d)
-        ),
+        Fsync::Never => "never".to_owned(),
+        Fsync::Rotate => "rotate".to_owned(),
+        Fsync::Interval(d) => format!("interval:{}", humantime::format_duration(d)),
     };
     format!(
-        "{rotate}; {fsync}; zstd level {}; {} rows per Parquet row group",
+        "rotate {rotate}; fsync {fsync}; zstd {}; {} rows a Parquet group",
         settings.zstd_level, settings.row_group_rows
     )
 }
