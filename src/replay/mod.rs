@@ -8,6 +8,7 @@
 //! Command-line parsing is not here.
 
 mod behavior;
+mod dialect;
 mod endpoint;
 mod fault;
 mod flood;
