@@ -13,3 +13,4 @@ mod ux_config;
 mod ux_generate;
 mod ux_report;
 mod ux_terminal;
+mod venues;
