@@ -30,5 +30,6 @@ pub mod report;
 pub mod short_text;
 pub mod shutdown;
 pub mod sink;
+pub mod skew;
 pub mod stats;
 pub mod tick;

@@ -97,6 +97,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             pong_timeout: args.pong_timeout,
             live: args.live,
             flood: args.flood,
+            clock_shift_ms: args.clock_shift_ms,
         },
     };
     on_runtime(

@@ -240,7 +240,9 @@ async fn the_metrics_endpoint_answers_during_a_run() {
         );
     }
     let received = |s: &BTreeMap<String, f64>, channel: &str| {
-        s[&format!("foxtrot_ticks_received_total{{symbol=\"BTCUSDT\",channel=\"{channel}\"}}")]
+        s[&format!(
+            "foxtrot_ticks_received_total{{exchange=\"binance\",symbol=\"BTCUSDT\",channel=\"{channel}\"}}"
+        )]
     };
     let total = |s: &BTreeMap<String, f64>| received(s, "bookTicker") + received(s, "trade");
     assert!(total(&samples) >= samples["foxtrot_ticks_written_total"]);

@@ -223,3 +223,53 @@ async fn a_silent_futures_connection_stays_up_on_pings_alone() {
     assert_eq!(futures.stats().connections_accepted(), 1);
     futures.shutdown().await.unwrap();
 }
+
+/// A venue whose clock runs 2 s ahead of ours, then 2 s behind: the estimate (summary and
+/// stats JSON) is within 50 ms of the shift on loopback, and only the ahead case warns,
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_offset_estimate_follows_a_shifted_venue_clock() {
+    let trades = fixture_lines("trade.jsonl").len();
+    for (shift_ms, ahead) in [(2_000i64, true), (-2_000, false)] {
+        let mut config = replay_config(&["trade.jsonl"]);
+        config.behavior.clock_shift_ms = Some(shift_ms);
+        let server = start_replay(config).await;
+        let dir = tempfile::tempdir().unwrap();
+        let stats = dir.path().join("stats.jsonl");
+        let out = run(&[
+            "record",
+            "BTCUSDT",
+            "--channel",
+            "trade",
+            "--endpoint",
+            server.url(),
+            "--out",
+            "-",
+            "--limit",
+            &trades.to_string(),
+            "--stats-file",
+            stats.to_str().unwrap(),
+            "--stats-interval",
+            "1h",
+        ])
+        .await;
+        out.assert_no_panic();
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let want = -(shift_ms as f64) / 1000.0;
+        let summary: f64 = out
+            .stderr
+            .split("clock offset binance ")
+            .nth(1)
+            .and_then(|rest| rest.trim_end().strip_suffix('s'))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no clock offset in {}", out.stderr));
+        assert!((summary - want).abs() < 0.05, "{summary} vs {want}");
+        let last = std::fs::read_to_string(&stats).unwrap();
+        let last: Value = serde_json::from_str(last.lines().last().unwrap()).unwrap();
+        let json = last["clock_offset_s"]["binance"].as_f64().unwrap();
+        assert!((json - want).abs() < 0.05, "{json} vs {want}");
+        let warnings = out.stderr.matches("ahead of ours").count();
+        assert_eq!(warnings, usize::from(ahead), "{}", out.stderr);
+        server.shutdown().await.unwrap();
+    }
+}

@@ -483,10 +483,18 @@ impl Session {
                     }
                 }
             };
-            let text = if self.micros {
-                Utf8Bytes::from(super::dialect::binance::to_micros(text.as_str()))
-            } else {
-                text
+            let text = match (self.micros, self.behavior.clock_shift_ms) {
+                (false, None) => text,
+                (micros, shift) => {
+                    let now_ms = shift.map(|shift| {
+                        (crate::clock::now_ns() / 1_000_000).saturating_add_signed(shift)
+                    });
+                    Utf8Bytes::from(super::dialect::binance::rewrite_times(
+                        text.as_str(),
+                        micros,
+                        now_ms,
+                    ))
+                }
             };
             if self.keep_last {
                 self.last_frame = Some(text.clone());

@@ -40,7 +40,14 @@ pub(crate) fn micros(query: Option<&str>) -> bool {
 /// `frame` with its millisecond times in microseconds, as Binance writes them under
 /// `timeUnit=MICROSECOND`: event time `E`, trade and close times `T`, the ticker's window
 /// `O`/`C`, and a kline's open time `t` (in a trade, `t` is an id and stays).
+#[cfg(test)]
 pub(crate) fn to_micros(frame: &str) -> String {
+    rewrite_times(frame, true, None)
+}
+
+/// `frame` with its millisecond times (as in [`to_micros`]) replaced by `now_ms` when
+/// given (a server whose clock is skewed), then in microseconds when `micros`.
+pub(crate) fn rewrite_times(frame: &str, micros: bool, now_ms: Option<u64>) -> String {
     let kline = frame.contains(r#""e":"kline""#);
     let mut out = String::with_capacity(frame.len() + 16);
     let mut rest = frame;
@@ -54,8 +61,13 @@ pub(crate) fn to_micros(frame: &str) -> String {
         let is_time = matches!(key, "E" | "T" | "O" | "C") || (kline && key == "t");
         // Millisecond times have 13 digits (until the year 2286).
         if is_time && digits == 13 {
-            out.push_str(&value[..digits]);
-            out.push_str("000");
+            match now_ms {
+                Some(ms) => out.push_str(itoa::Buffer::new().format(ms)),
+                None => out.push_str(&value[..digits]),
+            }
+            if micros {
+                out.push_str("000");
+            }
             rest = &value[digits..];
         }
     }
