@@ -13,12 +13,14 @@
 
 pub mod app;
 pub mod backoff;
+pub mod book;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod connection;
 pub mod decimal;
+pub mod dialing;
 pub mod exchange;
 pub mod generate;
 pub mod limiter;
@@ -32,4 +34,5 @@ pub mod shutdown;
 pub mod sink;
 pub mod skew;
 pub mod stats;
+pub mod terminal;
 pub mod tick;

@@ -62,6 +62,8 @@ pub struct Behavior {
     /// Stamp every message's times with this server's clock shifted by this many ms (a
     /// venue whose clock is ahead, positive, or behind, negative).
     pub clock_shift_ms: Option<i64>,
+    /// Depth mode: serve generated order books as diff-depth streams (see `depth.rs`).
+    pub depth: Option<std::sync::Arc<super::depth::DepthMarkets>>,
 }
 
 impl Default for Behavior {
@@ -82,6 +84,7 @@ impl Default for Behavior {
             live: false,
             flood: None,
             clock_shift_ms: None,
+            depth: None,
         }
     }
 }

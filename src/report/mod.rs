@@ -73,6 +73,8 @@ pub struct Sample {
     pub capacity: u64,
     /// Per stream, in the order of the plan.
     pub streams: Vec<StreamSample>,
+    /// `connecting to HOST (attempt N, last: CAUSE)` until the first connection.
+    pub connecting: Option<String>,
 }
 
 /// One stream's counters at one moment.
@@ -115,6 +117,7 @@ impl Monitor {
                     last_recv_ns: s.last_recv_ns,
                 })
                 .collect(),
+            connecting: self.stats.dialing.status(),
         }
     }
 }
@@ -201,6 +204,8 @@ pub struct Reporters {
     metrics: Option<metrics::Exporter>,
     /// The live status line (stderr is a terminal, not `--quiet`, no live table).
     status: bool,
+    /// The live table's note line and log board (the output is the table).
+    table: bool,
 }
 
 impl Reporters {
@@ -227,6 +232,7 @@ impl Reporters {
             json,
             metrics,
             status: config.status_line,
+            table: config.output == crate::config::Output::Stdout(crate::cli::Format::Table),
         })
     }
 
@@ -239,7 +245,10 @@ impl Reporters {
             tracker.spawn(metrics.serve(monitor.clone(), ending.clone(), tracker.clone()));
         }
         if self.status {
-            tracker.spawn(status::run(monitor, ending));
+            tracker.spawn(status::run(monitor.clone(), ending.clone()));
+        }
+        if self.table {
+            tracker.spawn(status::run_table(monitor, ending));
         }
     }
 }
