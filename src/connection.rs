@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::backoff::Backoff;
-use crate::cli::OnFull;
+use crate::pipe::OnFull;
 use crate::clock;
 use crate::exchange::{AckKey, Control, Decoded, Exchange, Out, Plan, StreamId};
 use crate::limiter::ConnectLimiter;
