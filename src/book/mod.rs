@@ -8,7 +8,9 @@
 //! snapshot sync is in [`sync`], OKX's checksum in [`checksum`]; venues own the rest.
 
 pub mod binance;
+pub mod budget;
 pub mod checksum;
+pub mod fetch;
 pub mod price;
 pub mod sync;
 
