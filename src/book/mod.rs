@@ -12,6 +12,7 @@ pub mod budget;
 pub mod checksum;
 pub mod fetch;
 pub mod price;
+pub mod row;
 pub mod sync;
 
 use std::collections::BTreeMap;
