@@ -10,6 +10,7 @@
 pub mod binance;
 pub mod budget;
 pub mod checksum;
+pub mod feed;
 pub mod fetch;
 pub mod price;
 pub mod row;
