@@ -93,6 +93,24 @@ impl Change {
     }
 }
 
+impl Change {
+    /// A change from texts a decoder already checked as plain decimal text (the venues'
+    /// `Level`): only the key is computed, and whether the quantity is zero.
+    #[inline]
+    pub fn from_decimals(price: Decimal, qty: Decimal) -> Result<Change, LevelError> {
+        let price_text = price.to_text();
+        let qty_text = qty.to_text();
+        if qty_text.starts_with('-') {
+            return Err(LevelError::Qty(DecimalError(qty_text.to_string())));
+        }
+        Ok(Change {
+            key: Price::parse(&price_text)?,
+            level: Level { price, qty },
+            removes: price::is_zero(&qty_text),
+        })
+    }
+}
+
 /// One instrument's L2 book.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Book {
@@ -295,6 +313,17 @@ mod tests {
         // Removing what is not there is normal.
         book.apply(Side::Bid, &change("1", "0"));
         assert!(book.is_empty());
+    }
+
+    #[test]
+    fn a_change_from_checked_decimals_is_the_same() {
+        let d = |s| Decimal::parse(s).unwrap();
+        assert_eq!(
+            Change::from_decimals(d("61837.63000000"), d("0.00000000")).unwrap(),
+            change("61837.63000000", "0.00000000")
+        );
+        assert!(Change::from_decimals(d("-1"), d("1")).is_err());
+        assert!(Change::from_decimals(d("1"), d("-1")).is_err());
     }
 
     #[test]
