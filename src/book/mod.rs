@@ -13,6 +13,7 @@ pub mod checksum;
 pub mod feed;
 pub mod fetch;
 pub mod price;
+pub mod pushed;
 pub mod rebuild;
 pub mod row;
 pub mod sync;
