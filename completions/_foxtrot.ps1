@@ -33,13 +33,15 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Write ticks to a file (CSV or NDJSON, from the extension)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check a config file and print the plan it makes')
+            [CompletionResult]::new('venues', 'venues', [CompletionResultType]::ParameterValue, 'List the venues, with their endpoints and channels')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Print shell completions or the man pages, generated from this command line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'foxtrot;stream' {
+            [CompletionResult]::new('--venue', '--venue', [CompletionResultType]::ParameterName, 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]')
             [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Channel to subscribe to for every symbol; repeat for several [default: ticker]')
-            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue''s paths [default: the venue''s, such as wss://stream.binance.com:9443]')
             [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]')
             [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Capacity of the channel between the connections and the output, in ticks [default: 65536]')
             [CompletionResult]::new('--on-full', '--on-full', [CompletionResultType]::ParameterName, 'What a connection does when the channel is full [default: block]')
@@ -69,8 +71,9 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             break
         }
         'foxtrot;record' {
+            [CompletionResult]::new('--venue', '--venue', [CompletionResultType]::ParameterName, 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]')
             [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Channel to subscribe to for every symbol; repeat for several [default: ticker]')
-            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue''s paths [default: the venue''s, such as wss://stream.binance.com:9443]')
             [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]')
             [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Capacity of the channel between the connections and the output, in ticks [default: 65536]')
             [CompletionResult]::new('--on-full', '--on-full', [CompletionResultType]::ParameterName, 'What a connection does when the channel is full [default: block]')
@@ -159,6 +162,15 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
         'foxtrot;config;help;help' {
             break
         }
+        'foxtrot;venues' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'foxtrot;generate' {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
@@ -211,6 +223,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Write ticks to a file (CSV or NDJSON, from the extension)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check a config file and print the plan it makes')
+            [CompletionResult]::new('venues', 'venues', [CompletionResultType]::ParameterValue, 'List the venues, with their endpoints and channels')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Print shell completions or the man pages, generated from this command line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -229,6 +242,9 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             break
         }
         'foxtrot;help;config;check' {
+            break
+        }
+        'foxtrot;help;venues' {
             break
         }
         'foxtrot;help;generate' {

@@ -30,12 +30,14 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
             cand config 'Check a config file and print the plan it makes'
+            cand venues 'List the venues, with their endpoints and channels'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'foxtrot;stream'= {
+            cand --venue 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]'
             cand --channel 'Channel to subscribe to for every symbol; repeat for several [default: ticker]'
-            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]'
+            cand --endpoint 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue''s paths [default: the venue''s, such as wss://stream.binance.com:9443]'
             cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]'
             cand --buffer 'Capacity of the channel between the connections and the output, in ticks [default: 65536]'
             cand --on-full 'What a connection does when the channel is full [default: block]'
@@ -64,8 +66,9 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'foxtrot;record'= {
+            cand --venue 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]'
             cand --channel 'Channel to subscribe to for every symbol; repeat for several [default: ticker]'
-            cand --endpoint 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]'
+            cand --endpoint 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue''s paths [default: the venue''s, such as wss://stream.binance.com:9443]'
             cand --shutdown-timeout 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]'
             cand --buffer 'Capacity of the channel between the connections and the output, in ticks [default: 65536]'
             cand --on-full 'What a connection does when the channel is full [default: block]'
@@ -147,6 +150,14 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
         }
         &'foxtrot;config;help;help'= {
         }
+        &'foxtrot;venues'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'foxtrot;generate'= {
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
@@ -192,6 +203,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
             cand config 'Check a config file and print the plan it makes'
+            cand venues 'List the venues, with their endpoints and channels'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -205,6 +217,8 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
         }
         &'foxtrot;help;config;check'= {
+        }
+        &'foxtrot;help;venues'= {
         }
         &'foxtrot;help;generate'= {
             cand completions 'A completion script for SHELL'

@@ -12,8 +12,6 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::config::Config;
 use crate::connection::{Admission, Connection, ConnectionError, Shared};
-use crate::exchange::Exchange;
-use crate::exchange::binance::Binance;
 use crate::limiter::ConnectLimiter;
 use crate::pipe;
 use crate::report::{Ending, Monitor, ReportError, Reporters};
@@ -134,7 +132,6 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             return Err(e.into());
         }
     };
-    let exchange: Arc<dyn Exchange> = Arc::new(Binance);
     let stats = Arc::new(Stats::new(&config.streams));
     let shutdown = Shutdown::new(config.shutdown_timeout);
     let admission = Arc::new(Admission::new(config.limit));
@@ -153,7 +150,6 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         })
     };
     let shared = Shared {
-        exchange: exchange.clone(),
         stats: stats.clone(),
         intake: shutdown.intake.clone(),
         abort: shutdown.abort.clone(),
@@ -175,11 +171,15 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         },
     );
     let mut connections: FuturesUnordered<_> = config
-        .streams
-        .chunks(config.streams_per_connection)
+        .shards
+        .iter()
         .map(|shard| {
-            let connection =
-                Connection::new(shared.clone(), &config.endpoint, shard.to_vec(), tx.clone());
+            let connection = Connection::new(
+                shared.clone(),
+                &shard.endpoint,
+                shard.streams.clone(),
+                tx.clone(),
+            );
             shutdown.tracker.spawn(connection.run())
         })
         .collect();

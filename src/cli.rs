@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::exchange::Venue;
 use crate::replay;
 use crate::tick::Channel;
 
@@ -60,6 +61,8 @@ pub enum Command {
     /// Check a config file and print the plan it makes.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// List the venues, with their endpoints and channels.
+    Venues,
     /// Print shell completions or the man pages, generated from this command line.
     #[command(subcommand, after_help = GENERATE_EXAMPLES)]
     Generate(Generate),
@@ -152,12 +155,17 @@ pub struct RunArgs {
     #[arg(required_unless_present = "config", value_name = "SYMBOL")]
     pub symbols: Vec<String>,
 
+    /// The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them
+    /// with their channels [default: binance].
+    #[arg(long, env = "FOXTROT_VENUE", value_name = "NAME", value_parser = parse_venue)]
+    pub venue: Option<Venue>,
+
     /// Channel to subscribe to for every symbol; repeat for several [default: ticker].
     #[arg(long = "channel", value_name = "NAME", value_enum)]
     pub channels: Vec<Channel>,
 
-    /// Base WebSocket URL of the venue; foxtrot appends the stream path
-    /// [default: wss://stream.binance.com:9443].
+    /// Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue's
+    /// paths [default: the venue's, such as wss://stream.binance.com:9443].
     #[arg(long, env = "FOXTROT_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
 
@@ -383,6 +391,12 @@ pub struct ReplayArgs {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("{e} (expected a duration such as 500ms, 5s, 1m)"))
+}
+
+/// Parses a venue name.
+pub fn parse_venue(text: &str) -> Result<Venue, String> {
+    text.parse()
+        .map_err(|e: crate::exchange::UnknownVenue| e.to_string())
 }
 
 /// Parses `300/5m` (attempts per period).

@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod book;
 pub mod cli;
 pub mod clock;
 pub mod config;

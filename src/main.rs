@@ -24,6 +24,10 @@ fn main() {
         Command::Replay(args) => serve(args, cli.quiet),
         Command::Config(ConfigCommand::Check { file }) => check(&file),
         Command::Generate(what) => emit(what),
+        Command::Venues => {
+            print!("{}", foxtrot::exchange::describe_all());
+            0
+        }
     };
     std::process::exit(code);
 }
@@ -100,6 +104,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             pong_timeout: args.pong_timeout,
             live: args.live,
             flood: args.flood,
+            depth: None,
         },
     };
     on_runtime(

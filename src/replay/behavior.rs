@@ -59,6 +59,8 @@ pub struct Behavior {
     /// Benchmark mode: instead of the library, send this many generated messages for the
     /// streams in the URL as fast as the socket takes them, then close (see `flood.rs`).
     pub flood: Option<u64>,
+    /// Depth mode: serve generated order books as diff-depth streams (see `depth.rs`).
+    pub depth: Option<std::sync::Arc<super::depth::DepthMarkets>>,
 }
 
 impl Default for Behavior {
@@ -78,6 +80,7 @@ impl Default for Behavior {
             pong_timeout: None,
             live: false,
             flood: None,
+            depth: None,
         }
     }
 }

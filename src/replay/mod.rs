@@ -8,11 +8,14 @@
 //! Command-line parsing is not here.
 
 mod behavior;
+mod book_gen;
+mod depth;
 mod endpoint;
 mod fault;
 mod flood;
 mod library;
 mod request;
+mod rest;
 mod session;
 mod stats;
 mod streams;
@@ -33,10 +36,13 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use behavior::{Behavior, DEFAULT_PING_INTERVAL};
+pub use book_gen::{BookGenerator, GenConfig, GenEvent};
+pub use depth::{DepthFeed, DepthMarkets, RestFaults};
 pub use fault::{
     DEFAULT_OVERSIZED_BYTES, Injection, InjectionKind, ParseFaultError, Refusal, RefusalStatus,
 };
 pub use library::{Library, LoadError};
+pub use rest::{RestServer, RunningRest};
 pub use stats::{Stats, StatsSnapshot};
 pub use streams::MAX_STREAMS;
 

@@ -166,6 +166,11 @@ pub(crate) async fn serve(
         debug!(%peer, sent, "flood ended");
         return;
     }
+    if let Some(markets) = &shared.behavior.depth {
+        let sent = super::depth::run(ws, &endpoint, markets, &shared.stats, &stop).await;
+        debug!(%peer, sent, "depth session ended");
+        return;
+    }
     let session = Session::new(&shared, endpoint, ws);
     let sent = session.run(&stop).await;
     debug!(%peer, sent, "session ended");

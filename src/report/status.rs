@@ -238,9 +238,12 @@ mod tests {
     fn monitor(streams: &[&str]) -> (Arc<Stats>, Monitor) {
         let ids: Vec<StreamId> = streams
             .iter()
-            .map(|s| StreamId {
-                symbol: Symbol::parse(s).unwrap(),
-                channel: Channel::Trade,
+            .map(|s| {
+                StreamId::new(
+                    crate::exchange::Venue::Binance,
+                    Symbol::parse(s).unwrap(),
+                    Channel::Trade,
+                )
             })
             .collect();
         let stats = Arc::new(Stats::new(&ids));

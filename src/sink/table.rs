@@ -488,6 +488,9 @@ impl Column {
             Channel::BookTicker => &[Bid, BidQty, Ask, AskQty],
             Channel::Trade | Channel::AggTrade => &[Price, Qty, Side],
             Channel::Ticker => &[Price, Bid, Ask, ChangePct, Volume],
+            Channel::Funding => &[Price],
+            Channel::Liquidation => &[Price, Qty, Side],
+            _ => &[Price, Volume],
         }
     }
 }
@@ -521,6 +524,14 @@ fn cell(data: &TickData, column: Column) -> Option<Cell> {
         (TickData::Ticker(t), Column::Ask) => d(&t.ask),
         (TickData::Ticker(t), Column::ChangePct) => d(&t.change_pct),
         (TickData::Ticker(t), Column::Volume) => d(&t.volume),
+        (TickData::Funding(t), Column::Price) => d(&t.mark_price),
+        (TickData::Liquidation(t), Column::Price) => d(&t.price),
+        (TickData::Liquidation(t), Column::Qty) => d(&t.qty),
+        (TickData::Liquidation(t), Column::Side) => {
+            Some(Cell::Text(if t.sell { "sell" } else { "buy" }))
+        }
+        (TickData::Kline(t), Column::Price) => d(&t.close),
+        (TickData::Kline(t), Column::Volume) => d(&t.volume),
         _ => None,
     }
 }
@@ -633,7 +644,8 @@ mod tests {
 
     fn tick(symbol: &str, age_ms: u64, data: TickData) -> Tick {
         Tick {
-            exchange: "binance",
+            exchange: crate::exchange::Venue::Binance,
+            exchange_ns: 0,
             symbol: Symbol::parse(symbol).unwrap(),
             recv_ns: NOW - age_ms * 1_000_000,
             data,
