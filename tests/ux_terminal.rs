@@ -723,3 +723,32 @@ fn while_offline_the_table_and_the_status_line_say_what_is_dialed() {
         ended.assert_clean();
     }
 }
+
+/// A background job (`foxtrot record ... &` in an interactive shell) leaves the terminal's
+/// settings alone: changing them from the background would stop it (SIGTTOU).
+#[test]
+fn a_background_run_is_not_stopped_by_the_terminal() {
+    let (endpoint, _reserved) = refused_endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bg.csv");
+    // util-linux `script` gives the shell a terminal with job control, as a login has.
+    let job = format!(
+        "{} record BTCUSDT --endpoint {endpoint} --out {} --duration 2s --backoff-max 50ms & wait $!; echo status=$?; kill -9 $! 2>/dev/null",
+        env!("CARGO_BIN_EXE_foxtrot"),
+        out.display()
+    );
+    let shell = format!("bash --norc --noprofile -ic '{job}'");
+    let ran = Command::new("script")
+        .args(["-qec", &shell, "/dev/null"])
+        .stdin(Stdio::null())
+        .env_remove("FOXTROT_ENDPOINT")
+        .env("RUST_BACKTRACE", "0")
+        .output();
+    let Ok(ran) = ran else {
+        println!("skipped: `script` (util-linux) is not installed");
+        return;
+    };
+    let text = String::from_utf8_lossy(&ran.stdout);
+    // Never connected: 1. Stopped by SIGTTOU, `wait` would say 128 + 22 = 150 (or 149).
+    assert!(text.lines().any(|l| l.trim_end() == "status=1"), "{text}");
+}
