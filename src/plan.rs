@@ -150,6 +150,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Table => "table",
         Format::Ndjson => "ndjson",
         Format::Csv => "csv",
+        Format::Parquet => "parquet",
     }
 }
 

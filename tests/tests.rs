@@ -6,6 +6,7 @@ mod util;
 
 mod cli;
 mod e2e;
+mod files;
 mod lifecycle;
 mod resilience;
 mod signals;
