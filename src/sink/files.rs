@@ -46,20 +46,23 @@ impl Default for FileSettings {
     }
 }
 
-/// The file policies in a few words, for the printed plan.
+/// The file policies in words, for the printed plan.
 pub fn describe(settings: &FileSettings) -> String {
     let rotate = match settings.rotate {
-        None => "by template".to_owned(),
-        Some(Rotate::Every(d)) => format!("every {}", humantime::format_duration(d)),
-        Some(Rotate::Size(n)) => format!("at {n} bytes"),
+        None => "rotate at {date}/{hour}".to_owned(),
+        Some(Rotate::Every(d)) => format!("rotate every {}", humantime::format_duration(d)),
+        Some(Rotate::Size(n)) => format!("rotate at {n} bytes on disk"),
     };
     let fsync = match settings.fsync {
-        Fsync::Never => "never".to_owned(),
-        Fsync::Rotate => "rotate".to_owned(),
-        Fsync::Interval(d) => format!("interval:{}", humantime::format_duration(d)),
+        Fsync::Never => "fsync never".to_owned(),
+        Fsync::Rotate => "fsync finished files".to_owned(),
+        Fsync::Interval(d) => format!(
+            "fsync every {} and finished files",
+            humantime::format_duration(d)
+        ),
     };
     format!(
-        "rotate {rotate}; fsync {fsync}; zstd {}; {} rows a Parquet group",
+        "{rotate}; {fsync}; zstd {}; row groups of {}",
         settings.zstd_level, settings.row_group_rows
     )
 }
