@@ -10,7 +10,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use foxtrot::exchange::binance::Binance;
-use foxtrot::exchange::{Decoded, Exchange};
+use foxtrot::exchange::{Decoded, Exchange, Out};
 use foxtrot::sink::Encode;
 use foxtrot::sink::csv::Csv;
 use foxtrot::sink::ndjson::Ndjson;
@@ -45,12 +45,23 @@ fn fixture(channel: Channel) -> (Vec<String>, Vec<String>) {
     (raw, combined)
 }
 
+/// The channels with a fixture file each.
+const CHANNELS: [Channel; 4] = [
+    Channel::Ticker,
+    Channel::BookTicker,
+    Channel::Trade,
+    Channel::AggTrade,
+];
+
 fn ticks(frames: &[String]) -> Vec<Tick> {
     frames
         .iter()
-        .map(|f| match Binance.decode(f, RECV_NS) {
-            Ok(Decoded::Tick(tick)) => tick,
-            other => panic!("{f}: {other:?}"),
+        .map(|f| {
+            let mut out = Out::default();
+            match Binance.decode(f, RECV_NS, &mut out) {
+                Ok(Decoded::Data) if out.ticks.len() == 1 => out.ticks.remove(0),
+                other => panic!("{f}: {other:?}"),
+            }
         })
         .collect()
 }
@@ -58,14 +69,16 @@ fn ticks(frames: &[String]) -> Vec<Tick> {
 fn decode(c: &mut Criterion) {
     for (group, combined) in [("decode", true), ("decode_raw", false)] {
         let mut g = c.benchmark_group(group);
-        for channel in Channel::ALL {
+        for channel in CHANNELS {
             let (raw, framed) = fixture(channel);
             let frames = if combined { framed } else { raw };
             g.throughput(Throughput::Elements(frames.len() as u64));
+            let mut out = Out::default();
             g.bench_function(channel.as_str(), |b| {
                 b.iter(|| {
                     for frame in &frames {
-                        black_box(Binance.decode(black_box(frame), RECV_NS).unwrap());
+                        out.clear();
+                        black_box(Binance.decode(black_box(frame), RECV_NS, &mut out).unwrap());
                     }
                 })
             });
@@ -76,7 +89,7 @@ fn decode(c: &mut Criterion) {
 
 fn encode(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode");
-    for channel in Channel::ALL {
+    for channel in CHANNELS {
         let ticks = ticks(&fixture(channel).1);
         g.throughput(Throughput::Elements(ticks.len() as u64));
         let encoders: [(&str, Box<dyn Encode>); 2] = [

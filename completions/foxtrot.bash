@@ -28,11 +28,17 @@ _foxtrot() {
             foxtrot,record)
                 cmd="foxtrot__subcmd__record"
                 ;;
+            foxtrot,recover)
+                cmd="foxtrot__subcmd__recover"
+                ;;
             foxtrot,replay)
                 cmd="foxtrot__subcmd__replay"
                 ;;
             foxtrot,stream)
                 cmd="foxtrot__subcmd__stream"
+                ;;
+            foxtrot,venues)
+                cmd="foxtrot__subcmd__venues"
                 ;;
             foxtrot__subcmd__config,check)
                 cmd="foxtrot__subcmd__config__subcmd__check"
@@ -76,11 +82,17 @@ _foxtrot() {
             foxtrot__subcmd__help,record)
                 cmd="foxtrot__subcmd__help__subcmd__record"
                 ;;
+            foxtrot__subcmd__help,recover)
+                cmd="foxtrot__subcmd__help__subcmd__recover"
+                ;;
             foxtrot__subcmd__help,replay)
                 cmd="foxtrot__subcmd__help__subcmd__replay"
                 ;;
             foxtrot__subcmd__help,stream)
                 cmd="foxtrot__subcmd__help__subcmd__stream"
+                ;;
+            foxtrot__subcmd__help,venues)
+                cmd="foxtrot__subcmd__help__subcmd__venues"
                 ;;
             foxtrot__subcmd__help__subcmd__config,check)
                 cmd="foxtrot__subcmd__help__subcmd__config__subcmd__check"
@@ -98,7 +110,7 @@ _foxtrot() {
 
     case "${cmd}" in
         foxtrot)
-            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config generate help"
+            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config recover venues generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -288,7 +300,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__help)
-            opts="stream record replay config generate help"
+            opts="stream record replay config recover venues generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,6 +411,20 @@ _foxtrot() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        foxtrot__subcmd__help__subcmd__recover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         foxtrot__subcmd__help__subcmd__replay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -427,15 +453,33 @@ _foxtrot() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        foxtrot__subcmd__help__subcmd__venues)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         foxtrot__subcmd__record)
-            opts="-o -v -q -h --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --out --append --force --verbose --quiet --help"
+            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --out --append --force --rotate --fsync --row-group-rows --zstd-level --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --venue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --channel)
-                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade funding liquidation kline_1s kline_1m kline_3m kline_5m kline_15m kline_30m kline_1h kline_2h kline_4h kline_6h kline_8h kline_12h kline_1d kline_3d kline_1w kline_1M" -- "${cur}"))
                     return 0
                     ;;
                 --endpoint)
@@ -522,6 +566,36 @@ _foxtrot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --rotate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fsync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --row-group-rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zstd-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__recover)
+            opts="-v -q -h --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -604,14 +678,18 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__stream)
-            opts="-v -q -h --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --format --verbose --quiet --help"
+            opts="-v -q -h --venue --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --venue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --channel)
-                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade funding liquidation kline_1s kline_1m kline_3m kline_5m kline_15m kline_30m kline_1h kline_2h kline_4h kline_6h kline_8h kline_12h kline_1d kline_3d kline_1w kline_1M" -- "${cur}"))
                     return 0
                     ;;
                 --endpoint)
@@ -694,6 +772,20 @@ _foxtrot() {
                     COMPREPLY=($(compgen -W "table ndjson csv" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__venues)
+            opts="-v -q -h --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -32,13 +32,34 @@ complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "stream" -d 'Print l
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "config" -d 'Check a config file and print the plan it makes'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "recover" -d 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "venues" -d 'List the venues, with their endpoints and channels'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l venue -d 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
 trade\t'Every trade'
-aggTrade\t'Trades aggregated by taker order and price'"
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]' -r
+aggTrade\t'Trades aggregated by taker order and price'
+funding\t'Mark price, index price and funding rate of a perpetual (Binance `markPrice`)'
+liquidation\t'Liquidation orders (Binance `forceOrder`)'
+kline_1s\t'1-second klines (candlesticks)'
+kline_1m\t'1-minute klines'
+kline_3m\t'3-minute klines'
+kline_5m\t'5-minute klines'
+kline_15m\t'15-minute klines'
+kline_30m\t'30-minute klines'
+kline_1h\t'1-hour klines'
+kline_2h\t'2-hour klines'
+kline_4h\t'4-hour klines'
+kline_6h\t'6-hour klines'
+kline_8h\t'8-hour klines'
+kline_12h\t'12-hour klines'
+kline_1d\t'1-day klines'
+kline_3d\t'3-day klines'
+kline_1w\t'1-week klines'
+kline_1M\t'1-month klines'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
@@ -65,11 +86,30 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l dry-run -d 'C
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l venue -d 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
 bookTicker\t'Best bid and ask, on every change'
 trade\t'Every trade'
-aggTrade\t'Trades aggregated by taker order and price'"
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue; foxtrot appends the stream path [default: wss://stream.binance.com:9443]' -r
+aggTrade\t'Trades aggregated by taker order and price'
+funding\t'Mark price, index price and funding rate of a perpetual (Binance `markPrice`)'
+liquidation\t'Liquidation orders (Binance `forceOrder`)'
+kline_1s\t'1-second klines (candlesticks)'
+kline_1m\t'1-minute klines'
+kline_3m\t'3-minute klines'
+kline_5m\t'5-minute klines'
+kline_15m\t'15-minute klines'
+kline_30m\t'30-minute klines'
+kline_1h\t'1-hour klines'
+kline_2h\t'2-hour klines'
+kline_4h\t'4-hour klines'
+kline_6h\t'6-hour klines'
+kline_8h\t'8-hour klines'
+kline_12h\t'12-hour klines'
+kline_1d\t'1-day klines'
+kline_3d\t'3-day klines'
+kline_1w\t'1-week klines'
+kline_1M\t'1-month klines'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
@@ -89,7 +129,11 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as \'data/{exchange}/{channel}/{date}/{symbol}.csv.gz\' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rotate -d 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l fsync -d 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l row-group-rows -d 'Rows per Parquet row group; a file\'s last group may be smaller [default: 1000000]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l zstd-level -d 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l force -d 'Overwrite an existing file'
@@ -126,29 +170,37 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -l dir -d 'Write the script into DIR under its conventional name instead of printing it' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -l dir -d 'Write the script into DIR (created if missing) under its conventional name' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -l dir -d 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -l dir -d 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR (created if missing)' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "recover" -d 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "venues" -d 'List the venues, with their endpoints and channels'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'

@@ -12,8 +12,6 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::config::Config;
 use crate::connection::{Admission, Connection, ConnectionError, Shared};
-use crate::exchange::Exchange;
-use crate::exchange::binance::Binance;
 use crate::limiter::ConnectLimiter;
 use crate::pipe;
 use crate::report::{Ending, Monitor, ReportError, Reporters};
@@ -55,11 +53,14 @@ pub enum RunError {
     #[error(transparent)]
     Connection(#[from] ConnectionError),
     /// Writing the output failed.
-    #[error("cannot write output ({0})")]
+    #[error("cannot write output {0}")]
     Output(std::io::Error),
     /// A task panicked (a bug).
     #[error("internal error: {0}")]
     Panic(String),
+    /// The run ended (`--duration`, `--limit`, a signal) without ever connecting.
+    #[error(transparent)]
+    NeverConnected(#[from] crate::dialing::NeverConnected),
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -125,13 +126,12 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         Ok(reporters) => reporters,
         Err(e) => {
             // Refused before anything ran: leave no empty output file of our own behind.
-            if let Some(path) = &opened.created {
+            for path in &opened.created {
                 let _ = std::fs::remove_file(path);
             }
             return Err(e.into());
         }
     };
-    let exchange: Arc<dyn Exchange> = Arc::new(Binance);
     let stats = Arc::new(Stats::new(&config.streams));
     let shutdown = Shutdown::new(config.shutdown_timeout);
     let admission = Arc::new(Admission::new(config.limit));
@@ -150,7 +150,6 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         })
     };
     let shared = Shared {
-        exchange: exchange.clone(),
         stats: stats.clone(),
         intake: shutdown.intake.clone(),
         abort: shutdown.abort.clone(),
@@ -172,11 +171,15 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         },
     );
     let mut connections: FuturesUnordered<_> = config
-        .streams
-        .chunks(config.streams_per_connection)
+        .shards
+        .iter()
         .map(|shard| {
-            let connection =
-                Connection::new(shared.clone(), &config.endpoint, shard.to_vec(), tx.clone());
+            let connection = Connection::new(
+                shared.clone(),
+                &shard.endpoint,
+                shard.streams.clone(),
+                tx.clone(),
+            );
             shutdown.tracker.spawn(connection.run())
         })
         .collect();
@@ -248,6 +251,13 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         Some(Err(e)) => failure = failure.or(Some(RunError::Panic(e.to_string()))),
         Some(Ok(Ok(SinkEnd::Drained | SinkEnd::Aborted))) | None => {}
     }
+    // Issue 13: a run that never connected recorded nothing, however it ended: never a
+    // success. Its output is kept: it holds the `never_connected` gap records.
+    let never_connected = stats.dialing.never_connected(&config.endpoint);
+    let keep_output = failure.is_none() && never_connected.is_some();
+    if failure.is_none() && !output_closed {
+        failure = never_connected.map(RunError::NeverConnected);
+    }
     let report = Report {
         stats: stats.snapshot(),
         elapsed: started.elapsed(),
@@ -257,11 +267,10 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         failure,
     };
     // A failed run that wrote nothing leaves no empty file of its own behind.
-    if let Some(path) = opened.created
-        && report.failure.is_some()
-        && report.stats.written == 0
-    {
-        let _ = std::fs::remove_file(path);
+    if report.failure.is_some() && report.stats.written == 0 && !keep_output {
+        for path in &opened.created {
+            let _ = std::fs::remove_file(path);
+        }
     }
     Ok(report)
 }

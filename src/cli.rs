@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::exchange::Venue;
 use crate::replay;
 use crate::tick::Channel;
 
@@ -60,6 +61,15 @@ pub enum Command {
     /// Check a config file and print the plan it makes.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Finish FILE.partial files a crash left: keep every complete line, write FILE.
+    #[command(after_help = RECOVER_EXAMPLES)]
+    Recover {
+        /// The .partial files (compressed ones decode up to their last complete block).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// List the venues, with their endpoints and channels.
+    Venues,
     /// Print shell completions or the man pages, generated from this command line.
     #[command(subcommand, after_help = GENERATE_EXAMPLES)]
     Generate(Generate),
@@ -78,6 +88,11 @@ pub enum ConfigCommand {
     },
 }
 
+const RECOVER_EXAMPLES: &str = "\
+Examples:
+  foxtrot recover data/binance/trade/2026-12-03/BTCUSDT.csv.gz.partial
+  foxtrot recover $(find data -name '*.partial')";
+
 const CONFIG_EXAMPLES: &str = "\
 Examples:
   foxtrot config check foxtrot.toml
@@ -93,14 +108,14 @@ pub enum Generate {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
-        /// Write the script into DIR under its conventional name instead of printing it.
+        /// Write the script into DIR (created if missing) under its conventional name.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
     /// The man page (roff); with --dir, one page per subcommand as well.
     #[command(after_help = GENERATE_EXAMPLES)]
     Man {
-        /// Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1.
+        /// Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR (created if missing).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
@@ -152,12 +167,17 @@ pub struct RunArgs {
     #[arg(required_unless_present = "config", value_name = "SYMBOL")]
     pub symbols: Vec<String>,
 
+    /// The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them
+    /// with their channels [default: binance].
+    #[arg(long, env = "FOXTROT_VENUE", value_name = "NAME", value_parser = parse_venue)]
+    pub venue: Option<Venue>,
+
     /// Channel to subscribe to for every symbol; repeat for several [default: ticker].
     #[arg(long = "channel", value_name = "NAME", value_enum)]
     pub channels: Vec<Channel>,
 
-    /// Base WebSocket URL of the venue; foxtrot appends the stream path
-    /// [default: wss://stream.binance.com:9443].
+    /// Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue's
+    /// paths [default: the venue's, such as wss://stream.binance.com:9443].
     #[arg(long, env = "FOXTROT_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
 
@@ -274,6 +294,9 @@ pub enum Format {
     Ndjson,
     /// Comma-separated values with a header row.
     Csv,
+    /// Parquet files (`record --out FILE.parquet` only).
+    #[value(skip)]
+    Parquet,
 }
 
 /// `foxtrot record`.
@@ -283,9 +306,13 @@ pub struct RecordArgs {
     #[command(flatten)]
     pub run: RunArgs,
 
-    /// File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON).
+    /// File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to
+    /// compress; `-` for stdout (NDJSON). A template such as
+    /// 'data/{exchange}/{channel}/{date}/{symbol}.csv.gz' ({exchange}, {symbol}, {channel},
+    /// {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries.
+    /// Repeat for several outputs: each gets every row.
     #[arg(short, long, value_name = "PATH", required_unless_present = "config")]
-    pub out: Option<PathBuf>,
+    pub out: Vec<PathBuf>,
 
     /// Add to an existing file instead of refusing it.
     #[arg(long, conflicts_with = "force")]
@@ -294,6 +321,33 @@ pub struct RecordArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+
+    /// File policies: rotation, fsync, compression level.
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+/// How output files are rotated, synced and compressed.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Files")]
+pub struct FileArgs {
+    /// Finish each file and start the next every period (1h, 1d: on UTC boundaries) or
+    /// at a size on disk (500MB); names get -{start} unless the template has a time.
+    #[arg(long, value_name = "PERIOD|SIZE", value_parser = crate::sink::rotate::Rotate::parse)]
+    pub rotate: Option<crate::sink::rotate::Rotate>,
+
+    /// When files are made durable: never, rotate (each finished file), or interval:D
+    /// (such as interval:5s, and each finished file) [default: rotate].
+    #[arg(long, value_name = "POLICY", value_parser = crate::sink::rotate::Fsync::parse)]
+    pub fsync: Option<crate::sink::rotate::Fsync>,
+
+    /// Rows per Parquet row group; a file's last group may be smaller [default: 1000000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub row_group_rows: Option<u64>,
+
+    /// zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
+    pub zstd_level: Option<i32>,
 }
 
 /// `foxtrot replay`.
@@ -383,6 +437,12 @@ pub struct ReplayArgs {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("{e} (expected a duration such as 500ms, 5s, 1m)"))
+}
+
+/// Parses a venue name.
+pub fn parse_venue(text: &str) -> Result<Venue, String> {
+    text.parse()
+        .map_err(|e: crate::exchange::UnknownVenue| e.to_string())
 }
 
 /// Parses `300/5m` (attempts per period).

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::cli::{Format, OnFull, RecordArgs, RunArgs, StreamArgs};
 use crate::config_file::ConfigFile;
-use crate::exchange::StreamId;
+use crate::exchange::{StreamId, Venue};
 use crate::tick::{Channel, Symbol, SymbolError};
 
 /// Why the typed options cannot make a run.
@@ -20,6 +20,14 @@ pub enum ConfigError {
     /// A symbol is not 1–20 letters or digits.
     #[error(transparent)]
     Symbol(#[from] SymbolError),
+    /// A channel the venue does not have.
+    #[error("{venue} has no channel {channel}: its channels are {}", channel_names(*venue))]
+    Channel {
+        /// The venue.
+        venue: Venue,
+        /// The channel asked for.
+        channel: Channel,
+    },
     /// The endpoint is not a ws:// or wss:// URL.
     #[error(
         "invalid --endpoint {0:?}: expected a ws:// or wss:// URL such as wss://stream.binance.com:9443"
@@ -27,12 +35,19 @@ pub enum ConfigError {
     Endpoint(String),
     /// The output file's extension names no format.
     #[error(
-        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension, or - for stdout"
+        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension (and .gz or .zst to compress), or - for stdout"
     )]
     OutExtension(PathBuf),
+    /// The `--out` template names an unknown placeholder or is malformed.
+    #[error(transparent)]
+    OutTemplate(#[from] crate::sink::template::TemplateError),
     /// A zero `--stats-interval`.
     #[error("--stats-interval must be above zero, such as 1s or 500ms")]
     ZeroInterval,
+    /// A zero duration where zero makes no sense (`--duration 0s` would stop before the
+    /// first connection and still write what raced in).
+    #[error("{0} must be above zero, such as 30s or 1h")]
+    ZeroDuration(&'static str),
     /// The table needs a terminal.
     #[error("--format table needs a terminal on stdout: use --format ndjson or csv when piping")]
     TableNeedsTerminal,
@@ -64,8 +79,30 @@ pub enum ConfigError {
     NoOut,
 }
 
-/// Default of `--endpoint`.
+/// Default of `--endpoint` for the default venue.
 pub const DEFAULT_ENDPOINT: &str = "wss://stream.binance.com:9443";
+
+/// The channels of `venue`, comma-separated, for error messages.
+fn channel_names(venue: Venue) -> String {
+    let names: Vec<&str> = venue
+        .exchange()
+        .channels()
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    names.join(", ")
+}
+
+/// The streams of one connection and where it dials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shard {
+    /// The venue of every stream here.
+    pub venue: Venue,
+    /// The WebSocket base URL.
+    pub endpoint: String,
+    /// The streams, all on one route of the venue.
+    pub streams: Vec<StreamId>,
+}
 /// Default of `--shutdown-timeout`.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default of `--buffer`.
@@ -116,10 +153,19 @@ pub struct Config {
     pub streams: Vec<StreamId>,
     /// The channels typed, in order, without duplicates (CSV columns follow them).
     pub channels: Vec<Channel>,
-    /// Base WebSocket URL.
+    /// Base WebSocket URL of the first group (see `shards` for every connection's).
     pub endpoint: String,
+    /// The connections: by venue, endpoint and route, at most `streams_per_connection`
+    /// streams each (and at most the venue's limit).
+    pub shards: Vec<Shard>,
+    /// REST base URL per venue given in the config file (order-book snapshots).
+    pub rest_endpoints: Vec<(Venue, String)>,
     /// Where ticks go.
     pub output: Output,
+    /// Further outputs (`--out` given more than once); each gets every row.
+    pub more_outputs: Vec<Output>,
+    /// Rotation, fsync and compression of output files.
+    pub files: crate::sink::files::FileSettings,
     /// Hard deadline of the staged stop.
     pub shutdown_timeout: Duration,
     /// Channel capacity in ticks.
@@ -176,26 +222,40 @@ impl Config {
     /// The plan of `foxtrot record`.
     pub fn for_record(args: &RecordArgs, quiet: bool) -> Result<Config, ConfigError> {
         let file = load(&args.run)?;
-        let out = args
-            .out
-            .clone()
-            .or_else(|| file.output.path.clone())
-            .ok_or(ConfigError::NoOut)?;
-        let output = if out.as_os_str() == "-" {
-            Output::Stdout(Format::Ndjson)
-        } else {
+        let outs = match args.out.as_slice() {
+            [] => vec![file.output.path.clone().ok_or(ConfigError::NoOut)?],
+            typed => typed.to_vec(),
+        };
+        let mut outputs = outs.into_iter().map(|out| {
+            if out.as_os_str() == "-" {
+                return Ok(Output::Stdout(Format::Ndjson));
+            }
             let existing = match (args.append, args.force) {
                 (true, _) => Existing::Append,
                 (false, true) => Existing::Overwrite,
                 (false, false) => file.output.existing.map_or(Existing::Refuse, Into::into),
             };
-            Output::File {
+            Ok(Output::File {
                 format: format_of(&out)?,
                 path: out,
                 existing,
-            }
+            })
+        });
+        let output = outputs.next().ok_or(ConfigError::NoOut)??;
+        let more_outputs = outputs.collect::<Result<Vec<_>, ConfigError>>()?;
+        let mut config = Config::new(&args.run, &file, output, quiet)?;
+        config.more_outputs = more_outputs;
+        let typed = &args.files;
+        let defaults = crate::sink::files::FileSettings::default();
+        config.files = crate::sink::files::FileSettings {
+            rotate: typed.rotate,
+            fsync: typed.fsync.unwrap_or(defaults.fsync),
+            zstd_level: typed.zstd_level.unwrap_or(defaults.zstd_level),
+            row_group_rows: typed
+                .row_group_rows
+                .map_or(defaults.row_group_rows, |n| n as usize),
         };
-        Config::new(&args.run, &file, output, quiet)
+        Ok(config)
     }
 
     fn new(
@@ -204,62 +264,122 @@ impl Config {
         output: Output,
         quiet: bool,
     ) -> Result<Config, ConfigError> {
-        let typed_endpoint = run.endpoint.as_deref();
-        let endpoint = typed_endpoint
-            .or(file.endpoint.as_ref().map(|e| e.0.as_str()))
-            .unwrap_or(DEFAULT_ENDPOINT);
-        if !valid_endpoint(endpoint) {
-            return Err(ConfigError::Endpoint(endpoint.to_owned()));
-        }
-        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        let typed_venue = run.venue.unwrap_or_default();
+        // Endpoints: the flag, else the group's, else the file's (for the default venue's
+        // groups, as before venues), else the venue's own.
+        let endpoint_of = |venue: Venue, group: Option<&str>| -> Result<String, ConfigError> {
+            let file_endpoint = file.endpoint.as_ref().map(|e| e.0.as_str());
+            let endpoint = run
+                .endpoint
+                .as_deref()
+                .or(group)
+                .or(file_endpoint)
+                .unwrap_or(venue.exchange().default_endpoint());
+            if !valid_endpoint(endpoint) {
+                return Err(ConfigError::Endpoint(endpoint.to_owned()));
+            }
+            Ok(endpoint.trim_end_matches('/').to_owned())
+        };
 
         // Symbols typed replace the file's streams; channels typed apply to every symbol.
-        let groups: Vec<(Vec<Symbol>, Vec<Channel>)> = if !run.symbols.is_empty() {
+        let mut rest_endpoints = Vec::new();
+        let groups: Vec<(Venue, String, Vec<Symbol>, Vec<Channel>)> = if !run.symbols.is_empty() {
+            let exchange = typed_venue.exchange();
             let symbols = run
                 .symbols
                 .iter()
-                .map(|s| Symbol::parse(s))
+                .map(|s| exchange.parse_symbol(s))
                 .collect::<Result<Vec<_>, _>>()?;
             let channels = match run.channels.as_slice() {
                 [] => vec![Channel::Ticker],
                 typed => typed.to_vec(),
             };
-            vec![(symbols, channels)]
+            vec![(
+                typed_venue,
+                endpoint_of(typed_venue, None)?,
+                symbols,
+                channels,
+            )]
         } else {
-            file.streams
-                .iter()
-                .map(|group| {
-                    let symbols = group.symbols.iter().map(|s| s.0.clone()).collect();
-                    let channels = match run.channels.as_slice() {
-                        [] => group.channels.iter().map(|c| c.0).collect(),
-                        typed => typed.to_vec(),
-                    };
-                    (symbols, channels)
-                })
-                .collect()
+            let mut groups = Vec::new();
+            for group in &file.streams {
+                let venue = group.venue_or(typed_venue);
+                let exchange = venue.exchange();
+                let symbols = group
+                    .symbols
+                    .iter()
+                    .map(|s| match &s.get_ref().symbol {
+                        // Read by the default venue's rules; read again by this one's.
+                        Some(symbol) if venue == Venue::default() => Ok(symbol.clone()),
+                        _ => exchange.parse_symbol(&s.get_ref().text),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let channels = match run.channels.as_slice() {
+                    [] => group.channels.iter().map(|c| c.get_ref().0).collect(),
+                    typed => typed.to_vec(),
+                };
+                let endpoint = endpoint_of(venue, group.endpoint.as_ref().map(|e| e.0.as_str()))?;
+                if let Some(rest) = &group.rest_endpoint {
+                    rest_endpoints.push((venue, rest.0.clone()));
+                }
+                groups.push((venue, endpoint, symbols, channels));
+            }
+            groups
         };
         let mut channels = Vec::new();
         let mut streams: Vec<StreamId> = Vec::new();
-        for (symbols, group_channels) in &groups {
+        // (venue, endpoint, streams) in first-seen order.
+        let mut by_endpoint: Vec<(Venue, String, Vec<StreamId>)> = Vec::new();
+        for (venue, endpoint, symbols, group_channels) in &groups {
             for &channel in group_channels {
+                if !venue.exchange().has_channel(channel) {
+                    return Err(ConfigError::Channel {
+                        venue: *venue,
+                        channel,
+                    });
+                }
                 if !channels.contains(&channel) {
                     channels.push(channel);
                 }
             }
             for symbol in symbols {
                 for &channel in group_channels {
-                    let id = StreamId {
-                        symbol: symbol.clone(),
-                        channel,
-                    };
-                    if !streams.contains(&id) {
-                        streams.push(id);
+                    let id = StreamId::new(*venue, symbol.clone(), channel);
+                    if streams.contains(&id) {
+                        continue;
+                    }
+                    streams.push(id.clone());
+                    match by_endpoint
+                        .iter_mut()
+                        .find(|(v, e, _)| v == venue && e == endpoint)
+                    {
+                        Some((_, _, ids)) => ids.push(id),
+                        None => by_endpoint.push((*venue, endpoint.clone(), vec![id])),
                     }
                 }
             }
         }
         if streams.is_empty() {
             return Err(ConfigError::NoStreams);
+        }
+        let endpoint = by_endpoint[0].1.clone();
+        let typed_per_connection = run
+            .streams_per_connection
+            .or(file.tuning.streams_per_connection.map(|n| n.0))
+            .map(|n| n as usize);
+        let mut shards = Vec::new();
+        for (venue, endpoint, ids) in by_endpoint {
+            let limits = venue.exchange().limits();
+            let per_connection = typed_per_connection
+                .unwrap_or(limits.streams_per_connection)
+                .min(limits.max_streams_per_connection);
+            for ids in crate::exchange::shard(&ids, per_connection) {
+                shards.push(Shard {
+                    venue,
+                    endpoint: endpoint.clone(),
+                    streams: ids,
+                });
+            }
         }
 
         let monitoring = &file.monitoring;
@@ -281,11 +401,18 @@ impl Config {
         };
         let status_line = !quiet && !data_on_terminal && std::io::stderr().is_terminal();
         let tuning = &file.tuning;
+        let duration = run.duration.or(file.stop.duration.map(|d| d.0));
+        let connection = connection_settings(run, tuning);
+        refuse_zero(duration, &connection)?;
         Ok(Config {
             streams,
             channels,
             endpoint,
+            shards,
+            rest_endpoints,
             output,
+            more_outputs: Vec::new(),
+            files: Default::default(),
             shutdown_timeout: run
                 .shutdown_timeout
                 .or(tuning.shutdown_timeout.map(|d| d.0))
@@ -299,7 +426,7 @@ impl Config {
                 .or(tuning.on_full.map(|c| c.0))
                 .unwrap_or(OnFull::Block),
             limit: run.limit.or(file.stop.limit.map(|n| n.0)),
-            duration: run.duration.or(file.stop.duration.map(|d| d.0)),
+            duration,
             streams_per_connection: run
                 .streams_per_connection
                 .or(tuning.streams_per_connection.map(|n| n.0))
@@ -308,8 +435,8 @@ impl Config {
             connect_limit: run
                 .connect_limit
                 .or(tuning.connect_limit.map(|l| l.0))
-                .unwrap_or(DEFAULT_CONNECT_LIMIT),
-            connection: connection_settings(run, tuning),
+                .unwrap_or(typed_venue.exchange().limits().connect_attempts),
+            connection,
             quiet,
             stats_interval,
             stats_file,
@@ -330,13 +457,20 @@ fn load(run: &RunArgs) -> Result<ConfigFile, ConfigError> {
 }
 
 fn format_of(path: &Path) -> Result<Format, ConfigError> {
-    let ext = path
+    // A compression suffix (.gz, .zst) follows the format's extension.
+    let text = path.to_string_lossy();
+    crate::sink::template::Template::parse(&text)?;
+    let (_, uncompressed) = crate::sink::compress::Compression::of(&text, 0);
+    let ext = Path::new(uncompressed)
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("csv") => Ok(Format::Csv),
         Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
+        Some("parquet") if cfg!(feature = "parquet") && uncompressed.len() == text.len() => {
+            Ok(Format::Parquet)
+        }
         _ => Err(ConfigError::OutExtension(path.to_owned())),
     }
 }
@@ -347,6 +481,28 @@ pub const DEFAULT_STREAMS_PER_CONNECTION: u32 = 200;
 pub const DEFAULT_CONNECT_LIMIT: (usize, Duration) = (300, Duration::from_secs(300));
 
 /// The connection tunables: flags first, then the file's `[tuning]`, then the defaults.
+/// Refuses zero for the durations where zero makes no sense (issue 13). The shutdown
+/// timeout and the backoff delays may be zero: "no grace" and "retry at once" are meant.
+fn refuse_zero(
+    duration: Option<Duration>,
+    connection: &crate::connection::Settings,
+) -> Result<(), ConfigError> {
+    let checks = [
+        ("--duration", duration),
+        ("--connect-timeout", Some(connection.connect_timeout)),
+        ("--stale-after", connection.stale_after),
+        (
+            "--silent-stream-after",
+            Some(connection.silent_stream_after),
+        ),
+        ("--max-connection-age", connection.max_connection_age),
+    ];
+    match checks.into_iter().find(|(_, d)| *d == Some(Duration::ZERO)) {
+        Some((flag, _)) => Err(ConfigError::ZeroDuration(flag)),
+        None => Ok(()),
+    }
+}
+
 fn connection_settings(
     run: &RunArgs,
     tuning: &crate::config_file::Tuning,
@@ -361,18 +517,14 @@ fn connection_settings(
             .connect_timeout
             .or(tuning.connect_timeout.map(|d| d.0))
             .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-        stale_after: run
-            .stale_after
-            .or(tuning.stale_after.map(|d| d.0))
-            .unwrap_or(defaults.stale_after),
+        stale_after: run.stale_after.or(tuning.stale_after.map(|d| d.0)),
         silent_stream_after: run
             .silent_stream_after
             .or(tuning.silent_stream_after.map(|d| d.0))
             .unwrap_or(defaults.silent_stream_after),
         max_connection_age: run
             .max_connection_age
-            .or(tuning.max_connection_age.map(|d| d.0))
-            .unwrap_or(defaults.max_connection_age),
+            .or(tuning.max_connection_age.map(|d| d.0)),
         max_retries: run.max_retries.or(tuning.max_retries),
         backoff_initial,
         backoff_max: run
@@ -405,7 +557,8 @@ mod tests {
             ("t.ndjson", Some(Format::Ndjson)),
             ("t.jsonl", Some(Format::Ndjson)),
             ("t.json", None),
-            ("t.parquet", None),
+            ("t.parquet", Some(Format::Parquet)),
+            ("t.parquet.gz", None),
             ("t", None),
         ];
         for (path, want) in cases {

@@ -43,18 +43,30 @@ pub struct ConfigFile {
     pub monitoring: Monitoring,
 }
 
-/// One `[[streams]]` entry: every symbol on every channel.
+/// One `[[streams]]` entry: every symbol on every channel of one venue.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StreamGroup {
-    /// The exchange; only `binance` so far (the default).
+    /// Like `--venue`; `None` takes `--venue` or the default (`binance`).
     #[serde(default)]
-    pub venue: Venue,
+    pub venue: Option<VenueName>,
+    /// This group's WebSocket base URL (overrides the file's `endpoint`).
+    pub endpoint: Option<Endpoint>,
+    /// This group's REST base URL (order-book snapshots).
+    pub rest_endpoint: Option<RestEndpoint>,
     /// Like `--channel`, default `["ticker"]`.
     #[serde(default = "default_channels")]
-    pub channels: Vec<Choice<Channel>>,
-    /// Like the `SYMBOL` arguments.
-    pub symbols: Vec<SymbolText>,
+    pub channels: Vec<toml::Spanned<Choice<Channel>>>,
+    /// Like the `SYMBOL` arguments, in the venue's spelling (checked by the venue's rules
+    /// once the whole group is read, see [`ConfigFile::load`]).
+    pub symbols: Vec<toml::Spanned<SymbolText>>,
+}
+
+impl StreamGroup {
+    /// The group's venue: its own, else `fallback`.
+    pub fn venue_or(&self, fallback: crate::exchange::Venue) -> crate::exchange::Venue {
+        self.venue.as_ref().map_or(fallback, |v| v.0)
+    }
 }
 
 /// `[output]`.
@@ -129,6 +141,7 @@ impl ConfigFile {
             source,
         })?;
         let mut file: ConfigFile = parse(path, &text)?;
+        file.check_venues(path, &text)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         for p in [&mut file.output.path, &mut file.monitoring.stats_file]
             .into_iter()
@@ -139,6 +152,47 @@ impl ConfigFile {
             }
         }
         Ok(file)
+    }
+}
+
+impl ConfigFile {
+    /// Checks each group's symbols and channels by its venue's rules (the venue may be
+    /// written after them, so this runs once the file is read), naming line and column.
+    fn check_venues(&mut self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let error = |span: std::ops::Range<usize>, message: String| {
+            let (line, column) = locate(text, span.start);
+            ConfigError::File {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        };
+        for group in &mut self.streams {
+            // A group without a venue is checked against the default; `--venue` may
+            // change it, and `config` checks again then.
+            let exchange = group.venue_or(crate::exchange::Venue::default()).exchange();
+            for channel in &group.channels {
+                if !exchange.has_channel(channel.get_ref().0) {
+                    return Err(error(
+                        channel.span(),
+                        crate::config::ConfigError::Channel {
+                            venue: exchange.venue(),
+                            channel: channel.get_ref().0,
+                        }
+                        .to_string(),
+                    ));
+                }
+            }
+            for symbol in &mut group.symbols {
+                let span = symbol.span();
+                let checked = exchange
+                    .parse_symbol(&symbol.get_ref().text)
+                    .map_err(|e| error(span, e.to_string()))?;
+                symbol.get_mut().symbol = Some(checked);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -171,8 +225,8 @@ fn locate(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn default_channels() -> Vec<Choice<Channel>> {
-    vec![Choice(Channel::Ticker)]
+fn default_channels() -> Vec<toml::Spanned<Choice<Channel>>> {
+    vec![toml::Spanned::new(0..0, Choice(Channel::Ticker))]
 }
 
 /// A value named like a command-line choice (`bookTicker`, `drop-newest`, `csv`).
@@ -196,13 +250,36 @@ impl<'de, T: ValueEnum> Deserialize<'de> for Choice<T> {
     }
 }
 
-/// The exchange of a `[[streams]]` group.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Venue {
-    /// Binance spot, the only venue so far.
-    #[default]
-    Binance,
+/// The venue of a `[[streams]]` group, by its registered name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueName(pub crate::exchange::Venue);
+
+impl<'de> Deserialize<'de> for VenueName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map(VenueName).map_err(D::Error::custom)
+    }
+}
+
+/// An `http://` or `https://` URL.
+#[derive(Debug, Clone)]
+pub struct RestEndpoint(pub String);
+
+impl<'de> Deserialize<'de> for RestEndpoint {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let lower = text.to_ascii_lowercase();
+        if ["http://", "https://"]
+            .iter()
+            .any(|s| lower.starts_with(s) && lower.len() > s.len())
+        {
+            Ok(RestEndpoint(text.trim_end_matches('/').to_owned()))
+        } else {
+            Err(D::Error::custom(format!(
+                "invalid rest-endpoint {text:?}: expected an http:// or https:// URL"
+            )))
+        }
+    }
 }
 
 /// What to do with an output file that exists.
@@ -227,16 +304,19 @@ impl From<ExistingChoice> for Existing {
     }
 }
 
-/// A valid symbol.
+/// A symbol as written, and as its group's venue read it (set by [`ConfigFile::load`]).
 #[derive(Debug, Clone)]
-pub struct SymbolText(pub Symbol);
+pub struct SymbolText {
+    /// As written.
+    pub text: String,
+    /// Checked by the venue's rules; `None` until the file is fully read.
+    pub symbol: Option<Symbol>,
+}
 
 impl<'de> Deserialize<'de> for SymbolText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Symbol::parse(&text)
-            .map(SymbolText)
-            .map_err(D::Error::custom)
+        Ok(SymbolText { text, symbol: None })
     }
 }
 
@@ -345,7 +425,10 @@ mod tests {
     use super::*;
 
     fn check(text: &str) -> Result<ConfigFile, String> {
-        parse::<ConfigFile>(Path::new("f.toml"), text).map_err(|e| e.to_string())
+        let path = Path::new("f.toml");
+        parse::<ConfigFile>(path, text)
+            .and_then(|mut file| file.check_venues(path, text).map(|()| file))
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -385,8 +468,21 @@ metrics-addr = "127.0.0.1:9898"
         )
         .unwrap();
         assert_eq!(file.streams.len(), 2);
-        assert_eq!(file.streams[0].symbols[0].0.as_str(), "BTCUSDT");
-        assert_eq!(file.streams[1].channels, [Choice(Channel::Ticker)]);
+        assert_eq!(
+            file.streams[0].symbols[0]
+                .get_ref()
+                .symbol
+                .as_ref()
+                .unwrap()
+                .as_str(),
+            "BTCUSDT"
+        );
+        let channels: Vec<_> = file.streams[1]
+            .channels
+            .iter()
+            .map(|c| c.get_ref().0)
+            .collect();
+        assert_eq!(channels, [Channel::Ticker]);
         assert_eq!(file.tuning.on_full, Some(Choice(OnFull::DropNewest)));
         assert_eq!(file.stop.duration.unwrap().0, Duration::from_secs(3600));
     }
@@ -406,7 +502,11 @@ metrics-addr = "127.0.0.1:9898"
             ),
             (
                 "[[streams]]\nsymbols = [\"BTCUSDT\", \"BTC-USDT\"]\n",
-                "f.toml:2:11: invalid symbol \"BTC-USDT\"",
+                "f.toml:2:23: invalid symbol \"BTC-USDT\"",
+            ),
+            (
+                "[[streams]]\nvenue = \"kraken\"\nsymbols = [\"A\"]\n",
+                "f.toml:2:9: unknown venue \"kraken\": expected one of binance, binance-futures",
             ),
             (
                 "[[streams]]\nsymbols = [\"A\"]\nchannels = [\"depth\"]\n",

@@ -30,7 +30,7 @@ use tracing::{debug, error, info, warn};
 use crate::backoff::Backoff;
 use crate::cli::OnFull;
 use crate::clock;
-use crate::exchange::{Control, Decoded, Exchange, StreamId};
+use crate::exchange::{AckKey, Control, Decoded, Exchange, Out, Plan, StreamId};
 use crate::limiter::ConnectLimiter;
 use crate::pipe::{self, Flushed, Outbox, SendError};
 use crate::stats::{Stats, StreamIndex};
@@ -40,13 +40,6 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long to wait for the server's reply to our close frame before giving up on it.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// URLs longer than this are avoided: the rest of the streams are subscribed by message.
-const MAX_URL_LEN: usize = 8000;
-/// Streams per SUBSCRIBE message.
-const SUBSCRIBE_BATCH: usize = 200;
-/// Space between SUBSCRIBE messages: Binance allows 5 client messages per second, pongs
-/// included, so four per second leaves room.
-const SUBSCRIBE_SPACING: Duration = Duration::from_millis(250);
 /// The largest message accepted; Binance's are a few hundred bytes.
 pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
 /// Frames handled per turn of the session loop when they are already buffered: the loop's
@@ -59,7 +52,10 @@ const BAN_WAIT: Duration = Duration::from_secs(120);
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     /// No handshake succeeded within `--connect-timeout`.
-    #[error("could not connect to {url} within {timeout} ({cause})")]
+    #[error(
+        "could not connect to {url} within {timeout} ({cause}); {}",
+        crate::dialing::WHAT_TO_CHECK
+    )]
     NeverConnected {
         /// The URL tried.
         url: String,
@@ -125,12 +121,14 @@ impl Admission {
 pub struct Settings {
     /// Give up when no handshake succeeded for this long since start.
     pub connect_timeout: Duration,
-    /// No frame at all (data or ping) for this long: the connection is stalled.
-    pub stale_after: Duration,
+    /// No frame at all (data or ping) for this long: the connection is stalled. `None`: the
+    /// venue's default, which outlasts its ping interval ([`crate::exchange::Heartbeat`]).
+    pub stale_after: Option<Duration>,
     /// Warn about a stream that delivered nothing for this long.
     pub silent_stream_after: Duration,
-    /// Replace the connection (make-before-break) once it is this old.
-    pub max_connection_age: Duration,
+    /// Replace the connection (make-before-break) once it is this old. `None`: the venue's
+    /// default, before the venue's own limit ([`crate::exchange::Limits`]).
+    pub max_connection_age: Option<Duration>,
     /// Exit after this many consecutive failed attempts; `None` retries for ever.
     pub max_retries: Option<u32>,
     /// The first reconnect delay's ceiling.
@@ -143,9 +141,9 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             connect_timeout: Duration::from_secs(30),
-            stale_after: Duration::from_secs(30),
+            stale_after: None,
             silent_stream_after: Duration::from_secs(300),
-            max_connection_age: Duration::from_secs(23 * 3600 + 50 * 60),
+            max_connection_age: None,
             max_retries: None,
             backoff_initial: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
@@ -156,8 +154,6 @@ impl Default for Settings {
 /// Everything a connection task shares with the rest of the run.
 #[derive(Clone)]
 pub struct Shared {
-    /// The venue.
-    pub exchange: Arc<dyn Exchange>,
     /// Run-wide counters.
     pub stats: Arc<Stats>,
     /// Stage 1 of shutdown: close the socket, stop reading, drop the sender.
@@ -178,6 +174,15 @@ pub struct Shared {
 pub struct Connection {
     /// What every connection shares.
     shared: Shared,
+    /// The venue of every stream of this connection.
+    exchange: &'static dyn Exchange,
+    /// `--stale-after`, or the venue's default.
+    stale_after: Duration,
+    /// `--max-connection-age`, or the venue's default.
+    max_age: Duration,
+    /// The buffer frames are decoded into, reused frame after frame.
+    out: Out,
+
     /// The streams this connection carries.
     streams: Vec<StreamId>,
     /// Opens sockets for these streams.
@@ -221,8 +226,10 @@ struct Link {
     last_frame_ns: u64,
     /// Whether any data frame arrived.
     delivered: bool,
-    /// SUBSCRIBE requests sent and not yet answered, by id.
-    pending: HashMap<u64, Vec<StreamId>>,
+    /// Subscriptions sent and not yet answered, by what their answer names.
+    pending: HashMap<AckKey, Vec<StreamId>>,
+    /// When the last application-level ping went out (or the socket opened).
+    last_ping: Instant,
 }
 
 /// What [`Connection::fresh`] found.
@@ -291,28 +298,23 @@ struct Retiring {
 
 type Dial = Pin<Box<dyn Future<Output = Result<Link, tungstenite::Error>> + Send>>;
 
-/// Opens sockets: the URL carries as many streams as fit, SUBSCRIBE batches carry the rest.
+/// Opens sockets by the venue's plan: dial the URL, then send the subscribe requests.
 #[derive(Clone)]
 struct Dialer {
     url: Arc<str>,
-    /// (id, message, streams) of each SUBSCRIBE batch.
-    subscribes: Arc<[(u64, String, Vec<StreamId>)]>,
+    /// The subscribe requests, in order.
+    subscribes: Arc<[crate::exchange::Subscribe]>,
+    /// Space between client messages, under the venue's rate.
+    spacing: Duration,
 }
 
 impl Dialer {
     fn new(exchange: &dyn Exchange, endpoint: &str, streams: &[StreamId]) -> Dialer {
-        let mut in_url = streams.len();
-        while in_url > 1 && exchange.stream_url(endpoint, &streams[..in_url]).len() > MAX_URL_LEN {
-            in_url = in_url * 3 / 4;
-        }
-        let subscribes = streams[in_url..]
-            .chunks(SUBSCRIBE_BATCH)
-            .zip(1..)
-            .map(|(chunk, id)| (id, exchange.subscribe_message(id, chunk), chunk.to_vec()))
-            .collect();
+        let Plan { url, subscribes } = exchange.plan(endpoint, streams);
         Dialer {
-            url: exchange.stream_url(endpoint, &streams[..in_url]).into(),
-            subscribes,
+            url: url.into(),
+            subscribes: subscribes.into(),
+            spacing: exchange.limits().message_spacing(),
         }
     }
 
@@ -328,12 +330,12 @@ impl Dialer {
                 tokio_tungstenite::connect_async_with_config(&*dialer.url, Some(config), true)
                     .await?;
             let mut pending = HashMap::new();
-            for (i, (id, message, streams)) in dialer.subscribes.iter().enumerate() {
+            for (i, subscribe) in dialer.subscribes.iter().enumerate() {
                 if i > 0 {
-                    tokio::time::sleep(SUBSCRIBE_SPACING).await;
+                    tokio::time::sleep(dialer.spacing).await;
                 }
-                ws.send(Message::text(message.as_str())).await?;
-                pending.insert(*id, streams.clone());
+                ws.send(Message::text(subscribe.message.as_str())).await?;
+                pending.extend(subscribe.acks.iter().cloned());
             }
             let now = Instant::now();
             Ok(Link {
@@ -343,20 +345,28 @@ impl Dialer {
                 last_frame_ns: clock::now_ns(),
                 delivered: false,
                 pending,
+                last_ping: now,
             })
         })
     }
 }
 
 impl Connection {
-    /// A task for `streams` at `endpoint`; nothing happens until [`Connection::run`].
+    /// A task for `streams` (all of one venue and route) at `endpoint`; nothing happens
+    /// until [`Connection::run`].
     pub fn new(
         shared: Shared,
         endpoint: &str,
         streams: Vec<StreamId>,
         tx: pipe::Sender,
     ) -> Connection {
-        let dialer = Dialer::new(&*shared.exchange, endpoint, &streams);
+        let venue = streams.first().map(|s| s.venue).unwrap_or_default();
+        debug_assert!(
+            streams.iter().all(|s| s.venue == venue),
+            "one venue per connection"
+        );
+        let exchange = venue.exchange();
+        let dialer = Dialer::new(exchange, endpoint, &streams);
         let mut seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]> = FxHashMap::default();
         for stream in &streams {
             seen.entry(stream.symbol.clone()).or_default()[stream.channel.index()] = Some(Seen {
@@ -365,7 +375,17 @@ impl Connection {
             });
         }
         Connection {
+            stale_after: shared
+                .settings
+                .stale_after
+                .unwrap_or(exchange.heartbeat().stale_after),
+            max_age: shared
+                .settings
+                .max_connection_age
+                .unwrap_or(exchange.limits().max_connection_age),
             shared,
+            exchange,
+            out: Out::default(),
             streams,
             dialer,
             outbox: Outbox::new(tx, FRAME_BATCH),
@@ -385,12 +405,18 @@ impl Connection {
         let mut first_deadline = Some(Instant::now() + settings.connect_timeout);
         let mut last_cause = None;
         let mut failures = 0u32;
-        // An interruption not yet covered by a gap record: (since_ns, reason).
-        let mut open_gap: Option<(u64, &'static str)> = None;
+        // An interruption not yet covered by a gap record: (since_ns, reason). Until the
+        // first connection, a run that ends records its streams as never connected.
+        let mut open_gap: Option<(u64, &'static str)> = Some((clock::now_ns(), "never_connected"));
+        let stats = self.shared.stats.clone();
+        let dialing = &stats.dialing;
         loop {
             tokio::select! {
                 _ = self.shared.limiter.acquire() => {}
                 _ = self.shared.intake.cancelled() => return self.end(open_gap).await,
+            }
+            if first_deadline.is_some() {
+                dialing.attempt(&self.dialer.url, failures + 1);
             }
             let limit = first_deadline.unwrap_or_else(|| Instant::now() + settings.connect_timeout);
             let attempt = {
@@ -414,6 +440,10 @@ impl Connection {
                 Ok(Ok(link)) => {
                     if first_deadline.take().is_none() {
                         Stats::bump(&self.shared.stats.reconnects);
+                    } else {
+                        // Connected at last: the time before was the run's start, not a gap.
+                        dialing.connected();
+                        open_gap = None;
                     }
                     failures = 0;
                     Stats::bump(&self.shared.stats.connects);
@@ -462,6 +492,16 @@ impl Connection {
                     )
                 }
             };
+            if first_deadline.is_some() {
+                dialing.failed(&cause);
+                if failures == crate::dialing::WARN_AFTER_FAILURES {
+                    let timeout = settings.connect_timeout;
+                    warn!(
+                        "{}",
+                        crate::dialing::still_trying(&self.dialer.url, failures, &cause, timeout)
+                    );
+                }
+            }
             if let Some(max) = settings.max_retries
                 && failures > max
             {
@@ -534,7 +574,7 @@ impl Connection {
         for i in 0..self.streams.len() {
             let stream = &self.streams[i];
             let gap = Gap {
-                exchange: self.shared.exchange.name(),
+                exchange: self.exchange.venue(),
                 symbol: stream.symbol.clone(),
                 channel: stream.channel,
                 from_ns,
@@ -587,23 +627,32 @@ impl Connection {
         }
         let mut retiring: Option<Retiring> = None;
         let mut replacement: Option<Dial> = None;
-        let mut replace_at = primary.opened + settings.max_connection_age;
+        let mut replace_at = primary.opened + self.max_age;
         let mut replace_backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
         let mut silence =
             tokio::time::interval(settings.silent_stream_after.max(Duration::from_millis(10)));
         silence.tick().await;
         loop {
             self.overlapping = retiring.is_some();
-            let stale_at = primary.last_frame + settings.stale_after;
+            let stale_at = primary.last_frame + self.stale_after;
             let retire_at = retiring.as_ref().map(|r| match r.closing_since {
-                None => r.link.opened.max(primary.opened) + settings.stale_after,
+                None => r.link.opened.max(primary.opened) + self.stale_after,
                 Some(since) => since + CLOSE_WAIT,
+            });
+            let heartbeat = self.exchange.heartbeat();
+            let ping_at = heartbeat.ping.map(|_| {
+                let since = if heartbeat.when_idle {
+                    primary.last_frame.max(primary.last_ping)
+                } else {
+                    primary.last_ping
+                };
+                since + heartbeat.every
             });
             tokio::select! {
                 biased;
                 _ = self.shared.intake.cancelled() => {
                     if let Some(mut old) = retiring.take() {
-                        let _ = old.link.ws.close(None).await;
+                        let _ = old.link.ws.close(normal_close()).await;
                     }
                     self.close(&mut primary).await;
                     return SessionEnd::Stopped;
@@ -615,7 +664,7 @@ impl Connection {
                             && let Some(old) = retiring.as_mut()
                             && old.closing_since.is_none()
                         {
-                            let _ = old.link.ws.close(None).await;
+                            let _ = old.link.ws.close(normal_close()).await;
                             old.closing_since = Some(Instant::now());
                         }
                     }
@@ -652,7 +701,7 @@ impl Connection {
                     if let Some(mut old) = retiring.take() {
                         if old.closing_since.is_none() {
                             // The new socket has been quiet; close the old one anyway.
-                            let _ = old.link.ws.close(None).await;
+                            let _ = old.link.ws.close(normal_close()).await;
                             old.closing_since = Some(Instant::now());
                             retiring = Some(old);
                         } else {
@@ -671,7 +720,7 @@ impl Connection {
                             }
                             let old = std::mem::replace(&mut primary, new);
                             retiring = Some(Retiring { link: old, closing_since: None });
-                            replace_at = primary.opened + settings.max_connection_age;
+                            replace_at = primary.opened + self.max_age;
                         }
                         Err(e) => {
                             let delay = replace_backoff.next_delay();
@@ -692,13 +741,24 @@ impl Connection {
                     Stats::bump(&self.shared.stats.stalls);
                     let why = format!(
                         "no frame for {}: the connection is stalled",
-                        humantime::format_duration(settings.stale_after)
+                        humantime::format_duration(self.stale_after)
                     );
                     return SessionEnd::Lost {
                         since_ns: primary.last_frame_ns,
                         delivered: primary.delivered,
                         loss: Loss { why, reason: "stalled" },
                     };
+                }
+                _ = sleep_until_opt(ping_at), if ping_at.is_some() => {
+                    primary.last_ping = Instant::now();
+                    let ping = heartbeat.ping.unwrap_or_default();
+                    if let Err(e) = primary.ws.send(Message::text(ping)).await {
+                        return SessionEnd::Lost {
+                            since_ns: primary.last_frame_ns,
+                            delivered: primary.delivered,
+                            loss: Loss { why: describe(&e), reason: "disconnected" },
+                        };
+                    }
                 }
                 _ = silence.tick() => self.warn_silent_streams(),
             }
@@ -817,10 +877,23 @@ impl Connection {
                 };
                 lost(why, "disconnected")
             }
+            // Issue 13: a binary frame never vanishes. UTF-8 bytes are read as text (some
+            // servers send JSON as binary); anything else is counted and logged.
+            Message::Binary(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    link.last_frame_ns = now_ns;
+                    self.deliver(text, link, role).await
+                }
+                Err(_) => {
+                    Stats::bump(&self.shared.stats.decode_errors);
+                    self.count_failure("binary", || {
+                        format!("a {}-byte binary frame that is not UTF-8 text", bytes.len())
+                    });
+                    Next::Continue
+                }
+            },
             // tungstenite queues the pong itself; it goes out with the next read.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Binary(_) => {
-                Next::Continue
-            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Next::Continue,
         }
     }
 
@@ -839,20 +912,35 @@ impl Connection {
     async fn settle(&mut self, offer: Offer, link: &mut Link, role: Role) -> Next {
         match offer {
             Offer::Done(next) => next,
-            Offer::Flush => self.flush().await,
+            Offer::Flush => loop {
+                // A frame's ticks filled the batch: send it, then offer the rest.
+                match self.flush().await {
+                    Next::Continue => {}
+                    stop => break stop,
+                }
+                match self.offer_rest(role) {
+                    Offer::Flush => continue,
+                    Offer::Done(next) => break next,
+                    Offer::Control(_) => unreachable!("only ticks are offered"),
+                }
+            },
             Offer::Control(control) => self.on_control(control, link, role).await,
         }
     }
 
-    /// Decodes `text` and adds a new tick to the batch (see [`Outbox`]).
+    /// Decodes `text` and adds its new ticks to the batch (see [`Outbox`]).
     fn deliver_now(&mut self, text: &str, link: &mut Link, role: Role) -> Offer {
-        match self.shared.exchange.decode(text, link.last_frame_ns) {
-            Ok(Decoded::Tick(tick)) => {
+        self.out.clear();
+        match self
+            .exchange
+            .decode(text, link.last_frame_ns, &mut self.out)
+        {
+            Ok(Decoded::Data) => {
                 link.delivered = true;
-                match self.fresh(&tick, role) {
-                    Fresh::New(counted_at) => self.offer(tick, counted_at),
-                    Fresh::Repeat => Offer::Done(Next::Continue),
+                if self.out.ticks.len() > 1 {
+                    self.out.ticks.reverse();
                 }
+                self.offer_rest(role)
             }
             Ok(Decoded::Control(control)) => Offer::Control(control),
             Ok(Decoded::Unsupported) => Offer::Done(Next::Continue),
@@ -862,6 +950,26 @@ impl Connection {
                 Offer::Done(Next::Continue)
             }
         }
+    }
+
+    /// Offers the decoded ticks not yet offered, until the batch is full.
+    #[inline]
+    fn offer_rest(&mut self, role: Role) -> Offer {
+        // Taken out and put back, so the buffer keeps its memory and `self` stays free.
+        // The ticks are in reverse order (see `deliver_now`): each is moved out, not cloned.
+        let mut ticks = std::mem::take(&mut self.out.ticks);
+        let mut offer = Offer::Done(Next::Continue);
+        while let Some(tick) = ticks.pop() {
+            let Fresh::New(counted_at) = self.fresh(&tick, role) else {
+                continue;
+            };
+            offer = self.offer(tick, counted_at);
+            if !matches!(offer, Offer::Done(Next::Continue)) {
+                break;
+            }
+        }
+        self.out.ticks = ticks;
+        offer
     }
 
     /// Whether a tick is new (not a repeat from the overlap of a replacement), and records
@@ -891,14 +999,23 @@ impl Connection {
 
     async fn on_control(&mut self, control: Control, link: &mut Link, role: Role) -> Next {
         match control {
-            Control::Ack { id } => {
-                if let Some(id) = id {
-                    link.pending.remove(&id);
+            Control::Ack { key } => {
+                if let Some(key) = key {
+                    link.pending.remove(&key);
                 }
                 Next::Continue
             }
-            Control::Error { code, msg, id } => {
-                let rejected = id.and_then(|id| link.pending.remove(&id));
+            Control::Pong => Next::Continue,
+            Control::Error { code, msg, key } => {
+                let rejected = match key {
+                    Some(key) => link.pending.remove(&key),
+                    // An error that names no request refuses what is still pending (OKX
+                    // answers a bad subscribe with a bare error).
+                    None if !link.pending.is_empty() => {
+                        Some(link.pending.drain().flat_map(|(_, s)| s).collect())
+                    }
+                    None => None,
+                };
                 let Some(streams) = rejected else {
                     warn!(url = %self.dialer.url, "server error {code}: {msg}");
                     return Next::Continue;
@@ -912,7 +1029,7 @@ impl Connection {
                     let now = clock::now_ns();
                     for stream in streams {
                         let gap = Gap {
-                            exchange: self.shared.exchange.name(),
+                            exchange: self.exchange.venue(),
                             symbol: stream.symbol,
                             channel: stream.channel,
                             from_ns: now,
@@ -956,7 +1073,7 @@ impl Connection {
                 warn!(
                     "no {channel} data for {symbol} for {} while the connection is alive: is {symbol} listed on {}?",
                     humantime::format_duration(self.shared.settings.silent_stream_after),
-                    self.shared.exchange.name()
+                    self.exchange.name()
                 );
             }
         }
@@ -968,14 +1085,20 @@ impl Connection {
         let abort = self.shared.abort.clone();
         let url = self.dialer.url.clone();
         let closing = async {
-            if let Err(e) = link.ws.close(None).await {
+            if let Err(e) = link.ws.close(normal_close()).await {
                 debug!(%url, "close frame not sent: {e}");
                 return;
             }
             while let Some(Ok(frame)) = link.ws.next().await {
-                if let Message::Text(text) = frame {
+                // Text, or binary that is UTF-8 text (see `on_frame_at`).
+                let text = match &frame {
+                    Message::Text(text) => Some(text.as_str()),
+                    Message::Binary(bytes) => std::str::from_utf8(bytes).ok(),
+                    _ => None,
+                };
+                if let Some(text) = text {
                     link.last_frame_ns = clock::now_ns();
-                    if let Next::Stop = self.deliver(text.as_str(), link, Role::Primary).await {
+                    if let Next::Stop = self.deliver(text, link, Role::Primary).await {
                         return;
                     }
                 }
@@ -1017,6 +1140,15 @@ async fn sleep_until_opt(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// The close frame foxtrot sends: 1000 Normal Closure (RFC 6455, 7.4.1). A close frame
+/// without a code reads as 1005 "no status received" on the server's side (issue 13).
+fn normal_close() -> Option<tungstenite::protocol::CloseFrame> {
+    Some(tungstenite::protocol::CloseFrame {
+        code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: "".into(),
+    })
 }
 
 fn is_power_of_ten(mut n: u64) -> bool {
@@ -1084,29 +1216,33 @@ mod tests {
 
     fn streams(n: usize) -> Vec<StreamId> {
         (0..n)
-            .map(|i| StreamId {
-                symbol: Symbol::parse(&format!("SYMBOL{i:06}USDT")).unwrap(),
-                channel: Channel::BookTicker,
+            .map(|i| {
+                StreamId::new(
+                    crate::exchange::Venue::Binance,
+                    Symbol::parse(&format!("SYMBOL{i:06}USDT")).unwrap(),
+                    Channel::BookTicker,
+                )
             })
             .collect()
     }
 
     #[test]
     fn long_stream_lists_spill_into_subscribe_batches() {
+        use crate::exchange::binance::SPOT_LIMITS as LIMITS;
         let short = Dialer::new(&Binance, "ws://h", &streams(10));
         assert!(short.subscribes.is_empty());
         let all = streams(1024);
         let long = Dialer::new(&Binance, "ws://h", &all);
-        assert!(long.url.len() <= MAX_URL_LEN, "{}", long.url.len());
+        assert!(long.url.len() <= LIMITS.max_url_len, "{}", long.url.len());
         let in_url = long.url.matches('@').count();
-        let subscribed: usize = long.subscribes.iter().map(|(_, _, s)| s.len()).sum();
+        let acks: Vec<_> = long.subscribes.iter().flat_map(|s| &s.acks).collect();
+        let subscribed: usize = acks.iter().map(|(_, s)| s.len()).sum();
         assert_eq!(in_url + subscribed, all.len());
-        assert!(
-            long.subscribes
-                .iter()
-                .all(|(_, _, s)| s.len() <= SUBSCRIBE_BATCH)
+        assert!(acks.iter().all(|(_, s)| s.len() <= LIMITS.subscribe_batch));
+        let ids: Vec<AckKey> = acks.iter().map(|(key, _)| key.clone()).collect();
+        assert_eq!(
+            ids,
+            (1..=ids.len() as u64).map(AckKey::Id).collect::<Vec<_>>()
         );
-        let ids: Vec<u64> = long.subscribes.iter().map(|(id, _, _)| *id).collect();
-        assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
     }
 }

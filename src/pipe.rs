@@ -278,7 +278,8 @@ mod tests {
     fn tick(update_id: u64) -> Event {
         let d = Decimal::parse("1").unwrap();
         Event::Tick(Tick {
-            exchange: "binance",
+            exchange: crate::exchange::Venue::Binance,
+            exchange_ns: 0,
             symbol: Symbol::parse("BTCUSDT").unwrap(),
             recv_ns: 1,
             data: TickData::BookTicker(BookTicker {

@@ -24,8 +24,21 @@ pub fn describe(config: &Config) -> String {
     let mut row = |key: &str, value: String| {
         let _ = writeln!(out, "  {key:<17} {value}");
     };
-    row("endpoint", config.endpoint.clone());
+    let mut endpoints: Vec<String> = Vec::new();
+    for shard in &config.shards {
+        let line = format!("{} {}", shard.venue, shard.endpoint);
+        if !endpoints.contains(&line) {
+            endpoints.push(line);
+        }
+    }
+    row("endpoint", endpoints.join("; "));
     row("output", output(&config.output));
+    for more in &config.more_outputs {
+        row("output", output(more));
+    }
+    if !matches!(config.output, Output::Stdout(_)) {
+        row("files", crate::sink::files::describe(&config.files));
+    }
     let on_full = match config.on_full {
         OnFull::Block => "block",
         OnFull::DropNewest => "drop-newest",
@@ -64,10 +77,7 @@ pub fn describe(config: &Config) -> String {
     if let Some(addr) = config.metrics_addr {
         row("metrics", format!("http://{addr}/metrics"));
     }
-    let shards: Vec<_> = config
-        .streams
-        .chunks(config.streams_per_connection)
-        .collect();
+    let shards: Vec<_> = config.shards.iter().collect();
     let mut symbols: Vec<_> = config.streams.iter().map(|s| &s.symbol).collect();
     symbols.sort();
     symbols.dedup();
@@ -93,10 +103,10 @@ pub fn describe(config: &Config) -> String {
             "connection {} of {}: {}",
             i + 1,
             shards.len(),
-            counted(shard.len(), "stream"),
+            counted(shard.streams.len(), "stream"),
         );
         let mut line = String::from(" ");
-        for id in *shard {
+        for id in &shard.streams {
             let name = stream_name(id);
             if line.len() + 1 + name.len() > WIDTH && line.len() > 1 {
                 let _ = writeln!(out, "{line}");
@@ -146,6 +156,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Table => "table",
         Format::Ndjson => "ndjson",
         Format::Csv => "csv",
+        Format::Parquet => "parquet",
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use rustc_hash::FxBuildHasher;
 
-use crate::exchange::StreamId;
+use crate::exchange::{StreamId, Venue};
 use crate::tick::{Channel, Symbol};
 
 /// Counters of one run.
@@ -37,12 +37,15 @@ pub struct Stats {
     pub replacements: AtomicU64,
     /// Bytes the sink handed to the OS (headers included; 0 for the table).
     pub bytes_written: AtomicU64,
+    /// Until the first connection: what is being dialed and why it failed (issue 13).
+    pub dialing: crate::dialing::Dialing,
     /// Per-stream counters, in the order of [`Stats::new`]'s streams.
     streams: Box<[StreamCounters]>,
     /// The streams, in the same order.
     ids: Box<[StreamId]>,
-    /// Where each symbol's streams are in `streams`, by position in [`Channel::ALL`].
-    index: HashMap<Symbol, [u32; Channel::ALL.len()], FxBuildHasher>,
+    /// Where each market's streams are in `streams`, by position in [`Channel::ALL`]: the
+    /// same symbol on two venues is two markets.
+    index: HashMap<(Venue, Symbol), [u32; Channel::ALL.len()], FxBuildHasher>,
 }
 
 /// A value alone on its cache line, so a thread writing it does not slow down threads
@@ -117,10 +120,10 @@ pub struct Snapshot {
 impl Stats {
     /// Counters for a run over `streams`, each also counted on its own.
     pub fn new(streams: &[StreamId]) -> Stats {
-        let mut index: HashMap<Symbol, [u32; Channel::ALL.len()], _> = HashMap::default();
+        let mut index: HashMap<(Venue, Symbol), [u32; Channel::ALL.len()], _> = HashMap::default();
         for (i, id) in streams.iter().enumerate() {
             let slots = index
-                .entry(id.symbol.clone())
+                .entry((id.venue, id.symbol.clone()))
                 .or_insert([NONE; Channel::ALL.len()]);
             slots[id.channel.index()] = u32::try_from(i).expect("fewer than 2^32 streams");
         }
@@ -135,7 +138,7 @@ impl Stats {
     /// Where `id` is counted, for [`Stats::stream_received`]; `None` for a stream this
     /// run was not started with. Looked up once per connection, not per tick.
     pub fn position(&self, id: &StreamId) -> Option<StreamIndex> {
-        let slot = self.index.get(&id.symbol)?[id.channel.index()];
+        let slot = self.index.get(&(id.venue, id.symbol.clone()))?[id.channel.index()];
         (slot != NONE).then_some(StreamIndex(slot))
     }
 
@@ -194,10 +197,21 @@ mod tests {
     use super::*;
 
     fn id(symbol: &str, channel: Channel) -> StreamId {
-        StreamId {
-            symbol: Symbol::parse(symbol).unwrap(),
-            channel,
-        }
+        StreamId::new(Venue::Binance, Symbol::parse(symbol).unwrap(), channel)
+    }
+
+    #[test]
+    fn the_same_symbol_on_two_venues_is_counted_apart() {
+        let spot = id("BTCUSDT", Channel::Trade);
+        let futures = StreamId {
+            venue: Venue::BinanceFutures,
+            ..spot.clone()
+        };
+        let stats = Stats::new(&[spot.clone(), futures.clone()]);
+        stats.tick_received(stats.position(&futures), 5);
+        let received: Vec<(Venue, u64)> =
+            stats.streams().map(|s| (s.id.venue, s.received)).collect();
+        assert_eq!(received, [(Venue::Binance, 0), (Venue::BinanceFutures, 1)]);
     }
 
     #[test]

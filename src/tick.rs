@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use crate::short_text::ShortText;
 
+pub use crate::exchange::Venue;
+
 /// The longest symbol accepted, in characters.
 pub const MAX_SYMBOL_LEN: usize = 20;
 
@@ -18,16 +20,29 @@ pub struct Symbol(ShortText);
 
 /// Why a symbol was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid symbol {0:?}: expected 1 to {MAX_SYMBOL_LEN} ASCII letters or digits, like BTCUSDT"
-)]
-pub struct SymbolError(pub String);
+#[error("invalid symbol {text:?}: expected {expected}")]
+pub struct SymbolError {
+    /// The refused text.
+    pub text: String,
+    /// What the venue's symbols look like.
+    pub expected: &'static str,
+}
+
+impl SymbolError {
+    /// `text` refused by the default rule (ASCII letters and digits).
+    pub fn new(text: &str) -> SymbolError {
+        SymbolError {
+            text: text.to_owned(),
+            expected: "1 to 20 ASCII letters or digits, like BTCUSDT",
+        }
+    }
+}
 
 impl Symbol {
     /// Validates `text` and stores it upper case (`btcusdt` becomes `BTCUSDT`).
     pub fn parse(text: &str) -> Result<Symbol, SymbolError> {
         if text.is_empty() || text.len() > MAX_SYMBOL_LEN {
-            return Err(SymbolError(text.to_owned()));
+            return Err(SymbolError::new(text));
         }
         // Every market message names its symbol, already upper case: check for that first.
         let stored = if text
@@ -43,9 +58,37 @@ impl Symbol {
         } else {
             None
         };
-        stored
+        stored.map(Symbol).ok_or_else(|| SymbolError::new(text))
+    }
+
+    /// Validates `text` by a venue's rule: 1 to [`MAX_SYMBOL_LEN`] bytes of characters
+    /// `allowed` accepts, ASCII letters stored upper case; `expected` describes the rule
+    /// in the error. Whatever the rule, characters that
+    /// output formats would have to escape (quotes, backslashes, commas, whitespace and
+    /// control characters) are refused, so encoders copy symbols verbatim.
+    pub fn parse_with(
+        text: &str,
+        expected: &'static str,
+        allowed: impl Fn(char) -> bool,
+    ) -> Result<Symbol, SymbolError> {
+        let refused = || SymbolError {
+            text: text.to_owned(),
+            expected,
+        };
+        if text.is_empty()
+            || text.len() > MAX_SYMBOL_LEN
+            || text.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | ',') || !allowed(c)
+            })
+        {
+            return Err(refused());
+        }
+        let mut upper = [0; MAX_SYMBOL_LEN];
+        upper[..text.len()].copy_from_slice(text.as_bytes());
+        upper.make_ascii_uppercase();
+        ShortText::new(&upper[..text.len()])
             .map(Symbol)
-            .ok_or_else(|| SymbolError(text.to_owned()))
+            .ok_or_else(refused)
     }
 
     /// Reads the symbol at the start of `bytes` as venues write it, upper-case letters and
@@ -66,7 +109,7 @@ impl Symbol {
 
     /// The upper-case text of the symbol.
     pub fn as_str(&self) -> &str {
-        self.0.to_str().expect("symbols are ASCII")
+        self.0.to_str().expect("symbols are UTF-8")
     }
 
     /// The upper-case text of the symbol, as bytes.
@@ -94,30 +137,100 @@ impl fmt::Display for Symbol {
     }
 }
 
-/// A market-data channel foxtrot normalizes. The names are Binance's stream names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Channel {
+/// Defines [`Channel`]: variant, output name (also typed on the command line), fields.
+macro_rules! channels {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)+) => {
+        /// A market-data channel foxtrot normalizes. The names are Binance's stream names
+        /// where Binance has the channel; a venue lists the channels it has.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+        pub enum Channel {
+            $(
+                $(#[$doc])*
+                #[value(name = $name)]
+                $variant,
+            )+
+        }
+
+        impl Channel {
+            /// Every channel, in the order the documentation lists them.
+            pub const ALL: [Channel; [$(Channel::$variant),+].len()] = [$(Channel::$variant),+];
+
+            /// The channel's name as written in output and on the command line.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Channel::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+channels! {
     /// The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume.
-    #[value(name = "ticker")]
-    Ticker,
+    Ticker = "ticker",
     /// Best bid and ask, on every change.
-    #[value(name = "bookTicker")]
-    BookTicker,
+    BookTicker = "bookTicker",
     /// Every trade.
-    #[value(name = "trade")]
-    Trade,
+    Trade = "trade",
     /// Trades aggregated by taker order and price.
-    #[value(name = "aggTrade")]
-    AggTrade,
+    AggTrade = "aggTrade",
+    /// Mark price, index price and funding rate of a perpetual (Binance `markPrice`).
+    Funding = "funding",
+    /// Liquidation orders (Binance `forceOrder`).
+    Liquidation = "liquidation",
+    /// 1-second klines (candlesticks).
+    Kline1s = "kline_1s",
+    /// 1-minute klines.
+    Kline1m = "kline_1m",
+    /// 3-minute klines.
+    Kline3m = "kline_3m",
+    /// 5-minute klines.
+    Kline5m = "kline_5m",
+    /// 15-minute klines.
+    Kline15m = "kline_15m",
+    /// 30-minute klines.
+    Kline30m = "kline_30m",
+    /// 1-hour klines.
+    Kline1h = "kline_1h",
+    /// 2-hour klines.
+    Kline2h = "kline_2h",
+    /// 4-hour klines.
+    Kline4h = "kline_4h",
+    /// 6-hour klines.
+    Kline6h = "kline_6h",
+    /// 8-hour klines.
+    Kline8h = "kline_8h",
+    /// 12-hour klines.
+    Kline12h = "kline_12h",
+    /// 1-day klines.
+    Kline1d = "kline_1d",
+    /// 3-day klines.
+    Kline3d = "kline_3d",
+    /// 1-week klines.
+    Kline1w = "kline_1w",
+    /// 1-month klines.
+    Kline1M = "kline_1M",
 }
 
 impl Channel {
-    /// Every channel, in the order the documentation lists them.
-    pub const ALL: [Channel; 4] = [
-        Channel::Ticker,
-        Channel::BookTicker,
-        Channel::Trade,
-        Channel::AggTrade,
+    /// The kline channels, shortest interval first.
+    pub const KLINES: [Channel; 16] = [
+        Channel::Kline1s,
+        Channel::Kline1m,
+        Channel::Kline3m,
+        Channel::Kline5m,
+        Channel::Kline15m,
+        Channel::Kline30m,
+        Channel::Kline1h,
+        Channel::Kline2h,
+        Channel::Kline4h,
+        Channel::Kline6h,
+        Channel::Kline8h,
+        Channel::Kline12h,
+        Channel::Kline1d,
+        Channel::Kline3d,
+        Channel::Kline1w,
+        Channel::Kline1M,
     ];
 
     /// The channel's position in [`Channel::ALL`], for per-channel slots.
@@ -125,14 +238,21 @@ impl Channel {
         self as usize
     }
 
-    /// The channel's name as written in output and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Ticker => "ticker",
-            Channel::BookTicker => "bookTicker",
-            Channel::Trade => "trade",
-            Channel::AggTrade => "aggTrade",
-        }
+    /// Whether this is a kline channel.
+    pub fn is_kline(self) -> bool {
+        self >= Channel::Kline1s
+    }
+
+    /// The kline interval (`1m`), for kline channels.
+    pub fn kline_interval(self) -> Option<&'static str> {
+        self.as_str().strip_prefix("kline_")
+    }
+
+    /// The kline channel of `interval` (`1m`, ...).
+    pub fn kline(interval: &str) -> Option<Channel> {
+        Channel::KLINES
+            .into_iter()
+            .find(|c| c.kline_interval() == Some(interval))
     }
 
     /// The names of the channel's own fields, in output order (after the common ones).
@@ -173,6 +293,36 @@ impl Channel {
                 "qty",
                 "buyer_is_maker",
             ],
+            Channel::Funding => &[
+                "event_time",
+                "mark_price",
+                "index_price",
+                "funding_rate",
+                "next_funding_time",
+            ],
+            Channel::Liquidation => &[
+                "event_time",
+                "trade_time",
+                "side",
+                "price",
+                "avg_price",
+                "qty",
+            ],
+            _ => &[
+                "event_time",
+                "open_time",
+                "close_time",
+                "first_trade_id",
+                "last_trade_id",
+                "open",
+                "high",
+                "low",
+                "close",
+                "volume",
+                "quote_volume",
+                "trades",
+                "closed",
+            ],
         }
     }
 }
@@ -184,24 +334,35 @@ impl fmt::Display for Channel {
 }
 
 /// The fields every tick has, in output order, before the channel's own.
-pub const COMMON_FIELDS: [&str; 4] = ["exchange", "symbol", "channel", "recv_ns"];
+///
+/// `exchange_ns` is the venue's event time in ns (null in NDJSON, empty in CSV, where the
+/// channel has none, such as Binance spot's `bookTicker`).
+pub const COMMON_FIELDS: [&str; 5] = ["exchange", "symbol", "channel", "recv_ns", "exchange_ns"];
 
 pub use crate::decimal::{Decimal, DecimalError, DecimalText, MAX_DECIMAL_LEN};
 
 /// One normalized market-data message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tick {
-    /// The venue's name as written in output, such as `binance`.
-    pub exchange: &'static str,
+    /// The venue, written in output as its name (`binance`, `binance-futures`).
+    pub exchange: Venue,
     /// The market.
     pub symbol: Symbol,
     /// Wall-clock receive time, nanoseconds since the Unix epoch.
     pub recv_ns: u64,
+    /// The venue's event time, nanoseconds since the Unix epoch; 0 when the venue gives
+    /// none (see [`Tick::exchange_ns`]).
+    pub exchange_ns: u64,
     /// The channel's fields.
     pub data: TickData,
 }
 
 impl Tick {
+    /// The venue's event time in ns since the Unix epoch, if the venue gave one.
+    pub fn exchange_ns(&self) -> Option<u64> {
+        (self.exchange_ns != 0).then_some(self.exchange_ns)
+    }
+
     /// The channel this tick came from.
     pub fn channel(&self) -> Channel {
         self.data.channel()
@@ -221,8 +382,8 @@ pub enum Event {
 /// no hole goes unnoticed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gap {
-    /// The venue's name, as in ticks.
-    pub exchange: &'static str,
+    /// The venue, as in ticks.
+    pub exchange: Venue,
     /// The market.
     pub symbol: Symbol,
     /// The channel.
@@ -251,6 +412,12 @@ pub enum TickData {
     Trade(Trade),
     /// See [`AggTrade`].
     AggTrade(AggTrade),
+    /// See [`Funding`].
+    Funding(Funding),
+    /// See [`Liquidation`].
+    Liquidation(Liquidation),
+    /// See [`Kline`]; boxed because it is large and rare (one update per second or two).
+    Kline(Box<Kline>),
 }
 
 /// A field's value, borrowed from a tick, for encoders.
@@ -262,6 +429,8 @@ pub enum Value<'a> {
     Int(u64),
     /// A flag.
     Bool(bool),
+    /// A word from a fixed set, such as a side (`BUY`, `SELL`): JSON string, plain CSV cell.
+    Text(&'static str),
 }
 
 impl TickData {
@@ -272,6 +441,9 @@ impl TickData {
             TickData::BookTicker(_) => Channel::BookTicker,
             TickData::Trade(_) => Channel::Trade,
             TickData::AggTrade(_) => Channel::AggTrade,
+            TickData::Funding(_) => Channel::Funding,
+            TickData::Liquidation(_) => Channel::Liquidation,
+            TickData::Kline(k) => k.channel,
         }
     }
 
@@ -283,6 +455,9 @@ impl TickData {
             TickData::BookTicker(t) => t.update_id,
             TickData::Trade(t) => t.trade_id,
             TickData::AggTrade(t) => t.agg_id,
+            TickData::Funding(t) => t.event_time,
+            TickData::Liquidation(t) => t.event_time,
+            TickData::Kline(t) => t.event_time,
         }
     }
 
@@ -331,8 +506,103 @@ impl TickData {
                 f("qty", D(&t.qty));
                 f("buyer_is_maker", Bool(t.buyer_is_maker));
             }
+            TickData::Funding(t) => {
+                f("event_time", Int(t.event_time));
+                f("mark_price", D(&t.mark_price));
+                f("index_price", D(&t.index_price));
+                f("funding_rate", D(&t.funding_rate));
+                f("next_funding_time", Int(t.next_funding_time));
+            }
+            TickData::Liquidation(t) => {
+                f("event_time", Int(t.event_time));
+                f("trade_time", Int(t.trade_time));
+                f("side", Value::Text(if t.sell { "SELL" } else { "BUY" }));
+                f("price", D(&t.price));
+                f("avg_price", D(&t.avg_price));
+                f("qty", D(&t.qty));
+            }
+            TickData::Kline(t) => {
+                f("event_time", Int(t.event_time));
+                f("open_time", Int(t.open_time));
+                f("close_time", Int(t.close_time));
+                f("first_trade_id", Int(t.first_trade_id));
+                f("last_trade_id", Int(t.last_trade_id));
+                f("open", D(&t.open));
+                f("high", D(&t.high));
+                f("low", D(&t.low));
+                f("close", D(&t.close));
+                f("volume", D(&t.volume));
+                f("quote_volume", D(&t.quote_volume));
+                f("trades", Int(t.trades));
+                f("closed", Bool(t.closed));
+            }
         }
     }
+}
+
+/// Mark price and funding of a perpetual contract.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Funding {
+    /// Exchange event time, ms since the Unix epoch.
+    pub event_time: u64,
+    /// Mark price.
+    pub mark_price: Decimal,
+    /// Index price.
+    pub index_price: Decimal,
+    /// The funding rate of the coming settlement.
+    pub funding_rate: Decimal,
+    /// The next funding settlement, ms since the Unix epoch.
+    pub next_funding_time: u64,
+}
+
+/// A liquidation order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Liquidation {
+    /// Exchange event time, ms since the Unix epoch.
+    pub event_time: u64,
+    /// Order trade time, ms since the Unix epoch.
+    pub trade_time: u64,
+    /// The order sells (a long was liquidated); written `SELL` or `BUY`.
+    pub sell: bool,
+    /// Order price.
+    pub price: Decimal,
+    /// Average fill price.
+    pub avg_price: Decimal,
+    /// Order quantity.
+    pub qty: Decimal,
+}
+
+/// One update of a kline (candlestick); `closed` on the final update of its interval.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kline {
+    /// The kline channel, which names the interval.
+    pub channel: Channel,
+    /// Exchange event time, ms since the Unix epoch.
+    pub event_time: u64,
+    /// Start of the interval, ms since the Unix epoch.
+    pub open_time: u64,
+    /// End of the interval, ms since the Unix epoch.
+    pub close_time: u64,
+    /// First trade id in the kline.
+    pub first_trade_id: u64,
+    /// Last trade id in the kline.
+    pub last_trade_id: u64,
+    /// Open price.
+    pub open: Decimal,
+    /// High price.
+    pub high: Decimal,
+    /// Low price.
+    pub low: Decimal,
+    /// Close (latest) price.
+    pub close: Decimal,
+    /// Base-asset volume.
+    pub volume: Decimal,
+    /// Quote-asset volume.
+    pub quote_volume: Decimal,
+    /// Number of trades.
+    pub trades: u64,
+    /// Whether the kline is final.
+    pub closed: bool,
 }
 
 /// The 24 h rolling-window ticker of one symbol.

@@ -192,6 +192,7 @@ async fn record_csv_keeps_exact_text_under_the_documented_header() {
             "symbol",
             "channel",
             "recv_ns",
+            "exchange_ns",
             "update_id",
             "bid",
             "bid_qty",
@@ -206,8 +207,9 @@ async fn record_csv_keeps_exact_text_under_the_documented_header() {
         assert_eq!(&row[0], "binance");
         assert_eq!(&row[1], "BTCUSDT");
         assert_eq!(&row[2], "bookTicker");
+        assert_eq!(&row[4], "", "spot bookTicker has no event time");
         for (i, (_, key)) in wire_keys("bookTicker").iter().enumerate() {
-            assert_eq!(row[4 + i], cell(&wire[key]), "column {}", header[4 + i]);
+            assert_eq!(row[5 + i], cell(&wire[key]), "column {}", header[5 + i]);
         }
     }
     server.shutdown().await.unwrap();

@@ -5,11 +5,13 @@ mod util;
 
 mod cli;
 mod e2e;
+mod files;
 mod lifecycle;
 mod resilience;
 mod signals;
 mod tls;
 mod ux_config;
+mod ux_first_run;
 mod ux_generate;
 mod ux_report;
 mod ux_terminal;

@@ -72,11 +72,11 @@ async fn config_file_errors_name_the_key_and_the_line() {
         ),
         (
             "[[streams]]\nsymbols = [\"BTC/USDT\"]\n",
-            ":2:11: invalid symbol \"BTC/USDT\"",
+            ":2:12: invalid symbol \"BTC/USDT\"",
         ),
         (
             "[[streams]]\nvenue = \"kraken\"\nsymbols = [\"BTCUSDT\"]\n",
-            ":2:9: unknown variant `kraken`",
+            ":2:9: unknown venue \"kraken\": expected one of binance, binance-futures",
         ),
         (
             "[[streams]]\nsymbols = [\"BTCUSDT\"]\n[stop]\nduration = \"forever\"\n",

@@ -14,34 +14,118 @@
 //! Text fields are borrowed from the frame, so a string written with JSON escapes (which
 //! Binance never sends in these fields) is refused as malformed rather than copied.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny};
 use serde_json::value::RawValue;
 
-use super::{Control, DecodeError, Decoded, Exchange, StreamId};
-use crate::tick::{self, Channel, Decimal, Symbol, Tick, TickData};
+use super::{
+    AckKey, Control, DecodeError, Decoded, Exchange, Heartbeat, Limits, Out, Plan, StreamId,
+    Subscribe, Venue, epoch_ns,
+};
+use crate::tick::{self, Channel, Decimal, Symbol, SymbolError, Tick, TickData};
 
-const NAME: &str = "binance";
 const DEFAULT_ENDPOINT: &str = "wss://stream.binance.com:9443";
 
 /// The Binance spot venue (`stream.binance.com`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Binance;
 
+/// The channels of Binance spot.
+const CHANNELS: &[Channel] = &[
+    Channel::Ticker,
+    Channel::BookTicker,
+    Channel::Trade,
+    Channel::AggTrade,
+    Channel::Kline1s,
+    Channel::Kline1m,
+    Channel::Kline3m,
+    Channel::Kline5m,
+    Channel::Kline15m,
+    Channel::Kline30m,
+    Channel::Kline1h,
+    Channel::Kline2h,
+    Channel::Kline4h,
+    Channel::Kline6h,
+    Channel::Kline8h,
+    Channel::Kline12h,
+    Channel::Kline1d,
+    Channel::Kline3d,
+    Channel::Kline1w,
+    Channel::Kline1M,
+];
+
+/// web-socket-streams.md, "WebSocket Limits": 1024 streams per connection, 5 incoming
+/// messages per second, 300 connection attempts per 5 minutes per IP, 24 h per connection.
+pub const SPOT_LIMITS: Limits = Limits {
+    streams_per_connection: 200,
+    max_streams_per_connection: 1024,
+    subscribe_batch: 200,
+    messages_per_second: 5,
+    connect_attempts: (300, Duration::from_secs(300)),
+    max_connection_age: Duration::from_secs(23 * 3600 + 50 * 60),
+    max_url_len: 8000,
+};
+
 impl Exchange for Binance {
-    fn name(&self) -> &'static str {
-        NAME
+    fn venue(&self) -> Venue {
+        Venue::Binance
     }
 
     fn default_endpoint(&self) -> &'static str {
         DEFAULT_ENDPOINT
     }
 
-    fn stream_url(&self, endpoint: &str, streams: &[StreamId]) -> String {
-        let base = endpoint.trim_end_matches('/');
+    fn default_rest_endpoint(&self) -> Option<&'static str> {
+        Some("https://api.binance.com")
+    }
+
+    fn channels(&self) -> &'static [Channel] {
+        CHANNELS
+    }
+
+    fn parse_symbol(&self, text: &str) -> Result<Symbol, SymbolError> {
+        parse_symbol(text)
+    }
+
+    fn limits(&self) -> Limits {
+        SPOT_LIMITS
+    }
+
+    fn heartbeat(&self) -> Heartbeat {
+        // The server pings every 20 s.
+        Heartbeat::server_pings(Duration::from_secs(20))
+    }
+
+    fn plan(&self, endpoint: &str, streams: &[StreamId]) -> Plan {
+        plan(endpoint, "/stream", streams, &SPOT_LIMITS)
+    }
+
+    fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
+        decode_into(Venue::Binance, frame, recv_ns, out)
+    }
+}
+
+/// A symbol as Binance lists it: letters (any script, since December 2025) and digits,
+/// ASCII letters upper-cased.
+pub fn parse_symbol(text: &str) -> Result<Symbol, SymbolError> {
+    Symbol::parse_with(
+        text,
+        "1 to 20 bytes of letters (any script) or digits, like BTCUSDT",
+        char::is_alphanumeric,
+    )
+}
+
+/// The plan of one Binance connection: `{endpoint}{path}?streams=...` carrying as many
+/// streams as fit in `limits.max_url_len`; SUBSCRIBE requests (ids 1, 2, ...) carry the rest.
+pub fn plan(endpoint: &str, path: &str, streams: &[StreamId], limits: &Limits) -> Plan {
+    let base = endpoint.trim_end_matches('/');
+    let url = |streams: &[StreamId]| {
         let mut url = String::with_capacity(base.len() + 16 + streams.len() * 24);
         url.push_str(base);
-        url.push_str("/stream?streams=");
+        url.push_str(path);
+        url.push_str("?streams=");
         for (i, id) in streams.iter().enumerate() {
             if i > 0 {
                 url.push('/');
@@ -49,29 +133,67 @@ impl Exchange for Binance {
             push_stream_name(&mut url, id);
         }
         url
+    };
+    let mut in_url = streams.len();
+    while in_url > 1 && url(&streams[..in_url]).len() > limits.max_url_len {
+        in_url = in_url * 3 / 4;
     }
-
-    fn decode(&self, frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
-        decode(frame, recv_ns)
+    let subscribes = streams[in_url..]
+        .chunks(limits.subscribe_batch.max(1))
+        .zip(1..)
+        .map(|(chunk, id)| Subscribe {
+            message: subscribe_message(id, chunk),
+            acks: vec![(AckKey::Id(id), chunk.to_vec())],
+        })
+        .collect();
+    Plan {
+        url: url(&streams[..in_url]),
+        subscribes,
     }
+}
 
-    fn subscribe_message(&self, id: u64, streams: &[StreamId]) -> String {
-        // web-socket-streams.md, "Subscribe to a stream":
-        // {"method":"SUBSCRIBE","params":["btcusdt@aggTrade","btcusdt@depth"],"id":1}
-        let mut msg = String::from(r#"{"method":"SUBSCRIBE","params":["#);
-        for (i, stream) in streams.iter().enumerate() {
-            if i > 0 {
-                msg.push(',');
-            }
-            msg.push('"');
-            push_stream_name(&mut msg, stream);
-            msg.push('"');
+/// The request that subscribes an open connection to `streams`, tagged with `id`.
+pub fn subscribe_message(id: u64, streams: &[StreamId]) -> String {
+    // web-socket-streams.md, "Subscribe to a stream":
+    // {"method":"SUBSCRIBE","params":["btcusdt@aggTrade","btcusdt@depth"],"id":1}
+    let mut msg = String::from(r#"{"method":"SUBSCRIBE","params":["#);
+    for (i, stream) in streams.iter().enumerate() {
+        if i > 0 {
+            msg.push(',');
         }
-        msg.push_str(r#"],"id":"#);
-        msg.push_str(itoa::Buffer::new().format(id));
-        msg.push('}');
-        msg
+        msg.push('"');
+        push_stream_name(&mut msg, stream);
+        msg.push('"');
     }
+    msg.push_str(r#"],"id":"#);
+    msg.push_str(itoa::Buffer::new().format(id));
+    msg.push('}');
+    msg
+}
+
+/// What one frame decodes to before it is put in the caller's [`Out`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum One {
+    Tick(Tick),
+    Control(Control),
+    Unsupported,
+}
+
+/// Decodes one frame of a Binance venue (spot or USD-M: the same wire format) into `out`.
+pub(crate) fn decode_into(
+    venue: Venue,
+    frame: &str,
+    recv_ns: u64,
+    out: &mut Out,
+) -> Result<Decoded, DecodeError> {
+    Ok(match decode(venue, frame, recv_ns)? {
+        One::Tick(tick) => {
+            out.ticks.push(tick);
+            Decoded::Data
+        }
+        One::Control(control) => Decoded::Control(control),
+        One::Unsupported => Decoded::Unsupported,
+    })
 }
 
 /// Binance's name for one stream: the lower-case symbol, `@`, and the channel, such as
@@ -83,8 +205,20 @@ pub fn stream_name(id: &StreamId) -> String {
 }
 
 fn push_stream_name(out: &mut String, id: &StreamId) {
-    // Binance rejects upper-case stream names, while `Symbol` is stored upper case.
-    out.extend(id.symbol.as_str().chars().map(|c| c.to_ascii_lowercase()));
+    // Binance rejects upper-case stream names, while `Symbol` is stored upper case; a
+    // symbol in another script is URL-encoded.
+    for c in id.symbol.as_str().chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            let mut buf = [0; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push('%');
+                out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+                out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+            }
+        }
+    }
     out.push('@');
     out.push_str(wire_channel(id.channel));
 }
@@ -97,6 +231,10 @@ fn wire_channel(channel: Channel) -> &'static str {
         Channel::BookTicker => "bookTicker",
         Channel::Trade => "trade",
         Channel::AggTrade => "aggTrade",
+        Channel::Funding => "markPrice",
+        Channel::Liquidation => "forceOrder",
+        // `kline_<interval>`, as Binance names them.
+        kline => kline.as_str(),
     }
 }
 
@@ -106,7 +244,9 @@ fn channel_from_wire(name: &str) -> Option<Channel> {
         "bookTicker" => Some(Channel::BookTicker),
         "trade" => Some(Channel::Trade),
         "aggTrade" => Some(Channel::AggTrade),
-        _ => None,
+        "markPrice" => Some(Channel::Funding),
+        "forceOrder" => Some(Channel::Liquidation),
+        _ => Channel::kline(name.strip_prefix("kline_")?),
     }
 }
 
@@ -115,24 +255,21 @@ fn channel_from_wire(name: &str) -> Option<Channel> {
 /// unknown shape, so a new or renamed event shows up in the error counts.
 const UNSUPPORTED_EVENTS: &[&str] = &[
     "depthUpdate",
-    "kline",
     "24hrMiniTicker",
     "1hTicker",
     "4hTicker",
     "1dTicker",
     "avgPrice",
     // USD-M futures streams, which share this decoder for the channels above.
-    "markPriceUpdate",
     "continuous_kline",
-    "forceOrder",
     "compositeIndex",
     "contractInfo",
     "assetIndexUpdate",
 ];
 
-fn decode(frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+fn decode(venue: Venue, frame: &str, recv_ns: u64) -> Result<One, DecodeError> {
     if let Some((channel, data)) = split_combined(frame)
-        && let Ok(decoded) = decode_channel(channel, data, recv_ns)
+        && let Ok(decoded) = decode_channel(venue, channel, data, recv_ns)
     {
         return Ok(decoded);
     }
@@ -144,43 +281,49 @@ fn decode(frame: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
     let envelope: Envelope<'_> = serde_json::from_str(frame)?;
     if let Some(stream) = envelope.stream {
         let data = envelope.data.ok_or(DecodeError::UnknownShape)?;
-        return decode_stream(stream, data.get(), recv_ns);
+        return decode_stream(venue, stream, data.get(), recv_ns);
     }
     if let Some(error) = envelope.error {
-        return Ok(Decoded::Control(Control::Error {
+        return Ok(One::Control(Control::Error {
             code: error.code,
             msg: error.msg,
-            id: envelope.id,
+            key: envelope.id.map(AckKey::Id),
         }));
     }
     if let Some(code) = envelope.code
         && let Some(msg) = envelope.msg
     {
-        return Ok(Decoded::Control(Control::Error {
+        return Ok(One::Control(Control::Error {
             code,
             msg,
-            id: envelope.id,
+            key: envelope.id.map(AckKey::Id),
         }));
     }
     if envelope.result {
-        return Ok(Decoded::Control(Control::Ack { id: envelope.id }));
+        return Ok(One::Control(Control::Ack {
+            key: envelope.id.map(AckKey::Id),
+        }));
     }
     match envelope.event {
-        Some("trade") => decode_channel(Channel::Trade, frame, recv_ns),
-        Some("aggTrade") => decode_channel(Channel::AggTrade, frame, recv_ns),
-        Some("24hrTicker") => decode_channel(Channel::Ticker, frame, recv_ns),
+        Some("trade") => decode_channel(venue, Channel::Trade, frame, recv_ns),
+        Some("aggTrade") => decode_channel(venue, Channel::AggTrade, frame, recv_ns),
+        Some("24hrTicker") => decode_channel(venue, Channel::Ticker, frame, recv_ns),
         // USD-M futures tags its book ticker; spot does not (handled below).
-        Some("bookTicker") => decode_channel(Channel::BookTicker, frame, recv_ns),
+        Some("bookTicker") => decode_channel(venue, Channel::BookTicker, frame, recv_ns),
+        Some("markPriceUpdate") => decode_channel(venue, Channel::Funding, frame, recv_ns),
+        Some("forceOrder") => decode_channel(venue, Channel::Liquidation, frame, recv_ns),
+        // The interval is read from the payload.
+        Some("kline") => decode_channel(venue, Channel::Kline1m, frame, recv_ns),
         Some("serverShutdown") => {
             let event_time = envelope.event_time.ok_or(DecodeError::UnknownShape)?;
-            Ok(Decoded::Control(Control::ServerShutdown { event_time }))
+            Ok(One::Control(Control::ServerShutdown { event_time }))
         }
-        Some(event) if UNSUPPORTED_EVENTS.contains(&event) => Ok(Decoded::Unsupported),
+        Some(event) if UNSUPPORTED_EVENTS.contains(&event) => Ok(One::Unsupported),
         Some(_) => Err(DecodeError::UnknownShape),
         None if envelope.is_spot_book_ticker() => {
-            decode_channel(Channel::BookTicker, frame, recv_ns)
+            decode_channel(venue, Channel::BookTicker, frame, recv_ns)
         }
-        None if envelope.is_partial_depth() => Ok(Decoded::Unsupported),
+        None if envelope.is_partial_depth() => Ok(One::Unsupported),
         None => Err(DecodeError::UnknownShape),
     }
 }
@@ -212,39 +355,49 @@ fn not_an_object(frame: &str) -> DecodeError {
 }
 
 /// Decodes the `data` of a combined-stream frame, choosing the channel by stream name.
-fn decode_stream(stream: &str, data: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+fn decode_stream(venue: Venue, stream: &str, data: &str, recv_ns: u64) -> Result<One, DecodeError> {
     match stream.split_once('@') {
         Some((_, name)) => match channel_from_wire(name) {
-            Some(channel) => decode_channel(channel, data, recv_ns),
+            Some(channel) => decode_channel(venue, channel, data, recv_ns),
             // depth@100ms, depth20, kline_1m, miniTicker, !ticker@arr, ...
-            None => Ok(Decoded::Unsupported),
+            None => Ok(One::Unsupported),
         },
         None if stream == "!serverShutdown" => {
             let event: ServerShutdown<'_> = serde_json::from_str(data)?;
             if event.event != "serverShutdown" {
                 return Err(DecodeError::UnknownShape);
             }
-            Ok(Decoded::Control(Control::ServerShutdown {
+            Ok(One::Control(Control::ServerShutdown {
                 event_time: event.event_time,
             }))
         }
         // All-market streams without a channel suffix, such as the retired `!bookTicker`.
-        None => Ok(Decoded::Unsupported),
+        None => Ok(One::Unsupported),
     }
 }
 
 /// Parses one payload as `channel`'s wire struct and normalizes it.
-fn decode_channel(channel: Channel, data: &str, recv_ns: u64) -> Result<Decoded, DecodeError> {
+fn decode_channel(
+    venue: Venue,
+    channel: Channel,
+    data: &str,
+    recv_ns: u64,
+) -> Result<One, DecodeError> {
     if !data.starts_with('{') {
         return Err(DecodeError::UnknownShape);
     }
     // The canonical layout is read by `Scan`; whatever it does not take, serde reads, so
     // both end in the same wire struct and the same `normalize`.
+    let mut event_time = 0;
     let (symbol, data) = match channel {
-        Channel::BookTicker => match BookTicker::scan(data) {
-            Some(wire) => wire.normalize()?,
-            None => serde_json::from_str::<BookTicker<'_>>(data)?.normalize()?,
-        },
+        Channel::BookTicker => {
+            let wire = match BookTicker::scan(data) {
+                Some(wire) => wire,
+                None => serde_json::from_str::<BookTicker<'_>>(data)?,
+            };
+            event_time = wire.event_time.unwrap_or(0);
+            wire.normalize()?
+        }
         Channel::Trade => match Trade::scan(data) {
             Some(wire) => wire.normalize()?,
             None => serde_json::from_str::<Trade<'_>>(data)?.normalize()?,
@@ -254,11 +407,24 @@ fn decode_channel(channel: Channel, data: &str, recv_ns: u64) -> Result<Decoded,
             None => serde_json::from_str::<AggTrade<'_>>(data)?.normalize()?,
         },
         Channel::Ticker => serde_json::from_str::<Ticker<'_>>(data)?.normalize()?,
+        Channel::Funding => serde_json::from_str::<MarkPrice<'_>>(data)?.normalize()?,
+        Channel::Liquidation => serde_json::from_str::<ForceOrder<'_>>(data)?.normalize()?,
+        _ => serde_json::from_str::<KlineEvent<'_>>(data)?.normalize()?,
     };
-    Ok(Decoded::Tick(Tick {
-        exchange: NAME,
+    match &data {
+        TickData::Ticker(t) => event_time = t.event_time,
+        TickData::Trade(t) => event_time = t.event_time,
+        TickData::AggTrade(t) => event_time = t.event_time,
+        TickData::Funding(t) => event_time = t.event_time,
+        TickData::Liquidation(t) => event_time = t.event_time,
+        TickData::Kline(t) => event_time = t.event_time,
+        TickData::BookTicker(_) => {}
+    }
+    Ok(One::Tick(Tick {
+        exchange: venue,
         symbol,
         recv_ns,
+        exchange_ns: epoch_ns(event_time),
         data,
     }))
 }
@@ -392,7 +558,7 @@ type Sym<'a> = Read<'a, Symbol>;
 
 #[inline(always)]
 fn sym(sym: Sym<'_>) -> Result<Symbol, DecodeError> {
-    Ok(sym.or_parse(Symbol::parse)?)
+    Ok(sym.or_parse(parse_symbol)?)
 }
 
 #[inline(always)]
@@ -501,9 +667,12 @@ struct ServerShutdown<'a> {
 /// {"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}
 /// ```
 ///
-/// USD-M futures adds `"e":"bookTicker"`, `E` and `T`, which are ignored.
+/// USD-M futures adds `"e":"bookTicker"`, the event time `E` (kept as the tick's
+/// `exchange_ns`) and the transaction time `T` (ignored).
 #[derive(Deserialize)]
 struct BookTicker<'a> {
+    #[serde(default, rename = "E")]
+    event_time: Option<u64>,
     #[serde(rename = "u")]
     update_id: u64,
     #[serde(borrow, rename = "s")]
@@ -537,6 +706,7 @@ impl<'a> BookTicker<'a> {
         s.lit("}")?;
         s.end()?;
         Some(BookTicker {
+            event_time: None,
             update_id,
             symbol,
             bid,
@@ -773,7 +943,7 @@ impl Ticker<'_> {
     fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
         check_event(self.event, "24hrTicker")?;
         Ok((
-            Symbol::parse(self.symbol)?,
+            parse_symbol(self.symbol)?,
             TickData::Ticker(Box::new(tick::Ticker {
                 event_time: self.event_time,
                 last: decimal("c", self.last)?,
@@ -789,6 +959,184 @@ impl Ticker<'_> {
                 quote_volume: decimal("q", self.quote_volume)?,
                 change: decimal("p", self.change)?,
                 change_pct: decimal("P", self.change_pct)?,
+            })),
+        ))
+    }
+}
+
+/// USD-M "Mark Price Stream" (`<symbol>@markPrice`), the `funding` channel.
+///
+/// ```json
+/// {"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}
+/// ```
+///
+/// The estimated settle price `P` is ignored.
+#[derive(Deserialize)]
+struct MarkPrice<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(borrow, rename = "p")]
+    mark_price: &'a str,
+    #[serde(borrow, rename = "i")]
+    index_price: &'a str,
+    #[serde(borrow, rename = "r")]
+    funding_rate: &'a str,
+    #[serde(rename = "T")]
+    next_funding_time: u64,
+}
+
+impl MarkPrice<'_> {
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "markPriceUpdate")?;
+        Ok((
+            parse_symbol(self.symbol)?,
+            TickData::Funding(tick::Funding {
+                event_time: self.event_time,
+                mark_price: decimal("p", self.mark_price)?,
+                index_price: decimal("i", self.index_price)?,
+                funding_rate: decimal("r", self.funding_rate)?,
+                next_funding_time: self.next_funding_time,
+            }),
+        ))
+    }
+}
+
+/// USD-M "Liquidation Order Streams" (`<symbol>@forceOrder`), the `liquidation` channel.
+///
+/// ```json
+/// {"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC","q":"0.014","p":"9910","ap":"9910","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}
+/// ```
+///
+/// Order type `o`, time in force `f`, status `X` and the filled quantities `l`/`z` are
+/// ignored.
+#[derive(Deserialize)]
+struct ForceOrder<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "o")]
+    order: ForceOrderBody<'a>,
+}
+
+#[derive(Deserialize)]
+struct ForceOrderBody<'a> {
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(borrow, rename = "S")]
+    side: &'a str,
+    #[serde(borrow, rename = "q")]
+    qty: &'a str,
+    #[serde(borrow, rename = "p")]
+    price: &'a str,
+    #[serde(borrow, rename = "ap")]
+    avg_price: &'a str,
+    #[serde(rename = "T")]
+    trade_time: u64,
+}
+
+impl ForceOrder<'_> {
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "forceOrder")?;
+        let o = self.order;
+        let sell = match o.side {
+            "SELL" => true,
+            "BUY" => false,
+            _ => return Err(DecodeError::UnknownShape),
+        };
+        Ok((
+            parse_symbol(o.symbol)?,
+            TickData::Liquidation(tick::Liquidation {
+                event_time: self.event_time,
+                trade_time: o.trade_time,
+                sell,
+                price: decimal("p", o.price)?,
+                avg_price: decimal("ap", o.avg_price)?,
+                qty: decimal("q", o.qty)?,
+            }),
+        ))
+    }
+}
+
+/// web-socket-streams.md, "Kline/Candlestick Streams for UTC" (`<symbol>@kline_<interval>`;
+/// USD-M's is the same).
+///
+/// ```json
+/// {"e":"kline","E":1617566591776,"s":"ETHUSDT","k":{"t":1617566580000,"T":1617566639999,"s":"ETHUSDT","i":"1m","f":346711017,"L":346711087,"o":"2063.88000000","c":"2064.73000000","h":"2065.00000000","l":"2063.88000000","v":"70.86425000","n":71,"x":false,"q":"146321.71560700","V":"46.98201000","Q":"97009.77617410","B":"0"}}
+/// ```
+///
+/// The taker-buy volumes `V`/`Q` and the ignored field `B` are not kept.
+#[derive(Deserialize)]
+struct KlineEvent<'a> {
+    #[serde(borrow, rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_time: u64,
+    #[serde(borrow, rename = "s")]
+    symbol: &'a str,
+    #[serde(borrow, rename = "k")]
+    kline: KlineBody<'a>,
+}
+
+#[derive(Deserialize)]
+struct KlineBody<'a> {
+    #[serde(rename = "t")]
+    open_time: u64,
+    #[serde(rename = "T")]
+    close_time: u64,
+    #[serde(borrow, rename = "i")]
+    interval: &'a str,
+    #[serde(rename = "f")]
+    first_trade_id: i64,
+    #[serde(rename = "L")]
+    last_trade_id: i64,
+    #[serde(borrow, rename = "o")]
+    open: &'a str,
+    #[serde(borrow, rename = "c")]
+    close: &'a str,
+    #[serde(borrow, rename = "h")]
+    high: &'a str,
+    #[serde(borrow, rename = "l")]
+    low: &'a str,
+    #[serde(borrow, rename = "v")]
+    volume: &'a str,
+    #[serde(rename = "n")]
+    trades: u64,
+    #[serde(rename = "x")]
+    closed: bool,
+    #[serde(borrow, rename = "q")]
+    quote_volume: &'a str,
+}
+
+impl KlineEvent<'_> {
+    /// The channel is the payload's own interval.
+    fn normalize(self) -> Result<(Symbol, TickData), DecodeError> {
+        check_event(self.event, "kline")?;
+        let k = self.kline;
+        let channel = Channel::kline(k.interval).ok_or(DecodeError::UnknownShape)?;
+        // Binance writes -1 for "no trade in this kline".
+        let id = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok((
+            parse_symbol(self.symbol)?,
+            TickData::Kline(Box::new(tick::Kline {
+                channel,
+                event_time: self.event_time,
+                open_time: k.open_time,
+                close_time: k.close_time,
+                first_trade_id: id(k.first_trade_id),
+                last_trade_id: id(k.last_trade_id),
+                open: decimal("o", k.open)?,
+                high: decimal("h", k.high)?,
+                low: decimal("l", k.low)?,
+                close: decimal("c", k.close)?,
+                volume: decimal("v", k.volume)?,
+                quote_volume: decimal("q", k.quote_volume)?,
+                trades: k.trades,
+                closed: k.closed,
             })),
         ))
     }
@@ -825,9 +1173,22 @@ mod tests {
     const DEPTH_PARTIAL: &str = fixture!("depth_partial.jsonl");
     const KLINE: &str = fixture!("kline.jsonl");
     const MINI_TICKER: &str = fixture!("miniTicker.jsonl");
+    const FUTURES_MARK_PRICE: &str = fixture!("futures_usdm_markPrice.jsonl");
+    const FUTURES_FORCE_ORDER: &str = fixture!("futures_usdm_forceOrder.jsonl");
 
     /// The raw-payload fixtures that must become ticks, with their channel.
-    const TICK_FIXTURES: [(&str, &str, Channel); 7] = [
+    const TICK_FIXTURES: [(&str, &str, Channel); 10] = [
+        ("kline", KLINE, Channel::Kline1m),
+        (
+            "futures_usdm_markPrice",
+            FUTURES_MARK_PRICE,
+            Channel::Funding,
+        ),
+        (
+            "futures_usdm_forceOrder",
+            FUTURES_FORCE_ORDER,
+            Channel::Liquidation,
+        ),
         ("bookTicker", BOOK_TICKER, Channel::BookTicker),
         ("trade", TRADE, Channel::Trade),
         ("trade_legacy_2019", TRADE_LEGACY, Channel::Trade),
@@ -845,8 +1206,8 @@ mod tests {
         text.lines().filter(|line| !line.trim().is_empty())
     }
 
-    fn decode(frame: &str) -> Result<Decoded, DecodeError> {
-        Binance.decode(frame, 42)
+    fn decode(frame: &str) -> Result<One, DecodeError> {
+        super::decode(Venue::Binance, frame, 42)
     }
 
     fn wrap(stream: &str, data: &str) -> String {
@@ -855,7 +1216,31 @@ mod tests {
 
     /// The wire key each normalized field is copied from.
     fn wire_key(channel: Channel, field: &str) -> &'static str {
+        if channel.is_kline() {
+            return match field {
+                "event_time" => "E",
+                "open_time" => "t",
+                "close_time" => "T",
+                "first_trade_id" => "f",
+                "last_trade_id" => "L",
+                "open" => "o",
+                "high" => "h",
+                "low" => "l",
+                "close" => "c",
+                "volume" => "v",
+                "quote_volume" => "q",
+                "trades" => "n",
+                "closed" => "x",
+                _ => panic!("no wire key for {channel} {field}"),
+            };
+        }
         match (channel, field) {
+            (Channel::Funding, "mark_price") => "p",
+            (Channel::Funding, "index_price") => "i",
+            (Channel::Funding, "funding_rate") => "r",
+            (Channel::Funding, "next_funding_time") => "T",
+            (Channel::Liquidation, "side") => "S",
+            (Channel::Liquidation, "avg_price") => "ap",
             (_, "event_time") => "E",
             (_, "trade_time") => "T",
             (_, "buyer_is_maker") => "m",
@@ -884,19 +1269,33 @@ mod tests {
     }
 
     /// Checks that `decoded` is a tick of `channel` whose every field equals the payload's.
-    fn assert_tick_matches(payload: &str, decoded: Decoded, channel: Channel) {
-        let Decoded::Tick(tick) = decoded else {
+    fn assert_tick_matches(payload: &str, decoded: One, channel: Channel) {
+        let One::Tick(tick) = decoded else {
             panic!("expected a {channel} tick from {payload}, got {decoded:?}");
         };
-        let raw: Json = serde_json::from_str(payload).unwrap();
+        let top: Json = serde_json::from_str(payload).unwrap();
         assert_eq!(tick.channel(), channel, "{payload}");
         assert_eq!(tick.exchange, "binance");
+        let event_time = top["E"].as_u64().unwrap_or(0);
+        assert_eq!(tick.exchange_ns, epoch_ns(event_time), "{payload}");
         assert_eq!(tick.recv_ns, 42);
-        assert_eq!(Some(tick.symbol.as_str()), raw["s"].as_str(), "{payload}");
+        // Liquidations nest the order, klines the candle.
+        let nested = match channel {
+            Channel::Liquidation => top["o"].clone(),
+            kline if kline.is_kline() => top["k"].clone(),
+            _ => top.clone(),
+        };
+        assert_eq!(
+            Some(tick.symbol.as_str()),
+            nested["s"].as_str(),
+            "{payload}"
+        );
         let mut seen = Vec::new();
         tick.data.visit(|name, value| {
             let key = wire_key(channel, name);
+            let raw = if name == "event_time" { &top } else { &nested };
             match value {
+                Field::Text(text) => assert_eq!(Some(text), raw[key].as_str(), "{name}"),
                 Field::Decimal(text) => {
                     assert_eq!(
                         Some(&*text.to_text()),
@@ -933,7 +1332,11 @@ mod tests {
         for (file, text, channel) in TICK_FIXTURES {
             for line in lines(text) {
                 let raw: Json = serde_json::from_str(line).unwrap();
-                let symbol = raw["s"].as_str().unwrap().to_ascii_lowercase();
+                let symbol = raw["s"]
+                    .as_str()
+                    .or(raw["o"]["s"].as_str())
+                    .unwrap()
+                    .to_ascii_lowercase();
                 let frame = wrap(&format!("{symbol}@{}", wire_channel(channel)), line);
                 let combined = decode(&frame).unwrap_or_else(|e| panic!("{file}: {e}: {frame}"));
                 assert_eq!(combined, decode(line).unwrap(), "{frame}");
@@ -1004,20 +1407,21 @@ mod tests {
             let raw: Json = serde_json::from_str(line).unwrap();
             let stream = raw["stream"].as_str().unwrap().to_owned();
             match decode(line).unwrap_or_else(|e| panic!("{e}: {line}")) {
-                Decoded::Tick(tick) => {
+                One::Tick(tick) => {
                     let channel = tick.channel();
-                    assert_eq!(stream, format!("btcusdt@{}", wire_channel(channel)));
+                    let symbol = tick.symbol.as_str().to_ascii_lowercase();
+                    assert_eq!(stream, format!("{symbol}@{}", wire_channel(channel)));
                     let data = raw["data"].to_string();
                     let payload = &line[line.find(r#""data":"#).unwrap() + 7..line.len() - 1];
                     assert_eq!(
                         serde_json::from_str::<Json>(payload).unwrap().to_string(),
                         data
                     );
-                    assert_tick_matches(payload, Decoded::Tick(tick), channel);
+                    assert_tick_matches(payload, One::Tick(tick), channel);
                     *ticks.entry(channel).or_insert(0) += 1;
                 }
-                Decoded::Unsupported => *unsupported.entry(stream).or_insert(0) += 1,
-                Decoded::Control(c) => panic!("unexpected control {c:?} from {line}"),
+                One::Unsupported => *unsupported.entry(stream).or_insert(0) += 1,
+                One::Control(c) => panic!("unexpected control {c:?} from {line}"),
             }
         }
         let ticks: Vec<_> = ticks.into_iter().collect();
@@ -1026,7 +1430,8 @@ mod tests {
             [
                 (Channel::BookTicker, 37),
                 (Channel::Trade, 1),
-                (Channel::AggTrade, 3)
+                (Channel::AggTrade, 3),
+                (Channel::Kline1m, 3)
             ]
         );
         let unsupported: Vec<_> = unsupported.iter().map(|(s, n)| (s.as_str(), *n)).collect();
@@ -1036,9 +1441,6 @@ mod tests {
                 ("!bookTicker", 1),
                 ("!ticker@arr", 1),
                 ("btcusdt@depth@100ms", 5),
-                ("btcusdt@kline_1m", 1),
-                ("dotusdt@kline_1m", 1),
-                ("ethusdt@kline_1m", 1),
             ]
         );
     }
@@ -1048,7 +1450,6 @@ mod tests {
         let cases = [
             ("depth", DEPTH, "btcusdt@depth@100ms"),
             ("depth_partial", DEPTH_PARTIAL, "btcusdt@depth20@100ms"),
-            ("kline", KLINE, "btcusdt@kline_1m"),
             ("miniTicker", MINI_TICKER, "btcusdt@miniTicker"),
             ("futures_usdm_depth", FUTURES_DEPTH, "btcusdt@depth@0ms"),
         ];
@@ -1056,10 +1457,10 @@ mod tests {
             let mut count = 0;
             for line in lines(text) {
                 let raw = decode(line).unwrap_or_else(|e| panic!("{file}: {e}"));
-                assert_eq!(raw, Decoded::Unsupported, "{file}: {line}");
+                assert_eq!(raw, One::Unsupported, "{file}: {line}");
                 let combined =
                     decode(&wrap(stream, line)).unwrap_or_else(|e| panic!("{file}: {e}"));
-                assert_eq!(combined, Decoded::Unsupported, "{file}: {line}");
+                assert_eq!(combined, One::Unsupported, "{file}: {line}");
                 count += 1;
             }
             assert!(count > 0, "{file} is empty");
@@ -1068,17 +1469,27 @@ mod tests {
 
     #[test]
     fn control_fixture_gives_the_right_controls() {
-        let error = |code, msg: &str, id| Control::Error {
+        let error = |code, msg: &str, id: Option<u64>| Control::Error {
             code,
             msg: msg.to_owned(),
-            id,
+            key: id.map(AckKey::Id),
         };
         let expected = [
-            Control::Ack { id: Some(1) },
-            Control::Ack { id: Some(312) },
-            Control::Ack { id: Some(3) },
-            Control::Ack { id: Some(5) },
-            Control::Ack { id: Some(2) },
+            Control::Ack {
+                key: Some(AckKey::Id(1)),
+            },
+            Control::Ack {
+                key: Some(AckKey::Id(312)),
+            },
+            Control::Ack {
+                key: Some(AckKey::Id(3)),
+            },
+            Control::Ack {
+                key: Some(AckKey::Id(5)),
+            },
+            Control::Ack {
+                key: Some(AckKey::Id(2)),
+            },
             error(2, "Invalid request: invalid stream", Some(2)),
             error(3, "Invalid JSON: expected value at line 1 column 1", None),
             Control::ServerShutdown {
@@ -1089,7 +1500,7 @@ mod tests {
             },
         ];
         let got: Vec<_> = lines(CONTROL).map(|l| decode(l).unwrap()).collect();
-        let expected: Vec<_> = expected.into_iter().map(Decoded::Control).collect();
+        let expected: Vec<_> = expected.into_iter().map(One::Control).collect();
         assert_eq!(got, expected);
     }
 
@@ -1101,7 +1512,7 @@ mod tests {
                 Control::Error {
                     code: 2,
                     msg: "Invalid request: invalid stream".to_owned(),
-                    id: Some(2),
+                    key: Some(AckKey::Id(2)),
                 },
             ),
             (
@@ -1109,18 +1520,19 @@ mod tests {
                 Control::Error {
                     code: -1,
                     msg: "say \"hi\"".to_owned(),
-                    id: None,
+                    key: None,
                 },
             ),
-            (r#"{"result":null}"#, Control::Ack { id: None }),
-            (r#" {"id":7,"result":[]}"#, Control::Ack { id: Some(7) }),
+            (r#"{"result":null}"#, Control::Ack { key: None }),
+            (
+                r#" {"id":7,"result":[]}"#,
+                Control::Ack {
+                    key: Some(AckKey::Id(7)),
+                },
+            ),
         ];
         for (frame, expected) in cases {
-            assert_eq!(
-                decode(frame).unwrap(),
-                Decoded::Control(expected),
-                "{frame}"
-            );
+            assert_eq!(decode(frame).unwrap(), One::Control(expected), "{frame}");
         }
     }
 
@@ -1306,10 +1718,10 @@ mod tests {
 
     #[test]
     fn stream_url_joins_lower_case_stream_names() {
-        let id = |symbol: &str, channel| StreamId {
-            symbol: Symbol::parse(symbol).unwrap(),
-            channel,
+        let id = |symbol: &str, channel| {
+            StreamId::new(Venue::Binance, parse_symbol(symbol).unwrap(), channel)
         };
+        let url = |endpoint: &str, streams: &[StreamId]| Binance.plan(endpoint, streams).url;
         let streams = [
             id("BTCUSDT", Channel::Ticker),
             id("ethusdt", Channel::BookTicker),
@@ -1323,17 +1735,22 @@ mod tests {
             "wss://stream.binance.com:9443/",
             "wss://stream.binance.com:9443//",
         ] {
-            assert_eq!(Binance.stream_url(endpoint, &streams), want);
+            assert_eq!(url(endpoint, &streams), want);
         }
         assert_eq!(
-            Binance.stream_url(Binance.default_endpoint(), &streams[1..2]),
+            url(Binance.default_endpoint(), &streams[1..2]),
             "wss://stream.binance.com:9443/stream?streams=ethusdt@bookTicker"
         );
         assert_eq!(
-            Binance.stream_url("ws://127.0.0.1:9000/", &[]),
+            url("ws://127.0.0.1:9000/", &[]),
             "ws://127.0.0.1:9000/stream?streams="
         );
         assert_eq!(stream_name(&streams[0]), "btcusdt@ticker");
+        // Symbols in other scripts are URL-encoded (UTF-8), ASCII letters lower-cased.
+        assert_eq!(
+            stream_name(&id("币安USDT", Channel::Trade)),
+            "%E5%B8%81%E5%AE%89usdt@trade"
+        );
         assert_eq!(Binance.name(), "binance");
         for channel in Channel::ALL {
             assert_eq!(channel_from_wire(wire_channel(channel)), Some(channel));
@@ -1382,7 +1799,7 @@ mod tests {
             Channel::BookTicker => both(BookTicker::scan(payload), payload, BookTicker::normalize),
             Channel::Trade => both(Trade::scan(payload), payload, Trade::normalize),
             Channel::AggTrade => both(AggTrade::scan(payload), payload, AggTrade::normalize),
-            Channel::Ticker => None,
+            _ => None,
         }
     }
 
@@ -1490,17 +1907,19 @@ mod tests {
     #[test]
     fn subscribe_message_is_binances_request() {
         let streams = [
-            StreamId {
-                symbol: Symbol::parse("BTCUSDT").unwrap(),
-                channel: Channel::Trade,
-            },
-            StreamId {
-                symbol: Symbol::parse("ethusdt").unwrap(),
-                channel: Channel::BookTicker,
-            },
+            StreamId::new(
+                Venue::Binance,
+                Symbol::parse("BTCUSDT").unwrap(),
+                Channel::Trade,
+            ),
+            StreamId::new(
+                Venue::Binance,
+                Symbol::parse("ethusdt").unwrap(),
+                Channel::BookTicker,
+            ),
         ];
         assert_eq!(
-            Binance.subscribe_message(7, &streams),
+            subscribe_message(7, &streams),
             r#"{"method":"SUBSCRIBE","params":["btcusdt@trade","ethusdt@bookTicker"],"id":7}"#
         );
     }

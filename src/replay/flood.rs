@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn generated_frames_decode_as_ticks_with_increasing_ids() {
-        use crate::exchange::{Decoded, Exchange, binance::Binance};
+        use crate::exchange::{Decoded, Exchange, Out, binance::Binance};
         use crate::tick::TickData;
         let mut flood = Flood::new(&endpoint(
             Framing::Combined,
@@ -448,7 +448,10 @@ mod tests {
         let mut last = [0u64; 3];
         let mut bids = std::collections::HashSet::new();
         for (i, text) in payloads(&bytes).iter().enumerate() {
-            let Ok(Decoded::Tick(tick)) = Binance.decode(text, 0) else {
+            let mut out = Out::default();
+            let (Ok(Decoded::Data), Some(tick)) =
+                (Binance.decode(text, 0, &mut out), out.ticks.pop())
+            else {
                 panic!("not a tick: {text}");
             };
             let id = match &tick.data {
@@ -468,7 +471,7 @@ mod tests {
                     assert!(a.first_trade_id <= a.last_trade_id);
                     a.agg_id
                 }
-                TickData::Ticker(_) => unreachable!(),
+                other => unreachable!("{other:?}"),
             };
             assert!(id > last[i % 3], "{text}");
             last[i % 3] = id;

@@ -257,10 +257,11 @@ mod tests {
 
     #[test]
     fn exposition_has_typed_families_with_stream_labels() {
-        let stats = Arc::new(Stats::new(&[StreamId {
-            symbol: Symbol::parse("BTCUSDT").unwrap(),
-            channel: Channel::Trade,
-        }]));
+        let stats = Arc::new(Stats::new(&[StreamId::new(
+            crate::exchange::Venue::Binance,
+            Symbol::parse("BTCUSDT").unwrap(),
+            Channel::Trade,
+        )]));
         Stats::bump(&stats.written);
         let monitor = Arc::new(Monitor::new(stats, 16, std::time::Instant::now()));
         let mut registry = Registry::default();

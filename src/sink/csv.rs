@@ -28,7 +28,7 @@ pub struct Csv {
     columns: Vec<&'static str>,
     /// Per channel (indexed by [`channel_index`]) and per column after the common ones,
     /// which of the channel's fields (in `visit` order) fills it; `None` leaves it empty.
-    field_at: [Vec<Option<usize>>; 4],
+    field_at: [Vec<Option<usize>>; Channel::ALL.len()],
 }
 
 impl Csv {
@@ -64,12 +64,7 @@ impl Csv {
 
 /// The position of `channel` in [`Channel::ALL`].
 fn channel_index(channel: Channel) -> usize {
-    match channel {
-        Channel::Ticker => 0,
-        Channel::BookTicker => 1,
-        Channel::Trade => 2,
-        Channel::AggTrade => 3,
-    }
+    channel.index()
 }
 
 impl Encode for Csv {
@@ -98,6 +93,10 @@ impl Encode for Csv {
         out.extend_from_slice(tick.channel().as_str().as_bytes());
         out.push(b',');
         out.extend_from_slice(num.format(tick.recv_ns).as_bytes());
+        out.push(b',');
+        if let Some(ns) = tick.exchange_ns() {
+            out.extend_from_slice(num.format(ns).as_bytes());
+        }
         for field in &self.field_at[channel_index(tick.channel())] {
             out.push(b',');
             match field.map(|i| values[i]) {
@@ -105,6 +104,7 @@ impl Encode for Csv {
                 Some(Value::Int(n)) => out.extend_from_slice(num.format(n).as_bytes()),
                 Some(Value::Bool(true)) => out.extend_from_slice(b"true"),
                 Some(Value::Bool(false)) => out.extend_from_slice(b"false"),
+                Some(Value::Text(text)) => out.extend_from_slice(text.as_bytes()),
                 None => {}
             }
         }
@@ -148,16 +148,22 @@ mod tests {
     /// The tick's values as CSV text, keyed by field name.
     fn expected_cells(tick: &Tick) -> Vec<(&'static str, String)> {
         let mut cells = vec![
-            ("exchange", tick.exchange.to_owned()),
+            ("exchange", tick.exchange.name().to_owned()),
             ("symbol", tick.symbol.as_str().to_owned()),
             ("channel", tick.channel().as_str().to_owned()),
             ("recv_ns", tick.recv_ns.to_string()),
+            (
+                "exchange_ns",
+                tick.exchange_ns()
+                    .map_or(String::new(), |ns| ns.to_string()),
+            ),
         ];
         tick.data.visit(|name, value| {
             let text = match value {
                 Value::Decimal(text) => text.to_string(),
                 Value::Int(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
+                Value::Text(text) => text.to_owned(),
             };
             cells.push((name, text));
         });
@@ -177,8 +183,8 @@ mod tests {
 
     #[test]
     fn single_channel_has_its_documented_header_and_exact_values() {
-        for channel in Channel::ALL {
-            let tick = sample(channel);
+        for tick in samples() {
+            let channel = tick.channel();
             let (header, rows) = round_trip(&[channel], std::slice::from_ref(&tick));
             let mut documented: Vec<&str> = COMMON_FIELDS.to_vec();
             documented.extend_from_slice(channel.fields());
@@ -196,8 +202,8 @@ mod tests {
         csv.encode(&sample(Channel::BookTicker), &mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "exchange,symbol,channel,recv_ns,update_id,bid,bid_qty,ask,ask_qty\n\
-             binance,BTCUSDT,bookTicker,1723161255343000000,50093239212,\
+            "exchange,symbol,channel,recv_ns,exchange_ns,update_id,bid,bid_qty,ask,ask_qty\n\
+             binance,BTCUSDT,bookTicker,1723161255343000000,,50093239212,\
              61837.63000000,3.78826000,61837.64000000,1.54698000\n"
         );
     }
@@ -245,8 +251,8 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].len(), header.len());
         assert_eq!(rows[0][2], "ticker");
-        assert_eq!(rows[0][4], "", "update_id");
-        assert_eq!(rows[0][5..], ["0.0024", "10", "0.0026", "100"]);
+        assert_eq!(rows[0][5], "", "update_id");
+        assert_eq!(rows[0][6..], ["0.0024", "10", "0.0026", "100"]);
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub fn csv_header(out: &mut Vec<u8>) {
 pub fn csv_row(gap: &Gap, out: &mut Vec<u8>) {
     let mut num = itoa::Buffer::new();
     for (i, field) in [
-        gap.exchange,
+        gap.exchange.name(),
         gap.symbol.as_str(),
         gap.channel.as_str(),
         num.format(gap.from_ns),
@@ -62,7 +62,7 @@ mod tests {
 
     fn gap() -> Gap {
         Gap {
-            exchange: "binance",
+            exchange: crate::exchange::Venue::Binance,
             symbol: Symbol::parse("BTCUSDT").unwrap(),
             channel: Channel::BookTicker,
             from_ns: 1,

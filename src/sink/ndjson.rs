@@ -36,6 +36,10 @@ impl Encode for Ndjson {
         line.raw(b"\",\"channel\":\"");
         line.raw(tick.channel().as_str().as_bytes());
         line.int(b"\",\"recv_ns\":", tick.recv_ns);
+        match tick.exchange_ns() {
+            Some(ns) => line.int(b",\"exchange_ns\":", ns),
+            None => line.raw(b",\"exchange_ns\":null"),
+        }
         // The hot channels are spelled out, so each key, with its comma, colon and opening
         // quote, is one constant copy; the tests hold the order to `Channel::fields`.
         match &tick.data {
@@ -64,7 +68,7 @@ impl Encode for Ndjson {
                 line.decimal(b",\"qty\":\"", &t.qty);
                 line.flag(b",\"buyer_is_maker\":", t.buyer_is_maker);
             }
-            data @ TickData::Ticker(_) => data.visit(|name, value| {
+            data => data.visit(|name, value| {
                 line.raw(b",\"");
                 line.raw(name.as_bytes());
                 match value {
@@ -75,6 +79,11 @@ impl Encode for Ndjson {
                     }
                     Value::Int(n) => line.int(b"\":", n),
                     Value::Bool(b) => line.flag(b"\":", b),
+                    Value::Text(text) => {
+                        line.raw(b"\":\"");
+                        line.raw(text.as_bytes());
+                        line.raw(b"\"");
+                    }
                 }
             }),
         }
@@ -116,7 +125,9 @@ impl Line<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::tick::{AggTrade, BookTicker, Channel, Symbol, Ticker, Trade};
+    use crate::tick::{
+        AggTrade, BookTicker, Channel, Funding, Kline, Liquidation, Symbol, Ticker, Trade,
+    };
 
     fn d(text: &str) -> Decimal {
         Decimal::parse(text).unwrap()
@@ -124,7 +135,8 @@ pub(crate) mod tests {
 
     fn tick(symbol: &str, recv_ns: u64, data: TickData) -> Tick {
         Tick {
-            exchange: "binance",
+            exchange: crate::exchange::Venue::Binance,
+            exchange_ns: 0,
             symbol: Symbol::parse(symbol).unwrap(),
             recv_ns,
             data,
@@ -192,6 +204,53 @@ pub(crate) mod tests {
                     change_pct: d("-95.960"),
                 })),
             ),
+            Tick {
+                exchange: crate::exchange::Venue::BinanceFutures,
+                exchange_ns: 1_562_305_380_000_000_000,
+                ..tick(
+                    "BTCUSDT",
+                    7,
+                    TickData::Funding(Funding {
+                        event_time: 1_562_305_380_000,
+                        mark_price: d("11794.15000000"),
+                        index_price: d("11784.62659091"),
+                        funding_rate: d("0.00038167"),
+                        next_funding_time: 1_562_306_400_000,
+                    }),
+                )
+            },
+            tick(
+                "BTCUSDT",
+                8,
+                TickData::Liquidation(Liquidation {
+                    event_time: 1_568_014_460_893,
+                    trade_time: 1_568_014_460_893,
+                    sell: true,
+                    price: d("9910"),
+                    avg_price: d("9910"),
+                    qty: d("0.014"),
+                }),
+            ),
+            tick(
+                "ETHUSDT",
+                9,
+                TickData::Kline(Box::new(Kline {
+                    channel: Channel::Kline1m,
+                    event_time: 1_617_566_591_776,
+                    open_time: 1_617_566_580_000,
+                    close_time: 1_617_566_639_999,
+                    first_trade_id: 346_711_017,
+                    last_trade_id: 346_711_087,
+                    open: d("2063.88000000"),
+                    high: d("2065.00000000"),
+                    low: d("2063.88000000"),
+                    close: d("2064.73000000"),
+                    volume: d("70.86425000"),
+                    quote_volume: d("146321.71560700"),
+                    trades: 71,
+                    closed: false,
+                })),
+            ),
         ]
     }
 
@@ -206,7 +265,7 @@ pub(crate) mod tests {
         assert_eq!(
             encode_one(&samples()[0]),
             "{\"exchange\":\"binance\",\"symbol\":\"BTCUSDT\",\"channel\":\"bookTicker\",\
-             \"recv_ns\":1723161255343000000,\"update_id\":50093239212,\
+             \"recv_ns\":1723161255343000000,\"exchange_ns\":null,\"update_id\":50093239212,\
              \"bid\":\"61837.63000000\",\"bid_qty\":\"3.78826000\",\
              \"ask\":\"61837.64000000\",\"ask_qty\":\"1.54698000\"}\n"
         );
@@ -235,7 +294,7 @@ pub(crate) mod tests {
             let json: serde_json::Value = serde_json::from_str(&line).unwrap();
             let object = json.as_object().unwrap();
             assert_eq!(object.len(), expected_keys.len());
-            assert_eq!(object["exchange"], "binance");
+            assert_eq!(object["exchange"], tick.exchange.name());
             assert_eq!(object["symbol"], tick.symbol.as_str());
             assert_eq!(object["channel"], channel.as_str());
             assert_eq!(object["recv_ns"].as_u64(), Some(tick.recv_ns));
@@ -245,7 +304,9 @@ pub(crate) mod tests {
                 }
                 Value::Int(n) => assert_eq!(object[name].as_u64(), Some(n), "{name}"),
                 Value::Bool(b) => assert_eq!(object[name].as_bool(), Some(b), "{name}"),
+                Value::Text(t) => assert_eq!(object[name].as_str(), Some(t), "{name}"),
             });
+            assert_eq!(object["exchange_ns"].as_u64(), tick.exchange_ns());
         }
     }
 
@@ -261,8 +322,11 @@ pub(crate) mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1 + ticks.len());
         assert!(text.starts_with("earlier\n{\"exchange\""));
-        // The samples cover every channel, so the other tests do too.
-        for channel in Channel::ALL {
+        // The samples cover every kind of channel, so the other tests do too.
+        for channel in Channel::ALL
+            .into_iter()
+            .filter(|c| !c.is_kline() || *c == Channel::Kline1m)
+        {
             assert!(
                 text.contains(&format!("\"channel\":\"{channel}\"")),
                 "{channel}"
