@@ -10,6 +10,7 @@
 mod behavior;
 mod book_gen;
 mod depth;
+mod dialect;
 mod endpoint;
 mod fault;
 mod flood;
