@@ -458,7 +458,8 @@ pub struct ReplayArgs {
     )]
     pub clock_shift_ms: Option<i64>,
     /// Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams
-    /// in each client's URL as fast as the socket takes them, then close; FILEs are optional.
+    /// in each client's URL (at --rate per connection, or as fast as the socket takes them),
+    /// then close; FILEs are optional.
     #[arg(long, value_name = "N")]
     pub flood: Option<u64>,
 }

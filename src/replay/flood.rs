@@ -1,11 +1,14 @@
 //! Flood mode (`foxtrot replay --flood N`): generated market data as fast as the socket
-//! takes it, for benchmarks.
+//! takes it, or at a fixed `--rate` per connection, for benchmarks.
 //!
 //! This module owns generating realistic Binance payloads (`bookTicker`, `trade`,
 //! `aggTrade`) for the streams a client asked for in its URL, and writing them. Values
 //! vary from message to message, ids and times only increase, and prices and quantities
 //! keep Binance's eight decimals. After `N` messages the session sends a normal Close
-//! frame, as `--close-after` does. It ignores the library, pacing, pings and requests.
+//! frame, as `--close-after` does. It ignores the library and requests. Unpaced, it sends
+//! no pings (a flood is over long before one would be due); paced, or with nothing to
+//! generate, it pings every `--ping-interval`, as Binance does, so a live-rate or idle
+//! benchmark sees what a quiet live connection sees.
 //!
 //! The data path bypasses tungstenite's per-message framing: complete text frames
 //! (server frames are unmasked, so a frame is two or four header bytes and the payload)
@@ -18,14 +21,17 @@ use std::time::Duration;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
+use super::behavior::{Behavior, Pacer};
 use super::endpoint::{Endpoint, Framing};
+use super::session::{PING_PAYLOAD, ping_timer, tick};
 use super::stats::Stats;
 
 /// Bytes of frames generated before each write; about 500 book tickers.
@@ -270,12 +276,14 @@ enum End {
     Gone,
 }
 
-/// Sends `total` generated messages for the streams in `endpoint`, then a normal Close
-/// frame; returns how many were sent.
+/// Sends `total` generated messages for the streams in `endpoint`, as fast as the socket
+/// takes them or at `behavior.rate` per second, then a normal Close frame; returns how many
+/// were sent.
 pub(crate) async fn run(
     mut ws: Ws,
     endpoint: &Endpoint,
     total: u64,
+    behavior: &Behavior,
     stats: &Stats,
     stop: &CancellationToken,
 ) -> u64 {
@@ -283,7 +291,9 @@ pub(crate) async fn run(
     let mut sent = 0;
     let end = if flood.generators.is_empty() {
         debug!("flood: no bookTicker, trade or aggTrade stream requested; idling");
-        idle(&mut ws, stats, stop).await
+        idle(&mut ws, behavior.ping_interval, stats, stop).await
+    } else if behavior.rate > 0 {
+        paced(&mut ws, &mut flood, total, behavior, &mut sent, stats, stop).await
     } else {
         let mut chunk = Vec::with_capacity(CHUNK + 1024);
         loop {
@@ -315,6 +325,89 @@ pub(crate) async fn run(
         End::PeerClosed | End::Gone => {}
     }
     sent
+}
+
+/// Sends at `behavior.rate` messages a second: at each due time, every message that has
+/// come due since, in one write (a 1 ms timer paces high rates in small bursts, as a venue's
+/// batching does); pings every `behavior.ping_interval` in between.
+async fn paced(
+    ws: &mut Ws,
+    flood: &mut Flood,
+    total: u64,
+    behavior: &Behavior,
+    sent: &mut u64,
+    stats: &Stats,
+    stop: &CancellationToken,
+) -> End {
+    let mut pacer = Pacer::new(behavior.rate, Instant::now());
+    let mut ping = ping_timer(behavior.ping_interval);
+    let mut chunk = Vec::with_capacity(CHUNK + 1024);
+    loop {
+        if *sent == total {
+            return End::Done;
+        }
+        let due = pacer.due().expect("paced");
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => return End::Stopped,
+            frame = ws.next() => {
+                if let Some(end) = answer(ws, frame, stats).await {
+                    return end;
+                }
+                continue;
+            }
+            () = tick(&mut ping) => {
+                // `send` writes the whole frame, so no raw frame lands inside it.
+                if ws.send(Message::Ping(Bytes::from_static(PING_PAYLOAD))).await.is_err() {
+                    return End::Gone;
+                }
+                continue;
+            }
+            () = tokio::time::sleep_until(due) => {}
+        }
+        let allowed = pacer.allowance(Instant::now()) as u64;
+        let n = allowed.min(total - *sent);
+        chunk.clear();
+        for _ in 0..n {
+            flood.push(&mut chunk);
+        }
+        if let Err(e) = ws.get_mut().write_all(&chunk).await {
+            debug!(error = %e, "flood write failed");
+            return End::Gone;
+        }
+        pacer.consumed(n as usize);
+        *sent += n;
+        stats.sent(n);
+    }
+}
+
+/// Handles one frame the client sent while the flood waited; `Some` when the session is
+/// over. What tungstenite queued in answer is written before returning.
+async fn answer(
+    ws: &mut Ws,
+    frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    stats: &Stats,
+) -> Option<End> {
+    let end = match frame {
+        Some(Ok(Message::Close(_))) => {
+            stats.close_received();
+            Some(End::PeerClosed)
+        }
+        Some(Ok(Message::Pong(_))) => {
+            stats.pong();
+            None
+        }
+        Some(Ok(_)) => None,
+        Some(Err(e)) => {
+            debug!(error = %e, "flood read failed");
+            return Some(End::Gone);
+        }
+        None => return Some(End::Gone),
+    };
+    match tokio::time::timeout(CLOSE_GRACE, ws.flush()).await {
+        Ok(Ok(())) => end,
+        _ => Some(End::Gone),
+    }
 }
 
 /// Handles whatever the client has sent without waiting; `Some` when the session is over.
@@ -349,20 +442,28 @@ async fn look_in(ws: &mut Ws, stats: &Stats) -> Option<End> {
     end
 }
 
-/// Waits until the client leaves or the server stops, answering nothing.
-async fn idle(ws: &mut Ws, stats: &Stats, stop: &CancellationToken) -> End {
+/// Waits until the client leaves or the server stops, sending only pings (every
+/// `ping_interval`; none when it is zero).
+async fn idle(
+    ws: &mut Ws,
+    ping_interval: Duration,
+    stats: &Stats,
+    stop: &CancellationToken,
+) -> End {
+    let mut ping = ping_timer(ping_interval);
     loop {
         tokio::select! {
             () = stop.cancelled() => return End::Stopped,
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Close(_))) => {
-                    stats.close_received();
-                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.flush()).await;
-                    return End::PeerClosed;
+            frame = ws.next() => {
+                if let Some(end) = answer(ws, frame, stats).await {
+                    return end;
                 }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return End::Gone,
-            },
+            }
+            () = tick(&mut ping) => {
+                if ws.send(Message::Ping(Bytes::from_static(PING_PAYLOAD))).await.is_err() {
+                    return End::Gone;
+                }
+            }
         }
     }
 }
@@ -391,6 +492,7 @@ async fn close(ws: &mut Ws, stats: &Stats, code: CloseCode, reason: &'static str
 
 #[cfg(test)]
 mod tests {
+    use super::super::behavior::DEFAULT_PING_INTERVAL;
     use super::*;
 
     fn endpoint(framing: Framing, streams: &[&str]) -> Endpoint {
@@ -482,10 +584,16 @@ mod tests {
     }
 
     async fn flood_server(total: u64) -> super::super::RunningServer {
+        paced_server(total, 0, DEFAULT_PING_INTERVAL).await
+    }
+
+    async fn paced_server(total: u64, rate: u64, ping: Duration) -> super::super::RunningServer {
         let config = super::super::ReplayConfig {
             library: Default::default(),
             behavior: super::super::Behavior {
                 flood: Some(total),
+                rate,
+                ping_interval: ping,
                 ..Default::default()
             },
         };
@@ -526,6 +634,56 @@ mod tests {
         assert_eq!(texts, 5_000);
         assert_eq!(close.map(|f| f.code), Some(CloseCode::Normal));
         assert_eq!(server.stats().messages_sent(), 5_000);
+        server.shutdown().await.unwrap();
+    }
+
+    /// At `--rate`, the messages take at least their schedule's time, and the pings of a
+    /// live venue come in between.
+    #[tokio::test]
+    async fn a_paced_flood_keeps_its_rate_and_pings() {
+        let server = paced_server(30, 100, Duration::from_millis(50)).await;
+        let mut ws = connect(server.url()).await;
+        let started = std::time::Instant::now();
+        let (mut texts, mut pings) = (0, 0);
+        let deadline = std::time::Duration::from_secs(20);
+        tokio::time::timeout(deadline, async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(_))) => texts += 1,
+                    Some(Ok(Message::Ping(payload))) => {
+                        assert_eq!(&payload[..], PING_PAYLOAD);
+                        pings += 1;
+                    }
+                    Some(Ok(Message::Close(_))) => return,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("timed out");
+        assert_eq!(texts, 30);
+        // 30 messages at 100 a second: the last is due 290 ms after the first.
+        assert!(
+            started.elapsed() >= Duration::from_millis(280),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(pings >= 2, "{pings} pings in {:?}", started.elapsed());
+        server.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_idle_flood_pings() {
+        let server = paced_server(10, 0, Duration::from_millis(20)).await;
+        let path = "/stream?streams=btcusdt@ticker";
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}{path}", server.url()))
+            .await
+            .unwrap();
+        let deadline = std::time::Duration::from_secs(20);
+        let frame = tokio::time::timeout(deadline, ws.next())
+            .await
+            .expect("a ping");
+        assert!(matches!(frame, Some(Ok(Message::Ping(_)))), "{frame:?}");
         server.shutdown().await.unwrap();
     }
 

@@ -47,7 +47,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 const SCAN_BUDGET: usize = 4096;
 
 /// The payload of server pings; Binance expects clients to echo it in the pong.
-const PING_PAYLOAD: &[u8] = b"foxtrot-replay";
+pub(super) const PING_PAYLOAD: &[u8] = b"foxtrot-replay";
 
 /// The read buffer of a stalled session, which discards what it reads.
 const DRAIN_BUFFER: usize = 8192;
@@ -162,7 +162,8 @@ pub(crate) async fn serve(
     shared.stats.session_opened();
     let _open = OpenGuard(&shared.stats);
     if let Some(total) = shared.behavior.flood {
-        let sent = super::flood::run(ws, &endpoint, total, &shared.stats, &stop).await;
+        let sent =
+            super::flood::run(ws, &endpoint, total, &shared.behavior, &shared.stats, &stop).await;
         debug!(%peer, sent, "flood ended");
         return;
     }
@@ -642,7 +643,7 @@ fn ok_or_gone(result: Result<(), WsError>) -> Flow {
 }
 
 /// A ping timer whose first tick comes one interval after connecting; `None` if disabled.
-fn ping_timer(interval: Duration) -> Option<Interval> {
+pub(super) fn ping_timer(interval: Duration) -> Option<Interval> {
     (!interval.is_zero()).then(|| {
         let mut timer = tokio::time::interval_at(Instant::now() + interval, interval);
         timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -650,7 +651,7 @@ fn ping_timer(interval: Duration) -> Option<Interval> {
     })
 }
 
-async fn tick(timer: &mut Option<Interval>) {
+pub(super) async fn tick(timer: &mut Option<Interval>) {
     match timer {
         Some(timer) => {
             timer.tick().await;
