@@ -16,11 +16,17 @@
 //! read from `/proc/<pid>/status`. Resident after N against resident after M is the growth;
 //! `VmHWM` (the peak so far) is printed beside it.
 //!
+//! Then the live-rate section (`live.rs`): fixed rates over 1 and over 15 connections, CPU
+//! per message, wake-ups and peak RSS of `record` and of the minimal loop, and the idle case.
+//!
 //! Options after `--`: `--rounds R` (3), `--messages N` (1000000), `--long M` (10000000; 0
-//! skips), `--only TEXT` (only contenders whose label contains TEXT). Under `cargo test` (no
-//! `--bench` argument) it only runs a quick smoke check.
+//! skips), `--only TEXT` (only contenders whose label contains TEXT); `--live-only` (skip
+//! the flood section), `--rates R,R,..` (1000,10000,50000), `--live-seconds S` (10: each
+//! live run takes `rate × S` messages), `--live-rounds R` (1), `--idle S` (60; 0 skips).
+//! Under `cargo test` (no `--bench` argument) it only runs a quick smoke check.
 
 mod baseline;
+mod live;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -53,11 +59,28 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map_or(String::new(), String::clone);
-    bench(
-        option("--rounds", 3) as usize,
-        option("--messages", 1_000_000),
-        option("--long", 10_000_000),
-        &only,
+    if !args.iter().any(|a| a == "--live-only") {
+        bench(
+            option("--rounds", 3) as usize,
+            option("--messages", 1_000_000),
+            option("--long", 10_000_000),
+            &only,
+        );
+        println!();
+    }
+    let rates: Vec<u64> = args
+        .iter()
+        .position(|a| a == "--rates")
+        .and_then(|i| args.get(i + 1))
+        .map_or("1000,10000,50000", String::as_str)
+        .split(',')
+        .map(|r| r.parse().expect("--rates R,R,..."))
+        .collect();
+    live::bench(
+        &rates,
+        option("--live-seconds", 10),
+        option("--live-rounds", 1) as usize,
+        option("--idle", 60),
     );
 }
 
@@ -70,9 +93,17 @@ struct Server {
 impl Server {
     /// Starts a server that floods each connection with `per_connection` messages.
     fn start(per_connection: u64) -> Server {
+        Server::paced(per_connection, 0)
+    }
+
+    /// Starts a server that sends each connection `per_connection` messages at `rate` a
+    /// second (0: as fast as the socket takes them), pinging every 20 s as Binance does.
+    fn paced(per_connection: u64, rate: u64) -> Server {
         let mut child = Command::new(FOXTROT)
             .args(["-q", "replay", "--listen", "127.0.0.1:0", "--flood"])
             .arg(per_connection.to_string())
+            .arg("--rate")
+            .arg(rate.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -233,6 +264,8 @@ struct Sample {
     wall: Duration,
     cpu: Duration,
     max_rss_kib: u64,
+    /// Voluntary plus involuntary context switches of all the child's threads: its wake-ups.
+    switches: u64,
 }
 
 /// Runs `cmd` to its end and measures it; panics if it fails.
@@ -278,6 +311,7 @@ fn sample(wall: Duration, usage: &libc::rusage) -> Sample {
         wall,
         cpu: time(usage.ru_utime) + time(usage.ru_stime),
         max_rss_kib: usage.ru_maxrss as u64,
+        switches: (usage.ru_nvcsw + usage.ru_nivcsw) as u64,
     }
 }
 
@@ -635,5 +669,6 @@ fn smoke() {
         let contender = CONTENDERS.iter().find(|c| c.label == label).unwrap();
         run_once(contender, &server, dir.path(), n);
     }
-    println!("e2e smoke: 3 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
+    live::smoke(dir.path());
+    println!("e2e smoke: 5 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
 }
