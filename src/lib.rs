@@ -11,6 +11,7 @@
 // in `memory`.
 #![deny(unsafe_code)]
 
+pub mod admission;
 pub mod app;
 pub mod backoff;
 pub mod book;

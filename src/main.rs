@@ -8,8 +8,8 @@ use foxtrot::cli::Format;
 use foxtrot::cli::{Cli, Command, ConfigCommand, Generate, ReplayArgs};
 use foxtrot::config::{Config, ConfigError, Output};
 use foxtrot::config_file::ConfigFile;
-use foxtrot::terminal::{ControlEcho, Target};
 use foxtrot::exit::Exit;
+use foxtrot::terminal::{ControlEcho, Target};
 use foxtrot::{app, generate, plan, replay, report, shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -56,7 +56,14 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
         announce,
         |signal| app::run(config, signal),
         |result| match result {
-            Err(e) => fail(if e.is_usage() { Exit::Usage } else { Exit::Failure }, &e),
+            Err(e) => fail(
+                if e.is_usage() {
+                    Exit::Usage
+                } else {
+                    Exit::Failure
+                },
+                &e,
+            ),
             Ok(report) => {
                 if report.output_closed {
                     return 0;
@@ -142,7 +149,12 @@ fn check(file: &std::path::Path) -> i32 {
             command: Command::Stream(args),
             ..
         }) => Config::for_stream_on(&args, true, true),
-        Ok(_) => return fail(Exit::Failure, "internal error: config check parsed another command"),
+        Ok(_) => {
+            return fail(
+                Exit::Failure,
+                "internal error: config check parsed another command",
+            );
+        }
         Err(e) => return usage_error(e),
     };
     match config {
@@ -182,7 +194,10 @@ fn emit(what: Generate) -> i32 {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => match target {
-            Some(dir) => fail(Exit::Failure, format_args!("cannot write into {} ({e})", dir.display())),
+            Some(dir) => fail(
+                Exit::Failure,
+                format_args!("cannot write into {} ({e})", dir.display()),
+            ),
             None => fail(Exit::Failure, format_args!("cannot write to stdout ({e})")),
         },
     }
@@ -197,7 +212,12 @@ fn on_runtime<F: std::future::Future>(
 ) -> i32 {
     let signal = match shutdown::install_signal_handler(announce) {
         Ok(token) => token,
-        Err(e) => return fail(Exit::Failure, format_args!("cannot install the signal handler ({e})")),
+        Err(e) => {
+            return fail(
+                Exit::Failure,
+                format_args!("cannot install the signal handler ({e})"),
+            );
+        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers())
@@ -205,7 +225,12 @@ fn on_runtime<F: std::future::Future>(
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => return fail(Exit::Failure, format_args!("cannot start the runtime ({e})")),
+        Err(e) => {
+            return fail(
+                Exit::Failure,
+                format_args!("cannot start the runtime ({e})"),
+            );
+        }
     };
     let outcome = runtime.block_on(job(signal.cancelled_owned()));
     let code = finish(outcome);
