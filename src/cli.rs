@@ -149,7 +149,7 @@ pub const MAX_BUFFER: u32 = 16_777_216;
 ///
 /// Flags a config file can also set have no clap default: `None` (or empty) means "not
 /// typed", so `config` can let the flag win over the file and the file over the default.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct RunArgs {
     /// Symbols to subscribe to, such as BTCUSDT (case-insensitive); replace the file's streams.
     #[arg(required_unless_present = "config", value_name = "SYMBOL")]
@@ -306,7 +306,7 @@ pub enum Format {
 }
 
 /// `foxtrot record`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct RecordArgs {
     /// Subscriptions and run control.
     #[command(flatten)]

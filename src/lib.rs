@@ -18,7 +18,8 @@ pub mod book;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod config_file;
+/// The config file reader, by its former path.
+pub use config::file as config_file;
 pub mod connection;
 pub mod decimal;
 pub mod dialing;
