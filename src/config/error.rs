@@ -28,9 +28,12 @@ pub enum ConfigError {
     Endpoint(String),
     /// The output file's extension names no format.
     #[error(
-        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension, or - for stdout"
+        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension (and .gz or .zst to compress), or - for stdout"
     )]
     OutExtension(PathBuf),
+    /// The `--out` template names an unknown placeholder or is malformed.
+    #[error(transparent)]
+    OutTemplate(#[from] crate::sink::template::TemplateError),
     /// A zero `--stats-interval`.
     #[error("--stats-interval must be above zero, such as 1s or 500ms")]
     ZeroInterval,
