@@ -161,7 +161,7 @@ pub const MAX_BUFFER: u32 = 16_777_216;
 ///
 /// Flags a config file can also set have no clap default: `None` (or empty) means "not
 /// typed", so `config` can let the flag win over the file and the file over the default.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct RunArgs {
     /// Symbols to subscribe to, such as BTCUSDT (case-insensitive); replace the file's streams.
     #[arg(required_unless_present = "config", value_name = "SYMBOL")]
@@ -321,7 +321,7 @@ pub enum Format {
 }
 
 /// `foxtrot record`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct RecordArgs {
     /// Subscriptions and run control.
     #[command(flatten)]
@@ -349,7 +349,7 @@ pub struct RecordArgs {
 }
 
 /// How output files are rotated, synced and compressed.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Files")]
 pub struct FileArgs {
     /// Finish each file and start the next every period (1h, 1d: on UTC boundaries) or

@@ -11,13 +11,15 @@
 // in `memory`.
 #![deny(unsafe_code)]
 
+pub mod admission;
 pub mod app;
 pub mod backoff;
 pub mod book;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod config_file;
+/// The config file reader, by its former path.
+pub use config::file as config_file;
 pub mod connection;
 pub mod decimal;
 pub mod dialing;

@@ -7,7 +7,6 @@ use clap::Parser;
 use foxtrot::cli::Format;
 use foxtrot::cli::{Cli, Command, ConfigCommand, Generate, ReplayArgs};
 use foxtrot::config::{Config, ConfigError, Output};
-use foxtrot::config_file::ConfigFile;
 use foxtrot::exit::Exit;
 use foxtrot::terminal::{ControlEcho, Target};
 use foxtrot::{app, generate, plan, replay, report, shutdown};
@@ -88,34 +87,9 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
 
 /// Runs `replay` and returns the exit code.
 fn serve(args: ReplayArgs, quiet: bool) -> i32 {
-    let library = match replay::Library::load(&args.files) {
-        Ok(library) => library,
+    let config = match replay::ReplayConfig::from_args(&args) {
+        Ok(config) => config,
         Err(e) => return fail(Exit::Usage, &e),
-    };
-    let config = replay::ReplayConfig {
-        library: std::sync::Arc::new(library),
-        behavior: replay::Behavior {
-            rate: args.rate,
-            looped: args.looped,
-            limit: args.limit,
-            close_after: args.close_after,
-            ping_interval: args.ping_interval,
-            drop_after: args.drop_after,
-            stall_after: args.stall_after,
-            refuse: args.refuse.map(|status| replay::Refusal {
-                status,
-                retry_after: args.retry_after,
-                first: args.refuse_first,
-            }),
-            injections: args.inject,
-            oversized_bytes: args.oversized_bytes,
-            max_age: args.max_age,
-            pong_timeout: args.pong_timeout,
-            live: args.live,
-            flood: args.flood,
-            clock_shift_ms: args.clock_shift_ms,
-            depth: None,
-        },
     };
     on_runtime(
         !quiet,
@@ -127,38 +101,9 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
     )
 }
 
-/// Runs `config check FILE`: the plan `record --config FILE` (or, without an output path
-/// in the file, `stream --config FILE` on a terminal) would run.
+/// Runs `config check FILE`: prints the plan the file makes (see [`Config::for_file`]).
 fn check(file: &std::path::Path) -> i32 {
-    let parsed = match ConfigFile::load(file) {
-        Ok(parsed) => parsed,
-        Err(e) => return fail(Exit::Usage, &e),
-    };
-    let mut config_arg = std::ffi::OsString::from("--config=");
-    config_arg.push(file);
-    let subcommand = if parsed.output.path.is_some() {
-        "record"
-    } else {
-        "stream"
-    };
-    let config = match Cli::try_parse_from(["foxtrot".into(), subcommand.into(), config_arg]) {
-        Ok(Cli {
-            command: Command::Record(args),
-            ..
-        }) => Config::for_record(&args, true),
-        Ok(Cli {
-            command: Command::Stream(args),
-            ..
-        }) => Config::for_stream_on(&args, true, true),
-        Ok(_) => {
-            return fail(
-                Exit::Failure,
-                "internal error: config check parsed another command",
-            );
-        }
-        Err(e) => return usage_error(e),
-    };
-    match config {
+    match Config::for_file(file) {
         Ok(config) => print_plan(&config),
         Err(e) => fail(Exit::Usage, &e),
     }

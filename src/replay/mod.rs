@@ -74,6 +74,36 @@ impl ReplayConfig {
         }
     }
 
+    /// The configuration `foxtrot replay` was typed with: the files and every behavior
+    /// flag.
+    pub fn from_args(args: &crate::cli::ReplayArgs) -> Result<ReplayConfig, LoadError> {
+        Ok(ReplayConfig {
+            library: Arc::new(Library::load(&args.files)?),
+            behavior: Behavior {
+                rate: args.rate,
+                looped: args.looped,
+                limit: args.limit,
+                close_after: args.close_after,
+                ping_interval: args.ping_interval,
+                drop_after: args.drop_after,
+                stall_after: args.stall_after,
+                refuse: args.refuse.map(|status| Refusal {
+                    status,
+                    retry_after: args.retry_after,
+                    first: args.refuse_first,
+                }),
+                injections: args.inject.clone(),
+                oversized_bytes: args.oversized_bytes,
+                max_age: args.max_age,
+                pong_timeout: args.pong_timeout,
+                live: args.live,
+                flood: args.flood,
+                clock_shift_ms: args.clock_shift_ms,
+                depth: None,
+            },
+        })
+    }
+
     /// Loads `files` (in order) with the default [`Behavior`].
     pub fn load(files: &[PathBuf]) -> Result<ReplayConfig, LoadError> {
         Library::load(files).map(ReplayConfig::new)

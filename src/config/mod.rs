@@ -9,89 +9,18 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Format, OnFull, RecordArgs, RunArgs, StreamArgs};
-use crate::config_file::ConfigFile;
-use crate::exchange::{StreamId, Venue};
-use crate::tick::{Channel, Symbol, SymbolError};
+mod error;
+pub mod file;
 
-/// Why the typed options cannot make a run.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A symbol is not 1–20 letters or digits.
-    #[error(transparent)]
-    Symbol(#[from] SymbolError),
-    /// A channel the venue does not have.
-    #[error("{venue} has no channel {channel}: its channels are {}", channel_names(*venue))]
-    Channel {
-        /// The venue.
-        venue: Venue,
-        /// The channel asked for.
-        channel: Channel,
-    },
-    /// The endpoint is not a ws:// or wss:// URL.
-    #[error(
-        "invalid --endpoint {0:?}: expected a ws:// or wss:// URL such as wss://stream.binance.com:9443"
-    )]
-    Endpoint(String),
-    /// The output file's extension names no format.
-    #[error(
-        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension (and .gz or .zst to compress), or - for stdout"
-    )]
-    OutExtension(PathBuf),
-    /// The `--out` template names an unknown placeholder or is malformed.
-    #[error(transparent)]
-    OutTemplate(#[from] crate::sink::template::TemplateError),
-    /// A zero `--stats-interval`.
-    #[error("--stats-interval must be above zero, such as 1s or 500ms")]
-    ZeroInterval,
-    /// A zero duration where zero makes no sense (`--duration 0s` would stop before the
-    /// first connection and still write what raced in).
-    #[error("{0} must be above zero, such as 30s or 1h")]
-    ZeroDuration(&'static str),
-    /// The table needs a terminal.
-    #[error("--format table needs a terminal on stdout: use --format ndjson or csv when piping")]
-    TableNeedsTerminal,
-    /// The config file cannot be read.
-    #[error("cannot read config file {path} ({source})")]
-    FileRead {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The config file is not valid: an unknown key, a bad value, bad TOML.
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    File {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the offending key or value.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong, naming the key or value.
-        message: String,
-    },
-    /// Neither the command line nor the config file names a symbol.
-    #[error("no streams: give SYMBOL... or [[streams]] in the --config file")]
-    NoStreams,
-    /// `record` without `--out` and without `[output] path` in the config file.
-    #[error("record needs --out PATH, or path in the [output] section of the --config file")]
-    NoOut,
-}
+pub use error::{ConfigError, valid_endpoint};
+use file::{ConfigFile, ExistingChoice};
+
+use crate::cli::{Format, OnFull, RecordArgs, RunArgs, StreamArgs};
+use crate::exchange::{StreamId, Venue};
+use crate::tick::{Channel, Symbol};
 
 /// Default of `--endpoint` for the default venue.
 pub const DEFAULT_ENDPOINT: &str = "wss://stream.binance.com:9443";
-
-/// The channels of `venue`, comma-separated, for error messages.
-fn channel_names(venue: Venue) -> String {
-    let names: Vec<&str> = venue
-        .exchange()
-        .channels()
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    names.join(", ")
-}
 
 /// The streams of one connection and where it dials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,15 +38,6 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_BUFFER: u32 = 65_536;
 /// Default of `--connect-timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Whether `endpoint` is a ws:// or wss:// URL with something after the scheme.
-pub fn valid_endpoint(endpoint: &str) -> bool {
-    ["ws://", "wss://"].iter().any(|s| {
-        endpoint.len() > s.len()
-            && endpoint.is_char_boundary(s.len())
-            && endpoint[..s.len()].eq_ignore_ascii_case(s)
-    })
-}
 
 /// Where ticks go and in which format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +64,16 @@ pub enum Existing {
     Append,
     /// Truncate it.
     Overwrite,
+}
+
+impl From<ExistingChoice> for Existing {
+    fn from(choice: ExistingChoice) -> Existing {
+        match choice {
+            ExistingChoice::Refuse => Existing::Refuse,
+            ExistingChoice::Append => Existing::Append,
+            ExistingChoice::Overwrite => Existing::Overwrite,
+        }
+    }
 }
 
 /// A validated run.
@@ -217,6 +147,27 @@ impl Config {
             Some(format) => format,
         };
         Config::new(&args.run, &file, Output::Stdout(format), quiet)
+    }
+
+    /// The plan `foxtrot config check FILE` prints: what `record --config FILE` would run,
+    /// or, when the file names no output path, `stream --config FILE` on a terminal.
+    pub fn for_file(path: &Path) -> Result<Config, ConfigError> {
+        let file = ConfigFile::load(path)?;
+        let run = RunArgs {
+            config: Some(path.to_owned()),
+            ..RunArgs::default()
+        };
+        if file.output.path.is_some() {
+            Config::for_record(
+                &RecordArgs {
+                    run,
+                    ..RecordArgs::default()
+                },
+                true,
+            )
+        } else {
+            Config::for_stream_on(&StreamArgs { run, format: None }, true, true)
+        }
     }
 
     /// The plan of `foxtrot record`.
@@ -503,10 +454,7 @@ fn refuse_zero(
     }
 }
 
-fn connection_settings(
-    run: &RunArgs,
-    tuning: &crate::config_file::Tuning,
-) -> crate::connection::Settings {
+fn connection_settings(run: &RunArgs, tuning: &file::Tuning) -> crate::connection::Settings {
     let defaults = crate::connection::Settings::default();
     let backoff_initial = run
         .backoff_initial

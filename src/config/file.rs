@@ -16,8 +16,8 @@ use clap::ValueEnum;
 use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, de::DeserializeOwned};
 
+use super::error::{ConfigError, valid_endpoint};
 use crate::cli::{Format, OnFull};
-use crate::config::{ConfigError, Existing, valid_endpoint};
 use crate::tick::{Channel, Symbol};
 
 /// The whole file. Every section is optional; unknown keys are errors.
@@ -176,7 +176,7 @@ impl ConfigFile {
                 if !exchange.has_channel(channel.get_ref().0) {
                     return Err(error(
                         channel.span(),
-                        crate::config::ConfigError::Channel {
+                        ConfigError::Channel {
                             venue: exchange.venue(),
                             channel: channel.get_ref().0,
                         }
@@ -292,16 +292,6 @@ pub enum ExistingChoice {
     Append,
     /// Truncate it (`--force`).
     Overwrite,
-}
-
-impl From<ExistingChoice> for Existing {
-    fn from(choice: ExistingChoice) -> Existing {
-        match choice {
-            ExistingChoice::Refuse => Existing::Refuse,
-            ExistingChoice::Append => Existing::Append,
-            ExistingChoice::Overwrite => Existing::Overwrite,
-        }
-    }
 }
 
 /// A symbol as written, and as its group's venue read it (set by [`ConfigFile::load`]).

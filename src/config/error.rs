@@ -1,0 +1,93 @@
+//! Why the typed options or the config file cannot make a run: one line each, naming
+//! what is wrong and what to do (exit 2). Shared by the file reader and the merge, so
+//! neither imports the other's errors.
+
+use std::path::PathBuf;
+
+use crate::exchange::Venue;
+use crate::tick::{Channel, SymbolError};
+
+/// Why the typed options cannot make a run.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A symbol is not 1–20 letters or digits.
+    #[error(transparent)]
+    Symbol(#[from] SymbolError),
+    /// A channel the venue does not have.
+    #[error("{venue} has no channel {channel}: its channels are {}", channel_names(*venue))]
+    Channel {
+        /// The venue.
+        venue: Venue,
+        /// The channel asked for.
+        channel: Channel,
+    },
+    /// The endpoint is not a ws:// or wss:// URL.
+    #[error(
+        "invalid --endpoint {0:?}: expected a ws:// or wss:// URL such as wss://stream.binance.com:9443"
+    )]
+    Endpoint(String),
+    /// The output file's extension names no format.
+    #[error(
+        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension (and .gz or .zst to compress), or - for stdout"
+    )]
+    OutExtension(PathBuf),
+    /// The `--out` template names an unknown placeholder or is malformed.
+    #[error(transparent)]
+    OutTemplate(#[from] crate::sink::template::TemplateError),
+    /// A zero `--stats-interval`.
+    #[error("--stats-interval must be above zero, such as 1s or 500ms")]
+    ZeroInterval,
+    /// A zero duration where zero makes no sense (`--duration 0s` would stop before the
+    /// first connection and still write what raced in).
+    #[error("{0} must be above zero, such as 30s or 1h")]
+    ZeroDuration(&'static str),
+    /// The table needs a terminal.
+    #[error("--format table needs a terminal on stdout: use --format ndjson or csv when piping")]
+    TableNeedsTerminal,
+    /// The config file cannot be read.
+    #[error("cannot read config file {path} ({source})")]
+    FileRead {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The config file is not valid: an unknown key, a bad value, bad TOML.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the key or value.
+        message: String,
+    },
+    /// Neither the command line nor the config file names a symbol.
+    #[error("no streams: give SYMBOL... or [[streams]] in the --config file")]
+    NoStreams,
+    /// `record` without `--out` and without `[output] path` in the config file.
+    #[error("record needs --out PATH, or path in the [output] section of the --config file")]
+    NoOut,
+}
+
+/// The channels of `venue`, comma-separated, for error messages.
+fn channel_names(venue: Venue) -> String {
+    let names: Vec<&str> = venue
+        .exchange()
+        .channels()
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    names.join(", ")
+}
+
+/// Whether `endpoint` is a ws:// or wss:// URL with something after the scheme.
+pub fn valid_endpoint(endpoint: &str) -> bool {
+    ["ws://", "wss://"].iter().any(|s| {
+        endpoint.len() > s.len()
+            && endpoint.is_char_boundary(s.len())
+            && endpoint[..s.len()].eq_ignore_ascii_case(s)
+    })
+}
