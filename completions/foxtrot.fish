@@ -155,7 +155,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l oversized-byt
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'Close each connection (close frame 1000, "max age") once it is this old' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l clock-shift-ms -d 'Stamp every message\'s times with this server\'s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams in each client\'s URL as fast as the socket takes them, then close; FILEs are optional' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams in each client\'s URL (at --rate per connection, or as fast as the socket takes them), then close; FILEs are optional' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Start over at the end of the files instead of idling'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l live -d 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
