@@ -623,7 +623,11 @@ impl Connection {
                 } else {
                     primary.last_ping
                 };
-                since + heartbeat.every
+                // A --stale-after shorter than the venue's default brings the ping forward
+                // in proportion, so the ping still comes before the connection counts as stale.
+                since + heartbeat.every.min(heartbeat.every.mul_f64(
+                    self.stale_after.as_secs_f64() / heartbeat.stale_after.as_secs_f64().max(1e-3),
+                ))
             });
             tokio::select! {
                 biased;
@@ -945,7 +949,9 @@ impl Connection {
             .get_mut(&tick.symbol)
             .and_then(|slots| slots[tick.channel().index()].as_mut());
         let Some(seen) = slot else {
-            return Fresh::New(None);
+            // A venue that pushes more than was asked for (OKX sends liquidations per
+            // instrument type): only subscribed streams are recorded.
+            return Fresh::Repeat;
         };
         seen.last_ns = tick.recv_ns;
         seen.warned = false;
