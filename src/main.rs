@@ -98,6 +98,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             live: args.live,
             flood: args.flood,
             depth: None,
+            idle_limit: replay::OKX_IDLE_LIMIT,
         },
     };
     on_runtime(

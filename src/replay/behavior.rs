@@ -61,6 +61,9 @@ pub struct Behavior {
     pub flood: Option<u64>,
     /// Depth mode: serve generated order books as diff-depth streams (see `depth.rs`).
     pub depth: Option<std::sync::Arc<super::depth::DepthMarkets>>,
+    /// Close a connection of a venue that drops silent ones (OKX: 30 s) once nothing was
+    /// pushed to it for this long; zero never does.
+    pub idle_limit: Duration,
 }
 
 impl Default for Behavior {
@@ -81,6 +84,7 @@ impl Default for Behavior {
             live: false,
             flood: None,
             depth: None,
+            idle_limit: super::okx::IDLE_LIMIT,
         }
     }
 }

@@ -14,9 +14,20 @@ pub(crate) enum Framing {
     Combined,
 }
 
+/// Which venue's protocol a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Binance: streams in the URL or `SUBSCRIBE` requests, server pings.
+    Binance,
+    /// OKX: `subscribe` args, the text heartbeat, idle connections closed (see `okx`).
+    Okx,
+}
+
 /// What a client connected to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Endpoint {
+    /// The protocol of requests, answers and heartbeats.
+    pub(crate) dialect: Dialect,
     /// The framing of data messages (a client may switch it with `SET_PROPERTY`).
     pub(crate) framing: Framing,
     /// Streams subscribed from the start, in the order written.
@@ -25,6 +36,13 @@ pub(crate) struct Endpoint {
 
 /// Reads a request path and query, or `None` when this server has no such endpoint.
 pub(crate) fn parse(path: &str, query: Option<&str>) -> Option<Endpoint> {
+    if path == super::okx::PATH {
+        return Some(Endpoint {
+            dialect: Dialect::Okx,
+            framing: Framing::Raw,
+            streams: Vec::new(),
+        });
+    }
     let (framing, list) = if path == "/ws" || path == "/ws/" {
         (Framing::Raw, "")
     } else if let Some(list) = path.strip_prefix("/ws/") {
@@ -44,7 +62,11 @@ pub(crate) fn parse(path: &str, query: Option<&str>) -> Option<Endpoint> {
         .filter(|s| !s.is_empty())
         .map(|s| percent_decode(s).filter(|s| streams::is_valid_in_path(s)))
         .collect::<Option<Vec<_>>>()?;
-    Some(Endpoint { framing, streams })
+    Some(Endpoint {
+        dialect: Dialect::Binance,
+        framing,
+        streams,
+    })
 }
 
 /// Decodes `%XX` escapes (clients may send `@` as `%40`); `None` if malformed.
@@ -75,6 +97,7 @@ mod tests {
         use Framing::{Combined, Raw};
         let ok = |framing, streams: &[&str]| {
             Some(Endpoint {
+                dialect: Dialect::Binance,
                 framing,
                 streams: streams.iter().map(|s| s.to_string()).collect(),
             })
@@ -106,9 +129,14 @@ mod tests {
             ("/ws/btcusdt", None, None),
             ("/ws/btcusdt%4", None, None),
             ("/stream", Some("streams=btcusdt@trade/not a stream"), None),
+            ("/ws/v5/private", None, None),
         ];
         for (path, query, want) in cases {
             assert_eq!(parse(path, query), want, "{path} {query:?}");
         }
+        assert_eq!(
+            parse("/ws/v5/public", None).map(|e| e.dialect),
+            Some(Dialect::Okx)
+        );
     }
 }

@@ -395,6 +395,7 @@ mod tests {
 
     fn endpoint(framing: Framing, streams: &[&str]) -> Endpoint {
         Endpoint {
+            dialect: crate::replay::endpoint::Dialect::Binance,
             framing,
             streams: streams.iter().map(|s| (*s).to_owned()).collect(),
         }

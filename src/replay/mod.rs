@@ -14,6 +14,7 @@ mod endpoint;
 mod fault;
 mod flood;
 mod library;
+mod okx;
 mod request;
 mod rest;
 mod session;
@@ -42,6 +43,7 @@ pub use fault::{
     DEFAULT_OVERSIZED_BYTES, Injection, InjectionKind, ParseFaultError, Refusal, RefusalStatus,
 };
 pub use library::{Library, LoadError};
+pub use okx::IDLE_LIMIT as OKX_IDLE_LIMIT;
 pub use rest::{RestServer, RunningRest};
 pub use stats::{Stats, StatsSnapshot};
 pub use streams::MAX_STREAMS;
