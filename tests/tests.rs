@@ -6,6 +6,7 @@ mod util;
 mod cli;
 mod e2e;
 mod lifecycle;
+mod okx;
 mod resilience;
 mod signals;
 mod tls;

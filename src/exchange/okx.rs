@@ -874,9 +874,8 @@ mod tests {
             };
             assert_eq!(tick.symbol.as_str(), s(&frame["arg"], "instId"));
             assert_eq!(tick.exchange_ns, ms(row, "ts") * 1_000_000);
-            let best = |side: &str, i: usize| {
-                row[side][0][i].as_str().unwrap_or_default().to_owned()
-            };
+            let best =
+                |side: &str, i: usize| row[side][0][i].as_str().unwrap_or_default().to_owned();
             assert_eq!(text(&b.bid), best("bids", 0));
             assert_eq!(text(&b.bid_qty), best("bids", 1));
             assert_eq!(text(&b.ask), best("asks", 0));
@@ -924,7 +923,11 @@ mod tests {
 
     #[test]
     fn every_books_line_decodes_into_depth_updates() {
-        for file in ["okx/books.jsonl", "okx/books-l2-tbt.jsonl", "okx/books_doc_example.jsonl"] {
+        for file in [
+            "okx/books.jsonl",
+            "okx/books-l2-tbt.jsonl",
+            "okx/books_doc_example.jsonl",
+        ] {
             for line in lines(file) {
                 let frame: Value = serde_json::from_str(&line).unwrap();
                 let (decoded, out) = decode_line(&line);
@@ -950,7 +953,10 @@ mod tests {
         }
         let (_, out) = decode_line(&lines("okx/books_doc_example.jsonl")[0]);
         assert_eq!(out.depth[0].last_update_id, 123456);
-        assert_eq!(out.depth[0].prev_update_id, None, "prevSeqId -1: a snapshot");
+        assert_eq!(
+            out.depth[0].prev_update_id, None,
+            "prevSeqId -1: a snapshot"
+        );
     }
 
     #[test]
@@ -985,7 +991,13 @@ mod tests {
                         panic!()
                     };
                     assert_eq!(t.exchange_ns, l.event_time * 1_000_000);
-                    (t.symbol.to_string(), text(&l.price), text(&l.qty), l.sell, l.event_time)
+                    (
+                        t.symbol.to_string(),
+                        text(&l.price),
+                        text(&l.qty),
+                        l.sell,
+                        l.event_time,
+                    )
                 })
                 .collect();
             assert_eq!(got, want);
@@ -1032,7 +1044,10 @@ mod tests {
             panic!()
         };
         assert_eq!((code, k), (60012, None));
-        assert!(msg.starts_with("Invalid request: {\"op\": \"subscribe\""), "{msg}");
+        assert!(
+            msg.starts_with("Invalid request: {\"op\": \"subscribe\""),
+            "{msg}"
+        );
         let named = r#"{"event":"error","code":"60018","msg":"Wrong URL or channel:trades,instId:BTC-XYZ doesn't exist. Please use the correct URL, channel and parameters referring to API document.","connId":"a4d3ae55"}"#;
         let Decoded::Control(Control::Error { code, key: k, .. }) = ack(named) else {
             panic!()
@@ -1040,7 +1055,9 @@ mod tests {
         assert_eq!((code, k), (60018, key("trades:BTC-XYZ")));
         assert_eq!(ack("pong"), Decoded::Control(Control::Pong));
         assert_eq!(
-            ack(r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"}"#),
+            ack(
+                r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"}"#
+            ),
             Decoded::Control(Control::ServerShutdown { event_time: 0 })
         );
         assert_eq!(
@@ -1123,7 +1140,16 @@ mod tests {
             let symbol = parse_symbol(good).unwrap_or_else(|e| panic!("{good}: {e}"));
             assert_eq!(symbol.as_str(), good.to_ascii_uppercase());
         }
-        for bad in ["", "BTC--USDT", "-BTC", "BTC-", "BTC_USDT", "BTC/USDT", "BTC USDT", "A234567890123456789012345"] {
+        for bad in [
+            "",
+            "BTC--USDT",
+            "-BTC",
+            "BTC-",
+            "BTC_USDT",
+            "BTC/USDT",
+            "BTC USDT",
+            "A234567890123456789012345",
+        ] {
             let err = parse_symbol(bad).unwrap_err().to_string();
             assert!(err.contains("like BTC-USDT"), "{bad}: {err}");
         }
@@ -1203,7 +1229,10 @@ mod tests {
         out.clear();
         decode(&update(123456, 123457), 0, &mut out).unwrap();
         sync.apply(&out, &out.depth[0]).unwrap();
-        assert_eq!(sync.book.bids().next().unwrap().price.to_string(), "8475.55");
+        assert_eq!(
+            sync.book.bids().next().unwrap().price.to_string(),
+            "8475.55"
+        );
         out.clear();
         decode(&update(123458, 123459), 0, &mut out).unwrap();
         assert_eq!(

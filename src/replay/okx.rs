@@ -248,10 +248,7 @@ mod tests {
                 r#"{"event":"subscribe","arg":{"channel":"liquidation-orders","instType":"SWAP"},"connId":"f0c7a1e2"}"#,
             ]
         );
-        assert_eq!(
-            subs.names(),
-            ["trades:BTC-USDT", "liquidation-orders:SWAP"]
-        );
+        assert_eq!(subs.names(), ["trades:BTC-USDT", "liquidation-orders:SWAP"]);
         let a = answer(
             r#"{"op":"unsubscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]}"#,
             &mut subs,
@@ -269,7 +266,8 @@ mod tests {
             let a = answer(bad, &mut subs);
             assert!(!a.changed);
             assert!(
-                a.replies[0].starts_with(r#"{"event":"error","code":"60012","msg":"Invalid request: "#),
+                a.replies[0]
+                    .starts_with(r#"{"event":"error","code":"60012","msg":"Invalid request: "#),
                 "{bad}: {:?}",
                 a.replies
             );
