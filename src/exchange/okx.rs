@@ -364,6 +364,19 @@ pub fn decode(frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, Decod
     if frame == "pong" {
         return Ok(Decoded::Control(Control::Pong));
     }
+    // The hot path: a push split by its fixed text, so `data` is read once, by its channel.
+    if let Some((arg, action, data)) = split_push(frame)
+        && let Ok(arg) = serde_json::from_str::<Arg<'_>>(arg)
+    {
+        let marks = (out.ticks.len(), out.depth.len(), out.levels.len());
+        if let Ok(decoded) = push(&arg, action, data, recv_ns, out) {
+            return Ok(decoded);
+        }
+        // Read it again the general way, for the error.
+        out.ticks.truncate(marks.0);
+        out.depth.truncate(marks.1);
+        out.levels.truncate(marks.2);
+    }
     let envelope: Frame<'_> = serde_json::from_str(frame)?;
     if let Some(event) = envelope.event {
         return Ok(control(event, &envelope));
@@ -371,6 +384,36 @@ pub fn decode(frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, Decod
     let (Some(arg), Some(data)) = (envelope.arg, envelope.data) else {
         return Err(DecodeError::UnknownShape);
     };
+    push(&arg, envelope.action, data.get(), recv_ns, out)
+}
+
+/// A push in the layout OKX writes, `{"arg":{...}[,"action":"..."],"data":[...]}`, as
+/// (arg text, action, data text); `None` for anything else (acks, errors, other layouts),
+/// which the general path reads. The arg object is flat, so its first `}` ends it; a data
+/// text that is not exactly one array fails when read.
+fn split_push(frame: &str) -> Option<(&str, Option<&str>, &str)> {
+    let rest = frame.strip_prefix(r#"{"arg":{"#)?;
+    let end = rest.find('}')? + 1;
+    let (arg, rest) = (&frame[7..7 + end + 1], &rest[end..]);
+    let (action, rest) = match rest.strip_prefix(r#","action":""#) {
+        Some(after) => {
+            let quote = after.find('"')?;
+            (Some(&after[..quote]), &after[quote + 1..])
+        }
+        None => (None, rest),
+    };
+    let data = rest.strip_prefix(r#","data":"#)?.strip_suffix('}')?;
+    Some((arg, action, data))
+}
+
+/// Reads the `data` array of a push of `arg`'s channel into `out`.
+fn push(
+    arg: &Arg<'_>,
+    action: Option<&str>,
+    data: &str,
+    recv_ns: u64,
+    out: &mut Out,
+) -> Result<Decoded, DecodeError> {
     let inst = || arg.inst_id.ok_or(DecodeError::UnknownShape);
     match arg.channel {
         "trades" => {
@@ -468,7 +511,7 @@ pub fn decode(frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, Decod
         }
         "liquidation-orders" => each(data, |w: LiquidationsWire<'_>| {
             let symbol = parse_symbol(w.inst_id)?;
-            each(w.details, |d: LiquidationWire<'_>| {
+            each(w.details.get(), |d: LiquidationWire<'_>| {
                 let ts = int(d.ts)?;
                 out.ticks.push(Tick {
                     exchange: Venue::Okx,
@@ -489,15 +532,15 @@ pub fn decode(frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, Decod
         })?,
         "books" | "books-l2-tbt" | "books50-l2-tbt" => {
             let symbol = parse_symbol(inst()?)?;
-            let snapshot = match envelope.action {
+            let snapshot = match action {
                 Some("snapshot") => true,
                 Some("update") => false,
                 _ => return Err(DecodeError::UnknownShape),
             };
             each(data, |w: BookWire<'_>| {
                 let ts = int(w.ts)?;
-                let bids = levels(w.bids, &mut out.levels)?;
-                let asks = levels(w.asks, &mut out.levels)?;
+                let bids = levels(w.bids.get(), &mut out.levels)?;
+                let asks = levels(w.asks.get(), &mut out.levels)?;
                 out.depth.push(DepthUpdate {
                     symbol: symbol.clone(),
                     snapshot,
@@ -597,11 +640,11 @@ fn side_is_sell(side: &str) -> Result<bool, DecodeError> {
 /// Calls `f` with each element of the JSON array `data`, read straight from the text
 /// (no `Vec` of elements); the first error `f` returns is the result.
 fn each<'a, T: Deserialize<'a>>(
-    data: &'a RawValue,
+    data: &'a str,
     f: impl FnMut(T) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     let mut failed = None;
-    let mut de = serde_json::Deserializer::from_str(data.get());
+    let mut de = serde_json::Deserializer::from_str(data);
     let seed = Each {
         f,
         failed: &mut failed,
@@ -707,7 +750,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for LevelWire<'a> {
 }
 
 /// Appends the levels of one side to `levels`; returns their range.
-fn levels(side: &RawValue, levels: &mut Vec<Level>) -> Result<std::ops::Range<u32>, DecodeError> {
+fn levels(side: &str, levels: &mut Vec<Level>) -> Result<std::ops::Range<u32>, DecodeError> {
     let start = levels.len() as u32;
     each(side, |l: LevelWire<'_>| {
         levels.push(Level {
