@@ -345,3 +345,38 @@ async fn okx_instruments_are_checked_before_connecting() {
     .await;
     assert_eq!(out.code, Some(2), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_a_refused_arg_rejects_only_its_stream_with_a_gap_record() {
+    // Funding rates exist for swaps only: OKX refuses the spot instrument's arg by name.
+    let server = start_replay(okx_config(&["trades.jsonl", "funding-rate.jsonl"])).await;
+    let out = run(&[
+        "stream",
+        "BTC-USDT",
+        "--venue",
+        "okx",
+        "--channel",
+        "trade",
+        "--channel",
+        "funding",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        "72",
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines = parse_ndjson(&out.stdout);
+    let gap = gaps(&lines);
+    assert_eq!(gap.len(), 1, "{lines:?}");
+    assert_eq!(
+        (&gap[0]["channel"], &gap[0]["reason"]),
+        (&"funding".into(), &"rejected".into())
+    );
+    assert!(out.stderr.contains("60018"), "{}", out.stderr);
+    assert_eq!(ticks(&lines).len(), 72, "the trades still flow");
+    assert!(ticks(&lines).iter().all(|t| t["channel"] == "trade"));
+    server.shutdown().await.unwrap();
+}

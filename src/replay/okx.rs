@@ -154,7 +154,9 @@ fn request(text: &str) -> Result<Request, String> {
         .map(|arg| one_arg(arg).ok_or_else(|| error(60012, &invalid())))
         .map(|arg| {
             arg.and_then(|(channel, key, value, by_type)| {
-                let valid = CHANNELS.iter().any(|&(c, t)| c == channel && t == by_type);
+                // Funding rates exist for perpetual swaps only.
+                let valid = CHANNELS.iter().any(|&(c, t)| c == channel && t == by_type)
+                    && (channel != "funding-rate" || value.ends_with("-SWAP"));
                 let well_formed = !value.is_empty()
                     && !value.split('-').any(str::is_empty)
                     && value
@@ -235,7 +237,7 @@ mod tests {
     fn requests_are_answered_arg_by_arg() {
         let mut subs = Subscriptions::default();
         let a = answer(
-            r#"{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},{"channel":"trades","instId":"btc-usdt"},{"channel":"candle1m","instId":"BTC-USDT"},{"channel":"liquidation-orders","instType":"SWAP"}]}"#,
+            r#"{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},{"channel":"trades","instId":"btc-usdt"},{"channel":"candle1m","instId":"BTC-USDT"},{"channel":"liquidation-orders","instType":"SWAP"},{"channel":"funding-rate","instId":"BTC-USDT"}]}"#,
             &mut subs,
         );
         assert!(a.changed);
@@ -246,6 +248,7 @@ mod tests {
                 r#"{"event":"error","code":"60018","msg":"Wrong URL or channel:trades,instId:btc-usdt doesn't exist. Please use the correct URL, channel and parameters referring to API document.","connId":"f0c7a1e2"}"#,
                 r#"{"event":"error","code":"60018","msg":"Wrong URL or channel:candle1m,instId:BTC-USDT doesn't exist. Please use the correct URL, channel and parameters referring to API document.","connId":"f0c7a1e2"}"#,
                 r#"{"event":"subscribe","arg":{"channel":"liquidation-orders","instType":"SWAP"},"connId":"f0c7a1e2"}"#,
+                r#"{"event":"error","code":"60018","msg":"Wrong URL or channel:funding-rate,instId:BTC-USDT doesn't exist. Please use the correct URL, channel and parameters referring to API document.","connId":"f0c7a1e2"}"#,
             ]
         );
         assert_eq!(subs.names(), ["trades:BTC-USDT", "liquidation-orders:SWAP"]);
