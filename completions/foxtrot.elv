@@ -170,7 +170,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'foxtrot;generate;completions'= {
-            cand --dir 'Write the script into DIR under its conventional name instead of printing it'
+            cand --dir 'Write the script into DIR (created if missing) under its conventional name'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand -q 'No summary line and no status line; only errors on stderr'
@@ -179,7 +179,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --help 'Print help'
         }
         &'foxtrot;generate;man'= {
-            cand --dir 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1'
+            cand --dir 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR (created if missing)'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand -q 'No summary line and no status line; only errors on stderr'

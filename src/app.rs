@@ -58,6 +58,9 @@ pub enum RunError {
     /// A task panicked (a bug).
     #[error("internal error: {0}")]
     Panic(String),
+    /// The run ended (`--duration`, `--limit`, a signal) without ever connecting.
+    #[error(transparent)]
+    NeverConnected(#[from] crate::dialing::NeverConnected),
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -248,6 +251,13 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         Some(Err(e)) => failure = failure.or(Some(RunError::Panic(e.to_string()))),
         Some(Ok(Ok(SinkEnd::Drained | SinkEnd::Aborted))) | None => {}
     }
+    // Issue 13: a run that never connected recorded nothing, however it ended: never a
+    // success. Its output is kept: it holds the `never_connected` gap records.
+    let never_connected = stats.dialing.never_connected(&config.endpoint);
+    let keep_output = failure.is_none() && never_connected.is_some();
+    if failure.is_none() && !output_closed {
+        failure = never_connected.map(RunError::NeverConnected);
+    }
     let report = Report {
         stats: stats.snapshot(),
         elapsed: started.elapsed(),
@@ -260,6 +270,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     if let Some(path) = opened.created
         && report.failure.is_some()
         && report.stats.written == 0
+        && !keep_output
     {
         let _ = std::fs::remove_file(path);
     }

@@ -96,14 +96,14 @@ pub enum Generate {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
-        /// Write the script into DIR under its conventional name instead of printing it.
+        /// Write the script into DIR (created if missing) under its conventional name.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
     /// The man page (roff); with --dir, one page per subcommand as well.
     #[command(after_help = GENERATE_EXAMPLES)]
     Man {
-        /// Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1.
+        /// Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR (created if missing).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },

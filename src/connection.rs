@@ -52,7 +52,10 @@ const BAN_WAIT: Duration = Duration::from_secs(120);
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     /// No handshake succeeded within `--connect-timeout`.
-    #[error("could not connect to {url} within {timeout} ({cause})")]
+    #[error(
+        "could not connect to {url} within {timeout} ({cause}); {}",
+        crate::dialing::WHAT_TO_CHECK
+    )]
     NeverConnected {
         /// The URL tried.
         url: String,
@@ -402,12 +405,18 @@ impl Connection {
         let mut first_deadline = Some(Instant::now() + settings.connect_timeout);
         let mut last_cause = None;
         let mut failures = 0u32;
-        // An interruption not yet covered by a gap record: (since_ns, reason).
-        let mut open_gap: Option<(u64, &'static str)> = None;
+        // An interruption not yet covered by a gap record: (since_ns, reason). Until the
+        // first connection, a run that ends records its streams as never connected.
+        let mut open_gap: Option<(u64, &'static str)> = Some((clock::now_ns(), "never_connected"));
+        let stats = self.shared.stats.clone();
+        let dialing = &stats.dialing;
         loop {
             tokio::select! {
                 _ = self.shared.limiter.acquire() => {}
                 _ = self.shared.intake.cancelled() => return self.end(open_gap).await,
+            }
+            if first_deadline.is_some() {
+                dialing.attempt(&self.dialer.url, failures + 1);
             }
             let limit = first_deadline.unwrap_or_else(|| Instant::now() + settings.connect_timeout);
             let attempt = {
@@ -431,6 +440,10 @@ impl Connection {
                 Ok(Ok(link)) => {
                     if first_deadline.take().is_none() {
                         Stats::bump(&self.shared.stats.reconnects);
+                    } else {
+                        // Connected at last: the time before was the run's start, not a gap.
+                        dialing.connected();
+                        open_gap = None;
                     }
                     failures = 0;
                     Stats::bump(&self.shared.stats.connects);
@@ -479,6 +492,16 @@ impl Connection {
                     )
                 }
             };
+            if first_deadline.is_some() {
+                dialing.failed(&cause);
+                if failures == crate::dialing::WARN_AFTER_FAILURES {
+                    let timeout = settings.connect_timeout;
+                    warn!(
+                        "{}",
+                        crate::dialing::still_trying(&self.dialer.url, failures, &cause, timeout)
+                    );
+                }
+            }
             if let Some(max) = settings.max_retries
                 && failures > max
             {
@@ -635,7 +658,7 @@ impl Connection {
                 biased;
                 _ = self.shared.intake.cancelled() => {
                     if let Some(mut old) = retiring.take() {
-                        let _ = old.link.ws.close(None).await;
+                        let _ = old.link.ws.close(normal_close()).await;
                     }
                     self.close(&mut primary).await;
                     return SessionEnd::Stopped;
@@ -647,7 +670,7 @@ impl Connection {
                             && let Some(old) = retiring.as_mut()
                             && old.closing_since.is_none()
                         {
-                            let _ = old.link.ws.close(None).await;
+                            let _ = old.link.ws.close(normal_close()).await;
                             old.closing_since = Some(Instant::now());
                         }
                     }
@@ -684,7 +707,7 @@ impl Connection {
                     if let Some(mut old) = retiring.take() {
                         if old.closing_since.is_none() {
                             // The new socket has been quiet; close the old one anyway.
-                            let _ = old.link.ws.close(None).await;
+                            let _ = old.link.ws.close(normal_close()).await;
                             old.closing_since = Some(Instant::now());
                             retiring = Some(old);
                         } else {
@@ -860,10 +883,23 @@ impl Connection {
                 };
                 lost(why, "disconnected")
             }
+            // Issue 13: a binary frame never vanishes. UTF-8 bytes are read as text (some
+            // servers send JSON as binary); anything else is counted and logged.
+            Message::Binary(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    link.last_frame_ns = now_ns;
+                    self.deliver(text, link, role).await
+                }
+                Err(_) => {
+                    Stats::bump(&self.shared.stats.decode_errors);
+                    self.count_failure("binary", || {
+                        format!("a {}-byte binary frame that is not UTF-8 text", bytes.len())
+                    });
+                    Next::Continue
+                }
+            },
             // tungstenite queues the pong itself; it goes out with the next read.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Binary(_) => {
-                Next::Continue
-            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Next::Continue,
         }
     }
 
@@ -1057,14 +1093,20 @@ impl Connection {
         let abort = self.shared.abort.clone();
         let url = self.dialer.url.clone();
         let closing = async {
-            if let Err(e) = link.ws.close(None).await {
+            if let Err(e) = link.ws.close(normal_close()).await {
                 debug!(%url, "close frame not sent: {e}");
                 return;
             }
             while let Some(Ok(frame)) = link.ws.next().await {
-                if let Message::Text(text) = frame {
+                // Text, or binary that is UTF-8 text (see `on_frame_at`).
+                let text = match &frame {
+                    Message::Text(text) => Some(text.as_str()),
+                    Message::Binary(bytes) => std::str::from_utf8(bytes).ok(),
+                    _ => None,
+                };
+                if let Some(text) = text {
                     link.last_frame_ns = clock::now_ns();
-                    if let Next::Stop = self.deliver(text.as_str(), link, Role::Primary).await {
+                    if let Next::Stop = self.deliver(text, link, Role::Primary).await {
                         return;
                     }
                 }
@@ -1106,6 +1148,15 @@ async fn sleep_until_opt(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// The close frame foxtrot sends: 1000 Normal Closure (RFC 6455, 7.4.1). A close frame
+/// without a code reads as 1005 "no status received" on the server's side (issue 13).
+fn normal_close() -> Option<tungstenite::protocol::CloseFrame> {
+    Some(tungstenite::protocol::CloseFrame {
+        code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: "".into(),
+    })
 }
 
 fn is_power_of_ten(mut n: u64) -> bool {

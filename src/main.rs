@@ -8,6 +8,7 @@ use foxtrot::cli::Format;
 use foxtrot::cli::{Cli, Command, ConfigCommand, Generate, ReplayArgs};
 use foxtrot::config::{Config, ConfigError, Output};
 use foxtrot::config_file::ConfigFile;
+use foxtrot::terminal::{ControlEcho, Target};
 use foxtrot::{app, generate, plan, replay, report, shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -41,6 +42,12 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
         return print_plan(&config);
     }
     let quiet = config.quiet;
+    // Issue 13: the terminal's `^C` echo would land in the redrawn table or status line.
+    let _echo = match (&config.output, config.status_line) {
+        (Output::Stdout(Format::Table), _) => ControlEcho::hide(Target::Stdout),
+        (_, true) => ControlEcho::hide(Target::Stderr),
+        _ => None,
+    };
     // A message on the terminal would tear the table that is redrawn in place; the status
     // line says "stopping" itself.
     let announce = !quiet && config.output != Output::Stdout(Format::Table) && !config.status_line;

@@ -34,6 +34,7 @@ pub fn install_signal_handler(announce: bool) -> Result<CancellationToken, ctrlc
             cancel.cancel();
         } else {
             crate::report::status::clear();
+            crate::terminal::restore_echo();
             eprintln!("foxtrot: interrupted");
             std::process::exit(EXIT_INTERRUPTED);
         }

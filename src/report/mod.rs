@@ -71,6 +71,8 @@ pub struct Sample {
     pub capacity: u64,
     /// Per stream, in the order of the plan.
     pub streams: Vec<StreamSample>,
+    /// `connecting to HOST (attempt N, last: CAUSE)` until the first connection.
+    pub connecting: Option<String>,
 }
 
 /// One stream's counters at one moment.
@@ -112,6 +114,7 @@ impl Monitor {
                     last_recv_ns: s.last_recv_ns,
                 })
                 .collect(),
+            connecting: self.stats.dialing.status(),
         }
     }
 }
@@ -198,6 +201,8 @@ pub struct Reporters {
     metrics: Option<metrics::Exporter>,
     /// The live status line (stderr is a terminal, not `--quiet`, no live table).
     status: bool,
+    /// The live table's note line and log board (the output is the table).
+    table: bool,
 }
 
 impl Reporters {
@@ -224,6 +229,7 @@ impl Reporters {
             json,
             metrics,
             status: config.status_line,
+            table: config.output == crate::config::Output::Stdout(crate::cli::Format::Table),
         })
     }
 
@@ -236,7 +242,10 @@ impl Reporters {
             tracker.spawn(metrics.serve(monitor.clone(), ending.clone(), tracker.clone()));
         }
         if self.status {
-            tracker.spawn(status::run(monitor, ending));
+            tracker.spawn(status::run(monitor.clone(), ending.clone()));
+        }
+        if self.table {
+            tracker.spawn(status::run_table(monitor, ending));
         }
     }
 }
