@@ -149,6 +149,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l inject -d 'Af
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l oversized-bytes -d 'The length in bytes of an `oversized` injection' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'Close each connection (close frame 1000, "max age") once it is this old' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l clock-shift-ms -d 'Stamp every message\'s times with this server\'s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams in each client\'s URL as fast as the socket takes them, then close; FILEs are optional' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Start over at the end of the files instead of idling'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l live -d 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected'

@@ -68,6 +68,8 @@ pub enum RunError {
 pub struct Report {
     /// Final counters.
     pub stats: Snapshot,
+    /// Our clock minus each venue's at the end, in seconds.
+    pub clock_offsets: Vec<(crate::exchange::Venue, f64)>,
     /// From start to the end of the stop.
     pub elapsed: Duration,
     /// The deadline passed (and so `stats.lost` may be above zero).
@@ -98,8 +100,12 @@ impl Report {
             ),
             None => String::new(),
         };
+        let mut skew = String::new();
+        for (venue, seconds) in &self.clock_offsets {
+            skew.push_str(&format!("; clock offset {venue} {seconds:+.3}s"));
+        }
         format!(
-            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {} in {:.2}s",
+            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {} in {:.2}s{skew}",
             s.received,
             s.written,
             s.dropped,
@@ -107,7 +113,7 @@ impl Report {
             s.reconnects,
             s.stalls,
             s.gaps,
-            self.elapsed.as_secs_f64()
+            self.elapsed.as_secs_f64(),
         )
     }
 }
@@ -260,6 +266,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     }
     let report = Report {
         stats: stats.snapshot(),
+        clock_offsets: stats.skew.estimates_s(),
         elapsed: started.elapsed(),
         deadline_passed: matches!(drain, Drain::DeadlinePassed { .. })
             .then_some(config.shutdown_timeout),

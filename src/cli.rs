@@ -381,6 +381,15 @@ pub struct ReplayArgs {
     /// Close a connection (close frame 1008) that has not answered a ping within this.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
     pub pong_timeout: Option<Duration>,
+    /// Stamp every message's times with this server's clock plus MS milliseconds (negative:
+    /// behind), as a venue with a skewed clock would.
+    #[arg(
+        long,
+        value_name = "MS",
+        allow_hyphen_values = true,
+        help_heading = "Faults"
+    )]
+    pub clock_shift_ms: Option<i64>,
     /// Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams
     /// in each client's URL as fast as the socket takes them, then close; FILEs are optional.
     #[arg(long, value_name = "N")]

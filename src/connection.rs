@@ -182,6 +182,8 @@ pub struct Connection {
     max_age: Duration,
     /// The buffer frames are decoded into, reused frame after frame.
     out: Out,
+    /// The smallest `recv_ns - exchange_ns` since the last flush (clock skew).
+    skew: crate::skew::Local,
 
     /// The streams this connection carries.
     streams: Vec<StreamId>,
@@ -386,6 +388,7 @@ impl Connection {
             shared,
             exchange,
             out: Out::default(),
+            skew: crate::skew::Local::default(),
             streams,
             dialer,
             outbox: Outbox::new(tx, FRAME_BATCH),
@@ -599,6 +602,8 @@ impl Connection {
     /// Sends the ticks gathered so far (see [`Outbox`]): after every burst of frames, and
     /// before anything that waits.
     async fn flush(&mut self) -> Next {
+        self.skew
+            .publish(&self.shared.stats.skew, self.exchange.venue());
         let flushed = self
             .outbox
             .flush(self.shared.on_full, &self.shared.abort)
@@ -1126,6 +1131,7 @@ impl Connection {
             return Offer::Done(Next::Continue);
         }
         self.shared.stats.tick_received(counted_at, tick.recv_ns);
+        self.skew.sample(tick.recv_ns, tick.exchange_ns);
         if self.outbox.push(Event::Tick(tick)) {
             Offer::Flush
         } else {

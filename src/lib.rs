@@ -32,6 +32,7 @@ pub mod report;
 pub mod short_text;
 pub mod shutdown;
 pub mod sink;
+pub mod skew;
 pub mod stats;
 pub mod terminal;
 pub mod tick;

@@ -106,6 +106,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             flood: args.flood,
             depth: None,
             idle_limit: replay::OKX_IDLE_LIMIT,
+            clock_shift_ms: args.clock_shift_ms,
         },
     };
     on_runtime(

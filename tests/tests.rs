@@ -15,3 +15,4 @@ mod ux_first_run;
 mod ux_generate;
 mod ux_report;
 mod ux_terminal;
+mod venues;

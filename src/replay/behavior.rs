@@ -64,6 +64,9 @@ pub struct Behavior {
     /// Close a connection of a venue that drops silent ones (OKX: 30 s) once nothing was
     /// pushed to it for this long; zero never does.
     pub idle_limit: Duration,
+    /// Stamp every message's times with this server's clock shifted by this many ms (a
+    /// venue whose clock is ahead, positive, or behind, negative).
+    pub clock_shift_ms: Option<i64>,
 }
 
 impl Default for Behavior {
@@ -84,7 +87,8 @@ impl Default for Behavior {
             live: false,
             flood: None,
             depth: None,
-            idle_limit: super::okx::IDLE_LIMIT,
+            idle_limit: super::dialect::okx::IDLE_LIMIT,
+            clock_shift_ms: None,
         }
     }
 }

@@ -396,6 +396,8 @@ mod tests {
     fn endpoint(framing: Framing, streams: &[&str]) -> Endpoint {
         Endpoint {
             dialect: crate::replay::endpoint::Dialect::Binance,
+            route: None,
+            micros: false,
             framing,
             streams: streams.iter().map(|s| (*s).to_owned()).collect(),
         }

@@ -233,9 +233,18 @@ struct Probe<'a> {
     s: Option<Cow<'a, str>>,
     #[serde(borrow)]
     k: Option<KlineProbe<'a>>,
+    /// A liquidation's order (`forceOrder`), which holds the symbol; a price elsewhere.
+    #[serde(borrow)]
+    o: Option<&'a RawValue>,
     u: Option<serde::de::IgnoredAny>,
     b: Option<serde::de::IgnoredAny>,
     a: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct SymbolProbe<'a> {
+    #[serde(borrow)]
+    s: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -247,7 +256,7 @@ struct KlineProbe<'a> {
 /// Returns the stream name and payload text of one line, `None` for valid JSON that is
 /// not market data, or the parser's error for invalid JSON.
 pub(crate) fn classify(line: &str) -> Result<Option<(Cow<'_, str>, &str)>, serde_json::Error> {
-    if let Some(name) = super::okx::classify(line) {
+    if let Some(name) = super::dialect::okx::classify(line) {
         return Ok(Some((name, line)));
     }
     let probe: Probe<'_> = match serde_json::from_str(line) {
@@ -264,7 +273,13 @@ pub(crate) fn classify(line: &str) -> Result<Option<(Cow<'_, str>, &str)>, serde
     if let (Some(stream), Some(data)) = (probe.stream, probe.data) {
         return Ok((!stream.is_empty()).then_some((stream, data.get())));
     }
-    let Some(symbol) = probe.s.filter(|s| !s.is_empty()) else {
+    let nested = match (probe.e.as_deref(), probe.o) {
+        (Some("forceOrder"), Some(order)) => serde_json::from_str::<SymbolProbe<'_>>(order.get())
+            .ok()
+            .and_then(|o| o.s),
+        _ => None,
+    };
+    let Some(symbol) = probe.s.or(nested).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     let kind: Cow<'_, str> = match probe.e.as_deref() {
@@ -274,6 +289,8 @@ pub(crate) fn classify(line: &str) -> Result<Option<(Cow<'_, str>, &str)>, serde
         Some("24hrMiniTicker") => "miniTicker".into(),
         Some("depthUpdate") => "depth".into(),
         Some("bookTicker") => "bookTicker".into(),
+        Some("markPriceUpdate") => "markPrice".into(),
+        Some("forceOrder") => "forceOrder".into(),
         Some("kline") => match probe.k.and_then(|k| k.i) {
             Some(interval) => format!("kline_{interval}").into(),
             None => return Ok(None),

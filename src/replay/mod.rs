@@ -10,11 +10,11 @@
 mod behavior;
 mod book_gen;
 mod depth;
+mod dialect;
 mod endpoint;
 mod fault;
 mod flood;
 mod library;
-mod okx;
 mod request;
 mod rest;
 mod session;
@@ -39,11 +39,11 @@ use tracing::{info, warn};
 pub use behavior::{Behavior, DEFAULT_PING_INTERVAL};
 pub use book_gen::{BookGenerator, GenConfig, GenEvent};
 pub use depth::{DepthFeed, DepthMarkets, RestFaults};
+pub use dialect::okx::IDLE_LIMIT as OKX_IDLE_LIMIT;
 pub use fault::{
     DEFAULT_OVERSIZED_BYTES, Injection, InjectionKind, ParseFaultError, Refusal, RefusalStatus,
 };
 pub use library::{Library, LoadError};
-pub use okx::IDLE_LIMIT as OKX_IDLE_LIMIT;
 pub use rest::{RestServer, RunningRest};
 pub use stats::{Stats, StatsSnapshot};
 pub use streams::MAX_STREAMS;

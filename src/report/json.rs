@@ -48,12 +48,15 @@ struct Record<'a> {
     rate: f64,
     /// Seconds since the latest tick of any stream (since the start when none came).
     last_age_s: f64,
+    /// Our clock minus each venue's, in seconds, keyed by exchange.
+    clock_offset_s: std::collections::BTreeMap<&'static str, f64>,
     streams: Vec<StreamRecord<'a>>,
 }
 
 /// One stream's part of a stats object.
 #[derive(Debug, Serialize)]
 struct StreamRecord<'a> {
+    exchange: &'static str,
     symbol: &'a str,
     channel: &'static str,
     received: u64,
@@ -153,11 +156,17 @@ fn record<'a>(sample: &'a Sample, previous: &Sample, last: bool) -> Record<'a> {
         bytes_written: t.bytes_written,
         rate: round3(sample.rate(previous)),
         last_age_s: round3(sample.age(sample.last_recv_ns()).as_secs_f64()),
+        clock_offset_s: sample
+            .clock_offsets
+            .iter()
+            .map(|(venue, s)| (venue.name(), round3(*s)))
+            .collect(),
         streams: sample
             .streams
             .iter()
             .enumerate()
             .map(|(i, s)| StreamRecord {
+                exchange: s.id.venue.name(),
                 symbol: s.id.symbol.as_str(),
                 channel: s.id.channel.as_str(),
                 received: s.received,
@@ -227,6 +236,7 @@ mod tests {
             "bytes_written",
             "rate",
             "last_age_s",
+            "clock_offset_s",
             "streams",
         ];
         documented.sort();

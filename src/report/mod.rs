@@ -67,6 +67,8 @@ pub struct Sample {
     pub elapsed: Duration,
     /// The run-wide counters.
     pub totals: Snapshot,
+    /// Our clock minus each venue's, in seconds, for venues whose ticks carry event times.
+    pub clock_offsets: Vec<(crate::exchange::Venue, f64)>,
     /// The channel's capacity in ticks.
     pub capacity: u64,
     /// Per stream, in the order of the plan.
@@ -104,6 +106,7 @@ impl Monitor {
             now_ns: clock::now_ns(),
             elapsed: at.duration_since(self.started),
             totals: self.stats.snapshot(),
+            clock_offsets: self.stats.skew.estimates_s(),
             capacity: self.capacity,
             streams: self
                 .stats

@@ -18,11 +18,23 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::library::push_json_string;
-use super::streams::{MAX_STREAMS, Subscriptions};
+use super::super::endpoint::{Dialect, Endpoint, Framing};
+use super::super::library::push_json_string;
+use super::super::streams::{MAX_STREAMS, Subscriptions};
 
 /// The path of OKX's public market data.
 pub(crate) const PATH: &str = "/ws/v5/public";
+
+/// The endpoint of OKX's path; `None` for any other path.
+pub(crate) fn parse(path: &str) -> Option<Endpoint> {
+    (path == PATH).then(|| Endpoint {
+        dialect: Dialect::Okx,
+        framing: Framing::Raw,
+        streams: Vec::new(),
+        route: None,
+        micros: false,
+    })
+}
 
 /// OKX closes a connection that has carried no data for this long.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(30);
