@@ -184,8 +184,8 @@ async fn okx_heartbeat_keeps_a_quiet_connection_alive() {
     );
     assert_eq!(stats.idle_closes, 0);
     assert_eq!(stats.connections_accepted, 1);
-    // The subscribe request, then a ping every 2.5 s of silence.
-    assert!(stats.requests >= 1 + 6, "{stats:?}");
+    // The subscribe request, then a ping every 2.5 s of silence (at least six).
+    assert!(stats.requests > 6, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
