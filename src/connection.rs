@@ -236,10 +236,11 @@ struct Link {
 
 /// What [`Connection::fresh`] found.
 enum Fresh {
-    /// A new tick, counted at this position of the run's stats (`None`: a stream this
-    /// connection did not subscribe to, counted in the total only).
+    /// A new tick, counted at this position of the run's stats (`None`: counted in the
+    /// total only).
     New(Option<StreamIndex>),
-    /// Already delivered by the other socket of a make-before-break.
+    /// Already delivered by the other socket of a make-before-break, or of a stream this
+    /// connection did not subscribe to: not recorded.
     Repeat,
 }
 
