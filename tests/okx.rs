@@ -380,3 +380,32 @@ async fn okx_a_refused_arg_rejects_only_its_stream_with_a_gap_record() {
     assert!(ticks(&lines).iter().all(|t| t["channel"] == "trade"));
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_pings_only_when_the_connection_is_idle() {
+    // Trades every 25 ms for 1.5 s, a ping due after 1 s of silence: none goes out.
+    let mut config = okx_config(&["trades.jsonl"]);
+    config.behavior.rate = 40;
+    let server = start_replay(config).await;
+    let out = run(&[
+        "stream",
+        "BTC-USDT",
+        "--venue",
+        "okx",
+        "--channel",
+        "trade",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        server.url(),
+        "--duration",
+        "1500ms",
+        "--stale-after",
+        "1400ms",
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(ticks(&parse_ndjson(&out.stdout)).len() > 20);
+    assert_eq!(server.stats().requests(), 1, "the subscribe request only");
+    server.shutdown().await.unwrap();
+}
