@@ -32,6 +32,26 @@ fn okx_config(files: &[&str]) -> ReplayConfig {
     ReplayConfig::new(Library::load(&paths).unwrap())
 }
 
+/// Runs `foxtrot stream BTC-USDT --venue okx --channel trade --format ndjson` against
+/// `url` with fast reconnects (see [`FAST`]) and `extra` flags.
+async fn okx_trades(url: &str, extra: &[&str]) -> Finished {
+    let mut args = vec![
+        "stream",
+        "BTC-USDT",
+        "--venue",
+        "okx",
+        "--channel",
+        "trade",
+        "--format",
+        "ndjson",
+        "--endpoint",
+        url,
+    ];
+    args.extend(FAST);
+    args.extend(extra);
+    run(&args).await
+}
+
 fn ticks(lines: &[Value]) -> Vec<&Value> {
     lines.iter().filter(|v| v.get("type").is_none()).collect()
 }
@@ -146,25 +166,11 @@ async fn quiet_okx(
     let mut config = okx_config(&["trades.jsonl"]);
     config.behavior.idle_limit = Duration::from_secs(5);
     let server = start_replay(config).await;
-    let mut args = vec![
-        "stream",
-        "BTC-USDT",
-        "--venue",
-        "okx",
-        "--channel",
-        "trade",
-        "--format",
-        "ndjson",
-        "--endpoint",
-        server.url(),
-        "--duration",
-        duration,
-    ];
-    args.extend(FAST);
+    let mut extra = vec!["--duration", duration];
     if let Some(stale) = stale_after {
-        args.extend(["--stale-after", stale]);
+        extra.extend(["--stale-after", stale]);
     }
-    let out = run(&args).await;
+    let out = okx_trades(server.url(), &extra).await;
     let stats = server.stats().snapshot();
     server.shutdown().await.unwrap();
     (out, stats)
@@ -210,22 +216,7 @@ async fn okx_every_close_is_followed_by_a_reconnect_and_a_gap_record() {
     let mut config = okx_config(&["trades.jsonl"]);
     config.behavior.close_after = Some(10);
     let server = start_replay(config).await;
-    let mut args = vec![
-        "stream",
-        "BTC-USDT",
-        "--venue",
-        "okx",
-        "--channel",
-        "trade",
-        "--format",
-        "ndjson",
-        "--endpoint",
-        server.url(),
-        "--limit",
-        "50",
-    ];
-    args.extend(FAST);
-    let out = run(&args).await;
+    let out = okx_trades(server.url(), &["--limit", "50"]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines = parse_ndjson(&out.stdout);
     assert_eq!(ticks(&lines).len(), 50);
@@ -268,24 +259,11 @@ async fn okx_aged_connections_are_replaced_without_a_hole_or_a_repeat() {
     config.behavior.rate = 40;
     config.behavior.live = true;
     let server = start_replay(config).await;
-    let mut args = vec![
-        "stream",
-        "BTC-USDT",
-        "--venue",
-        "okx",
-        "--channel",
-        "trade",
-        "--format",
-        "ndjson",
-        "--endpoint",
+    let out = okx_trades(
         server.url(),
-        "--duration",
-        "2s",
-        "--max-connection-age",
-        "300ms",
-    ];
-    args.extend(FAST);
-    let out = run(&args).await;
+        &["--duration", "2s", "--max-connection-age", "300ms"],
+    )
+    .await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines = parse_ndjson(&out.stdout);
     assert!(
@@ -387,22 +365,10 @@ async fn okx_pings_only_when_the_connection_is_idle() {
     let mut config = okx_config(&["trades.jsonl"]);
     config.behavior.rate = 40;
     let server = start_replay(config).await;
-    let out = run(&[
-        "stream",
-        "BTC-USDT",
-        "--venue",
-        "okx",
-        "--channel",
-        "trade",
-        "--format",
-        "ndjson",
-        "--endpoint",
+    let out = okx_trades(
         server.url(),
-        "--duration",
-        "1500ms",
-        "--stale-after",
-        "1400ms",
-    ])
+        &["--duration", "1500ms", "--stale-after", "1400ms"],
+    )
     .await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(ticks(&parse_ndjson(&out.stdout)).len() > 20);

@@ -420,12 +420,11 @@ fn push(
             let symbol = parse_symbol(inst()?)?;
             each(data, |w: TradeWire<'_>| {
                 let ts = int(w.ts)?;
-                out.ticks.push(Tick {
-                    exchange: Venue::Okx,
-                    symbol: symbol.clone(),
+                out.ticks.push(row(
+                    &symbol,
                     recv_ns,
-                    exchange_ns: epoch_ns(ts),
-                    data: TickData::Trade(tick::Trade {
+                    ts,
+                    TickData::Trade(tick::Trade {
                         event_time: ts,
                         trade_time: ts,
                         trade_id: int(w.trade_id)?,
@@ -433,7 +432,7 @@ fn push(
                         qty: decimal("sz", w.sz)?,
                         buyer_is_maker: side_is_sell(w.side)?,
                     }),
-                });
+                ));
                 Ok(())
             })?
         }
@@ -443,19 +442,18 @@ fn push(
                 let ts = int(w.ts)?;
                 let (bid, bid_qty) = w.bids.decimals("bids")?;
                 let (ask, ask_qty) = w.asks.decimals("asks")?;
-                out.ticks.push(Tick {
-                    exchange: Venue::Okx,
-                    symbol: symbol.clone(),
+                out.ticks.push(row(
+                    &symbol,
                     recv_ns,
-                    exchange_ns: epoch_ns(ts),
-                    data: TickData::BookTicker(tick::BookTicker {
+                    ts,
+                    TickData::BookTicker(tick::BookTicker {
                         update_id: w.seq_id.unwrap_or(ts),
                         bid,
                         bid_qty,
                         ask,
                         ask_qty,
                     }),
-                });
+                ));
                 Ok(())
             })?
         }
@@ -479,13 +477,12 @@ fn push(
                     change: Decimal::EMPTY,
                     change_pct: Decimal::EMPTY,
                 };
-                out.ticks.push(Tick {
-                    exchange: Venue::Okx,
-                    symbol: symbol.clone(),
+                out.ticks.push(row(
+                    &symbol,
                     recv_ns,
-                    exchange_ns: epoch_ns(ts),
-                    data: TickData::Ticker(Box::new(ticker)),
-                });
+                    ts,
+                    TickData::Ticker(Box::new(ticker)),
+                ));
                 Ok(())
             })?
         }
@@ -493,19 +490,18 @@ fn push(
             let symbol = parse_symbol(inst()?)?;
             each(data, |w: FundingWire<'_>| {
                 let ts = int(w.ts)?;
-                out.ticks.push(Tick {
-                    exchange: Venue::Okx,
-                    symbol: symbol.clone(),
+                out.ticks.push(row(
+                    &symbol,
                     recv_ns,
-                    exchange_ns: epoch_ns(ts),
-                    data: TickData::Funding(tick::Funding {
+                    ts,
+                    TickData::Funding(tick::Funding {
                         event_time: ts,
                         mark_price: Decimal::EMPTY,
                         index_price: Decimal::EMPTY,
                         funding_rate: decimal("fundingRate", w.funding_rate)?,
                         next_funding_time: int(w.funding_time)?,
                     }),
-                });
+                ));
                 Ok(())
             })?
         }
@@ -513,12 +509,11 @@ fn push(
             let symbol = parse_symbol(w.inst_id)?;
             each(w.details.get(), |d: LiquidationWire<'_>| {
                 let ts = int(d.ts)?;
-                out.ticks.push(Tick {
-                    exchange: Venue::Okx,
-                    symbol: symbol.clone(),
+                out.ticks.push(row(
+                    &symbol,
                     recv_ns,
-                    exchange_ns: epoch_ns(ts),
-                    data: TickData::Liquidation(tick::Liquidation {
+                    ts,
+                    TickData::Liquidation(tick::Liquidation {
                         event_time: ts,
                         trade_time: ts,
                         sell: side_is_sell(d.side)?,
@@ -526,7 +521,7 @@ fn push(
                         avg_price: Decimal::EMPTY,
                         qty: decimal("sz", d.sz)?,
                     }),
-                });
+                ));
                 Ok(())
             })
         })?,
@@ -560,6 +555,18 @@ fn push(
         _ => return Ok(Decoded::Unsupported),
     }
     Ok(Decoded::Data)
+}
+
+/// A tick of OKX's `symbol` stamped with OKX's `ts` (ms).
+#[inline]
+fn row(symbol: &Symbol, recv_ns: u64, ts: u64, data: TickData) -> Tick {
+    Tick {
+        exchange: Venue::Okx,
+        symbol: symbol.clone(),
+        recv_ns,
+        exchange_ns: epoch_ns(ts),
+        data,
+    }
 }
 
 /// An `event` frame: an ack, an error, or a notice.
