@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod e2e;
+mod files;
 mod lifecycle;
 mod okx;
 mod resilience;
