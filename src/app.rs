@@ -12,6 +12,7 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::config::Config;
 use crate::connection::{Admission, Connection, ConnectionError, Shared};
+use crate::exit::Exit;
 use crate::limiter::ConnectLimiter;
 use crate::pipe;
 use crate::report::{Ending, Monitor, ReportError, Reporters};
@@ -23,7 +24,7 @@ use crate::stats::{Snapshot, Stats};
 const HANDLE_GRACE: Duration = Duration::from_secs(1);
 
 /// Exit code when the deadline forced the stop and ticks were lost.
-pub const EXIT_LOST: i32 = 3;
+pub const EXIT_LOST: i32 = crate::exit::Exit::Lost.code();
 
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
@@ -84,9 +85,9 @@ impl Report {
     /// 0 clean, 1 failure, 3 deadline passed with ticks lost.
     pub fn exit_code(&self) -> i32 {
         match (&self.failure, self.deadline_passed) {
-            (Some(_), _) => 1,
+            (Some(_), _) => Exit::Failure.code(),
             (None, Some(_)) if self.stats.lost > 0 => EXIT_LOST,
-            _ => 0,
+            _ => Exit::Ok.code(),
         }
     }
 

@@ -264,13 +264,34 @@ pub struct RunArgs {
     pub max_connection_age: Option<Duration>,
 }
 
-/// What a connection does with a tick when the channel is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnFull {
-    /// Wait for room, which pushes back on the socket (nothing is dropped).
-    Block,
-    /// Never wait: drop the new tick and count it.
-    DropNewest,
+pub use crate::pipe::OnFull;
+
+// The data path's types stay free of clap: their command-line spelling is given here.
+impl ValueEnum for OnFull {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[OnFull::Block, OnFull::DropNewest]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            OnFull::Block => PossibleValue::new("block")
+                .help("Wait for room, which pushes back on the socket (nothing is dropped)"),
+            OnFull::DropNewest => {
+                PossibleValue::new("drop-newest").help("Never wait: drop the new tick and count it")
+            }
+        })
+    }
+}
+
+impl ValueEnum for Channel {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Channel::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
 /// `foxtrot stream`.

@@ -22,6 +22,7 @@ pub mod connection;
 pub mod decimal;
 pub mod dialing;
 pub mod exchange;
+pub mod exit;
 pub mod generate;
 pub mod limiter;
 pub mod memory;

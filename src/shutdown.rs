@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 const ABORT_GRACE: Duration = Duration::from_millis(500);
 
 /// The exit code of a second Ctrl-C.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = crate::exit::Exit::Interrupted.code();
 
 /// Bridges Ctrl-C, SIGTERM and SIGHUP into the runtime: the first cancels the returned token
 /// (a graceful stop), the second exits the process at once with code 130.

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real `foxtrot` binary against the replay server on
 //! 127.0.0.1, over real sockets. Each test picks its own port and temp dir.
 
+mod pty;
 mod util;
 
 mod cli;

@@ -49,20 +49,20 @@ impl Default for FileSettings {
 /// The file policies in words, for the printed plan.
 pub fn describe(settings: &FileSettings) -> String {
     let rotate = match settings.rotate {
-        None => "rotate at the template's {date}/{hour} only".to_owned(),
+        None => "rotate at {date}/{hour}".to_owned(),
         Some(Rotate::Every(d)) => format!("rotate every {}", humantime::format_duration(d)),
         Some(Rotate::Size(n)) => format!("rotate at {n} bytes on disk"),
     };
     let fsync = match settings.fsync {
         Fsync::Never => "fsync never".to_owned(),
-        Fsync::Rotate => "fsync each finished file".to_owned(),
+        Fsync::Rotate => "fsync finished files".to_owned(),
         Fsync::Interval(d) => format!(
-            "fsync every {} and each finished file",
+            "fsync every {} and finished files",
             humantime::format_duration(d)
         ),
     };
     format!(
-        "{rotate}; {fsync}; zstd level {}; {} rows per Parquet row group",
+        "{rotate}; {fsync}; zstd {}; row groups of {}",
         settings.zstd_level, settings.row_group_rows
     )
 }
