@@ -290,7 +290,9 @@ async fn okx_aged_connections_are_replaced_without_a_hole_or_a_repeat() {
         .collect();
     let start = all.iter().position(|id| Some(id) == ids.first()).unwrap();
     assert!(start <= 20, "joined late: at {start}");
-    assert_eq!(ids, all[start..], "a hole or a repeat");
+    // The run may end before the timeline does: a contiguous run, each trade once.
+    let end = (start + ids.len()).min(all.len());
+    assert_eq!(ids, all[start..end], "a hole or a repeat");
     let stats = server.stats();
     assert!(
         stats.connections_accepted() > 2,
