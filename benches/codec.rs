@@ -3,13 +3,16 @@
 //! `decode/<channel>` decodes every line of that channel's real Binance fixture
 //! (`tests/data/binance/`) framed as a combined-stream frame, as foxtrot receives it;
 //! `decode_raw/<channel>` the bare `/ws` payloads. `encode/<format>/<channel>` encodes the
-//! resulting ticks into a reused buffer. Throughput is per message.
+//! resulting ticks into a reused buffer. `decode_okx/<channel>` decodes every line of OKX's
+//! real `trades` and `bbo-tbt` fixtures (`tests/data/okx/`), framed as OKX sends them.
+//! Throughput is per message.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use foxtrot::exchange::binance::Binance;
+use foxtrot::exchange::okx::Okx;
 use foxtrot::exchange::{Decoded, Exchange, Out};
 use foxtrot::sink::Encode;
 use foxtrot::sink::csv::Csv;
@@ -87,6 +90,31 @@ fn decode(c: &mut Criterion) {
     }
 }
 
+fn decode_okx(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decode_okx");
+    for (channel, file) in [(Channel::Trade, "trades"), (Channel::BookTicker, "bbo-tbt")] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/okx")
+            .join(format!("{file}.jsonl"));
+        let frames: Vec<String> = std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        g.throughput(Throughput::Elements(frames.len() as u64));
+        let mut out = Out::default();
+        g.bench_function(channel.as_str(), |b| {
+            b.iter(|| {
+                for frame in &frames {
+                    out.clear();
+                    black_box(Okx.decode(black_box(frame), RECV_NS, &mut out).unwrap());
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn encode(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode");
     for channel in CHANNELS {
@@ -112,5 +140,5 @@ fn encode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode, encode);
+criterion_group!(benches, decode, decode_okx, encode);
 criterion_main!(benches);

@@ -107,7 +107,11 @@ impl Decimal {
         }
     }
 
-    /// Never: plain decimal text has at least one digit.
+    /// No text: a field the venue left empty or does not have (written as an empty
+    /// string or cell). [`Decimal::parse`] never returns it.
+    pub const EMPTY: Decimal = Decimal([0, 0]);
+
+    /// Only for [`Decimal::EMPTY`]: plain decimal text has at least one digit.
     pub fn is_empty(&self) -> bool {
         self.0[0] == 0
     }

@@ -14,6 +14,10 @@ pub use crate::exchange::Venue;
 /// The longest symbol accepted, in characters.
 pub const MAX_SYMBOL_LEN: usize = 20;
 
+/// The longest symbol a venue's own rule may accept ([`Symbol::parse_up_to`]): what a
+/// symbol's inline storage holds.
+pub const MAX_VENUE_SYMBOL_LEN: usize = crate::short_text::CAPACITY;
+
 /// A market symbol such as `BTCUSDT`: 1 to 20 ASCII letters or digits, stored upper case.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Symbol(ShortText);
@@ -71,19 +75,31 @@ impl Symbol {
         expected: &'static str,
         allowed: impl Fn(char) -> bool,
     ) -> Result<Symbol, SymbolError> {
+        Symbol::parse_up_to(MAX_SYMBOL_LEN, text, expected, allowed)
+    }
+
+    /// As [`Symbol::parse_with`], for a venue whose symbols may be up to `max_len` bytes
+    /// (at most [`MAX_VENUE_SYMBOL_LEN`]), such as OKX option ids
+    /// (`BTC-USD-220624-50000-C`, 22 bytes).
+    pub fn parse_up_to(
+        max_len: usize,
+        text: &str,
+        expected: &'static str,
+        allowed: impl Fn(char) -> bool,
+    ) -> Result<Symbol, SymbolError> {
         let refused = || SymbolError {
             text: text.to_owned(),
             expected,
         };
         if text.is_empty()
-            || text.len() > MAX_SYMBOL_LEN
+            || text.len() > max_len.min(MAX_VENUE_SYMBOL_LEN)
             || text.chars().any(|c| {
                 c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | ',') || !allowed(c)
             })
         {
             return Err(refused());
         }
-        let mut upper = [0; MAX_SYMBOL_LEN];
+        let mut upper = [0; MAX_VENUE_SYMBOL_LEN];
         upper[..text.len()].copy_from_slice(text.as_bytes());
         upper.make_ascii_uppercase();
         ShortText::new(&upper[..text.len()])

@@ -158,6 +158,59 @@ fn decode_encode_and_sink_allocate_nothing_per_message() {
     }
 }
 
+#[test]
+fn okx_decode_and_encode_allocate_nothing_per_message() {
+    use foxtrot::exchange::okx::Okx;
+    for file in ["trades", "bbo-tbt", "liquidation-orders"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/okx")
+            .join(format!("{file}.jsonl"));
+        let frames: Vec<String> = std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let mut csv = Csv::new(&[Channel::Trade, Channel::BookTicker, Channel::Liquidation]);
+        let (mut out, mut decoded) = (Vec::new(), Out::default());
+        let mut pump = |rounds: usize| {
+            let mut rows = 0u64;
+            for _ in 0..rounds {
+                for frame in &frames {
+                    decoded.clear();
+                    let Ok(Decoded::Data) =
+                        Okx.decode(frame, 1_723_161_255_343_000_000, &mut decoded)
+                    else {
+                        panic!("not data: {frame}");
+                    };
+
+                    for tick in decoded.ticks.drain(..) {
+                        out.clear();
+                        Ndjson.encode(&tick, &mut out);
+                        csv.encode(&tick, &mut out);
+                        rows += 1;
+                    }
+                }
+            }
+            rows
+        };
+        pump(2);
+        let before = thread_allocations();
+        let rows = pump(200);
+        let allocations = thread_allocations() - before;
+        println!(
+            "alloc: okx {file}: {allocations} allocations for {rows} rows (decode + NDJSON + CSV)"
+        );
+        if file == "liquidation-orders" {
+            // serde_json's scratch while it skips the nested `details` to find `instId`: one
+            // per frame, not per row (2 frames carry 4 rows here).
+            assert!(allocations <= 200 * frames.len() as u64, "okx {file}");
+            assert!(rows > 200 * frames.len() as u64);
+        } else {
+            assert_eq!(allocations, 0, "okx {file}");
+        }
+    }
+}
+
 /// A child process, killed on drop so a failing test leaves nothing running.
 struct Reaped(std::process::Child);
 

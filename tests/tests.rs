@@ -8,6 +8,7 @@ mod cli;
 mod e2e;
 mod files;
 mod lifecycle;
+mod okx;
 mod resilience;
 mod signals;
 mod tls;

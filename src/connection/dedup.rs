@@ -21,8 +21,8 @@ pub(super) struct Seen {
 
 /// What [`Connection::fresh`] found.
 pub(super) enum Fresh {
-    /// A new tick, counted at this position of the run's stats (`None`: a stream this
-    /// connection did not subscribe to, counted in the total only).
+    /// A new tick, counted at this position of the run's stats (`None`: counted in the
+    /// total only).
     New(Option<StreamIndex>),
     /// Already delivered by the other socket of a make-before-break.
     Repeat,
@@ -38,7 +38,9 @@ impl Connection {
             .get_mut(&tick.symbol)
             .and_then(|slots| slots[tick.channel().index()].as_mut());
         let Some(seen) = slot else {
-            return Fresh::New(None);
+            // A venue that pushes more than was asked for (OKX sends liquidations per
+            // instrument type): only subscribed streams are recorded.
+            return Fresh::Repeat;
         };
         seen.last_ns = tick.recv_ns;
         seen.warned = false;

@@ -33,7 +33,13 @@ impl Connection {
                 } else {
                     primary.last_ping
                 };
-                since + heartbeat.every
+                // A --stale-after shorter than the venue's default brings the ping forward
+                // in proportion, so the ping still comes before the connection counts as stale.
+                since
+                    + heartbeat.every.min(heartbeat.every.mul_f64(
+                        self.stale_after.as_secs_f64()
+                            / heartbeat.stale_after.as_secs_f64().max(1e-3),
+                    ))
             });
             tokio::select! {
                 biased;

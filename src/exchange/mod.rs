@@ -10,6 +10,7 @@
 
 pub mod binance;
 pub mod binance_futures;
+pub mod okx;
 
 use std::fmt;
 use std::time::Duration;
@@ -57,6 +58,7 @@ macro_rules! registry {
 registry! {
     Binance = "binance" => binance::Binance,
     BinanceFutures = "binance-futures" => binance_futures::BinanceFutures,
+    Okx = "okx" => okx::Okx,
 }
 
 impl Default for Venue {

@@ -59,11 +59,14 @@ pub struct Behavior {
     /// Benchmark mode: instead of the library, send this many generated messages for the
     /// streams in the URL as fast as the socket takes them, then close (see `flood.rs`).
     pub flood: Option<u64>,
+    /// Depth mode: serve generated order books as diff-depth streams (see `depth.rs`).
+    pub depth: Option<std::sync::Arc<super::depth::DepthMarkets>>,
+    /// Close a connection of a venue that drops silent ones (OKX: 30 s) once nothing was
+    /// pushed to it for this long; zero never does.
+    pub idle_limit: Duration,
     /// Stamp every message's times with this server's clock shifted by this many ms (a
     /// venue whose clock is ahead, positive, or behind, negative).
     pub clock_shift_ms: Option<i64>,
-    /// Depth mode: serve generated order books as diff-depth streams (see `depth.rs`).
-    pub depth: Option<std::sync::Arc<super::depth::DepthMarkets>>,
 }
 
 impl Default for Behavior {
@@ -83,8 +86,9 @@ impl Default for Behavior {
             pong_timeout: None,
             live: false,
             flood: None,
-            clock_shift_ms: None,
             depth: None,
+            idle_limit: super::dialect::okx::IDLE_LIMIT,
+            clock_shift_ms: None,
         }
     }
 }

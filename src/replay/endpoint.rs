@@ -14,9 +14,20 @@ pub(crate) enum Framing {
     Combined,
 }
 
+/// Which venue's protocol a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Binance: streams in the URL or `SUBSCRIBE` requests, server pings.
+    Binance,
+    /// OKX: `subscribe` args, the text heartbeat, idle connections closed (see `okx`).
+    Okx,
+}
+
 /// What a client connected to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Endpoint {
+    /// The protocol of requests, answers and heartbeats.
+    pub(crate) dialect: Dialect,
     /// The framing of data messages (a client may switch it with `SET_PROPERTY`).
     pub(crate) framing: Framing,
     /// Streams subscribed from the start, in the order written.
@@ -70,6 +81,7 @@ mod tests {
         use Framing::{Combined, Raw};
         let ok = |framing, streams: &[&str]| {
             Some(Endpoint {
+                dialect: Dialect::Binance,
                 framing,
                 streams: streams.iter().map(|s| s.to_string()).collect(),
                 route: None,
@@ -103,9 +115,14 @@ mod tests {
             ("/ws/btcusdt", None, None),
             ("/ws/btcusdt%4", None, None),
             ("/stream", Some("streams=btcusdt@trade/not a stream"), None),
+            ("/ws/v5/private", None, None),
         ];
         for (path, query, want) in cases {
             assert_eq!(parse(path, query), want, "{path} {query:?}");
         }
+        assert_eq!(
+            parse("/ws/v5/public", None).map(|e| e.dialect),
+            Some(Dialect::Okx)
+        );
     }
 }

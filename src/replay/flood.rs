@@ -497,6 +497,7 @@ mod tests {
 
     fn endpoint(framing: Framing, streams: &[&str]) -> Endpoint {
         Endpoint {
+            dialect: crate::replay::endpoint::Dialect::Binance,
             route: None,
             micros: false,
             framing,

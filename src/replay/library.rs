@@ -256,6 +256,9 @@ struct KlineProbe<'a> {
 /// Returns the stream name and payload text of one line, `None` for valid JSON that is
 /// not market data, or the parser's error for invalid JSON.
 pub(crate) fn classify(line: &str) -> Result<Option<(Cow<'_, str>, &str)>, serde_json::Error> {
+    if let Some(name) = super::dialect::okx::classify(line) {
+        return Ok(Some((name, line)));
+    }
     let probe: Probe<'_> = match serde_json::from_str(line) {
         Ok(probe) => probe,
         // Valid JSON of another shape (an array, a field of another type) is skipped;

@@ -39,6 +39,7 @@ use tracing::{info, warn};
 pub use behavior::{Behavior, DEFAULT_PING_INTERVAL};
 pub use book_gen::{BookGenerator, GenConfig, GenEvent};
 pub use depth::{DepthFeed, DepthMarkets, RestFaults};
+pub use dialect::okx::IDLE_LIMIT as OKX_IDLE_LIMIT;
 pub use fault::{
     DEFAULT_OVERSIZED_BYTES, Injection, InjectionKind, ParseFaultError, Refusal, RefusalStatus,
 };
@@ -100,6 +101,7 @@ impl ReplayConfig {
                 flood: args.flood,
                 clock_shift_ms: args.clock_shift_ms,
                 depth: None,
+                idle_limit: OKX_IDLE_LIMIT,
             },
         })
     }

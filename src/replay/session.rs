@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::behavior::{Behavior, MAX_BATCH, Pacer, Step};
-use super::endpoint::{self, Endpoint, Framing};
+use super::endpoint::{self, Dialect, Endpoint, Framing};
 use super::fault::{self, InjectionKind};
 use super::library::{Library, frame_combined};
 use super::request::{self, Request as ClientRequest, RequestError};
@@ -191,6 +191,8 @@ struct Session {
     library: Arc<Library>,
     behavior: Behavior,
     stats: Arc<Stats>,
+    /// The venue protocol of requests and heartbeats.
+    dialect: Dialect,
     framing: Framing,
     /// The route connected to (USD-M); streams of other routes are not delivered.
     route: Option<&'static str>,
@@ -222,6 +224,9 @@ struct Session {
     /// When the oldest unanswered Ping times out; `None` while none is unanswered or
     /// there is no `pong_timeout`.
     pong_due: Option<Instant>,
+    /// When a venue that closes silent connections (OKX) closes this one: `idle_limit`
+    /// after the last write; `None` for other venues.
+    idle_due: Option<Instant>,
 }
 
 impl Session {
@@ -238,6 +243,7 @@ impl Session {
         let mut session = Session {
             library: Arc::clone(&shared.library),
             stats: Arc::clone(&shared.stats),
+            dialect: endpoint.dialect,
             framing: endpoint.framing,
             route: endpoint.route,
             micros: endpoint.micros,
@@ -256,6 +262,8 @@ impl Session {
             last_frame: None,
             expires: behavior.max_age.map(|age| now + age),
             pong_due: None,
+            idle_due: (endpoint.dialect == Dialect::Okx && !behavior.idle_limit.is_zero())
+                .then(|| now + behavior.idle_limit),
             behavior,
         };
         if session.behavior.live
@@ -287,7 +295,11 @@ impl Session {
 
     /// Runs the connection to its end; returns the number of data messages sent.
     async fn run(mut self, stop: &CancellationToken) -> u64 {
-        let mut ping = ping_timer(self.behavior.ping_interval);
+        // OKX's server does not ping: its clients do.
+        let mut ping = match self.dialect {
+            Dialect::Binance => ping_timer(self.behavior.ping_interval),
+            Dialect::Okx => None,
+        };
         let mut flow = self.inject_due().await;
         if let Flow::Continue = flow {
             flow = match self.behavior.after_sent(0) {
@@ -307,7 +319,14 @@ impl Session {
                 frame = self.stream.next() => self.on_frame(frame).await,
                 flushed = self.sink.flush(), if self.dirty => {
                     self.dirty = false;
+                    if let Some(due) = self.idle_due.as_mut() {
+                        *due = Instant::now() + self.behavior.idle_limit;
+                    }
                     ok_or_gone(flushed)
+                }
+                () = at(self.idle_due) => {
+                    self.stats.idle_closed();
+                    Flow::Close(CloseCode::Policy, "no data pushed within the idle limit")
                 }
                 () = at(self.expires) => Flow::Close(CloseCode::Normal, "max age"),
                 () = at(self.pong_due) => {
@@ -361,8 +380,22 @@ impl Session {
         match message {
             Message::Text(text) => {
                 self.stats.request();
-                let reply = self.answer(text.as_str());
                 self.dirty = true;
+                if self.dialect == Dialect::Okx {
+                    let answer =
+                        super::dialect::okx::answer(text.as_str(), &mut self.subscriptions);
+                    if answer.changed {
+                        self.reselect();
+                    }
+                    for reply in answer.replies {
+                        if let Err(e) = self.sink.feed(Message::text(reply)).await {
+                            debug!(error = %e, "write failed");
+                            return Flow::Gone;
+                        }
+                    }
+                    return Flow::Continue;
+                }
+                let reply = self.answer(text.as_str());
                 ok_or_gone(self.sink.feed(Message::text(reply)).await)
             }
             // tungstenite queued the pong; the flush branch writes it promptly.

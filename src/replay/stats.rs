@@ -21,6 +21,7 @@ pub struct Stats {
     closes_received: AtomicU64,
     injected: AtomicU64,
     pong_timeouts: AtomicU64,
+    idle_closes: AtomicU64,
     /// Data messages sent on each route of a routed venue (USD-M `public`, `market`).
     routed: [AtomicU64; 2],
     /// Woken after every change, so waiters re-check their condition.
@@ -50,6 +51,8 @@ pub struct StatsSnapshot {
     pub injected: u64,
     /// Connections closed because a Ping went unanswered for `Behavior::pong_timeout`.
     pub pong_timeouts: u64,
+    /// Connections closed because nothing was pushed for `Behavior::idle_limit` (OKX).
+    pub idle_closes: u64,
 }
 
 impl Stats {
@@ -103,6 +106,11 @@ impl Stats {
         self.pong_timeouts.load(Ordering::Relaxed)
     }
 
+    /// Connections closed because nothing was pushed for `Behavior::idle_limit` (OKX).
+    pub fn idle_closes(&self) -> u64 {
+        self.idle_closes.load(Ordering::Relaxed)
+    }
+
     /// Every counter at once (each read separately, so not one atomic cut).
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
@@ -116,6 +124,7 @@ impl Stats {
             closes_received: self.closes_received(),
             injected: self.injected(),
             pong_timeouts: self.pong_timeouts(),
+            idle_closes: self.idle_closes(),
         }
     }
 
@@ -207,6 +216,10 @@ impl Stats {
 
     pub(crate) fn pong_timed_out(&self) {
         self.bump(&self.pong_timeouts, 1);
+    }
+
+    pub(crate) fn idle_closed(&self) {
+        self.bump(&self.idle_closes, 1);
     }
 
     fn bump(&self, counter: &AtomicU64, n: u64) {

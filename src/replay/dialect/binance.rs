@@ -2,7 +2,7 @@
 //! `/stream?streams=<stream>/...` (combined framing). Query parameters other than
 //! `streams` (such as `timeUnit`) are read by the session.
 
-use crate::replay::endpoint::{Endpoint, Framing, streams_of};
+use crate::replay::endpoint::{Dialect, Endpoint, Framing, streams_of};
 
 /// Reads a spot request target, or `None` when spot has no such endpoint.
 pub(crate) fn parse(path: &str, query: Option<&str>) -> Option<Endpoint> {
@@ -21,6 +21,7 @@ pub(crate) fn parse(path: &str, query: Option<&str>) -> Option<Endpoint> {
         return None;
     };
     Some(Endpoint {
+        dialect: Dialect::Binance,
         framing,
         streams: streams_of(list)?,
         route: None,

@@ -6,17 +6,20 @@
 //! a stream is delivered on the route it was asked for: Binance USD-M silently delivers
 //! nothing for a stream subscribed on the wrong route, and so does this server. The
 //! subscribe protocol and the heartbeat of Binance venues live in `request` and `session`;
-//! Bybit and OKX will bring theirs in their own files here.
+//! OKX's (`subscribe` args, the text heartbeat, closing idle connections) in `okx`.
 
 pub(crate) mod binance;
 pub(crate) mod binance_futures;
+pub(crate) mod okx;
 
 use super::endpoint::Endpoint;
 
 /// Reads a request target by every dialect this server speaks: Binance spot's paths, and
 /// USD-M's routed paths (`/public/...`, `/market/...`). `None` is a 404.
 pub(crate) fn parse(path: &str, query: Option<&str>) -> Option<Endpoint> {
-    binance_futures::parse(path, query).or_else(|| binance::parse(path, query))
+    okx::parse(path)
+        .or_else(|| binance_futures::parse(path, query))
+        .or_else(|| binance::parse(path, query))
 }
 
 /// Whether a stream named `stream` is delivered on a connection to `endpoint`.
