@@ -48,6 +48,10 @@ pub struct Decimal([u64; 2]);
 pub struct DecimalError(pub String);
 
 impl Decimal {
+    /// No value: a field the venue does not send (Bybit spot tickers have no bid or ask).
+    /// Written as empty text (an empty CSV cell, `""` in NDJSON).
+    pub const EMPTY: Decimal = Decimal([0, 0]);
+
     /// Validates `text` as plain decimal text and keeps it character for character.
     #[inline]
     pub fn parse(text: &str) -> Result<Decimal, DecimalError> {
