@@ -98,6 +98,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             live: args.live,
             flood: args.flood,
             depth: None,
+            client_idle_limit: None,
         },
     };
     on_runtime(

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bybit;
 mod cli;
 mod e2e;
 mod lifecycle;

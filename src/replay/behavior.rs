@@ -61,6 +61,9 @@ pub struct Behavior {
     pub flood: Option<u64>,
     /// Depth mode: serve generated order books as diff-depth streams (see `depth.rs`).
     pub depth: Option<std::sync::Arc<super::depth::DepthMarkets>>,
+    /// Bybit connections: close one on which neither a client ping nor data passed for
+    /// this long; `None` is Bybit's own limit (10 minutes, `bybit::IDLE_LIMIT`).
+    pub client_idle_limit: Option<Duration>,
 }
 
 impl Default for Behavior {
@@ -81,6 +84,7 @@ impl Default for Behavior {
             live: false,
             flood: None,
             depth: None,
+            client_idle_limit: None,
         }
     }
 }

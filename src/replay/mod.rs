@@ -9,6 +9,7 @@
 
 mod behavior;
 mod book_gen;
+mod bybit;
 mod depth;
 mod endpoint;
 mod fault;
