@@ -11,8 +11,9 @@
 //!
 //! What is sent: the library's Bybit lines (classified by their `topic`), in file order,
 //! each once and byte for byte, if its topic is subscribed when the cursor reaches it. The
-//! cursor starts at the first successful subscribe. `limit`, `close_after`, `drop_after`
-//! and `rate` behave as on Binance connections; other faults are Binance-only.
+//! cursor starts at the first successful subscribe (with `live`, where the shared timeline
+//! is then). `limit`, `close_after`, `drop_after`, `rate` and `live` behave as on Binance
+//! connections; other faults are Binance-only.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -164,7 +165,13 @@ impl Session {
             }
             let next = self.next_message();
             let may_send = step == Step::Continue && next.is_some();
-            let due = self.pacer.due();
+            let due = match (self.live_period(), next) {
+                // On the live timeline, message i is published at `started + i * period`.
+                (Some(period), Some(i)) => {
+                    Some(self.shared.started + period * u32::try_from(i).unwrap_or(u32::MAX))
+                }
+                _ => self.pacer.due(),
+            };
             let flow = tokio::select! {
                 biased;
                 () = stop.cancelled() => Flow::Close(CloseCode::Away, "server shutting down"),
@@ -200,6 +207,13 @@ impl Session {
                 return flow;
             }
         }
+    }
+
+    /// The time per message of a live timeline (`live` with a `rate`).
+    fn live_period(&self) -> Option<Duration> {
+        let behavior = &self.shared.behavior;
+        (behavior.live && behavior.rate > 0)
+            .then(|| Duration::from_nanos((1_000_000_000 / behavior.rate).max(1)))
     }
 
     /// The index of the next library message to send, if any.
@@ -255,7 +269,14 @@ impl Session {
             return Err("Invalid topic");
         }
         self.subscribed.extend(args.iter().cloned());
-        self.cursor.get_or_insert(0);
+        if self.cursor.is_none() {
+            // Join a live timeline where it is now; otherwise start from the beginning.
+            let start = self.live_period().map_or(0, |period| {
+                let since = Instant::now().duration_since(self.shared.started);
+                (since.as_nanos() / period.as_nanos() + 1) as usize
+            });
+            self.cursor = Some(start.min(self.shared.library.messages().len()));
+        }
         Ok(match self.category {
             Category::Spot => "subscribe",
             Category::Linear => "",
