@@ -33,13 +33,14 @@
 //! <https://bybit-exchange.github.io/docs/v5/websocket/public/trade>, `.../orderbook`,
 //! `.../ticker`, `.../all-liquidation`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 use super::{
     AckKey, Control, DecodeError, Decoded, DepthUpdate, Exchange, Heartbeat, Level, Limits, Out,
@@ -199,26 +200,29 @@ pub fn topic(stream: &StreamId) -> String {
     format!("{prefix}.{}", stream.symbol)
 }
 
-/// Every top-level key of a Bybit message: data (`topic`, `type`, `ts`, `data`) or an
-/// answer (`success`, `ret_msg`, `op`, `req_id`).
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    topic: Option<&'a str>,
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a str>,
-    ts: Option<u64>,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
+/// The answer fields of a Bybit message (`success`, `ret_msg`, `op`, `req_id`).
+#[derive(Default)]
+struct Answer<'a> {
     success: Option<bool>,
-    #[serde(borrow)]
-    ret_msg: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
+    ret_msg: Option<Cow<'a, str>>,
     op: Option<&'a str>,
-    #[serde(borrow)]
-    req_id: Option<std::borrow::Cow<'a, str>>,
+    req_id: Option<Cow<'a, str>>,
 }
 
+/// What a message turned out to be, once read.
+enum Parsed<'a> {
+    /// Rows were added; `ts` is the message's time, stamped on them at the end.
+    Data { ts: u64 },
+    /// A topic foxtrot does not normalize.
+    Unsupported,
+    /// No topic: an answer to a request.
+    Answer(Answer<'a>),
+}
+
+/// Decodes one frame in one pass: the message is read as a map and its `data` straight
+/// into rows by the topic read before it (Bybit writes `topic` and `type` first), so no
+/// part of the frame is read twice or held as raw text. (Capturing `data` as raw text or
+/// skipping a nested value would cost serde_json an allocation per frame.)
 fn decode(venue: Venue, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
     if !frame.trim_start().starts_with('{') {
         return Err(match serde_json::from_str::<IgnoredAny>(frame) {
@@ -226,49 +230,250 @@ fn decode(venue: Venue, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Deco
             Err(e) => DecodeError::Json(e),
         });
     }
-    let envelope: Envelope<'_> = serde_json::from_str(frame)?;
-    let Some(topic) = envelope.topic else {
-        return control(envelope);
-    };
-    let data = envelope.data.ok_or(DecodeError::UnknownShape)?.get();
-    let ts = envelope.ts.ok_or(DecodeError::UnknownShape)?;
-    let snapshot = match envelope.kind {
-        Some("snapshot") => true,
-        Some("delta") => false,
-        _ => return Err(DecodeError::UnknownShape),
-    };
-    let frame = FrameInfo {
+    let (ticks, depth) = (out.ticks.len(), out.depth.len());
+    let mut failed = None;
+    let mut de = serde_json::Deserializer::from_str(frame);
+    let result = de.deserialize_map(Message {
         venue,
         recv_ns,
-        ts,
-        snapshot,
+        out: &mut *out,
+        failed: &mut failed,
+    });
+    let parsed = match (failed, result) {
+        (Some(e), _) => return Err(e),
+        (None, Err(e)) => return Err(DecodeError::Json(e)),
+        (None, Ok(parsed)) => parsed,
     };
-    let (kind, rest) = topic.split_once('.').ok_or(DecodeError::UnknownShape)?;
-    match kind {
-        "publicTrade" => trades(&frame, data, out)?,
-        "orderbook" => {
-            let (depth, _) = rest.split_once('.').ok_or(DecodeError::UnknownShape)?;
-            if depth == "1" {
-                book_ticker(&frame, data, out)?;
-            } else {
-                book(&frame, data, out)?;
+    de.end()?;
+    match parsed {
+        Parsed::Answer(answer) => control(answer),
+        Parsed::Unsupported => Ok(Decoded::Unsupported),
+        Parsed::Data { ts } => {
+            // `ts` may follow `data` (linear tickers): stamp it now.
+            for tick in &mut out.ticks[ticks..] {
+                stamp(tick, ts);
+            }
+            for update in &mut out.depth[depth..] {
+                update.exchange_ns = epoch_ns(ts);
+            }
+            Ok(Decoded::Data)
+        }
+    }
+}
+
+/// Sets a row's exchange time to the message's `ts` (ms).
+fn stamp(tick: &mut Tick, ts: u64) {
+    tick.exchange_ns = epoch_ns(ts);
+    match &mut tick.data {
+        TickData::Trade(t) => t.event_time = ts,
+        TickData::Ticker(t) => t.event_time = ts,
+        TickData::Funding(t) => t.event_time = ts,
+        TickData::Liquidation(t) => t.event_time = ts,
+        _ => {}
+    }
+}
+
+/// Reads one message (see [`decode`]); a [`DecodeError`] met on the way is put in `failed`.
+struct Message<'o> {
+    venue: Venue,
+    recv_ns: u64,
+    out: &'o mut Out,
+    failed: &'o mut Option<DecodeError>,
+}
+
+impl<'de> Visitor<'de> for Message<'_> {
+    type Value = Parsed<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Bybit message")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed<'de>, A::Error> {
+        let (mut topic, mut kind, mut ts, mut rows) = (None, None, None, None);
+        let mut answer = Answer::default();
+        let refuse = |failed: &mut Option<DecodeError>, e: DecodeError| {
+            *failed = Some(e);
+            de::Error::custom("refused")
+        };
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match key {
+                "topic" => topic = Some(map.next_value::<&'de str>()?),
+                "type" => kind = Some(map.next_value::<&'de str>()?),
+                "ts" => ts = Some(map.next_value::<u64>()?),
+                "data" => {
+                    let snapshot = match kind {
+                        Some("snapshot") => true,
+                        Some("delta") => false,
+                        _ => return Err(refuse(self.failed, DecodeError::UnknownShape)),
+                    };
+                    let Some(rows_of) = topic.map(Rows::of) else {
+                        return Err(refuse(self.failed, DecodeError::UnknownShape));
+                    };
+                    let frame = FrameInfo {
+                        venue: self.venue,
+                        recv_ns: self.recv_ns,
+                        ts: ts.unwrap_or(0),
+                        snapshot,
+                    };
+                    match rows_of {
+                        Some(of) => map.next_value_seed(RowsSeed {
+                            of,
+                            frame,
+                            out: &mut *self.out,
+                            failed: &mut *self.failed,
+                        })?,
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                    rows = Some(rows_of.is_some());
+                }
+                "success" => answer.success = Some(map.next_value()?),
+                "ret_msg" => answer.ret_msg = Some(map.next_value()?),
+                "op" => answer.op = Some(map.next_value()?),
+                "req_id" => answer.req_id = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        "tickers" => tickers(&frame, data, out)?,
-        "allLiquidation" => liquidations(&frame, data, out)?,
-        // kline, liquidation (retired), tickers_lt, ...: valid, not normalized.
-        _ => return Ok(Decoded::Unsupported),
+        match (topic, rows, ts) {
+            (None, _, _) => Ok(Parsed::Answer(answer)),
+            (Some(_), Some(true), Some(ts)) => Ok(Parsed::Data { ts }),
+            (Some(_), Some(false), _) => Ok(Parsed::Unsupported),
+            _ => Err(refuse(self.failed, DecodeError::UnknownShape)),
+        }
     }
-    Ok(Decoded::Data)
+}
+
+/// Which rows a topic's `data` becomes.
+#[derive(Clone, Copy)]
+enum Rows {
+    Trades,
+    BookTicker,
+    Book,
+    Tickers,
+    Liquidations,
+}
+
+impl Rows {
+    /// `Some(None)` for a valid topic foxtrot does not normalize (kline, ...).
+    fn of(topic: &str) -> Option<Rows> {
+        let (kind, rest) = topic.split_once('.')?;
+        Some(match kind {
+            "publicTrade" => Rows::Trades,
+            "orderbook" if rest.starts_with("1.") => Rows::BookTicker,
+            "orderbook" => Rows::Book,
+            "tickers" => Rows::Tickers,
+            "allLiquidation" => Rows::Liquidations,
+            _ => return None,
+        })
+    }
+}
+
+/// Reads a message's `data` into rows.
+struct RowsSeed<'o> {
+    of: Rows,
+    frame: FrameInfo,
+    out: &'o mut Out,
+    failed: &'o mut Option<DecodeError>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let RowsSeed {
+            of,
+            frame,
+            out,
+            failed,
+        } = self;
+        match of {
+            Rows::Trades => {
+                let mut run = (0u64, 0u16);
+                let each = Each {
+                    f: |t: WireTrade<'de>| trade(&frame, t, out, &mut run),
+                    failed: &mut *failed,
+                    item: PhantomData,
+                };
+                d.deserialize_any(each)
+            }
+            Rows::Liquidations => d.deserialize_any(Each {
+                f: |l: WireLiquidation<'de>| liquidation(&frame, l, out),
+                failed: &mut *failed,
+                item: PhantomData,
+            }),
+            Rows::BookTicker => {
+                let book = BookSeed {
+                    levels: &mut out.levels,
+                }
+                .deserialize(d)?;
+                keep(failed, book_ticker(&frame, book, out))
+            }
+            Rows::Book => {
+                let book = BookSeed {
+                    levels: &mut out.levels,
+                }
+                .deserialize(d)?;
+                keep(failed, book_update(&frame, book, out))
+            }
+            Rows::Tickers => {
+                let wire = WireTicker::deserialize(d)?;
+                keep(failed, tickers(&frame, wire, out))
+            }
+        }
+    }
+}
+
+/// Keeps the error of `result` in `failed` and tells serde to stop.
+fn keep<E: de::Error>(
+    failed: &mut Option<DecodeError>,
+    result: Result<(), DecodeError>,
+) -> Result<(), E> {
+    result.map_err(|e| {
+        *failed = Some(e);
+        E::custom("refused")
+    })
+}
+
+/// Calls `f` with each element of an array (or with the one object, where the docs
+/// disagree on which Bybit sends), without collecting them.
+struct Each<'f, T, F> {
+    f: F,
+    failed: &'f mut Option<DecodeError>,
+    item: PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>, F: FnMut(T) -> Result<(), DecodeError>> Visitor<'de>
+    for Each<'_, T, F>
+{
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<T>()? {
+            if let Err(e) = (self.f)(item) {
+                *self.failed = Some(e);
+                return Err(de::Error::custom("refused"));
+            }
+        }
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, map: A) -> Result<(), A::Error> {
+        let item = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        (self.f)(item).map_err(|e| {
+            *self.failed = Some(e);
+            de::Error::custom("refused")
+        })
+    }
 }
 
 /// An answer to a request: a subscribe ack or refusal, or a pong.
-fn control(envelope: Envelope<'_>) -> Result<Decoded, DecodeError> {
-    let key = envelope
+fn control(answer: Answer<'_>) -> Result<Decoded, DecodeError> {
+    let key = answer
         .req_id
         .filter(|id| !id.is_empty())
         .map(|id| AckKey::Text(id.into_owned()));
-    let control = match (envelope.op, envelope.success) {
+    let control = match (answer.op, answer.success) {
         // Spot and linear: {"success":true,"ret_msg":"pong",...,"op":"ping"}; option and
         // private: {"op":"pong","args":[...]}.
         (Some("ping"), Some(true)) | (Some("pong"), _) => Control::Pong,
@@ -276,7 +481,7 @@ fn control(envelope: Envelope<'_>) -> Result<Decoded, DecodeError> {
         (Some(_), Some(false)) => Control::Error {
             // Bybit's answers carry no code, only the message.
             code: 0,
-            msg: envelope.ret_msg.map(|m| m.into_owned()).unwrap_or_default(),
+            msg: answer.ret_msg.map(|m| m.into_owned()).unwrap_or_default(),
             key,
         },
         _ => return Err(DecodeError::UnknownShape),
@@ -312,47 +517,6 @@ fn symbol(text: &str) -> Result<Symbol, DecodeError> {
     Ok(parse_symbol(text)?)
 }
 
-/// Calls `f` with each element of the JSON array `data`, without collecting them.
-fn each<'a, T: Deserialize<'a>>(
-    data: &'a str,
-    mut f: impl FnMut(T) -> Result<(), DecodeError>,
-) -> Result<(), DecodeError> {
-    struct Each<'f, T, F> {
-        f: &'f mut F,
-        failed: &'f mut Option<DecodeError>,
-        item: std::marker::PhantomData<T>,
-    }
-    impl<'de, T: Deserialize<'de>, F: FnMut(T) -> Result<(), DecodeError>> Visitor<'de>
-        for Each<'_, T, F>
-    {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an array")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while let Some(item) = seq.next_element::<T>()? {
-                if let Err(e) = (self.f)(item) {
-                    *self.failed = Some(e);
-                    return Err(de::Error::custom("refused"));
-                }
-            }
-            Ok(())
-        }
-    }
-    let mut failed = None;
-    let mut de = serde_json::Deserializer::from_str(data);
-    let result = de.deserialize_seq(Each {
-        f: &mut f,
-        failed: &mut failed,
-        item: std::marker::PhantomData,
-    });
-    match (failed, result) {
-        (Some(e), _) => Err(e),
-        (None, Err(e)) => Err(DecodeError::Json(e)),
-        (None, Ok(())) => Ok(de.end()?),
-    }
-}
-
 /// trade.mdx: one element of a `publicTrade` array.
 ///
 /// ```json
@@ -376,40 +540,42 @@ struct WireTrade<'a> {
     id: &'a str,
 }
 
-fn trades(frame: &FrameInfo, data: &str, out: &mut Out) -> Result<(), DecodeError> {
-    // UUID ids do not order trades; the key that de-duplicates them is the trade time and
-    // the position among the frame's trades of that millisecond.
-    let mut run = (0u64, 0u16);
-    each(data, |t: WireTrade<'_>| {
-        let buyer_is_maker = match t.side {
-            "Sell" => true,
-            "Buy" => false,
-            _ => return Err(DecodeError::UnknownShape),
-        };
-        let trade_id = match integer(t.id) {
-            Some(id) => TradeId::int(id),
-            None => {
-                let bytes = tick::parse_uuid(t.id).ok_or(DecodeError::UnknownShape)?;
-                run = if run.0 == t.time {
-                    (t.time, run.1.saturating_add(1))
-                } else {
-                    (t.time, 0)
-                };
-                TradeId::Uuid { bytes, run: run.1 }
-            }
-        };
-        let trade = Trade {
-            event_time: frame.ts,
-            trade_time: t.time,
-            trade_id,
-            price: decimal("p", t.price)?,
-            qty: decimal("v", t.qty)?,
-            buyer_is_maker,
-        };
-        out.ticks
-            .push(frame.tick(symbol(t.symbol)?, TickData::Trade(trade)));
-        Ok(())
-    })
+/// One `trade` row. UUID ids do not order trades; the key that de-duplicates them is the
+/// trade time and the trade's place among the frame's trades of that millisecond (`run`).
+fn trade(
+    frame: &FrameInfo,
+    t: WireTrade<'_>,
+    out: &mut Out,
+    run: &mut (u64, u16),
+) -> Result<(), DecodeError> {
+    let buyer_is_maker = match t.side {
+        "Sell" => true,
+        "Buy" => false,
+        _ => return Err(DecodeError::UnknownShape),
+    };
+    let trade_id = match integer(t.id) {
+        Some(id) => TradeId::int(id),
+        None => {
+            let bytes = tick::parse_uuid(t.id).ok_or(DecodeError::UnknownShape)?;
+            *run = if run.0 == t.time {
+                (t.time, run.1.saturating_add(1))
+            } else {
+                (t.time, 0)
+            };
+            TradeId::Uuid { bytes, run: run.1 }
+        }
+    };
+    let trade = Trade {
+        event_time: frame.ts,
+        trade_time: t.time,
+        trade_id,
+        price: decimal("p", t.price)?,
+        qty: decimal("v", t.qty)?,
+        buyer_is_maker,
+    };
+    out.ticks
+        .push(frame.tick(symbol(t.symbol)?, TickData::Trade(trade)));
+    Ok(())
 }
 
 /// Digit text that reads back the same as an integer (no sign, no leading zero).
@@ -518,19 +684,8 @@ impl<'de> Visitor<'de> for LevelsSeed<'_> {
     }
 }
 
-fn book_data<'a>(data: &'a str, out: &mut Out) -> Result<BookData<'a>, DecodeError> {
-    let mut de = serde_json::Deserializer::from_str(data);
-    let book = BookSeed {
-        levels: &mut out.levels,
-    }
-    .deserialize(&mut de)?;
-    de.end()?;
-    Ok(book)
-}
-
 /// `orderbook.1`: the best bid and ask as a `bookTicker` row.
-fn book_ticker(frame: &FrameInfo, data: &str, out: &mut Out) -> Result<(), DecodeError> {
-    let book = book_data(data, out)?;
+fn book_ticker(frame: &FrameInfo, book: BookData<'_>, out: &mut Out) -> Result<(), DecodeError> {
     let best = |range: &std::ops::Range<u32>| {
         out.levels[range.start as usize..range.end as usize]
             .iter()
@@ -558,8 +713,7 @@ fn is_zero(qty: &Decimal) -> bool {
 }
 
 /// `orderbook.50`/`.200`/`.500`: a snapshot or delta for the book code.
-fn book(frame: &FrameInfo, data: &str, out: &mut Out) -> Result<(), DecodeError> {
-    let book = book_data(data, out)?;
+fn book_update(frame: &FrameInfo, book: BookData<'_>, out: &mut Out) -> Result<(), DecodeError> {
     let update = DepthUpdate {
         symbol: symbol(book.symbol)?,
         // A snapshot (and `u` = 1: the service restarted) replaces the book.
@@ -665,8 +819,7 @@ impl Default for TickerState {
 /// The tickers of one connection, by symbol (kept in [`Out::state`]).
 type Tickers = HashMap<Symbol, TickerState>;
 
-fn tickers(frame: &FrameInfo, data: &str, out: &mut Out) -> Result<(), DecodeError> {
-    let wire: WireTicker<'_> = serde_json::from_str(data)?;
+fn tickers(frame: &FrameInfo, wire: WireTicker<'_>, out: &mut Out) -> Result<(), DecodeError> {
     let symbol = symbol(wire.symbol)?;
     let state = out
         .state
@@ -799,32 +952,29 @@ struct WireLiquidation<'a> {
     price: &'a str,
 }
 
-fn liquidations(frame: &FrameInfo, data: &str, out: &mut Out) -> Result<(), DecodeError> {
-    let mut one = |l: WireLiquidation<'_>| {
-        // The side of the liquidated position: a long (`Buy`) is closed by selling.
-        let sell = match l.side {
-            "Buy" => true,
-            "Sell" => false,
-            _ => return Err(DecodeError::UnknownShape),
-        };
-        let liquidation = Liquidation {
-            event_time: frame.ts,
-            trade_time: l.time,
-            sell,
-            price: decimal("p", l.price)?,
-            avg_price: Decimal::EMPTY,
-            qty: decimal("v", l.qty)?,
-        };
-        out.ticks
-            .push(frame.tick(symbol(l.symbol)?, TickData::Liquidation(liquidation)));
-        Ok(())
+/// One `liquidation` row. Bybit's side names the liquidated position: a long (`Buy`) is
+/// closed by selling.
+fn liquidation(
+    frame: &FrameInfo,
+    l: WireLiquidation<'_>,
+    out: &mut Out,
+) -> Result<(), DecodeError> {
+    let sell = match l.side {
+        "Buy" => true,
+        "Sell" => false,
+        _ => return Err(DecodeError::UnknownShape),
     };
-    // The docs' table says an object, their example shows an array: take both.
-    if data.trim_start().starts_with('{') {
-        one(serde_json::from_str(data)?)
-    } else {
-        each(data, one)
-    }
+    let liquidation = Liquidation {
+        event_time: frame.ts,
+        trade_time: l.time,
+        sell,
+        price: decimal("p", l.price)?,
+        avg_price: Decimal::EMPTY,
+        qty: decimal("v", l.qty)?,
+    };
+    out.ticks
+        .push(frame.tick(symbol(l.symbol)?, TickData::Liquidation(liquidation)));
+    Ok(())
 }
 
 #[cfg(test)]
