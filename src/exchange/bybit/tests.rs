@@ -1,7 +1,10 @@
 //! Bybit's decoder and plan on the real fixtures (`tests/data/bybit/`).
 
+use super::rows::{is_zero, percent};
 use super::*;
 use crate::book::{Book, Change, Side};
+use crate::exchange::Level;
+use crate::tick::{self, BookTicker, Decimal, TradeId};
 
 fn fixture(name: &str) -> Vec<String> {
     let path = format!("{}/tests/data/bybit/{name}", env!("CARGO_MANIFEST_DIR"));
