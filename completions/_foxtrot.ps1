@@ -120,6 +120,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('--oversized-bytes', '--oversized-bytes', [CompletionResultType]::ParameterName, 'The length in bytes of an `oversized` injection')
             [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'Close each connection (close frame 1000, "max age") once it is this old')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close a connection (close frame 1008) that has not answered a ping within this')
+            [CompletionResult]::new('--clock-shift-ms', '--clock-shift-ms', [CompletionResultType]::ParameterName, 'Stamp every message''s times with this server''s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would')
             [CompletionResult]::new('--flood', '--flood', [CompletionResultType]::ParameterName, 'Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams in each client''s URL as fast as the socket takes them, then close; FILEs are optional')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start over at the end of the files instead of idling')
             [CompletionResult]::new('--live', '--live', [CompletionResultType]::ParameterName, 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected')
@@ -184,7 +185,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             break
         }
         'foxtrot;generate;completions' {
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write the script into DIR under its conventional name instead of printing it')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write the script into DIR (created if missing) under its conventional name')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
@@ -194,7 +195,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             break
         }
         'foxtrot;generate;man' {
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR (created if missing)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')

@@ -554,7 +554,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__replay)
-            opts="-v -q -h --listen --rate --loop --limit --close-after --live --ping-interval --drop-after --stall-after --refuse --retry-after --refuse-first --inject --oversized-bytes --max-age --pong-timeout --flood --verbose --quiet --help"
+            opts="-v -q -h --listen --rate --loop --limit --close-after --live --ping-interval --drop-after --stall-after --refuse --retry-after --refuse-first --inject --oversized-bytes --max-age --pong-timeout --clock-shift-ms --flood --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,6 +613,10 @@ _foxtrot() {
                     return 0
                     ;;
                 --pong-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clock-shift-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -114,6 +114,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --oversized-bytes 'The length in bytes of an `oversized` injection'
             cand --max-age 'Close each connection (close frame 1000, "max age") once it is this old'
             cand --pong-timeout 'Close a connection (close frame 1008) that has not answered a ping within this'
+            cand --clock-shift-ms 'Stamp every message''s times with this server''s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would'
             cand --flood 'Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams in each client''s URL as fast as the socket takes them, then close; FILEs are optional'
             cand --loop 'Start over at the end of the files instead of idling'
             cand --live 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected'
@@ -170,7 +171,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'foxtrot;generate;completions'= {
-            cand --dir 'Write the script into DIR under its conventional name instead of printing it'
+            cand --dir 'Write the script into DIR (created if missing) under its conventional name'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand -q 'No summary line and no status line; only errors on stderr'
@@ -179,7 +180,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --help 'Print help'
         }
         &'foxtrot;generate;man'= {
-            cand --dir 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1'
+            cand --dir 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR (created if missing)'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand -q 'No summary line and no status line; only errors on stderr'

@@ -36,28 +36,28 @@ complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "venues" -d 'List th
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l venue -d 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
-bookTicker\t'Best bid and ask, on every change'
-trade\t'Every trade'
-aggTrade\t'Trades aggregated by taker order and price'
-funding\t'Mark price, index price and funding rate of a perpetual (Binance `markPrice`)'
-liquidation\t'Liquidation orders (Binance `forceOrder`)'
-kline_1s\t'1-second klines (candlesticks)'
-kline_1m\t'1-minute klines'
-kline_3m\t'3-minute klines'
-kline_5m\t'5-minute klines'
-kline_15m\t'15-minute klines'
-kline_30m\t'30-minute klines'
-kline_1h\t'1-hour klines'
-kline_2h\t'2-hour klines'
-kline_4h\t'4-hour klines'
-kline_6h\t'6-hour klines'
-kline_8h\t'8-hour klines'
-kline_12h\t'12-hour klines'
-kline_1d\t'1-day klines'
-kline_3d\t'3-day klines'
-kline_1w\t'1-week klines'
-kline_1M\t'1-month klines'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t''
+bookTicker\t''
+trade\t''
+aggTrade\t''
+funding\t''
+liquidation\t''
+kline_1s\t''
+kline_1m\t''
+kline_3m\t''
+kline_5m\t''
+kline_15m\t''
+kline_30m\t''
+kline_1h\t''
+kline_2h\t''
+kline_4h\t''
+kline_6h\t''
+kline_8h\t''
+kline_12h\t''
+kline_1d\t''
+kline_3d\t''
+kline_1w\t''
+kline_1M\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
@@ -86,28 +86,28 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s v -l verbose 
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l venue -d 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t'The 24 h rolling ticker: last price, best bid/ask, open/high/low, volume'
-bookTicker\t'Best bid and ask, on every change'
-trade\t'Every trade'
-aggTrade\t'Trades aggregated by taker order and price'
-funding\t'Mark price, index price and funding rate of a perpetual (Binance `markPrice`)'
-liquidation\t'Liquidation orders (Binance `forceOrder`)'
-kline_1s\t'1-second klines (candlesticks)'
-kline_1m\t'1-minute klines'
-kline_3m\t'3-minute klines'
-kline_5m\t'5-minute klines'
-kline_15m\t'15-minute klines'
-kline_30m\t'30-minute klines'
-kline_1h\t'1-hour klines'
-kline_2h\t'2-hour klines'
-kline_4h\t'4-hour klines'
-kline_6h\t'6-hour klines'
-kline_8h\t'8-hour klines'
-kline_12h\t'12-hour klines'
-kline_1d\t'1-day klines'
-kline_3d\t'3-day klines'
-kline_1w\t'1-week klines'
-kline_1M\t'1-month klines'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t''
+bookTicker\t''
+trade\t''
+aggTrade\t''
+funding\t''
+liquidation\t''
+kline_1s\t''
+kline_1m\t''
+kline_3m\t''
+kline_5m\t''
+kline_15m\t''
+kline_30m\t''
+kline_1h\t''
+kline_2h\t''
+kline_4h\t''
+kline_6h\t''
+kline_8h\t''
+kline_12h\t''
+kline_1d\t''
+kline_3d\t''
+kline_1w\t''
+kline_1M\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
@@ -149,6 +149,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l inject -d 'Af
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l oversized-bytes -d 'The length in bytes of an `oversized` injection' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'Close each connection (close frame 1000, "max age") once it is this old' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l clock-shift-ms -d 'Stamp every message\'s times with this server\'s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams in each client\'s URL as fast as the socket takes them, then close; FILEs are optional' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Start over at the end of the files instead of idling'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l live -d 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected'
@@ -174,11 +175,11 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -l dir -d 'Write the script into DIR under its conventional name instead of printing it' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -l dir -d 'Write the script into DIR (created if missing) under its conventional name' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -l dir -d 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -l dir -d 'Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR (created if missing)' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'

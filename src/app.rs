@@ -12,6 +12,7 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::config::Config;
 use crate::connection::{Admission, Connection, ConnectionError, Shared};
+use crate::exit::Exit;
 use crate::limiter::ConnectLimiter;
 use crate::pipe;
 use crate::report::{Ending, Monitor, ReportError, Reporters};
@@ -23,7 +24,7 @@ use crate::stats::{Snapshot, Stats};
 const HANDLE_GRACE: Duration = Duration::from_secs(1);
 
 /// Exit code when the deadline forced the stop and ticks were lost.
-pub const EXIT_LOST: i32 = 3;
+pub const EXIT_LOST: i32 = crate::exit::Exit::Lost.code();
 
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,9 @@ pub enum RunError {
     /// A task panicked (a bug).
     #[error("internal error: {0}")]
     Panic(String),
+    /// The run ended (`--duration`, `--limit`, a signal) without ever connecting.
+    #[error(transparent)]
+    NeverConnected(#[from] crate::dialing::NeverConnected),
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -65,6 +69,8 @@ pub enum RunError {
 pub struct Report {
     /// Final counters.
     pub stats: Snapshot,
+    /// Our clock minus each venue's at the end, in seconds.
+    pub clock_offsets: Vec<(crate::exchange::Venue, f64)>,
     /// From start to the end of the stop.
     pub elapsed: Duration,
     /// The deadline passed (and so `stats.lost` may be above zero).
@@ -79,9 +85,9 @@ impl Report {
     /// 0 clean, 1 failure, 3 deadline passed with ticks lost.
     pub fn exit_code(&self) -> i32 {
         match (&self.failure, self.deadline_passed) {
-            (Some(_), _) => 1,
+            (Some(_), _) => Exit::Failure.code(),
             (None, Some(_)) if self.stats.lost > 0 => EXIT_LOST,
-            _ => 0,
+            _ => Exit::Ok.code(),
         }
     }
 
@@ -95,8 +101,12 @@ impl Report {
             ),
             None => String::new(),
         };
+        let mut skew = String::new();
+        for (venue, seconds) in &self.clock_offsets {
+            skew.push_str(&format!("; clock offset {venue} {seconds:+.3}s"));
+        }
         format!(
-            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {} in {:.2}s",
+            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {} in {:.2}s{skew}",
             s.received,
             s.written,
             s.dropped,
@@ -104,7 +114,7 @@ impl Report {
             s.reconnects,
             s.stalls,
             s.gaps,
-            self.elapsed.as_secs_f64()
+            self.elapsed.as_secs_f64(),
         )
     }
 }
@@ -248,8 +258,16 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         Some(Err(e)) => failure = failure.or(Some(RunError::Panic(e.to_string()))),
         Some(Ok(Ok(SinkEnd::Drained | SinkEnd::Aborted))) | None => {}
     }
+    // Issue 13: a run that never connected recorded nothing, however it ended: never a
+    // success. Its output is kept: it holds the `never_connected` gap records.
+    let never_connected = stats.dialing.never_connected(&config.endpoint);
+    let keep_output = failure.is_none() && never_connected.is_some();
+    if failure.is_none() && !output_closed {
+        failure = never_connected.map(RunError::NeverConnected);
+    }
     let report = Report {
         stats: stats.snapshot(),
+        clock_offsets: stats.skew.estimates_s(),
         elapsed: started.elapsed(),
         deadline_passed: matches!(drain, Drain::DeadlinePassed { .. })
             .then_some(config.shutdown_timeout),
@@ -260,6 +278,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     if let Some(path) = opened.created
         && report.failure.is_some()
         && report.stats.written == 0
+        && !keep_output
     {
         let _ = std::fs::remove_file(path);
     }

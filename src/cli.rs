@@ -96,14 +96,14 @@ pub enum Generate {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
-        /// Write the script into DIR under its conventional name instead of printing it.
+        /// Write the script into DIR (created if missing) under its conventional name.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
     /// The man page (roff); with --dir, one page per subcommand as well.
     #[command(after_help = GENERATE_EXAMPLES)]
     Man {
-        /// Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR instead of printing foxtrot.1.
+        /// Write foxtrot.1 and foxtrot-SUBCOMMAND.1 into DIR (created if missing).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
@@ -252,13 +252,34 @@ pub struct RunArgs {
     pub max_connection_age: Option<Duration>,
 }
 
-/// What a connection does with a tick when the channel is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnFull {
-    /// Wait for room, which pushes back on the socket (nothing is dropped).
-    Block,
-    /// Never wait: drop the new tick and count it.
-    DropNewest,
+pub use crate::pipe::OnFull;
+
+// The data path's types stay free of clap: their command-line spelling is given here.
+impl ValueEnum for OnFull {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[OnFull::Block, OnFull::DropNewest]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            OnFull::Block => PossibleValue::new("block")
+                .help("Wait for room, which pushes back on the socket (nothing is dropped)"),
+            OnFull::DropNewest => {
+                PossibleValue::new("drop-newest").help("Never wait: drop the new tick and count it")
+            }
+        })
+    }
+}
+
+impl ValueEnum for Channel {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Channel::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
 /// `foxtrot stream`.
@@ -381,6 +402,15 @@ pub struct ReplayArgs {
     /// Close a connection (close frame 1008) that has not answered a ping within this.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
     pub pong_timeout: Option<Duration>,
+    /// Stamp every message's times with this server's clock plus MS milliseconds (negative:
+    /// behind), as a venue with a skewed clock would.
+    #[arg(
+        long,
+        value_name = "MS",
+        allow_hyphen_values = true,
+        help_heading = "Faults"
+    )]
+    pub clock_shift_ms: Option<i64>,
     /// Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams
     /// in each client's URL as fast as the socket takes them, then close; FILEs are optional.
     #[arg(long, value_name = "N")]

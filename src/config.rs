@@ -41,6 +41,10 @@ pub enum ConfigError {
     /// A zero `--stats-interval`.
     #[error("--stats-interval must be above zero, such as 1s or 500ms")]
     ZeroInterval,
+    /// A zero duration where zero makes no sense (`--duration 0s` would stop before the
+    /// first connection and still write what raced in).
+    #[error("{0} must be above zero, such as 30s or 1h")]
+    ZeroDuration(&'static str),
     /// The table needs a terminal.
     #[error("--format table needs a terminal on stdout: use --format ndjson or csv when piping")]
     TableNeedsTerminal,
@@ -376,6 +380,9 @@ impl Config {
         };
         let status_line = !quiet && !data_on_terminal && std::io::stderr().is_terminal();
         let tuning = &file.tuning;
+        let duration = run.duration.or(file.stop.duration.map(|d| d.0));
+        let connection = connection_settings(run, tuning);
+        refuse_zero(duration, &connection)?;
         Ok(Config {
             streams,
             channels,
@@ -396,7 +403,7 @@ impl Config {
                 .or(tuning.on_full.map(|c| c.0))
                 .unwrap_or(OnFull::Block),
             limit: run.limit.or(file.stop.limit.map(|n| n.0)),
-            duration: run.duration.or(file.stop.duration.map(|d| d.0)),
+            duration,
             streams_per_connection: run
                 .streams_per_connection
                 .or(tuning.streams_per_connection.map(|n| n.0))
@@ -406,7 +413,7 @@ impl Config {
                 .connect_limit
                 .or(tuning.connect_limit.map(|l| l.0))
                 .unwrap_or(typed_venue.exchange().limits().connect_attempts),
-            connection: connection_settings(run, tuning),
+            connection,
             quiet,
             stats_interval,
             stats_file,
@@ -444,6 +451,28 @@ pub const DEFAULT_STREAMS_PER_CONNECTION: u32 = 200;
 pub const DEFAULT_CONNECT_LIMIT: (usize, Duration) = (300, Duration::from_secs(300));
 
 /// The connection tunables: flags first, then the file's `[tuning]`, then the defaults.
+/// Refuses zero for the durations where zero makes no sense (issue 13). The shutdown
+/// timeout and the backoff delays may be zero: "no grace" and "retry at once" are meant.
+fn refuse_zero(
+    duration: Option<Duration>,
+    connection: &crate::connection::Settings,
+) -> Result<(), ConfigError> {
+    let checks = [
+        ("--duration", duration),
+        ("--connect-timeout", Some(connection.connect_timeout)),
+        ("--stale-after", connection.stale_after),
+        (
+            "--silent-stream-after",
+            Some(connection.silent_stream_after),
+        ),
+        ("--max-connection-age", connection.max_connection_age),
+    ];
+    match checks.into_iter().find(|(_, d)| *d == Some(Duration::ZERO)) {
+        Some((flag, _)) => Err(ConfigError::ZeroDuration(flag)),
+        None => Ok(()),
+    }
+}
+
 fn connection_settings(
     run: &RunArgs,
     tuning: &crate::config_file::Tuning,

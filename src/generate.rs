@@ -36,8 +36,10 @@ pub fn completions(shell: Shell, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(&buf)
 }
 
-/// Writes the completion script for `shell` into `dir` under its conventional name.
+/// Writes the completion script for `shell` into `dir` under its conventional name,
+/// creating `dir` first if needed (a fresh account has no completions folder).
 pub fn completions_to(shell: Shell, dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     let mut file = std::fs::File::create(dir.join(completion_file_name(shell)))?;
     completions(shell, &mut file)?;
     file.flush()
@@ -51,8 +53,10 @@ pub fn man(out: &mut dyn Write) -> io::Result<()> {
     clap_mangen::Man::new(cmd).render(out)
 }
 
-/// Writes `foxtrot.1` and one `foxtrot-SUBCOMMAND.1` per subcommand into `dir`.
+/// Writes `foxtrot.1` and one `foxtrot-SUBCOMMAND.1` per subcommand into `dir`, creating
+/// `dir` first if needed (`~/.local/share/man/man1` does not exist on a fresh account).
 pub fn man_to(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     clap_mangen::generate_to(command(), dir)
 }
 

@@ -11,6 +11,7 @@
 // in `memory`.
 #![deny(unsafe_code)]
 
+pub mod admission;
 pub mod app;
 pub mod backoff;
 pub mod book;
@@ -20,7 +21,9 @@ pub mod config;
 pub mod config_file;
 pub mod connection;
 pub mod decimal;
+pub mod dialing;
 pub mod exchange;
+pub mod exit;
 pub mod generate;
 pub mod limiter;
 pub mod memory;
@@ -31,5 +34,7 @@ pub mod report;
 pub mod short_text;
 pub mod shutdown;
 pub mod sink;
+pub mod skew;
 pub mod stats;
+pub mod terminal;
 pub mod tick;

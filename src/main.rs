@@ -8,6 +8,8 @@ use foxtrot::cli::Format;
 use foxtrot::cli::{Cli, Command, ConfigCommand, Generate, ReplayArgs};
 use foxtrot::config::{Config, ConfigError, Output};
 use foxtrot::config_file::ConfigFile;
+use foxtrot::exit::Exit;
+use foxtrot::terminal::{ControlEcho, Target};
 use foxtrot::{app, generate, plan, replay, report, shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -35,12 +37,18 @@ fn main() {
 fn record(config: Result<Config, ConfigError>) -> i32 {
     let config = match config {
         Ok(config) => config,
-        Err(e) => return fail(2, &e),
+        Err(e) => return fail(Exit::Usage, &e),
     };
     if config.dry_run {
         return print_plan(&config);
     }
     let quiet = config.quiet;
+    // Issue 13: the terminal's `^C` echo would land in the redrawn table or status line.
+    let _echo = match (&config.output, config.status_line) {
+        (Output::Stdout(Format::Table), _) => ControlEcho::hide(Target::Stdout),
+        (_, true) => ControlEcho::hide(Target::Stderr),
+        _ => None,
+    };
     // A message on the terminal would tear the table that is redrawn in place; the status
     // line says "stopping" itself.
     let announce = !quiet && config.output != Output::Stdout(Format::Table) && !config.status_line;
@@ -48,7 +56,14 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
         announce,
         |signal| app::run(config, signal),
         |result| match result {
-            Err(e) => fail(if e.is_usage() { 2 } else { 1 }, &e),
+            Err(e) => fail(
+                if e.is_usage() {
+                    Exit::Usage
+                } else {
+                    Exit::Failure
+                },
+                &e,
+            ),
             Ok(report) => {
                 if report.output_closed {
                     return 0;
@@ -74,7 +89,7 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
 fn serve(args: ReplayArgs, quiet: bool) -> i32 {
     let library = match replay::Library::load(&args.files) {
         Ok(library) => library,
-        Err(e) => return fail(2, &e),
+        Err(e) => return fail(Exit::Usage, &e),
     };
     let config = replay::ReplayConfig {
         library: std::sync::Arc::new(library),
@@ -97,6 +112,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
             pong_timeout: args.pong_timeout,
             live: args.live,
             flood: args.flood,
+            clock_shift_ms: args.clock_shift_ms,
             depth: None,
             client_idle_limit: None,
         },
@@ -106,7 +122,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
         |signal| replay::serve(config, args.listen, signal),
         |result| match result {
             Ok(()) => 0,
-            Err(e) => fail(1, format_args!("{e:#}")),
+            Err(e) => fail(Exit::Failure, format_args!("{e:#}")),
         },
     )
 }
@@ -116,7 +132,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
 fn check(file: &std::path::Path) -> i32 {
     let parsed = match ConfigFile::load(file) {
         Ok(parsed) => parsed,
-        Err(e) => return fail(2, &e),
+        Err(e) => return fail(Exit::Usage, &e),
     };
     let mut config_arg = std::ffi::OsString::from("--config=");
     config_arg.push(file);
@@ -134,12 +150,17 @@ fn check(file: &std::path::Path) -> i32 {
             command: Command::Stream(args),
             ..
         }) => Config::for_stream_on(&args, true, true),
-        Ok(_) => return fail(1, "internal error: config check parsed another command"),
+        Ok(_) => {
+            return fail(
+                Exit::Failure,
+                "internal error: config check parsed another command",
+            );
+        }
         Err(e) => return usage_error(e),
     };
     match config {
         Ok(config) => print_plan(&config),
-        Err(e) => fail(2, &e),
+        Err(e) => fail(Exit::Usage, &e),
     }
 }
 
@@ -152,7 +173,7 @@ fn print_plan(config: &Config) -> i32 {
     {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        Err(e) => fail(1, format_args!("cannot write to stdout ({e})")),
+        Err(e) => fail(Exit::Failure, format_args!("cannot write to stdout ({e})")),
     }
 }
 
@@ -174,8 +195,11 @@ fn emit(what: Generate) -> i32 {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => match target {
-            Some(dir) => fail(1, format_args!("cannot write into {} ({e})", dir.display())),
-            None => fail(1, format_args!("cannot write to stdout ({e})")),
+            Some(dir) => fail(
+                Exit::Failure,
+                format_args!("cannot write into {} ({e})", dir.display()),
+            ),
+            None => fail(Exit::Failure, format_args!("cannot write to stdout ({e})")),
         },
     }
 }
@@ -189,7 +213,12 @@ fn on_runtime<F: std::future::Future>(
 ) -> i32 {
     let signal = match shutdown::install_signal_handler(announce) {
         Ok(token) => token,
-        Err(e) => return fail(1, format_args!("cannot install the signal handler ({e})")),
+        Err(e) => {
+            return fail(
+                Exit::Failure,
+                format_args!("cannot install the signal handler ({e})"),
+            );
+        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers())
@@ -197,7 +226,12 @@ fn on_runtime<F: std::future::Future>(
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => return fail(1, format_args!("cannot start the runtime ({e})")),
+        Err(e) => {
+            return fail(
+                Exit::Failure,
+                format_args!("cannot start the runtime ({e})"),
+            );
+        }
     };
     let outcome = runtime.block_on(job(signal.cancelled_owned()));
     let code = finish(outcome);
@@ -212,9 +246,9 @@ fn workers() -> usize {
     cores.saturating_sub(1).max(1)
 }
 
-fn fail(code: i32, e: impl std::fmt::Display) -> i32 {
+fn fail(code: Exit, e: impl std::fmt::Display) -> i32 {
     eprintln!("foxtrot: {e}");
-    code
+    code.code()
 }
 
 /// Prints a clap error as one line (help and version as clap renders them).

@@ -12,8 +12,16 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, TryAcquireError, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::OnFull;
 use crate::tick::Event;
+
+/// What a connection does with a tick when the channel is full (`--on-full`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFull {
+    /// Wait for room, which pushes back on the socket (nothing is dropped).
+    Block,
+    /// Never wait: drop the new tick and count it.
+    DropNewest,
+}
 
 /// What travels: one event, or a run of them from one connection, in order.
 #[derive(Debug)]

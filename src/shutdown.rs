@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 const ABORT_GRACE: Duration = Duration::from_millis(500);
 
 /// The exit code of a second Ctrl-C.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = crate::exit::Exit::Interrupted.code();
 
 /// Bridges Ctrl-C, SIGTERM and SIGHUP into the runtime: the first cancels the returned token
 /// (a graceful stop), the second exits the process at once with code 130.
@@ -34,6 +34,7 @@ pub fn install_signal_handler(announce: bool) -> Result<CancellationToken, ctrlc
             cancel.cancel();
         } else {
             crate::report::status::clear();
+            crate::terminal::restore_echo();
             eprintln!("foxtrot: interrupted");
             std::process::exit(EXIT_INTERRUPTED);
         }

@@ -37,6 +37,10 @@ pub struct Stats {
     pub replacements: AtomicU64,
     /// Bytes the sink handed to the OS (headers included; 0 for the table).
     pub bytes_written: AtomicU64,
+    /// Our clock minus each venue's (see [`crate::skew`]).
+    pub skew: crate::skew::Skew,
+    /// Until the first connection: what is being dialed and why it failed (issue 13).
+    pub dialing: crate::dialing::Dialing,
     /// Per-stream counters, in the order of [`Stats::new`]'s streams.
     streams: Box<[StreamCounters]>,
     /// The streams, in the same order.

@@ -142,11 +142,10 @@ macro_rules! channels {
     ($($(#[$doc:meta])* $variant:ident = $name:literal,)+) => {
         /// A market-data channel foxtrot normalizes. The names are Binance's stream names
         /// where Binance has the channel; a venue lists the channels it has.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Channel {
             $(
                 $(#[$doc])*
-                #[value(name = $name)]
                 $variant,
             )+
         }

@@ -64,7 +64,16 @@ fn assert_ndjson_matches(ticks: &[&Value], channel: &str, lines: &[String]) {
         assert_eq!(tick["symbol"], wire["s"]);
         assert!(tick["recv_ns"].as_u64().unwrap() > 1_600_000_000_000_000_000);
         for (field, key) in wire_keys(channel) {
-            assert_eq!(tick[field], wire[key], "{channel}.{field} in {tick}");
+            // Spot asks for microseconds (timeUnit=MICROSECOND); the fixtures hold ms.
+            let want = match wire[key].as_u64() {
+                Some(ms) if field.ends_with("_time") => Value::from(ms * 1000),
+                _ => wire[key].clone(),
+            };
+            assert_eq!(tick[field], want, "{channel}.{field} in {tick}");
+        }
+        match wire["E"].as_u64() {
+            Some(ms) => assert_eq!(tick["exchange_ns"], ms * 1_000_000, "{tick}"),
+            None => assert!(tick["exchange_ns"].is_null(), "{tick}"),
         }
     }
 }

@@ -270,10 +270,12 @@ async fn shutdown_during_a_handshake_that_never_completes_is_prompt() {
     signal(&child, "TERM");
     let out = finish(child).await;
     hold.abort();
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Never connected: exit 1 with the cause (issue 13).
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("received 0, written 0, dropped 0, lost 0"),
+        out.stderr.lines().last().unwrap().starts_with(&format!(
+            "foxtrot: never connected to 127.0.0.1:{port} (1 attempt, last: stopped before any attempt completed)"
+        )),
         "{}",
         out.stderr
     );
@@ -426,7 +428,17 @@ async fn a_reconnect_storm_stays_under_the_attempt_limit() {
         "2500ms",
     ])
     .await;
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Never connected: not a success, whatever ended the run (issue 13).
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("never connected to 127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
     // Windows start at 0 s, 1 s and 2 s: never more than 4 attempts in each.
     let attempts = server.stats().handshakes_refused();
     assert!((4..=12).contains(&attempts), "{attempts} attempts in 2.5 s");
@@ -450,7 +462,12 @@ async fn max_retries_gives_up_with_one_line() {
     let out = run(&args).await;
     out.assert_no_panic();
     assert_eq!(out.code, Some(1), "{}", out.stderr);
-    let lines: Vec<&str> = out.stderr.lines().collect();
+    // One error line, after the warning logged while still trying (issue 13).
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.contains(" WARN cannot connect to 127.0.0.1:"))
+        .collect();
     assert_eq!(lines.len(), 1, "{}", out.stderr);
     assert!(
         lines[0].contains("gave up on ws://127.0.0.1:"),

@@ -11,6 +11,8 @@ mod resilience;
 mod signals;
 mod tls;
 mod ux_config;
+mod ux_first_run;
 mod ux_generate;
 mod ux_report;
 mod ux_terminal;
+mod venues;

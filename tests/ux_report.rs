@@ -240,7 +240,9 @@ async fn the_metrics_endpoint_answers_during_a_run() {
         );
     }
     let received = |s: &BTreeMap<String, f64>, channel: &str| {
-        s[&format!("foxtrot_ticks_received_total{{symbol=\"BTCUSDT\",channel=\"{channel}\"}}")]
+        s[&format!(
+            "foxtrot_ticks_received_total{{exchange=\"binance\",symbol=\"BTCUSDT\",channel=\"{channel}\"}}"
+        )]
     };
     let total = |s: &BTreeMap<String, f64>| received(s, "bookTicker") + received(s, "trade");
     assert!(total(&samples) >= samples["foxtrot_ticks_written_total"]);
@@ -248,7 +250,7 @@ async fn the_metrics_endpoint_answers_during_a_run() {
     assert_eq!(samples["foxtrot_queue_capacity"], 65536.0);
     assert_eq!(samples["foxtrot_ticks_dropped_total"], 0.0);
     assert!(samples["foxtrot_output_bytes_total"] > 0.0);
-    let age = "foxtrot_last_message_age_seconds{symbol=\"BTCUSDT\",channel=\"trade\"}";
+    let age = "foxtrot_last_message_age_seconds{exchange=\"binance\",symbol=\"BTCUSDT\",channel=\"trade\"}";
     assert!(samples[age] >= 0.0 && samples[age] < 30.0);
 
     // Counters only grow from one scrape to the next.

@@ -99,7 +99,8 @@ impl Exchange for Binance {
     }
 
     fn plan(&self, endpoint: &str, streams: &[StreamId]) -> Plan {
-        plan(endpoint, "/stream", streams, &SPOT_LIMITS)
+        // Microsecond times (event, trade, kline times): `exchange_ns` keeps µs precision.
+        plan(endpoint, "/stream", MICROSECONDS, streams, &SPOT_LIMITS)
     }
 
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
@@ -117,9 +118,19 @@ pub fn parse_symbol(text: &str) -> Result<Symbol, SymbolError> {
     )
 }
 
-/// The plan of one Binance connection: `{endpoint}{path}?streams=...` carrying as many
-/// streams as fit in `limits.max_url_len`; SUBSCRIBE requests (ids 1, 2, ...) carry the rest.
-pub fn plan(endpoint: &str, path: &str, streams: &[StreamId], limits: &Limits) -> Plan {
+/// The query parameter that asks Binance spot for times in microseconds.
+pub const MICROSECONDS: &str = "&timeUnit=MICROSECOND";
+
+/// The plan of one Binance connection: `{endpoint}{path}?streams=...{query}` carrying as
+/// many streams as fit in `limits.max_url_len`; SUBSCRIBE requests (ids 1, 2, ...) carry
+/// the rest. `query` is appended as is (empty, or `&name=value...`).
+pub fn plan(
+    endpoint: &str,
+    path: &str,
+    query: &str,
+    streams: &[StreamId],
+    limits: &Limits,
+) -> Plan {
     let base = endpoint.trim_end_matches('/');
     let url = |streams: &[StreamId]| {
         let mut url = String::with_capacity(base.len() + 16 + streams.len() * 24);
@@ -132,6 +143,7 @@ pub fn plan(endpoint: &str, path: &str, streams: &[StreamId], limits: &Limits) -
             }
             push_stream_name(&mut url, id);
         }
+        url.push_str(query);
         url
     };
     let mut in_url = streams.len();
@@ -1730,7 +1742,8 @@ mod tests {
             id("BnbBtc", Channel::AggTrade),
         ];
         let want = "wss://stream.binance.com:9443/stream?streams=\
-            btcusdt@ticker/ethusdt@bookTicker/1000satsusdt@trade/bnbbtc@aggTrade";
+            btcusdt@ticker/ethusdt@bookTicker/1000satsusdt@trade/bnbbtc@aggTrade\
+            &timeUnit=MICROSECOND";
         for endpoint in [
             "wss://stream.binance.com:9443",
             "wss://stream.binance.com:9443/",
@@ -1740,11 +1753,11 @@ mod tests {
         }
         assert_eq!(
             url(Binance.default_endpoint(), &streams[1..2]),
-            "wss://stream.binance.com:9443/stream?streams=ethusdt@bookTicker"
+            "wss://stream.binance.com:9443/stream?streams=ethusdt@bookTicker&timeUnit=MICROSECOND"
         );
         assert_eq!(
             url("ws://127.0.0.1:9000/", &[]),
-            "ws://127.0.0.1:9000/stream?streams="
+            "ws://127.0.0.1:9000/stream?streams=&timeUnit=MICROSECOND"
         );
         assert_eq!(stream_name(&streams[0]), "btcusdt@ticker");
         // Symbols in other scripts are URL-encoded (UTF-8), ASCII letters lower-cased.

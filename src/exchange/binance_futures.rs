@@ -118,7 +118,7 @@ impl Exchange for BinanceFutures {
     fn plan(&self, endpoint: &str, streams: &[StreamId]) -> Plan {
         let route = streams.first().map_or(MARKET, |s| self.route(s));
         debug_assert!(streams.iter().all(|s| self.route(s) == route));
-        binance::plan(endpoint, route_path(route), streams, &LIMITS)
+        binance::plan(endpoint, route_path(route), "", streams, &LIMITS)
     }
 
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {

@@ -59,6 +59,9 @@ pub struct Behavior {
     /// Benchmark mode: instead of the library, send this many generated messages for the
     /// streams in the URL as fast as the socket takes them, then close (see `flood.rs`).
     pub flood: Option<u64>,
+    /// Stamp every message's times with this server's clock shifted by this many ms (a
+    /// venue whose clock is ahead, positive, or behind, negative).
+    pub clock_shift_ms: Option<i64>,
     /// Depth mode: serve generated order books as diff-depth streams (see `depth.rs`).
     pub depth: Option<std::sync::Arc<super::depth::DepthMarkets>>,
     /// Bybit connections: close one on which neither a client ping nor data passed for
@@ -83,6 +86,7 @@ impl Default for Behavior {
             pong_timeout: None,
             live: false,
             flood: None,
+            clock_shift_ms: None,
             depth: None,
             client_idle_limit: None,
         }

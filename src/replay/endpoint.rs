@@ -21,30 +21,25 @@ pub(crate) struct Endpoint {
     pub(crate) framing: Framing,
     /// Streams subscribed from the start, in the order written.
     pub(crate) streams: Vec<String>,
+    /// The route of a routed venue (USD-M `public` or `market`); `None` delivers anything.
+    pub(crate) route: Option<&'static str>,
+    /// Times in microseconds (`timeUnit=MICROSECOND`): the session rewrites them.
+    pub(crate) micros: bool,
 }
 
-/// Reads a request path and query, or `None` when this server has no such endpoint.
+/// Reads a request path and query by the dialects this server speaks (see `dialect`),
+/// or `None` when it has no such endpoint.
 pub(crate) fn parse(path: &str, query: Option<&str>) -> Option<Endpoint> {
-    let (framing, list) = if path == "/ws" || path == "/ws/" {
-        (Framing::Raw, "")
-    } else if let Some(list) = path.strip_prefix("/ws/") {
-        (Framing::Raw, list)
-    } else if path == "/stream" || path == "/stream/" {
-        let list = query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|pair| pair.strip_prefix("streams="))
-            .unwrap_or("");
-        (Framing::Combined, list)
-    } else {
-        return None;
-    };
-    let streams = list
-        .split('/')
+    super::dialect::parse(path, query)
+}
+
+/// The stream names of a `/`-separated list as written in a path or query; `None` when
+/// one is malformed.
+pub(crate) fn streams_of(list: &str) -> Option<Vec<String>> {
+    list.split('/')
         .filter(|s| !s.is_empty())
         .map(|s| percent_decode(s).filter(|s| streams::is_valid_in_path(s)))
-        .collect::<Option<Vec<_>>>()?;
-    Some(Endpoint { framing, streams })
+        .collect()
 }
 
 /// Decodes `%XX` escapes (clients may send `@` as `%40`); `None` if malformed.
@@ -77,6 +72,8 @@ mod tests {
             Some(Endpoint {
                 framing,
                 streams: streams.iter().map(|s| s.to_string()).collect(),
+                route: None,
+                micros: false,
             })
         };
         let cases = [
@@ -97,7 +94,7 @@ mod tests {
             (
                 "/stream",
                 Some("timeUnit=MICROSECOND&streams=btcusdt@trade"),
-                ok(Combined, &["btcusdt@trade"]),
+                ok(Combined, &["btcusdt@trade"]).map(|e| Endpoint { micros: true, ..e }),
             ),
             ("/stream", None, ok(Combined, &[])),
             ("/", None, None),

@@ -395,6 +395,8 @@ mod tests {
 
     fn endpoint(framing: Framing, streams: &[&str]) -> Endpoint {
         Endpoint {
+            route: None,
+            micros: false,
             framing,
             streams: streams.iter().map(|s| (*s).to_owned()).collect(),
         }

@@ -236,9 +236,18 @@ struct Probe<'a> {
     s: Option<Cow<'a, str>>,
     #[serde(borrow)]
     k: Option<KlineProbe<'a>>,
+    /// A liquidation's order (`forceOrder`), which holds the symbol; a price elsewhere.
+    #[serde(borrow)]
+    o: Option<&'a RawValue>,
     u: Option<serde::de::IgnoredAny>,
     b: Option<serde::de::IgnoredAny>,
     a: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct SymbolProbe<'a> {
+    #[serde(borrow)]
+    s: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -268,7 +277,13 @@ pub(crate) fn classify(line: &str) -> Result<Option<(Cow<'_, str>, &str)>, serde
     if let (Some(stream), Some(data)) = (probe.stream, probe.data) {
         return Ok((!stream.is_empty()).then_some((stream, data.get())));
     }
-    let Some(symbol) = probe.s.filter(|s| !s.is_empty()) else {
+    let nested = match (probe.e.as_deref(), probe.o) {
+        (Some("forceOrder"), Some(order)) => serde_json::from_str::<SymbolProbe<'_>>(order.get())
+            .ok()
+            .and_then(|o| o.s),
+        _ => None,
+    };
+    let Some(symbol) = probe.s.or(nested).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     let kind: Cow<'_, str> = match probe.e.as_deref() {
@@ -278,6 +293,8 @@ pub(crate) fn classify(line: &str) -> Result<Option<(Cow<'_, str>, &str)>, serde
         Some("24hrMiniTicker") => "miniTicker".into(),
         Some("depthUpdate") => "depth".into(),
         Some("bookTicker") => "bookTicker".into(),
+        Some("markPriceUpdate") => "markPrice".into(),
+        Some("forceOrder") => "forceOrder".into(),
         Some("kline") => match probe.k.and_then(|k| k.i) {
             Some(interval) => format!("kline_{interval}").into(),
             None => return Ok(None),

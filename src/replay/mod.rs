@@ -11,6 +11,7 @@ mod behavior;
 mod book_gen;
 mod bybit;
 mod depth;
+mod dialect;
 mod endpoint;
 mod fault;
 mod flood;

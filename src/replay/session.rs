@@ -203,6 +203,10 @@ struct Session {
     behavior: Behavior,
     stats: Arc<Stats>,
     framing: Framing,
+    /// The route connected to (USD-M); streams of other routes are not delivered.
+    route: Option<&'static str>,
+    /// Rewrite millisecond times to microseconds (`timeUnit=MICROSECOND`).
+    micros: bool,
     subscriptions: Subscriptions,
     /// For each library stream, the subscription that selects it (see `Subscriptions::select`).
     selection: Vec<Option<usize>>,
@@ -246,6 +250,8 @@ impl Session {
             library: Arc::clone(&shared.library),
             stats: Arc::clone(&shared.stats),
             framing: endpoint.framing,
+            route: endpoint.route,
+            micros: endpoint.micros,
             subscriptions: Subscriptions::default(),
             selection: Vec::new(),
             cursor: 0,
@@ -435,6 +441,12 @@ impl Session {
     /// Recomputes which library streams to send after the subscriptions changed.
     fn reselect(&mut self) {
         self.selection = self.subscriptions.select(self.library.streams());
+        // A stream of another route is held but never delivered, as on Binance USD-M.
+        for (selected, stream) in self.selection.iter_mut().zip(self.library.streams()) {
+            if !super::dialect::delivers(self.route, stream) {
+                *selected = None;
+            }
+        }
         self.unmatched = 0;
         if self.sending == Sending::NoMatch {
             self.sending = Sending::Active;
@@ -488,6 +500,19 @@ impl Session {
                     }
                 }
             };
+            let text = match (self.micros, self.behavior.clock_shift_ms) {
+                (false, None) => text,
+                (micros, shift) => {
+                    let now_ms = shift.map(|shift| {
+                        (crate::clock::now_ns() / 1_000_000).saturating_add_signed(shift)
+                    });
+                    Utf8Bytes::from(super::dialect::binance::rewrite_times(
+                        text.as_str(),
+                        micros,
+                        now_ms,
+                    ))
+                }
+            };
             if self.keep_last {
                 self.last_frame = Some(text.clone());
             }
@@ -526,6 +551,9 @@ impl Session {
         }
         self.pacer.consumed(queued);
         self.stats.sent(queued as u64);
+        if let Some(route) = self.route {
+            self.stats.sent_on_route(route, queued as u64);
+        }
         if queued > 0 {
             self.dirty = true;
         } else if scanned >= SCAN_BUDGET {

@@ -21,6 +21,8 @@ pub struct Stats {
     closes_received: AtomicU64,
     injected: AtomicU64,
     pong_timeouts: AtomicU64,
+    /// Data messages sent on each route of a routed venue (USD-M `public`, `market`).
+    routed: [AtomicU64; 2],
     /// Woken after every change, so waiters re-check their condition.
     changed: Notify,
 }
@@ -161,6 +163,23 @@ impl Stats {
 
     pub(crate) fn handshake_refused(&self) {
         self.bump(&self.handshakes_refused, 1);
+    }
+
+    /// Data messages sent on `route` (`public` or `market`, Binance USD-M's routes).
+    pub fn messages_on_route(&self, route: &str) -> u64 {
+        super::dialect::binance_futures::ROUTES
+            .iter()
+            .position(|r| *r == route)
+            .map_or(0, |i| self.routed[i].load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn sent_on_route(&self, route: &str, n: u64) {
+        if let Some(i) = super::dialect::binance_futures::ROUTES
+            .iter()
+            .position(|r| *r == route)
+        {
+            self.bump(&self.routed[i], n);
+        }
     }
 
     /// Called once per batch, not per message, to keep the data path cheap.

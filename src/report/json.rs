@@ -48,12 +48,15 @@ struct Record<'a> {
     rate: f64,
     /// Seconds since the latest tick of any stream (since the start when none came).
     last_age_s: f64,
+    /// Our clock minus each venue's, in seconds, keyed by exchange.
+    clock_offset_s: std::collections::BTreeMap<&'static str, f64>,
     streams: Vec<StreamRecord<'a>>,
 }
 
 /// One stream's part of a stats object.
 #[derive(Debug, Serialize)]
 struct StreamRecord<'a> {
+    exchange: &'static str,
     symbol: &'a str,
     channel: &'static str,
     received: u64,
@@ -85,13 +88,21 @@ impl StatsJson {
         let mut interval = tokio::time::interval_at(start, self.every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut previous = monitor.sample();
+        // The object before `previous` (the start, at first): the final object may come a
+        // moment after a periodic one, and its rate is then taken from here.
+        let mut before = previous.clone();
         loop {
             let last = tokio::select! {
                 _ = interval.tick() => false,
                 _ = ending.finished() => true,
             };
             let sample = monitor.sample();
-            let mut line = serde_json::to_vec(&record(&sample, &previous, last))
+            let base = if last {
+                rate_base(&sample, &previous, &before, self.every)
+            } else {
+                &previous
+            };
+            let mut line = serde_json::to_vec(&record(&sample, base, last))
                 .expect("a stats record always serializes");
             line.push(b'\n');
             let written = match &mut self.file {
@@ -105,8 +116,24 @@ impl StatsJson {
             if last {
                 return;
             }
-            previous = sample;
+            before = std::mem::replace(&mut previous, sample);
         }
+    }
+}
+
+/// What the final object's rates are counted from: the previous object when a whole
+/// interval has passed since it, else the one before (or the start). A final object a
+/// millisecond after a periodic one would otherwise show a rate of 0 (issue 13).
+fn rate_base<'s>(
+    now: &Sample,
+    previous: &'s Sample,
+    before: &'s Sample,
+    every: Duration,
+) -> &'s Sample {
+    if now.at.duration_since(previous.at) >= every {
+        previous
+    } else {
+        before
     }
 }
 
@@ -129,11 +156,17 @@ fn record<'a>(sample: &'a Sample, previous: &Sample, last: bool) -> Record<'a> {
         bytes_written: t.bytes_written,
         rate: round3(sample.rate(previous)),
         last_age_s: round3(sample.age(sample.last_recv_ns()).as_secs_f64()),
+        clock_offset_s: sample
+            .clock_offsets
+            .iter()
+            .map(|(venue, s)| (venue.name(), round3(*s)))
+            .collect(),
         streams: sample
             .streams
             .iter()
             .enumerate()
             .map(|(i, s)| StreamRecord {
+                exchange: s.id.venue.name(),
                 symbol: s.id.symbol.as_str(),
                 channel: s.id.channel.as_str(),
                 received: s.received,
@@ -149,6 +182,29 @@ mod tests {
     use super::*;
     use crate::stats::Stats;
     use std::time::Instant;
+
+    #[test]
+    fn the_final_rate_covers_a_whole_interval() {
+        let stats = Arc::new(Stats::default());
+        let monitor = Monitor::new(stats.clone(), 64, Instant::now());
+        let every = Duration::from_secs(2);
+        let start = monitor.sample();
+        let mut periodic = start.clone();
+        periodic.at = start.at + every;
+        periodic.totals.received = 100;
+        // The final object, 1 ms after the periodic one, with one more tick.
+        let mut last = periodic.clone();
+        last.at = periodic.at + Duration::from_millis(1);
+        last.totals.received = 101;
+        let base = rate_base(&last, &periodic, &start, every);
+        let rate = record(&last, base, true).rate;
+        assert!((rate - 101.0 / 2.001).abs() < 0.01, "rate {rate}");
+        // A whole interval after the periodic one: counted from it, as every object is.
+        last.at = periodic.at + every;
+        last.totals.received = 300;
+        let base = rate_base(&last, &periodic, &start, every);
+        assert_eq!(record(&last, base, true).rate, 100.0);
+    }
 
     #[test]
     fn a_record_is_one_line_of_the_documented_keys() {
@@ -180,6 +236,7 @@ mod tests {
             "bytes_written",
             "rate",
             "last_age_s",
+            "clock_offset_s",
             "streams",
         ];
         documented.sort();

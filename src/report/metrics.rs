@@ -225,6 +225,7 @@ impl Collector for RunCollector {
         )?;
         for s in &sample.streams {
             let labels = [
+                ("exchange", s.id.venue.name()),
                 ("symbol", s.id.symbol.as_str()),
                 ("channel", s.id.channel.as_str()),
             ];
@@ -238,11 +239,22 @@ impl Collector for RunCollector {
         )?;
         for s in &sample.streams {
             let labels = [
+                ("exchange", s.id.venue.name()),
                 ("symbol", s.id.symbol.as_str()),
                 ("channel", s.id.channel.as_str()),
             ];
             let seconds = sample.age(s.last_recv_ns).as_secs_f64();
             ConstGauge::new(seconds).encode(age.encode_family(&labels)?)?;
+        }
+        let mut skew = encoder.encode_descriptor(
+            "foxtrot_clock_offset",
+            "Local clock minus the exchange's, estimated from event times (network delay included)",
+            Some(&Unit::Seconds),
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for (venue, seconds) in &sample.clock_offsets {
+            let labels = [("exchange", venue.name())];
+            ConstGauge::new(*seconds).encode(skew.encode_family(&labels)?)?;
         }
         Ok(())
     }
@@ -263,6 +275,9 @@ mod tests {
             Channel::Trade,
         )]));
         Stats::bump(&stats.written);
+        stats
+            .skew
+            .publish(crate::exchange::Venue::Binance, 12_000_000, 1);
         let monitor = Arc::new(Monitor::new(stats, 16, std::time::Instant::now()));
         let mut registry = Registry::default();
         registry.register_collector(Box::new(RunCollector(monitor)));
@@ -274,7 +289,9 @@ mod tests {
             "# TYPE foxtrot_output_bytes counter",
             "# TYPE foxtrot_queue_depth gauge",
             "foxtrot_queue_capacity 16",
-            "foxtrot_ticks_received_total{symbol=\"BTCUSDT\",channel=\"trade\"} 0",
+            "foxtrot_ticks_received_total{exchange=\"binance\",symbol=\"BTCUSDT\",channel=\"trade\"} 0",
+            "# TYPE foxtrot_clock_offset_seconds gauge",
+            "foxtrot_clock_offset_seconds{exchange=\"binance\"} 0.012",
             "# TYPE foxtrot_last_message_age_seconds gauge",
             "# EOF",
         ] {

@@ -67,10 +67,14 @@ pub struct Sample {
     pub elapsed: Duration,
     /// The run-wide counters.
     pub totals: Snapshot,
+    /// Our clock minus each venue's, in seconds, for venues whose ticks carry event times.
+    pub clock_offsets: Vec<(crate::exchange::Venue, f64)>,
     /// The channel's capacity in ticks.
     pub capacity: u64,
     /// Per stream, in the order of the plan.
     pub streams: Vec<StreamSample>,
+    /// `connecting to HOST (attempt N, last: CAUSE)` until the first connection.
+    pub connecting: Option<String>,
 }
 
 /// One stream's counters at one moment.
@@ -102,6 +106,7 @@ impl Monitor {
             now_ns: clock::now_ns(),
             elapsed: at.duration_since(self.started),
             totals: self.stats.snapshot(),
+            clock_offsets: self.stats.skew.estimates_s(),
             capacity: self.capacity,
             streams: self
                 .stats
@@ -112,6 +117,7 @@ impl Monitor {
                     last_recv_ns: s.last_recv_ns,
                 })
                 .collect(),
+            connecting: self.stats.dialing.status(),
         }
     }
 }
@@ -198,6 +204,8 @@ pub struct Reporters {
     metrics: Option<metrics::Exporter>,
     /// The live status line (stderr is a terminal, not `--quiet`, no live table).
     status: bool,
+    /// The live table's note line and log board (the output is the table).
+    table: bool,
 }
 
 impl Reporters {
@@ -224,6 +232,7 @@ impl Reporters {
             json,
             metrics,
             status: config.status_line,
+            table: config.output == crate::config::Output::Stdout(crate::cli::Format::Table),
         })
     }
 
@@ -236,7 +245,10 @@ impl Reporters {
             tracker.spawn(metrics.serve(monitor.clone(), ending.clone(), tracker.clone()));
         }
         if self.status {
-            tracker.spawn(status::run(monitor, ending));
+            tracker.spawn(status::run(monitor.clone(), ending.clone()));
+        }
+        if self.table {
+            tracker.spawn(status::run_table(monitor, ending));
         }
     }
 }

@@ -31,8 +31,12 @@ const MAX_STREAM_LINES: usize = 5;
 /// The status line currently on screen, if any.
 static ACTIVE: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
-/// Writes `bytes` to stderr in one piece, lifting the status line around it if one is shown.
+/// Writes `bytes` to stderr in one piece, lifting the status line around it if one is shown,
+/// or hands them to the live table to print above itself when one is drawn on the terminal.
 pub fn write_stderr(bytes: &[u8]) -> io::Result<()> {
+    if crate::terminal::post_log(bytes) {
+        return Ok(());
+    }
     let active = ACTIVE
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -125,6 +129,33 @@ pub async fn run(monitor: Arc<Monitor>, ending: Ending) {
     clear();
 }
 
+/// While the live table is drawn: keeps its note line (connecting, stopping) up to date
+/// and its board open, so log lines print above the table instead of through it.
+pub async fn run_table(monitor: Arc<Monitor>, ending: Ending) {
+    let board = crate::terminal::TableBoard::open();
+    let mut redraw = tokio::time::interval(REDRAW);
+    redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            _ = ending.finished() => break,
+            // The table redraws every 250 ms: "stopping…" shows within one redraw.
+            _ = ending.intake.cancelled(), if !stopping => {}
+            _ = redraw.tick() => {}
+        }
+        stopping = ending.intake.is_cancelled();
+        board.note(table_note(&monitor.sample(), stopping));
+    }
+}
+
+/// The table's note line: what the run is doing when it is not just streaming.
+fn table_note(now: &Sample, stopping: bool) -> Option<String> {
+    if stopping {
+        return Some("stopping… (Ctrl-C again exits at once)".to_owned());
+    }
+    now.connecting.clone()
+}
+
 /// The first line: the totals.
 fn totals_line(now: &Sample, earlier: &Sample, stopping: bool) -> String {
     let t = &now.totals;
@@ -134,6 +165,11 @@ fn totals_line(now: &Sample, earlier: &Sample, stopping: bool) -> String {
             "stopping: {} queued (Ctrl-C again exits at once) · ",
             HumanCount(now.queued())
         ));
+    }
+    // Until the first connection the counters are all zero: say what is happening instead.
+    if let Some(connecting) = &now.connecting {
+        line.push_str(connecting);
+        return line;
     }
     match now.streams.as_slice() {
         [one] => line.push_str(&format!("{} · ", stream_name(&one.id))),
@@ -239,6 +275,16 @@ mod tests {
         }
         assert!(!line.contains("stalls"));
         assert!(totals_line(&now, &before, true).starts_with("stopping: "));
+        // Until the first connection: what is being dialed, and why it failed.
+        stats.dialing.attempt("ws://127.0.0.1:1/stream", 3);
+        stats.dialing.failed("Connection refused (os error 111)");
+        let connecting = totals_line(&monitor.sample(), &before, false);
+        assert_eq!(
+            connecting,
+            "connecting to 127.0.0.1:1 (attempt 3, last: Connection refused (os error 111))"
+        );
+        stats.dialing.connected();
+        assert!(totals_line(&monitor.sample(), &before, false).contains("written 12,345"));
         let (_, many) = self::monitor(&["A", "B", "C"]);
         let sample = many.sample();
         assert!(totals_line(&sample, &sample, false).starts_with("3 streams · "));

@@ -305,6 +305,8 @@ impl TableSink {
 
     fn draw(&mut self) -> io::Result<()> {
         self.frame.clear();
+        // Issue 13: fit the terminal's current size; show the note and log lines posted.
+        crate::terminal::prepare(&mut self.table, &self.out);
         self.table.render(crate::clock::now_ns(), &mut self.frame);
         self.out.write_all(&self.frame)?;
         self.drawn = Some(Instant::now());

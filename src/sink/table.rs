@@ -26,6 +26,8 @@ const RESET: &[u8] = b"\x1b[0m";
 const CLEAR_LINE: &[u8] = b"\x1b[2K";
 /// Clears from the cursor to the end of the screen, removing what a taller frame left.
 const CLEAR_BELOW: &[u8] = b"\x1b[J";
+/// Clears from the cursor to the end of the line.
+const CLEAR_TO_END: &[u8] = b"\x1b[K";
 
 /// The live table: feed it every tick with [`Table::update`], draw it now and then with
 /// [`Table::render`], and call [`Table::finish`] once at the end.
@@ -46,6 +48,12 @@ pub struct Table {
     layout: Layout,
     /// Lines the previous frame drew, which the next one moves up over.
     drawn: usize,
+    /// A line under the rows: what the run is doing when that is not streaming (connecting,
+    /// stopping).
+    note: Option<String>,
+    /// Log lines (each ending in `\n`) to print above the next frame, where they scroll
+    /// away like a log instead of tearing the frame.
+    above: Vec<u8>,
 }
 
 /// The latest state of one (symbol, channel).
@@ -65,17 +73,37 @@ impl Table {
             rows: BTreeMap::new(),
             layout: Layout::default(),
             drawn: 0,
+            note: None,
+            above: Vec::new(),
         }
     }
 
-    /// Limits frames to a terminal of `width` columns and `height` lines.
+    /// Limits frames to a terminal of `width` columns and `height` lines; call it again
+    /// when the terminal is resized.
     ///
-    /// Columns that do not fit are left out whole (a price cut short would be a wrong
-    /// price); rows that do not fit are counted in a last `+N more` line. Without a
-    /// size, frames are unbounded.
+    /// Columns that do not fit are left out whole, the least important first (volume,
+    /// change, side, quantities; prices and AGE stay longest), because a price cut short
+    /// would be a wrong price; rows that do not fit are counted in a last `… N more` line.
+    /// No line is ever wider than the terminal, so none wraps and the in-place redraw
+    /// stays exact. Without a size, frames are unbounded.
     pub fn set_size(&mut self, width: usize, height: usize) {
         self.width = Some(width);
         self.height = Some(height);
+    }
+
+    /// Shows `note` on a line under the rows (`None` removes it), cut to the width.
+    pub fn set_note(&mut self, note: Option<&str>) {
+        if self.note.as_deref() != note {
+            self.note = note.map(str::to_owned);
+        }
+    }
+
+    /// Queues complete log lines to be printed above the next frame.
+    pub fn print_above(&mut self, lines: &[u8]) {
+        self.above.extend_from_slice(lines);
+        if !self.above.ends_with(b"\n") {
+            self.above.push(b'\n');
+        }
     }
 
     /// Records `tick` as the latest of its row. Cheap: no rendering happens here.
@@ -119,48 +147,79 @@ impl Table {
             out.extend_from_slice(itoa::Buffer::new().format(self.drawn).as_bytes());
             out.extend_from_slice(b"A\r");
         }
+        // Log lines go where the frame was, and scroll up out of its way.
+        for line in self.above.split_inclusive(|&b| b == b'\n') {
+            out.extend_from_slice(CLEAR_LINE);
+            out.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line));
+            // A line that wrapped leaves the rest of the old frame's next line: clear it.
+            out.extend_from_slice(CLEAR_TO_END);
+            out.push(b'\n');
+        }
+        self.above.clear();
+
         let limit = self.width.unwrap_or(usize::MAX);
         // One line stays free for the cursor below the frame, so the frame never scrolls.
         let max_lines = self
             .height
             .map_or(usize::MAX, |h| h.saturating_sub(1).max(2));
+        let note = usize::from(self.note.is_some());
         let total = self.rows.len();
-        let (drawn_rows, hidden) = if total < max_lines {
+        let (drawn_rows, hidden) = if 1 + total + note <= max_lines {
             (total, 0)
         } else {
-            let fit = max_lines - 2;
+            let fit = max_lines.saturating_sub(2 + note);
             (fit, total - fit)
         };
+        let age_width = self
+            .rows
+            .values()
+            .take(drawn_rows)
+            .map(|row| {
+                let mut buf = [0; 24];
+                age_text(now_ns.saturating_sub(row.tick.recv_ns), &mut buf).len()
+            })
+            .fold(AGE_WIDTH, usize::max);
+        self.layout.drop_to_fit(&mut shown, age_width, limit);
 
-        self.draw_header(&shown, limit, out);
+        self.draw_header(&shown, age_width, limit, out);
         for row in self.rows.values().take(drawn_rows) {
-            self.draw_row(row, &shown, now_ns, limit, out);
+            self.draw_row(row, &shown, age_width, now_ns, limit, out);
         }
         if hidden > 0 {
             out.extend_from_slice(CLEAR_LINE);
-            out.extend_from_slice(b"+");
-            out.extend_from_slice(itoa::Buffer::new().format(hidden).as_bytes());
-            out.extend_from_slice(b" more\n");
+            let more = format!("… {hidden} more");
+            out.extend_from_slice(cut(&more, limit).as_bytes());
+            out.push(b'\n');
+        }
+        if let Some(note) = &self.note {
+            out.extend_from_slice(CLEAR_LINE);
+            out.extend_from_slice(cut(note, limit).as_bytes());
+            out.push(b'\n');
         }
         out.extend_from_slice(CLEAR_BELOW);
-        self.drawn = 1 + drawn_rows + usize::from(hidden > 0);
+        self.drawn = 1 + drawn_rows + usize::from(hidden > 0) + note;
     }
 
     /// Appends what leaves the last frame on screen with the cursor at the start of a
     /// clean line below it, ready for the shell prompt.
     ///
     /// Every frame already ends with a newline; this also wipes whatever landed on the
-    /// cursor's line since (the terminal's `^C` echo). A later render starts a new frame
-    /// below instead of overwriting this one.
+    /// cursor's line since (the terminal's `^C` echo), and the note line ("stopping…"),
+    /// which is news only while the run lasts. A later render starts a new frame below
+    /// instead of overwriting this one.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         if self.drawn > 0 {
             out.push(b'\r');
             out.extend_from_slice(CLEAR_LINE);
+            if self.note.is_some() {
+                out.extend_from_slice(b"\x1b[A");
+                out.extend_from_slice(CLEAR_LINE);
+            }
         }
         self.drawn = 0;
     }
 
-    fn draw_header(&self, shown: &[bool], limit: usize, out: &mut Vec<u8>) {
+    fn draw_header(&self, shown: &[bool], age_width: usize, limit: usize, out: &mut Vec<u8>) {
         let layout = &self.layout;
         let mut line = Line::start(out, limit);
         if self.color {
@@ -181,8 +240,8 @@ impl Table {
                 }
             }
         }
-        if line.cell(AGE_WIDTH) {
-            right(line.out, "AGE", AGE_WIDTH);
+        if line.cell(age_width) {
+            right(line.out, "AGE", age_width);
         }
         if self.color {
             line.out.extend_from_slice(RESET);
@@ -190,7 +249,15 @@ impl Table {
         line.end();
     }
 
-    fn draw_row(&self, row: &Row, shown: &[bool], now_ns: u64, limit: usize, out: &mut Vec<u8>) {
+    fn draw_row(
+        &self,
+        row: &Row,
+        shown: &[bool],
+        age_width: usize,
+        now_ns: u64,
+        limit: usize,
+        out: &mut Vec<u8>,
+    ) {
         let layout = &self.layout;
         let (symbol, channel) = (&row.tick.symbol, row.tick.channel());
         let mut line = Line::start(out, limit);
@@ -221,9 +288,8 @@ impl Table {
         }
         let mut buf = [0; 24];
         let age = age_text(now_ns.saturating_sub(row.tick.recv_ns), &mut buf);
-        let width = AGE_WIDTH.max(age.len());
-        if line.cell(width) {
-            right(line.out, age, width);
+        if line.cell(age_width) {
+            right(line.out, age, age_width);
         }
         line.end();
     }
@@ -309,6 +375,35 @@ impl Layout {
     fn width(&self, column: Column) -> usize {
         column.label().len().max(self.fits[column as usize].body())
     }
+
+    /// Unmarks `shown` columns, the least important first ([`Column::DROP_ORDER`]), until
+    /// a line of the frame fits in `limit` columns. Prices are never dropped here: if even
+    /// they do not fit, [`Line`] leaves out whole cells from the right.
+    fn drop_to_fit(&self, shown: &mut [bool; Column::ALL.len()], age_width: usize, limit: usize) {
+        let width = |shown: &[bool; Column::ALL.len()]| {
+            let values: usize = Column::ALL
+                .into_iter()
+                .filter(|&c| shown[c as usize])
+                .map(|c| GAP + self.width(c))
+                .sum();
+            self.symbol + GAP + self.channel + values + GAP + age_width
+        };
+        for column in Column::DROP_ORDER {
+            if width(shown) <= limit {
+                return;
+            }
+            shown[column as usize] = false;
+        }
+    }
+}
+
+/// `text` cut to `limit` characters, with `…` marking the cut.
+fn cut(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= limit {
+        return text.into();
+    }
+    let kept: String = text.chars().take(limit.saturating_sub(1)).collect();
+    format!("{kept}…").into()
 }
 
 /// The widest integer part (sign included) and fraction of a decimal column.
@@ -354,6 +449,17 @@ impl Column {
         Column::AskQty,
         Column::ChangePct,
         Column::Volume,
+    ];
+
+    /// The order in which columns are left out when the terminal is too narrow: what a
+    /// glance at a live table needs least goes first; prices stay.
+    const DROP_ORDER: [Column; 6] = [
+        Column::Volume,
+        Column::ChangePct,
+        Column::Side,
+        Column::AskQty,
+        Column::BidQty,
+        Column::Qty,
     ];
 
     fn label(self) -> &'static str {
@@ -785,7 +891,7 @@ mod tests {
         let lines = visible(&text);
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert!(lines.iter().all(|l| l.len() <= 60), "{lines:?}");
-        assert_eq!(lines[2], "+4 more");
+        assert_eq!(lines[2], "… 4 more");
         assert!(lines[1].starts_with("BNBUSDT"));
         // Cells are left out whole: every value shown is a complete value.
         assert!(
@@ -795,6 +901,80 @@ mod tests {
         );
         let again = frame(&mut table);
         assert!(again.starts_with("\x1b[3A\r"));
+    }
+
+    #[test]
+    fn narrow_terminals_drop_the_least_important_columns_first() {
+        let header = |table: &mut Table| {
+            let lines = visible(&frame(table));
+            let width = table.width.unwrap();
+            assert!(
+                lines.iter().all(|l| l.chars().count() <= width),
+                "{lines:#?}"
+            );
+            lines[0]
+                .split("  ")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        // bookTicker and trade: 115 columns wide unbounded.
+        let mut table = Table::new(false);
+        table.update(&book("BTCUSDT", "61837.63000000", "61837.64000000"));
+        table.update(&trade("BTCUSDT", "61837.64000000", false));
+        table.update(&book("ETHUSDT", "2043.10000000", "2043.11000000"));
+        table.set_size(80, 24);
+        assert_eq!(
+            header(&mut table),
+            ["SYMBOL", "CHANNEL", "PRICE", "BID", "ASK", "AGE"]
+        );
+        // Wider: quantities come back before the side.
+        table.set_size(100, 24);
+        assert_eq!(
+            header(&mut table),
+            [
+                "SYMBOL", "CHANNEL", "PRICE", "QTY", "BID", "BID QTY", "ASK", "AGE"
+            ]
+        );
+        // All five channels' columns on 80: prices and AGE stay, VOLUME and CHG% go first.
+        let mut all = filled();
+        all.set_size(80, 24);
+        assert_eq!(
+            header(&mut all),
+            ["SYMBOL", "CHANNEL", "PRICE", "BID", "ASK", "AGE"]
+        );
+    }
+
+    #[test]
+    fn a_note_line_and_log_lines_above_stay_inside_the_frame_arithmetic() {
+        let mut table = filled();
+        table.set_size(40, 24);
+        table.set_note(Some(
+            "connecting to stream.binance.com:9443 (attempt 3, last: Connection refused)",
+        ));
+        let first = frame(&mut table);
+        let lines = visible(&first);
+        assert_eq!(lines.len(), 1 + 5 + 1, "{lines:#?}");
+        assert!(lines[6].starts_with("connecting to stream.binance") && lines[6].ends_with('…'));
+        assert_eq!(lines[6].chars().count(), 40);
+        table.print_above(b"WARN something happened\n");
+        let second = frame(&mut table);
+        // Up over the old frame, the log line, then the whole frame again below it.
+        assert!(
+            second.starts_with("\x1b[7A\r\x1b[2KWARN something happened\x1b[K\n"),
+            "{second:?}"
+        );
+        assert_eq!(second.matches('\n').count(), 1 + 7);
+        let third = frame(&mut table);
+        assert!(
+            third.starts_with("\x1b[7A\r"),
+            "the log line is not redrawn: {third:?}"
+        );
+        // At the end the note goes: the summary takes its line.
+        let mut out = Vec::new();
+        table.finish(&mut out);
+        assert_eq!(out, b"\r\x1b[2K\x1b[A\x1b[2K");
     }
 
     #[test]

@@ -1,0 +1,114 @@
+//! Dialing by the venue's plan: the URL, then the subscribe requests (spaced under the
+//! venue's message rate), as one future that owns what it needs; and the open socket.
+
+use super::*;
+
+/// One open socket and what is known about it.
+pub(super) struct Link {
+    pub(super) ws: Ws,
+    /// When the handshake completed.
+    pub(super) opened: Instant,
+    /// When the last frame of any kind arrived.
+    pub(super) last_frame: Instant,
+    /// Wall-clock time of the last frame (gap records start here).
+    pub(super) last_frame_ns: u64,
+    /// Whether any data frame arrived.
+    pub(super) delivered: bool,
+    /// Subscriptions sent and not yet answered, by what their answer names.
+    pub(super) pending: HashMap<AckKey, Vec<StreamId>>,
+    /// When the last application-level ping went out (or the socket opened).
+    pub(super) last_ping: Instant,
+}
+
+pub(super) type Dial = Pin<Box<dyn Future<Output = Result<Link, tungstenite::Error>> + Send>>;
+
+/// Opens sockets by the venue's plan: dial the URL, then send the subscribe requests.
+#[derive(Clone)]
+pub(super) struct Dialer {
+    pub(super) url: Arc<str>,
+    /// The subscribe requests, in order.
+    pub(super) subscribes: Arc<[crate::exchange::Subscribe]>,
+    /// Space between client messages, under the venue's rate.
+    pub(super) spacing: Duration,
+}
+
+impl Dialer {
+    pub(super) fn new(exchange: &dyn Exchange, endpoint: &str, streams: &[StreamId]) -> Dialer {
+        let Plan { url, subscribes } = exchange.plan(endpoint, streams);
+        Dialer {
+            url: url.into(),
+            subscribes: subscribes.into(),
+            spacing: exchange.limits().message_spacing(),
+        }
+    }
+
+    /// A handshake plus the SUBSCRIBE batches, as a future that owns what it needs. The
+    /// caller takes its turn at the attempt limiter first.
+    pub(super) fn dial(&self) -> Dial {
+        let dialer = self.clone();
+        Box::pin(async move {
+            let config = WebSocketConfig::default()
+                .max_message_size(Some(MAX_MESSAGE_SIZE))
+                .max_frame_size(Some(MAX_MESSAGE_SIZE));
+            let (mut ws, _response) =
+                tokio_tungstenite::connect_async_with_config(&*dialer.url, Some(config), true)
+                    .await?;
+            let mut pending = HashMap::new();
+            for (i, subscribe) in dialer.subscribes.iter().enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(dialer.spacing).await;
+                }
+                ws.send(Message::text(subscribe.message.as_str())).await?;
+                pending.extend(subscribe.acks.iter().cloned());
+            }
+            let now = Instant::now();
+            Ok(Link {
+                ws,
+                opened: now,
+                last_frame: now,
+                last_frame_ns: clock::now_ns(),
+                delivered: false,
+                pending,
+                last_ping: now,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::binance::Binance;
+
+    fn streams(n: usize) -> Vec<StreamId> {
+        (0..n)
+            .map(|i| {
+                StreamId::new(
+                    crate::exchange::Venue::Binance,
+                    Symbol::parse(&format!("SYMBOL{i:06}USDT")).unwrap(),
+                    Channel::BookTicker,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_stream_lists_spill_into_subscribe_batches() {
+        use crate::exchange::binance::SPOT_LIMITS as LIMITS;
+        let short = Dialer::new(&Binance, "ws://h", &streams(10));
+        assert!(short.subscribes.is_empty());
+        let all = streams(1024);
+        let long = Dialer::new(&Binance, "ws://h", &all);
+        assert!(long.url.len() <= LIMITS.max_url_len, "{}", long.url.len());
+        let in_url = long.url.matches('@').count();
+        let acks: Vec<_> = long.subscribes.iter().flat_map(|s| &s.acks).collect();
+        let subscribed: usize = acks.iter().map(|(_, s)| s.len()).sum();
+        assert_eq!(in_url + subscribed, all.len());
+        assert!(acks.iter().all(|(_, s)| s.len() <= LIMITS.subscribe_batch));
+        let ids: Vec<AckKey> = acks.iter().map(|(key, _)| key.clone()).collect();
+        assert_eq!(
+            ids,
+            (1..=ids.len() as u64).map(AckKey::Id).collect::<Vec<_>>()
+        );
+    }
+}

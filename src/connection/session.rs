@@ -1,0 +1,337 @@
+//! One connected session: the `select!` over the primary socket, the retiring one of a
+//! make-before-break, the replacement dial, the app heartbeat, the stale and silence timers
+//! and the intake token; and the close handshake.
+
+use super::*;
+
+impl Connection {
+    pub(super) async fn session(&mut self, mut primary: Link) -> SessionEnd {
+        let settings = self.shared.settings.clone();
+        let now_ns = clock::now_ns();
+        for seen in self.seen.values_mut().flatten().flatten() {
+            seen.last_ns = seen.last_ns.max(now_ns);
+            seen.warned = false;
+        }
+        let mut retiring: Option<Retiring> = None;
+        let mut replacement: Option<Dial> = None;
+        let mut replace_at = primary.opened + self.max_age;
+        let mut replace_backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
+        let mut silence =
+            tokio::time::interval(settings.silent_stream_after.max(Duration::from_millis(10)));
+        silence.tick().await;
+        loop {
+            self.overlapping = retiring.is_some();
+            let stale_at = primary.last_frame + self.stale_after;
+            let retire_at = retiring.as_ref().map(|r| match r.closing_since {
+                None => r.link.opened.max(primary.opened) + self.stale_after,
+                Some(since) => since + CLOSE_WAIT,
+            });
+            let heartbeat = self.exchange.heartbeat();
+            let ping_at = heartbeat.ping.map(|_| {
+                let since = if heartbeat.when_idle {
+                    primary.last_frame.max(primary.last_ping)
+                } else {
+                    primary.last_ping
+                };
+                since + heartbeat.every
+            });
+            tokio::select! {
+                biased;
+                _ = self.shared.intake.cancelled() => {
+                    if let Some(mut old) = retiring.take() {
+                        let _ = old.link.ws.close(normal_close()).await;
+                    }
+                    self.close(&mut primary).await;
+                    return SessionEnd::Stopped;
+                }
+                frame = primary.ws.next() => match self.on_frames(frame, &mut primary).await {
+                    Next::Continue => {
+                        // The new socket delivers: the old one can go.
+                        if primary.delivered
+                            && let Some(old) = retiring.as_mut()
+                            && old.closing_since.is_none()
+                        {
+                            let _ = old.link.ws.close(normal_close()).await;
+                            old.closing_since = Some(Instant::now());
+                        }
+                    }
+                    Next::Replace => {
+                        if replacement.is_none() && retiring.is_none() {
+                            replace_at = Instant::now();
+                        }
+                    }
+                    Next::Stop => return SessionEnd::Stopped,
+                    Next::Lost(loss) => {
+                        if let Some(mut old) = retiring.take() {
+                            // The replacement failed early: fall back to the old socket.
+                            info!(url = %self.dialer.url, "replacement lost ({}); keeping the old connection", loss.why);
+                            old.link.delivered = false;
+                            primary = old.link;
+                            continue;
+                        }
+                        return SessionEnd::Lost {
+                            since_ns: primary.last_frame_ns,
+                            delivered: primary.delivered,
+                            loss,
+                        };
+                    }
+                },
+                frame = next_frame(&mut retiring), if retiring.is_some() => {
+                    let Some(old) = retiring.as_mut() else { continue };
+                    match self.on_frame(frame, &mut old.link, Role::Retiring).await {
+                        Next::Continue | Next::Replace => {}
+                        Next::Stop => return SessionEnd::Stopped,
+                        Next::Lost(_) => retiring = None,
+                    }
+                }
+                _ = sleep_until_opt(retire_at), if retire_at.is_some() => {
+                    if let Some(mut old) = retiring.take() {
+                        if old.closing_since.is_none() {
+                            // The new socket has been quiet; close the old one anyway.
+                            let _ = old.link.ws.close(normal_close()).await;
+                            old.closing_since = Some(Instant::now());
+                            retiring = Some(old);
+                        } else {
+                            debug!(url = %self.dialer.url, "no close reply from the replaced connection");
+                        }
+                    }
+                }
+                link = async { replacement.as_mut().expect("guarded").await }, if replacement.is_some() => {
+                    replacement = None;
+                    match link {
+                        Ok(new) => {
+                            info!(url = %self.dialer.url, "replacement connected; retiring the old connection");
+                            Stats::bump(&self.shared.stats.replacements);
+                            for seen in self.seen.values_mut().flatten().flatten() {
+                                seen.dedupe = seen.last_seq.is_some();
+                            }
+                            let old = std::mem::replace(&mut primary, new);
+                            retiring = Some(Retiring { link: old, closing_since: None });
+                            replace_at = primary.opened + self.max_age;
+                        }
+                        Err(e) => {
+                            let delay = replace_backoff.next_delay();
+                            warn!(url = %self.dialer.url, "replacement failed ({}); retrying in {delay:?}", describe(&e));
+                            replace_at = Instant::now() + delay;
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(replace_at), if replacement.is_none() && retiring.is_none() => {
+                    info!(url = %self.dialer.url, "opening a replacement connection");
+                    let (limiter, dial) = (self.shared.limiter.clone(), self.dialer.dial());
+                    replacement = Some(Box::pin(async move {
+                        limiter.acquire().await;
+                        dial.await
+                    }));
+                }
+                _ = tokio::time::sleep_until(stale_at) => {
+                    Stats::bump(&self.shared.stats.stalls);
+                    let why = format!(
+                        "no frame for {}: the connection is stalled",
+                        humantime::format_duration(self.stale_after)
+                    );
+                    return SessionEnd::Lost {
+                        since_ns: primary.last_frame_ns,
+                        delivered: primary.delivered,
+                        loss: Loss { why, reason: "stalled" },
+                    };
+                }
+                _ = sleep_until_opt(ping_at), if ping_at.is_some() => {
+                    primary.last_ping = Instant::now();
+                    let ping = heartbeat.ping.unwrap_or_default();
+                    if let Err(e) = primary.ws.send(Message::text(ping)).await {
+                        return SessionEnd::Lost {
+                            since_ns: primary.last_frame_ns,
+                            delivered: primary.delivered,
+                            loss: Loss { why: describe(&e), reason: "disconnected" },
+                        };
+                    }
+                }
+                _ = silence.tick() => self.warn_silent_streams(),
+            }
+        }
+    }
+
+    /// Handles a frame of the primary socket and then the frames already buffered behind it
+    /// (up to [`FRAME_BATCH`]) without a trip through the session's `select!`, reading the
+    /// clock once for all of them; stops early when intake stops or a frame needs the loop.
+    pub(super) async fn on_frames(
+        &mut self,
+        mut frame: Option<Result<Message, tungstenite::Error>>,
+        link: &mut Link,
+    ) -> Next {
+        let (now, now_ns) = (Instant::now(), clock::now_ns());
+        let mut handled = 0;
+        let next = loop {
+            let next = match frame {
+                // The hot path: a data frame decoded and offered with no await, so no
+                // future is built per frame; only what needs waiting goes the async way.
+                Some(Ok(Message::Text(text))) => {
+                    link.last_frame = now;
+                    link.last_frame_ns = now_ns;
+                    match self.deliver_now(text.as_str(), link, Role::Primary) {
+                        Offer::Done(next) => next,
+                        offer => self.settle(offer, link, Role::Primary).await,
+                    }
+                }
+                // Anything else may wait (a close frame waits for the close reply): the
+                // burst's ticks go out first.
+                other => match self.flush().await {
+                    Next::Continue => {
+                        self.on_frame_at(other, link, Role::Primary, now, now_ns)
+                            .await
+                    }
+                    stop => stop,
+                },
+            };
+            handled += 1;
+            // Check the budget before polling: a frame polled is a frame to handle.
+            if !matches!(next, Next::Continue)
+                || handled == FRAME_BATCH
+                || self.shared.intake.is_cancelled()
+            {
+                break next;
+            }
+            // Poll once with this task's own waker (a no-op waker would replace it and
+            // leave the socket unable to wake the task).
+            let polled = std::future::poll_fn(|cx| Poll::Ready(link.ws.poll_next_unpin(cx))).await;
+            match polled {
+                Poll::Ready(more) => frame = more,
+                Poll::Pending => break Next::Continue,
+            }
+        };
+        // The burst is over: send its ticks before waiting for anything else.
+        match self.flush().await {
+            Next::Continue => next,
+            stop => stop,
+        }
+    }
+
+    /// Handles one frame (or the end) of a socket, received now.
+    pub(super) async fn on_frame(
+        &mut self,
+        frame: Option<Result<Message, tungstenite::Error>>,
+        link: &mut Link,
+        role: Role,
+    ) -> Next {
+        self.on_frame_at(frame, link, role, Instant::now(), clock::now_ns())
+            .await
+    }
+
+    /// Handles one frame (or the end) of a socket, received at `now` / `now_ns`.
+    pub(super) async fn on_frame_at(
+        &mut self,
+        frame: Option<Result<Message, tungstenite::Error>>,
+        link: &mut Link,
+        role: Role,
+        now: Instant,
+        now_ns: u64,
+    ) -> Next {
+        let lost = |why: String, reason| Next::Lost(Loss { why, reason });
+        let frame = match frame {
+            Some(Ok(frame)) => frame,
+            Some(Err(tungstenite::Error::Capacity(CapacityError::MessageTooLong {
+                size,
+                max_size,
+            }))) => {
+                Stats::bump(&self.shared.stats.decode_errors);
+                self.count_failure("oversized", || {
+                    format!("a {size}-byte message, more than {max_size}")
+                });
+                return lost(
+                    format!("the server sent a {size}-byte message (limit {max_size})"),
+                    "oversized",
+                );
+            }
+            Some(Err(e)) => return lost(describe(&e), "disconnected"),
+            None => return lost("connection ended".to_owned(), "disconnected"),
+        };
+        link.last_frame = now;
+        match frame {
+            Message::Text(text) => {
+                link.last_frame_ns = now_ns;
+                self.deliver(text.as_str(), link, role).await
+            }
+            Message::Close(frame) => {
+                // Poll on so tungstenite sends the close reply, briefly.
+                let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                    while let Some(Ok(_)) = link.ws.next().await {}
+                })
+                .await;
+                let why = match frame {
+                    Some(f) => format!("server closed the connection ({} {})", f.code, f.reason),
+                    None => "server closed the connection".to_owned(),
+                };
+                lost(why, "disconnected")
+            }
+            // Issue 13: a binary frame never vanishes. UTF-8 bytes are read as text (some
+            // servers send JSON as binary); anything else is counted and logged.
+            Message::Binary(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    link.last_frame_ns = now_ns;
+                    self.deliver(text, link, role).await
+                }
+                Err(_) => {
+                    Stats::bump(&self.shared.stats.decode_errors);
+                    self.count_failure("binary", || {
+                        format!("a {}-byte binary frame that is not UTF-8 text", bytes.len())
+                    });
+                    Next::Continue
+                }
+            },
+            // tungstenite queues the pong itself; it goes out with the next read.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Next::Continue,
+        }
+    }
+
+    pub(super) fn warn_silent_streams(&mut self) {
+        let now = clock::now_ns();
+        let limit = self.shared.settings.silent_stream_after.as_nanos() as u64;
+        for (symbol, slots) in &mut self.seen {
+            for (channel, seen) in Channel::ALL.iter().zip(slots.iter_mut()) {
+                let Some(seen) = seen else { continue };
+                if seen.warned || now.saturating_sub(seen.last_ns) < limit {
+                    continue;
+                }
+                seen.warned = true;
+                warn!(
+                    "no {channel} data for {symbol} for {} while the connection is alive: is {symbol} listed on {}?",
+                    humantime::format_duration(self.shared.settings.silent_stream_after),
+                    self.exchange.name()
+                );
+            }
+        }
+    }
+
+    /// Sends a close frame, then keeps reading until the server's reply: whatever the
+    /// server sent before it saw our close is still delivered.
+    pub(super) async fn close(&mut self, link: &mut Link) {
+        let abort = self.shared.abort.clone();
+        let url = self.dialer.url.clone();
+        let closing = async {
+            if let Err(e) = link.ws.close(normal_close()).await {
+                debug!(%url, "close frame not sent: {e}");
+                return;
+            }
+            while let Some(Ok(frame)) = link.ws.next().await {
+                // Text, or binary that is UTF-8 text (see `on_frame_at`).
+                let text = match &frame {
+                    Message::Text(text) => Some(text.as_str()),
+                    Message::Binary(bytes) => std::str::from_utf8(bytes).ok(),
+                    _ => None,
+                };
+                if let Some(text) = text {
+                    link.last_frame_ns = clock::now_ns();
+                    if let Next::Stop = self.deliver(text, link, Role::Primary).await {
+                        return;
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            _ = closing => {}
+            _ = abort.cancelled() => {}
+            _ = tokio::time::sleep(CLOSE_WAIT) => debug!(%url, "no close reply from the server"),
+        }
+    }
+}
