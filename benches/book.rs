@@ -8,17 +8,40 @@
 //! `book_row_25_ndjson` also writes them as NDJSON `bids`/`asks` arrays;
 //! `okx_checksum` is OKX's CRC32 over the best 25; `sync_1000_events` feeds 1000 generated
 //! events through the Binance spot sync (the first, with the snapshot, outside the timing;
-//! throughput: level changes of the other 999).
+//! throughput: level changes of the other 999). Times are the benchmark thread's own CPU
+//! time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on a shared machine do not count.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use foxtrot::book::sync::{DepthEvent, DepthSync, Limits, Rules, Snapshot};
 use foxtrot::book::{Book, BookRow, Change, Side, binance, checksum, write_levels_json};
 use foxtrot::replay::{BookGenerator, GenConfig};
 
 const LEVELS: usize = 5000;
+
+/// CPU time of this thread: on a shared machine, wall time counts other processes' turns
+/// on the core; the thread's own CPU time does not.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec to the pointer it is given.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Runs `routine` `iters` times and returns the thread CPU time it took.
+fn cpu_time(iters: u64, mut routine: impl FnMut()) -> Duration {
+    let start = thread_cpu();
+    for _ in 0..iters {
+        routine();
+    }
+    thread_cpu() - start
+}
 
 /// A generator whose book holds 5000 levels a side, after some churn.
 fn generator() -> BookGenerator {
@@ -87,9 +110,11 @@ fn book_ops(c: &mut Criterion) {
     let mut group = c.benchmark_group("book");
     group.throughput(Throughput::Elements(40));
     group.bench_function("apply_diff_20", |b| {
-        b.iter(|| {
-            apply(&mut book, black_box(&event.bids), black_box(&event.asks));
-            apply(&mut book, black_box(&undo_bids), black_box(&undo_asks));
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                apply(&mut book, black_box(&event.bids), black_box(&event.asks));
+                apply(&mut book, black_box(&undo_bids), black_box(&undo_asks));
+            })
         })
     });
 
@@ -110,35 +135,45 @@ fn book_ops(c: &mut Criterion) {
     assert_eq!(texts.len(), 20);
     group.throughput(Throughput::Elements(20));
     group.bench_function("parse_levels_20", |b| {
-        b.iter(|| {
-            for (p, q) in &texts {
-                black_box(Change::parse(black_box(p), black_box(q)).unwrap());
-            }
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                for (p, q) in &texts {
+                    black_box(Change::parse(black_box(p), black_box(q)).unwrap());
+                }
+            })
         })
     });
 
     group.throughput(Throughput::Elements(1));
     let mut row = BookRow::default();
     group.bench_function("book_row_25", |b| {
-        b.iter(|| {
-            row.fill(black_box(&book), 25);
-            black_box(&row);
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                row.fill(black_box(&book), 25);
+                black_box(&row);
+            })
         })
     });
     let mut out = Vec::with_capacity(4096);
     group.bench_function("book_row_25_ndjson", |b| {
-        b.iter(|| {
-            row.fill(black_box(&book), 25);
-            out.clear();
-            out.extend_from_slice(b"\"bids\":");
-            write_levels_json(&row.bids, &mut out);
-            out.extend_from_slice(b",\"asks\":");
-            write_levels_json(&row.asks, &mut out);
-            black_box(&out);
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                row.fill(black_box(&book), 25);
+                out.clear();
+                out.extend_from_slice(b"\"bids\":");
+                write_levels_json(&row.bids, &mut out);
+                out.extend_from_slice(b",\"asks\":");
+                write_levels_json(&row.asks, &mut out);
+                black_box(&out);
+            })
         })
     });
     group.bench_function("okx_checksum", |b| {
-        b.iter(|| black_box(checksum::okx(black_box(&book))))
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                black_box(checksum::okx(black_box(&book)));
+            })
+        })
     });
 
     let mut events = Vec::new();
@@ -156,25 +191,25 @@ fn book_ops(c: &mut Criterion) {
     }
     group.throughput(Throughput::Elements(changes as u64));
     group.bench_function("sync_1000_events", |b| {
-        b.iter_batched(
-            || {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
                 let mut sync = DepthSync::new(Rules::Spot, Limits::default());
-                let mut events = events.clone().into_iter();
-                sync.on_event(events.next().unwrap(), &mut |_, _| {});
+                let mut rest = events.clone().into_iter();
+                sync.on_event(rest.next().unwrap(), &mut |_, _| {});
                 sync.snapshot_started();
                 sync.on_snapshot(snapshot.clone(), &mut |_, _| {});
-                (sync, events)
-            },
-            |(mut sync, events)| {
                 let mut applied = 0u32;
-                for event in events {
+                let start = thread_cpu();
+                for event in rest {
                     sync.on_event(event, &mut |_, _| applied += 1);
                 }
+                total += thread_cpu() - start;
                 assert_eq!(applied, 999);
-                sync
-            },
-            BatchSize::PerIteration,
-        )
+                drop(black_box(sync));
+            }
+            total
+        })
     });
     group.finish();
 }

@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Write ticks to a file (CSV or NDJSON, from the extension)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check a config file and print the plan it makes')
+            [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish FILE.partial files a crash left: keep every complete line, write FILE')
             [CompletionResult]::new('venues', 'venues', [CompletionResultType]::ParameterValue, 'List the venues, with their endpoints and channels')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Print shell completions or the man pages, generated from this command line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -92,8 +93,12 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('--stale-after', '--stale-after', [CompletionResultType]::ParameterName, 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]')
             [CompletionResult]::new('--silent-stream-after', '--silent-stream-after', [CompletionResultType]::ParameterName, 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]')
             [CompletionResult]::new('--max-connection-age', '--max-connection-age', [CompletionResultType]::ParameterName, 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)')
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row')
+            [CompletionResult]::new('--rotate', '--rotate', [CompletionResultType]::ParameterName, 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time')
+            [CompletionResult]::new('--fsync', '--fsync', [CompletionResultType]::ParameterName, 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]')
+            [CompletionResult]::new('--row-group-rows', '--row-group-rows', [CompletionResultType]::ParameterName, 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]')
+            [CompletionResult]::new('--zstd-level', '--zstd-level', [CompletionResultType]::ParameterName, 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check everything, print the plan (which connection carries which streams), and exit')
             [CompletionResult]::new('--append', '--append', [CompletionResultType]::ParameterName, 'Add to an existing file instead of refusing it')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing file')
@@ -163,6 +168,15 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
         'foxtrot;config;help;help' {
             break
         }
+        'foxtrot;recover' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary line and no status line; only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'foxtrot;venues' {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
@@ -224,6 +238,7 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Write ticks to a file (CSV or NDJSON, from the extension)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Check a config file and print the plan it makes')
+            [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Finish FILE.partial files a crash left: keep every complete line, write FILE')
             [CompletionResult]::new('venues', 'venues', [CompletionResultType]::ParameterValue, 'List the venues, with their endpoints and channels')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Print shell completions or the man pages, generated from this command line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -243,6 +258,9 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             break
         }
         'foxtrot;help;config;check' {
+            break
+        }
+        'foxtrot;help;recover' {
             break
         }
         'foxtrot;help;venues' {

@@ -28,6 +28,9 @@ _foxtrot() {
             foxtrot,record)
                 cmd="foxtrot__subcmd__record"
                 ;;
+            foxtrot,recover)
+                cmd="foxtrot__subcmd__recover"
+                ;;
             foxtrot,replay)
                 cmd="foxtrot__subcmd__replay"
                 ;;
@@ -79,6 +82,9 @@ _foxtrot() {
             foxtrot__subcmd__help,record)
                 cmd="foxtrot__subcmd__help__subcmd__record"
                 ;;
+            foxtrot__subcmd__help,recover)
+                cmd="foxtrot__subcmd__help__subcmd__recover"
+                ;;
             foxtrot__subcmd__help,replay)
                 cmd="foxtrot__subcmd__help__subcmd__replay"
                 ;;
@@ -104,7 +110,7 @@ _foxtrot() {
 
     case "${cmd}" in
         foxtrot)
-            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config venues generate help"
+            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config recover venues generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,7 +300,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__help)
-            opts="stream record replay config venues generate help"
+            opts="stream record replay config recover venues generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,6 +411,20 @@ _foxtrot() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        foxtrot__subcmd__help__subcmd__recover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         foxtrot__subcmd__help__subcmd__replay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -448,7 +468,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__record)
-            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --out --append --force --verbose --quiet --help"
+            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --out --append --force --rotate --fsync --row-group-rows --zstd-level --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +566,36 @@ _foxtrot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --rotate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fsync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --row-group-rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zstd-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__recover)
+            opts="-v -q -h --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

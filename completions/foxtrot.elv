@@ -30,6 +30,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
             cand config 'Check a config file and print the plan it makes'
+            cand recover 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
             cand venues 'List the venues, with their endpoints and channels'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -87,8 +88,12 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --stale-after 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]'
             cand --silent-stream-after 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]'
             cand --max-connection-age 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]'
-            cand -o 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)'
-            cand --out 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON)'
+            cand -o 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row'
+            cand --out 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row'
+            cand --rotate 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time'
+            cand --fsync 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]'
+            cand --row-group-rows 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]'
+            cand --zstd-level 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]'
             cand --dry-run 'Check everything, print the plan (which connection carries which streams), and exit'
             cand --append 'Add to an existing file instead of refusing it'
             cand --force 'Overwrite an existing file'
@@ -151,6 +156,14 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
         }
         &'foxtrot;config;help;help'= {
         }
+        &'foxtrot;recover'= {
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'foxtrot;venues'= {
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
@@ -204,6 +217,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand record 'Write ticks to a file (CSV or NDJSON, from the extension)'
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
             cand config 'Check a config file and print the plan it makes'
+            cand recover 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
             cand venues 'List the venues, with their endpoints and channels'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -218,6 +232,8 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand check 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
         }
         &'foxtrot;help;config;check'= {
+        }
+        &'foxtrot;help;recover'= {
         }
         &'foxtrot;help;venues'= {
         }

@@ -54,7 +54,7 @@ pub enum RunError {
     #[error(transparent)]
     Connection(#[from] ConnectionError),
     /// Writing the output failed.
-    #[error("cannot write output ({0})")]
+    #[error("cannot write output {0}")]
     Output(std::io::Error),
     /// A task panicked (a bug).
     #[error("internal error: {0}")]
@@ -133,7 +133,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         Ok(reporters) => reporters,
         Err(e) => {
             // Refused before anything ran: leave no empty output file of our own behind.
-            if let Some(path) = &opened.created {
+            for path in &opened.created {
                 let _ = std::fs::remove_file(path);
             }
             return Err(e.into());
@@ -275,12 +275,10 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         failure,
     };
     // A failed run that wrote nothing leaves no empty file of its own behind.
-    if let Some(path) = opened.created
-        && report.failure.is_some()
-        && report.stats.written == 0
-        && !keep_output
-    {
-        let _ = std::fs::remove_file(path);
+    if report.failure.is_some() && report.stats.written == 0 && !keep_output {
+        for path in &opened.created {
+            let _ = std::fs::remove_file(path);
+        }
     }
     Ok(report)
 }

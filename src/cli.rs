@@ -61,6 +61,13 @@ pub enum Command {
     /// Check a config file and print the plan it makes.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Finish FILE.partial files a crash left: keep every complete line, write FILE.
+    #[command(after_help = RECOVER_EXAMPLES)]
+    Recover {
+        /// The .partial files (compressed ones decode up to their last complete block).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// List the venues, with their endpoints and channels.
     Venues,
     /// Print shell completions or the man pages, generated from this command line.
@@ -80,6 +87,11 @@ pub enum ConfigCommand {
         file: PathBuf,
     },
 }
+
+const RECOVER_EXAMPLES: &str = "\
+Examples:
+  foxtrot recover data/binance/trade/2026-12-03/BTCUSDT.csv.gz.partial
+  foxtrot recover $(find data -name '*.partial')";
 
 const CONFIG_EXAMPLES: &str = "\
 Examples:
@@ -303,6 +315,9 @@ pub enum Format {
     Ndjson,
     /// Comma-separated values with a header row.
     Csv,
+    /// Parquet files (`record --out FILE.parquet` only).
+    #[value(skip)]
+    Parquet,
 }
 
 /// `foxtrot record`.
@@ -312,9 +327,13 @@ pub struct RecordArgs {
     #[command(flatten)]
     pub run: RunArgs,
 
-    /// File to write: .csv for CSV, .ndjson or .jsonl for NDJSON; `-` for stdout (NDJSON).
+    /// File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to
+    /// compress; `-` for stdout (NDJSON). A template such as
+    /// 'data/{exchange}/{channel}/{date}/{symbol}.csv.gz' ({exchange}, {symbol}, {channel},
+    /// {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries.
+    /// Repeat for several outputs: each gets every row.
     #[arg(short, long, value_name = "PATH", required_unless_present = "config")]
-    pub out: Option<PathBuf>,
+    pub out: Vec<PathBuf>,
 
     /// Add to an existing file instead of refusing it.
     #[arg(long, conflicts_with = "force")]
@@ -323,6 +342,33 @@ pub struct RecordArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+
+    /// File policies: rotation, fsync, compression level.
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+/// How output files are rotated, synced and compressed.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Files")]
+pub struct FileArgs {
+    /// Finish each file and start the next every period (1h, 1d: on UTC boundaries) or
+    /// at a size on disk (500MB); names get -{start} unless the template has a time.
+    #[arg(long, value_name = "PERIOD|SIZE", value_parser = crate::sink::rotate::Rotate::parse)]
+    pub rotate: Option<crate::sink::rotate::Rotate>,
+
+    /// When files are made durable: never, rotate (each finished file), or interval:D
+    /// (such as interval:5s, and each finished file) [default: rotate].
+    #[arg(long, value_name = "POLICY", value_parser = crate::sink::rotate::Fsync::parse)]
+    pub fsync: Option<crate::sink::rotate::Fsync>,
+
+    /// Rows per Parquet row group; a file's last group may be smaller [default: 1000000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub row_group_rows: Option<u64>,
+
+    /// zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
+    pub zstd_level: Option<i32>,
 }
 
 /// `foxtrot replay`.

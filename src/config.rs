@@ -35,9 +35,12 @@ pub enum ConfigError {
     Endpoint(String),
     /// The output file's extension names no format.
     #[error(
-        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension, or - for stdout"
+        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension (and .gz or .zst to compress), or - for stdout"
     )]
     OutExtension(PathBuf),
+    /// The `--out` template names an unknown placeholder or is malformed.
+    #[error(transparent)]
+    OutTemplate(#[from] crate::sink::template::TemplateError),
     /// A zero `--stats-interval`.
     #[error("--stats-interval must be above zero, such as 1s or 500ms")]
     ZeroInterval,
@@ -159,6 +162,10 @@ pub struct Config {
     pub rest_endpoints: Vec<(Venue, String)>,
     /// Where ticks go.
     pub output: Output,
+    /// Further outputs (`--out` given more than once); each gets every row.
+    pub more_outputs: Vec<Output>,
+    /// Rotation, fsync and compression of output files.
+    pub files: crate::sink::files::FileSettings,
     /// Hard deadline of the staged stop.
     pub shutdown_timeout: Duration,
     /// Channel capacity in ticks.
@@ -215,26 +222,40 @@ impl Config {
     /// The plan of `foxtrot record`.
     pub fn for_record(args: &RecordArgs, quiet: bool) -> Result<Config, ConfigError> {
         let file = load(&args.run)?;
-        let out = args
-            .out
-            .clone()
-            .or_else(|| file.output.path.clone())
-            .ok_or(ConfigError::NoOut)?;
-        let output = if out.as_os_str() == "-" {
-            Output::Stdout(Format::Ndjson)
-        } else {
+        let outs = match args.out.as_slice() {
+            [] => vec![file.output.path.clone().ok_or(ConfigError::NoOut)?],
+            typed => typed.to_vec(),
+        };
+        let mut outputs = outs.into_iter().map(|out| {
+            if out.as_os_str() == "-" {
+                return Ok(Output::Stdout(Format::Ndjson));
+            }
             let existing = match (args.append, args.force) {
                 (true, _) => Existing::Append,
                 (false, true) => Existing::Overwrite,
                 (false, false) => file.output.existing.map_or(Existing::Refuse, Into::into),
             };
-            Output::File {
+            Ok(Output::File {
                 format: format_of(&out)?,
                 path: out,
                 existing,
-            }
+            })
+        });
+        let output = outputs.next().ok_or(ConfigError::NoOut)??;
+        let more_outputs = outputs.collect::<Result<Vec<_>, ConfigError>>()?;
+        let mut config = Config::new(&args.run, &file, output, quiet)?;
+        config.more_outputs = more_outputs;
+        let typed = &args.files;
+        let defaults = crate::sink::files::FileSettings::default();
+        config.files = crate::sink::files::FileSettings {
+            rotate: typed.rotate,
+            fsync: typed.fsync.unwrap_or(defaults.fsync),
+            zstd_level: typed.zstd_level.unwrap_or(defaults.zstd_level),
+            row_group_rows: typed
+                .row_group_rows
+                .map_or(defaults.row_group_rows, |n| n as usize),
         };
-        Config::new(&args.run, &file, output, quiet)
+        Ok(config)
     }
 
     fn new(
@@ -390,6 +411,8 @@ impl Config {
             shards,
             rest_endpoints,
             output,
+            more_outputs: Vec::new(),
+            files: Default::default(),
             shutdown_timeout: run
                 .shutdown_timeout
                 .or(tuning.shutdown_timeout.map(|d| d.0))
@@ -434,13 +457,20 @@ fn load(run: &RunArgs) -> Result<ConfigFile, ConfigError> {
 }
 
 fn format_of(path: &Path) -> Result<Format, ConfigError> {
-    let ext = path
+    // A compression suffix (.gz, .zst) follows the format's extension.
+    let text = path.to_string_lossy();
+    crate::sink::template::Template::parse(&text)?;
+    let (_, uncompressed) = crate::sink::compress::Compression::of(&text, 0);
+    let ext = Path::new(uncompressed)
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("csv") => Ok(Format::Csv),
         Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
+        Some("parquet") if cfg!(feature = "parquet") && uncompressed.len() == text.len() => {
+            Ok(Format::Parquet)
+        }
         _ => Err(ConfigError::OutExtension(path.to_owned())),
     }
 }
@@ -527,7 +557,8 @@ mod tests {
             ("t.ndjson", Some(Format::Ndjson)),
             ("t.jsonl", Some(Format::Ndjson)),
             ("t.json", None),
-            ("t.parquet", None),
+            ("t.parquet", Some(Format::Parquet)),
+            ("t.parquet.gz", None),
             ("t", None),
         ];
         for (path, want) in cases {

@@ -25,6 +25,7 @@ fn main() {
         Command::Replay(args) => serve(args, cli.quiet),
         Command::Config(ConfigCommand::Check { file }) => check(&file),
         Command::Generate(what) => emit(what),
+        Command::Recover { files } => foxtrot::sink::recover::run(&files),
         Command::Venues => {
             print!("{}", foxtrot::exchange::describe_all());
             0

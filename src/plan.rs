@@ -33,6 +33,12 @@ pub fn describe(config: &Config) -> String {
     }
     row("endpoint", endpoints.join("; "));
     row("output", output(&config.output));
+    for more in &config.more_outputs {
+        row("output", output(more));
+    }
+    if !matches!(config.output, Output::Stdout(_)) {
+        row("files", crate::sink::files::describe(&config.files));
+    }
     let on_full = match config.on_full {
         OnFull::Block => "block",
         OnFull::DropNewest => "drop-newest",
@@ -150,6 +156,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Table => "table",
         Format::Ndjson => "ndjson",
         Format::Csv => "csv",
+        Format::Parquet => "parquet",
     }
 }
 

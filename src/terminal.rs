@@ -143,6 +143,11 @@ impl ControlEcho {
     pub fn hide(target: Target) -> Option<ControlEcho> {
         use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
         let saved = with_fd(target, |fd| {
+            // A background job that changes terminal settings is stopped (SIGTTOU), and
+            // the terminal is not its to change.
+            if !in_foreground(fd) {
+                return None;
+            }
             let saved = tcgetattr(fd).ok()?;
             let mut quiet = saved.clone();
             quiet.local_modes.remove(LocalModes::ECHOCTL);
@@ -172,9 +177,20 @@ pub fn restore_echo() {
     #[cfg(unix)]
     if let Some((target, saved)) = SAVED.lock().unwrap_or_else(PoisonError::into_inner).take() {
         with_fd(target, |fd| {
-            let _ = rustix::termios::tcsetattr(fd, rustix::termios::OptionalActions::Now, &saved);
+            // Sent to the background meanwhile (Ctrl-Z, `bg`): the shell keeps the settings
+            // of the foreground job, and touching them would stop this one (SIGTTOU).
+            if in_foreground(fd) {
+                let _ =
+                    rustix::termios::tcsetattr(fd, rustix::termios::OptionalActions::Now, &saved);
+            }
         });
     }
+}
+
+/// Whether this process's group is the foreground job of the terminal `fd`.
+#[cfg(unix)]
+fn in_foreground(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    rustix::termios::tcgetpgrp(fd).ok() == Some(rustix::process::getpgrp())
 }
 
 /// Runs `f` on the file descriptor of `target`.

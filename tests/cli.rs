@@ -52,7 +52,7 @@ async fn usage_errors_are_one_line_with_exit_2() {
             "terminal",
         ),
         (
-            &["record", "BTCUSDT", "--out", "ticks.parquet"],
+            &["record", "BTCUSDT", "--out", "ticks.txt"],
             ".csv, .ndjson or .jsonl",
         ),
         (

@@ -1,11 +1,13 @@
 //! The one integration-test binary: the real `foxtrot` binary against the replay server on
 //! 127.0.0.1, over real sockets. Each test picks its own port and temp dir.
 
+mod pty;
 mod util;
 
 mod bybit;
 mod cli;
 mod e2e;
+mod files;
 mod lifecycle;
 mod resilience;
 mod signals;

@@ -14,16 +14,16 @@ pub const OKX_CHECKSUM_LEVELS: usize = 25;
 
 /// OKX's checksum of `book` (CRC32 of the best 25 levels a side, signed).
 pub fn okx(book: &Book) -> i32 {
-    let mut hasher = crc32fast::Hasher::new();
-    let mut first = true;
+    // The text is built whole and hashed once: CRC32 per small piece costs more than the
+    // copy. 100 texts of at most 32 characters and their colons fit in 4 KiB.
+    let mut text = Vec::with_capacity(4096);
     let mut put = |level: &Level| {
-        for text in [level.price.to_text(), level.qty.to_text()] {
-            if !first {
-                hasher.update(b":");
-            }
-            first = false;
-            hasher.update(text.as_bytes());
+        if !text.is_empty() {
+            text.push(b':');
         }
+        level.price.append_to(&mut text);
+        text.push(b':');
+        level.qty.append_to(&mut text);
     };
     let mut bids = book.bids().take(OKX_CHECKSUM_LEVELS);
     let mut asks = book.asks().take(OKX_CHECKSUM_LEVELS);
@@ -34,7 +34,7 @@ pub fn okx(book: &Book) -> i32 {
         }
         bid.into_iter().chain(ask).for_each(&mut put);
     }
-    hasher.finalize() as i32
+    crc32fast::hash(&text) as i32
 }
 
 #[cfg(test)]

@@ -8,8 +8,14 @@
 //! snapshot sync is in [`sync`], OKX's checksum in [`checksum`]; venues own the rest.
 
 pub mod binance;
+pub mod budget;
 pub mod checksum;
+pub mod feed;
+pub mod fetch;
 pub mod price;
+pub mod pushed;
+pub mod rebuild;
+pub mod row;
 pub mod sync;
 
 use std::collections::BTreeMap;
@@ -85,6 +91,24 @@ impl Change {
                 qty: qty_text,
             },
             removes: price::is_zero(qty),
+        })
+    }
+}
+
+impl Change {
+    /// A change from texts a decoder already checked as plain decimal text (the venues'
+    /// `Level`): only the key is computed, and whether the quantity is zero.
+    #[inline]
+    pub fn from_decimals(price: Decimal, qty: Decimal) -> Result<Change, LevelError> {
+        let price_text = price.to_text();
+        let qty_text = qty.to_text();
+        if qty_text.starts_with('-') {
+            return Err(LevelError::Qty(DecimalError(qty_text.to_string())));
+        }
+        Ok(Change {
+            key: Price::parse(&price_text)?,
+            level: Level { price, qty },
+            removes: price::is_zero(&qty_text),
         })
     }
 }
@@ -291,6 +315,17 @@ mod tests {
         // Removing what is not there is normal.
         book.apply(Side::Bid, &change("1", "0"));
         assert!(book.is_empty());
+    }
+
+    #[test]
+    fn a_change_from_checked_decimals_is_the_same() {
+        let d = |s| Decimal::parse(s).unwrap();
+        assert_eq!(
+            Change::from_decimals(d("61837.63000000"), d("0.00000000")).unwrap(),
+            change("61837.63000000", "0.00000000")
+        );
+        assert!(Change::from_decimals(d("-1"), d("1")).is_err());
+        assert!(Change::from_decimals(d("1"), d("-1")).is_err());
     }
 
     #[test]

@@ -41,21 +41,28 @@ impl Price {
         if int.is_empty() || int.len() > MAX_INT_DIGITS || frac.is_some_and(<[u8]>::is_empty) {
             return None;
         }
-        let mut value: i128 = 0;
-        for &b in int {
-            value = value * 10 + i128::from(digit(b)?);
-        }
         let frac = frac.unwrap_or_default();
         let (kept, rest) = frac.split_at(frac.len().min(SCALE_DIGITS));
-        for &b in kept {
-            value = value * 10 + i128::from(digit(b)?);
-        }
         if !rest.iter().all(|&b| b == b'0') {
             return None;
         }
-        Some(Price(
-            value * 10i128.pow((SCALE_DIGITS - kept.len()) as u32),
-        ))
+        // Up to 19 digits (every price seen in practice) add up in a u64, which is cheaper
+        // than 128-bit arithmetic per digit; the scale is applied once at the end.
+        let digits = int.iter().chain(kept);
+        let value = if int.len() + kept.len() <= 19 {
+            let mut small: u64 = 0;
+            for &b in digits {
+                small = small * 10 + u64::from(digit(b)?);
+            }
+            i128::from(small)
+        } else {
+            let mut large: i128 = 0;
+            for &b in digits {
+                large = large * 10 + i128::from(digit(b)?);
+            }
+            large
+        };
+        Some(Price(value * POW10[SCALE_DIGITS - kept.len()]))
     }
 
     /// The value times 10^18.
@@ -68,6 +75,17 @@ impl Price {
         Price(raw)
     }
 }
+
+/// 10^0 to 10^18.
+const POW10: [i128; SCALE_DIGITS + 1] = {
+    let mut table = [1; SCALE_DIGITS + 1];
+    let mut i = 1;
+    while i <= SCALE_DIGITS {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
 
 #[inline]
 fn digit(b: u8) -> Option<u8> {

@@ -54,6 +54,8 @@ pub struct DepthFeed {
     pub max_events: Option<u64>,
     /// Withhold every Nth event of a symbol from the streams (the book still changes).
     pub gap_every: Option<u64>,
+    /// Withhold only this symbol's events (upper case); every symbol's when `None`.
+    pub gap_symbol: Option<String>,
     /// Faults of the snapshot endpoint.
     pub rest: RestFaults,
 }
@@ -67,6 +69,7 @@ impl Default for DepthFeed {
             interval: Duration::from_millis(100),
             max_events: None,
             gap_every: None,
+            gap_symbol: None,
             rest: RestFaults::default(),
         }
     }
@@ -227,7 +230,8 @@ impl Market {
             let seq = state.generated;
             let event = state.generator.next_event();
             state.generated += 1;
-            if feed.gap_every.is_some_and(|n| n > 0 && (seq + 1) % n == 0) {
+            let gapped = feed.gap_symbol.as_ref().is_none_or(|s| *s == self.symbol);
+            if gapped && feed.gap_every.is_some_and(|n| n > 0 && (seq + 1) % n == 0) {
                 continue;
             }
             if state.history.len() == HISTORY {

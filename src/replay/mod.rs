@@ -44,7 +44,7 @@ pub use fault::{
     DEFAULT_OVERSIZED_BYTES, Injection, InjectionKind, ParseFaultError, Refusal, RefusalStatus,
 };
 pub use library::{Library, LoadError};
-pub use rest::{RestServer, RunningRest};
+pub use rest::{RestServer, RunningRest, weight as rest_weight};
 pub use stats::{Stats, StatsSnapshot};
 pub use streams::MAX_STREAMS;
 

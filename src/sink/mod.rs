@@ -4,11 +4,19 @@
 //! It runs on a blocking thread, so a write that blocks (a pipe nobody reads) never stalls
 //! the runtime and never stops the shutdown deadline from firing.
 
+pub mod compress;
 pub mod csv;
+pub mod fanout;
+pub mod files;
 pub mod gap;
 pub mod ndjson;
 pub mod output;
+#[cfg(feature = "parquet")]
+pub mod parquet;
+pub mod recover;
+pub mod rotate;
 pub mod table;
+pub mod template;
 
 use std::io;
 use std::sync::Arc;
@@ -35,6 +43,12 @@ pub trait Encode: Send {
 }
 
 /// An output that takes ticks and decides when they reach the OS.
+///
+/// The contract: one `Sink` is one output (a file or a set of files from one `--out`, stdout,
+/// a topic). Several outputs are several sinks behind one [`fanout::Fanout`], which the one
+/// sink task owns; every output gets every row. An `Err` from any method stops the run: the
+/// error names the output (see [`output::named`]), and the sink has already finished what it
+/// still could, so no file is left torn.
 pub trait Sink: Send {
     /// Takes one tick into the sink's buffer. Does no I/O for line formats.
     fn write(&mut self, tick: &Tick) -> io::Result<()>;

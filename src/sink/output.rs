@@ -2,17 +2,22 @@
 //!
 //! Both sinks write through a plain `File` handle (stdout is a duplicate of fd 1), so no
 //! hidden buffer of the standard library can split a line: every `write_all` ends on a line
-//! boundary and a stopped run never leaves a torn last line behind.
+//! boundary and a stopped run never leaves a torn last line behind. A write that fails part
+//! way (a full disk) is cut back to the last complete line before the error is returned, and
+//! every error names the file it happened on ([`WriteError`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::csv::Csv;
+use super::files::{FileSink, Form, needs_file_sink};
 use super::ndjson::Ndjson;
 use super::table::Table;
+#[cfg(feature = "parquet")]
+use super::template::Template;
 use super::{Encode, Sink, gap};
 use crate::cli::Format;
 use crate::config::{Config, Existing, Output};
@@ -34,6 +39,9 @@ pub enum OpenError {
         /// The header this run writes.
         want: String,
     },
+    /// The output cannot be written the way it was asked for.
+    #[error("{0}")]
+    Unsupported(String),
     /// Any other I/O failure.
     #[error("cannot open output file {path} ({source})")]
     Io {
@@ -49,22 +57,77 @@ impl OpenError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            OpenError::Exists(_) | OpenError::HeaderMismatch { .. }
+            OpenError::Exists(_) | OpenError::HeaderMismatch { .. } | OpenError::Unsupported(_)
         )
     }
+}
+
+/// A failed write, naming the output it happened on: `ticks.csv (No space left on device)`.
+///
+/// Sinks return it inside an `io::Error` of the same kind, so callers that only look at the
+/// kind (a closed pipe ends quietly) keep working, and the message names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{} ({source})", path.display())]
+pub struct WriteError {
+    /// The file (or `stdout`).
+    pub path: PathBuf,
+    /// The cause.
+    pub source: io::Error,
+}
+
+/// Wraps `source` so its message names `path` (once: an already named error is kept).
+pub fn named(path: &Path, source: io::Error) -> io::Error {
+    if source
+        .get_ref()
+        .is_some_and(|inner| inner.is::<WriteError>())
+    {
+        return source;
+    }
+    io::Error::new(
+        source.kind(),
+        WriteError {
+            path: path.to_owned(),
+            source,
+        },
+    )
 }
 
 /// An opened output, ready to hand to the sink task.
 pub struct Opened {
     /// The sink.
     pub sink: Box<dyn Sink>,
-    /// A file this run created, to remove again if the run fails before writing a tick.
-    pub created: Option<PathBuf>,
+    /// Files this run created, to remove again if the run fails before writing a tick.
+    pub created: Vec<PathBuf>,
 }
 
-/// Opens the output `config` names: creates or appends to the file, writes the CSV header.
+/// Opens every output `config` names (`--out` may be given several times): creates or
+/// appends to plain files, writes CSV headers; templated, rotated and compressed outputs
+/// open their files at their first row.
 pub fn open(config: &Config) -> Result<Opened, OpenError> {
-    match &config.output {
+    let mut sinks = Vec::new();
+    let mut created = Vec::new();
+    for output in std::iter::once(&config.output).chain(&config.more_outputs) {
+        match open_one(output, config) {
+            Ok(opened) => {
+                sinks.push(opened.sink);
+                created.extend(opened.created);
+            }
+            Err(e) => {
+                for path in &created {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(Opened {
+        sink: super::fanout::Fanout::of(sinks),
+        created,
+    })
+}
+
+fn open_one(output: &Output, config: &Config) -> Result<Opened, OpenError> {
+    match output {
         Output::Stdout(format) => {
             let stdout = io::stdout()
                 .as_fd()
@@ -76,7 +139,8 @@ pub fn open(config: &Config) -> Result<Opened, OpenError> {
                 })?;
             let sink: Box<dyn Sink> = match format {
                 Format::Table => Box::new(TableSink::new(stdout)),
-                Format::Ndjson => Box::new(LineSink::new(
+                // Parquet is never on stdout (config refuses it); NDJSON stands in.
+                Format::Ndjson | Format::Parquet => Box::new(LineSink::new(
                     Box::new(Ndjson),
                     stdout,
                     false,
@@ -94,7 +158,7 @@ pub fn open(config: &Config) -> Result<Opened, OpenError> {
             };
             Ok(Opened {
                 sink,
-                created: None,
+                created: Vec::new(),
             })
         }
         Output::File {
@@ -127,6 +191,35 @@ fn open_file(
         }
         _ => (Box::new(Ndjson), Gaps::Inline),
     };
+    if let Some(text) = path.to_str()
+        && needs_file_sink(text, &config.files)
+    {
+        let form = match format {
+            #[cfg(feature = "parquet")]
+            Format::Parquet => {
+                // One schema per channel: one file holds one channel's rows.
+                let by_channel = Template::parse(text).is_ok_and(|t| t.splits_by().2);
+                if config.channels.len() > 1 && !by_channel {
+                    return Err(OpenError::Unsupported(format!(
+                        "a Parquet file holds one channel: add {{channel}} to --out {text} (such as ticks-{{channel}}.parquet) or record one --channel"
+                    )));
+                }
+                Form::Parquet(config.files.row_group_rows)
+            }
+            _ => Form::Lines(encoder),
+        };
+        let side_gaps = matches!(format, Format::Csv | Format::Parquet);
+        return Ok(Opened {
+            sink: Box::new(FileSink::new(
+                text,
+                form,
+                side_gaps,
+                existing,
+                &config.files,
+            )?),
+            created: Vec::new(),
+        });
+    }
     let existed = path.exists();
     let mut options = OpenOptions::new();
     match existing {
@@ -154,8 +247,8 @@ fn open_file(
         }
     }
     Ok(Opened {
-        sink: Box::new(LineSink::new(encoder, file, true, empty, gaps)),
-        created: (!existed).then(|| path.to_owned()),
+        sink: Box::new(LineSink::new(encoder, file, true, empty, gaps).at(path)),
+        created: (!existed).then(|| path.to_owned()).into_iter().collect(),
     })
 }
 
@@ -188,6 +281,11 @@ pub struct LineSink {
     sync: bool,
     /// Where gap records go.
     gaps: Gaps,
+    /// What errors call the output.
+    name: PathBuf,
+    /// For a regular file, its length at the end of the last complete line written: a write
+    /// that fails part way is cut back to it. `None` for stdout, pipes and devices.
+    committed_len: Option<u64>,
 }
 
 impl LineSink {
@@ -210,6 +308,29 @@ impl LineSink {
             out,
             sync,
             gaps,
+            name: PathBuf::from("stdout"),
+            committed_len: None,
+        }
+    }
+
+    /// Names the output `path` in errors; for a regular file, also cuts a failed write back
+    /// to the last complete line.
+    pub fn at(mut self, path: &Path) -> LineSink {
+        self.name = path.to_owned();
+        self.committed_len = match self.out.metadata() {
+            Ok(meta) if meta.is_file() => Some(meta.len()),
+            _ => None,
+        };
+        self
+    }
+
+    /// After a failed write: the file ends at the last complete line again, and the next
+    /// write (if any) goes right after it.
+    fn cut_back(&mut self) {
+        if let Some(len) = self.committed_len {
+            // Best effort: the write error is what gets reported.
+            let _ = self.out.set_len(len);
+            let _ = self.out.seek(SeekFrom::Start(len));
         }
     }
 }
@@ -225,21 +346,27 @@ impl Sink for LineSink {
         match &mut self.gaps {
             Gaps::Inline => gap::ndjson_line(record, &mut self.buf),
             Gaps::SideFile { path, file } => {
+                let side = path.clone();
+                let named = |e| named(&side, e);
                 let file = match file {
                     Some(file) => file,
                     None => {
-                        let opened = OpenOptions::new().append(true).create(true).open(&*path)?;
+                        let opened = OpenOptions::new()
+                            .append(true)
+                            .create(true)
+                            .open(&*path)
+                            .map_err(named)?;
                         let mut line = Vec::new();
-                        if opened.metadata()?.len() == 0 {
+                        if opened.metadata().map_err(named)?.len() == 0 {
                             gap::csv_header(&mut line);
                         }
-                        file.insert(opened).write_all(&line)?;
+                        file.insert(opened).write_all(&line).map_err(named)?;
                         file.as_mut().expect("just inserted")
                     }
                 };
                 let mut line = Vec::with_capacity(128);
                 gap::csv_row(record, &mut line);
-                file.write_all(&line)?;
+                file.write_all(&line).map_err(named)?;
             }
             Gaps::Nowhere => {}
         }
@@ -252,7 +379,13 @@ impl Sink for LineSink {
 
     fn flush(&mut self) -> io::Result<u64> {
         if !self.buf.is_empty() {
-            self.out.write_all(&self.buf)?;
+            if let Err(e) = self.out.write_all(&self.buf) {
+                self.cut_back();
+                return Err(named(&self.name, e));
+            }
+            if let Some(len) = &mut self.committed_len {
+                *len += self.buf.len() as u64;
+            }
             self.buf.clear();
         }
         Ok(std::mem::take(&mut self.pending))
@@ -261,12 +394,13 @@ impl Sink for LineSink {
     fn finish(&mut self) -> io::Result<u64> {
         let committed = self.flush()?;
         if self.sync {
-            self.out.sync_all()?;
+            self.out.sync_all().map_err(|e| named(&self.name, e))?;
             if let Gaps::SideFile {
-                file: Some(file), ..
+                file: Some(file),
+                path,
             } = &self.gaps
             {
-                file.sync_all()?;
+                file.sync_all().map_err(|e| named(path, e))?;
             }
         }
         Ok(committed)
@@ -308,7 +442,9 @@ impl TableSink {
         // Issue 13: fit the terminal's current size; show the note and log lines posted.
         crate::terminal::prepare(&mut self.table, &self.out);
         self.table.render(crate::clock::now_ns(), &mut self.frame);
-        self.out.write_all(&self.frame)?;
+        self.out
+            .write_all(&self.frame)
+            .map_err(|e| named(Path::new("stdout"), e))?;
         self.drawn = Some(Instant::now());
         Ok(())
     }
@@ -349,7 +485,9 @@ impl Sink for TableSink {
         self.draw()?;
         self.frame.clear();
         self.table.finish(&mut self.frame);
-        self.out.write_all(&self.frame)?;
+        self.out
+            .write_all(&self.frame)
+            .map_err(|e| named(Path::new("stdout"), e))?;
         Ok(std::mem::take(&mut self.pending))
     }
 }

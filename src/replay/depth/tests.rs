@@ -247,6 +247,8 @@ async fn forced_gaps_resync_and_end_right() {
     for futures in [false, true] {
         let feed = DepthFeed {
             gap_every: Some(400),
+            // Slow enough that the client keeps up (see the note above).
+            interval: Duration::from_millis(3),
             ..feed(futures)
         };
         let (_, syncs) = follow(feed.clone(), &["BTCUSDT", "ETHUSDT"], Limits::default()).await;

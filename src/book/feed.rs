@@ -1,0 +1,275 @@
+//! One connection's Binance depth streams: sync per symbol, snapshots fetched beside the
+//! stream, and the `depth` and `book` rows to write.
+//!
+//! This module owns driving [`DepthSync`] for every symbol of a connection: it starts a
+//! snapshot fetch when a symbol wants one (never two at once for a symbol), waits for the
+//! shared [`WeightBudget`] before each, backs off after a failed one, and turns the sync's
+//! outputs into [`FeedOutput`]s (a snapshot row, a row per applied event, `book` rows on
+//! the [`BookInterval`] grid, gap records). Fetches are futures held here, not spawned
+//! tasks: the connection task polls [`DepthFeeds::next_snapshot`] in its `select!` (it is
+//! cancel-safe), so they end when the connection does.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use tokio::time::Instant;
+use tracing::warn;
+
+use super::BookRow;
+use super::budget::WeightBudget;
+use super::fetch::{FetchError, SnapshotClient};
+use super::row::{BookInterval, BookLine, DepthRow};
+use super::sync::{Counters, DepthEvent, DepthSync, GapReason, Limits, Output, Rules, Snapshot};
+use crate::tick::Symbol;
+
+/// The first pause after a failed fetch (not a 429/418, which the budget handles);
+/// doubled per failure in a row up to [`MAX_RETRY_DELAY`].
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// What the connection's depth streams produce and how snapshots are fetched.
+#[derive(Clone, Debug)]
+pub struct FeedConfig {
+    /// Spot or USD-M futures sequence rules.
+    pub rules: Rules,
+    /// The snapshot path (`/api/v3/depth` or `/fapi/v1/depth`).
+    pub snapshot_path: &'static str,
+    /// Levels per side asked of the snapshot.
+    pub snapshot_limit: usize,
+    /// The request weight of one snapshot.
+    pub snapshot_weight: u64,
+    /// The buffer bound while a snapshot is awaited.
+    pub limits: Limits,
+    /// Write `depth` rows.
+    pub depth_rows: bool,
+    /// Write `book` rows of this many levels a side (none when `None`).
+    pub book_levels: Option<usize>,
+    /// `book` rows every this much exchange time (0: after every update).
+    pub book_interval: Duration,
+}
+
+/// What to write for a symbol.
+#[derive(Debug)]
+pub enum FeedOutput {
+    /// A `depth` row (the snapshot row or an applied event).
+    Depth(DepthRow),
+    /// A `book` row.
+    Book(BookLine),
+    /// The book broke: a gap record; a new snapshot row follows once re-synced.
+    Gap(GapReason),
+}
+
+/// Receives `(symbol, recv_ns, output)`.
+pub type Sink<'s> = dyn FnMut(&Symbol, u64, FeedOutput) + 's;
+
+struct SymbolFeed {
+    sync: DepthSync,
+    interval: BookInterval,
+    row: BookRow,
+    /// Failed fetches in a row (for the back-off).
+    failures: u32,
+}
+
+type Fetch = BoxFuture<'static, (Symbol, Result<Snapshot, FetchError>)>;
+
+/// Every depth stream of one connection.
+pub struct DepthFeeds {
+    config: FeedConfig,
+    client: SnapshotClient,
+    budget: Arc<Mutex<WeightBudget>>,
+    symbols: HashMap<Symbol, SymbolFeed>,
+    fetches: FuturesUnordered<Fetch>,
+}
+
+impl DepthFeeds {
+    /// Feeds that fetch snapshots with `client`, within the venue-wide `budget`.
+    pub fn new(
+        config: FeedConfig,
+        client: SnapshotClient,
+        budget: Arc<Mutex<WeightBudget>>,
+    ) -> DepthFeeds {
+        DepthFeeds {
+            config,
+            client,
+            budget,
+            symbols: HashMap::new(),
+            fetches: FuturesUnordered::new(),
+        }
+    }
+
+    /// A symbol's counters, if it has had an event.
+    pub fn counters(&self, symbol: &Symbol) -> Option<Counters> {
+        self.symbols.get(symbol).map(|s| s.sync.counters())
+    }
+
+    /// Snapshot fetches in flight.
+    pub fn fetching(&self) -> usize {
+        self.fetches.len()
+    }
+
+    /// One diff-depth event of `symbol`.
+    pub fn on_event(&mut self, symbol: &Symbol, event: DepthEvent, sink: &mut Sink<'_>) {
+        let config = &self.config;
+        let feed = self
+            .symbols
+            .entry(symbol.clone())
+            .or_insert_with(|| SymbolFeed {
+                sync: DepthSync::new(config.rules, config.limits),
+                interval: BookInterval::new(config.book_interval.as_nanos() as u64),
+                row: BookRow::default(),
+                failures: 0,
+            });
+        let recv_ns = event.recv_ns;
+        let SymbolFeed {
+            sync,
+            interval,
+            row,
+            ..
+        } = feed;
+        sync.on_event(event, &mut |out, book| {
+            emit(config, symbol, recv_ns, out, book, interval, row, sink);
+        });
+        self.fetch_if_wanted(symbol);
+    }
+
+    /// Waits for the next snapshot fetch to end and applies it (pending while none is in
+    /// flight). Cancel-safe: a fetch that has not ended stays in flight.
+    pub async fn next_snapshot(&mut self, sink: &mut Sink<'_>) {
+        let Some((symbol, result)) = self.fetches.next().await else {
+            return std::future::pending().await;
+        };
+        let config = &self.config;
+        let Some(feed) = self.symbols.get_mut(&symbol) else {
+            return;
+        };
+        match result {
+            Ok(snapshot) => {
+                feed.failures = 0;
+                let recv_ns = snapshot.recv_ns;
+                let SymbolFeed {
+                    sync,
+                    interval,
+                    row,
+                    ..
+                } = feed;
+                interval.reset();
+                sync.on_snapshot(snapshot, &mut |out, book| {
+                    emit(config, &symbol, recv_ns, out, book, interval, row, sink);
+                });
+            }
+            Err(e) => {
+                if let FetchError::RateLimited { retry_after, .. } = &e {
+                    lock(&self.budget).refused(*retry_after, Instant::now());
+                } else {
+                    feed.failures += 1;
+                }
+                warn!(symbol = %symbol, error = %e, "depth snapshot failed; retrying");
+                feed.sync.snapshot_failed();
+            }
+        }
+        self.fetch_if_wanted(&symbol);
+    }
+
+    /// The connection was replaced or restarted: every book is built again from a new
+    /// snapshot (the connection writes its own gap records).
+    pub fn restart(&mut self) {
+        for feed in self.symbols.values_mut() {
+            feed.sync.restart();
+        }
+    }
+
+    fn fetch_if_wanted(&mut self, symbol: &Symbol) {
+        let Some(feed) = self.symbols.get_mut(symbol) else {
+            return;
+        };
+        if !feed.sync.wants_snapshot() {
+            return;
+        }
+        feed.sync.snapshot_started();
+        let delay = match feed.failures {
+            0 => Duration::ZERO,
+            n => FIRST_RETRY_DELAY
+                .saturating_mul(1 << (n - 1).min(10))
+                .min(MAX_RETRY_DELAY),
+        };
+        let (client, budget, symbol) = (
+            self.client.clone(),
+            Arc::clone(&self.budget),
+            symbol.clone(),
+        );
+        let (path, limit, weight) = (
+            self.config.snapshot_path,
+            self.config.snapshot_limit,
+            self.config.snapshot_weight,
+        );
+        self.fetches.push(Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            loop {
+                let at = match lock(&budget).take(weight, Instant::now()) {
+                    Ok(()) => break,
+                    Err(at) => at,
+                };
+                tokio::time::sleep_until(at).await;
+            }
+            let result = client
+                .depth(path, symbol.as_str(), limit, crate::clock::now_ns)
+                .await;
+            (symbol, result)
+        }));
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    config: &FeedConfig,
+    symbol: &Symbol,
+    recv_ns: u64,
+    out: Output<'_>,
+    book: &super::Book,
+    interval: &mut BookInterval,
+    row: &mut BookRow,
+    sink: &mut Sink<'_>,
+) {
+    let (exchange_ns, update_id) = match out {
+        Output::Gap(reason) => {
+            interval.reset();
+            sink(symbol, recv_ns, FeedOutput::Gap(reason));
+            return;
+        }
+        Output::Snapshot(snapshot) => {
+            if config.depth_rows {
+                let depth = DepthRow::snapshot(book, snapshot.last_update_id, snapshot.exchange_ns);
+                sink(symbol, recv_ns, FeedOutput::Depth(depth));
+            }
+            (snapshot.exchange_ns, snapshot.last_update_id)
+        }
+        Output::Applied(event) => {
+            if config.depth_rows {
+                sink(symbol, recv_ns, FeedOutput::Depth(DepthRow::event(event)));
+            }
+            (event.exchange_ns, event.last_id)
+        }
+    };
+    if let Some(levels) = config.book_levels {
+        if interval.due(exchange_ns) {
+            row.fill(book, levels);
+            let line = BookLine {
+                exchange_ns,
+                update_id,
+                levels: row.clone(),
+            };
+            sink(symbol, recv_ns, FeedOutput::Book(line));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+//! One Parquet file of one channel's ticks (arrow-rs `parquet`), zstd compressed.
+//!
+//! Schema: `exchange`, `symbol`, `channel` (UTF8), `recv_ns` (UINT64), then the channel's
+//! fields in [`Channel::fields`] order: decimals as their exact text (UTF8), ids and times as
+//! UINT64, flags as BOOLEAN; so each row holds exactly what the NDJSON line of the same tick
+//! holds. Rows collect in arrow builders and go to the writer a batch at a time; the writer
+//! keeps the current row group's encoded, compressed pages in memory until `--row-group-rows`
+//! rows (or the file's end). The footer is written by [`ParquetFile::finish`]; until then
+//! the file is a `.partial` (a file without footer is never named `.parquet`).
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{BooleanBuilder, StringBuilder, UInt64Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::output::named;
+use crate::tick::{COMMON_FIELDS, Channel, Tick, Value};
+
+/// The default of `--row-group-rows`.
+pub const DEFAULT_ROW_GROUP_ROWS: usize = 1_000_000;
+
+/// Rows collected before they are handed to the writer as one record batch.
+const BATCH_ROWS: usize = 8192;
+
+/// One column's builder.
+enum Column {
+    Text(StringBuilder),
+    Int(UInt64Builder),
+    Flag(BooleanBuilder),
+}
+
+impl Column {
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Column::Text(b) => Arc::new(b.finish()),
+            Column::Int(b) => Arc::new(b.finish()),
+            Column::Flag(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// The arrow schema of `channel`'s rows; the channel's field types come from a sample tick.
+pub fn schema(channel: Channel) -> SchemaRef {
+    let mut fields = vec![
+        Field::new(COMMON_FIELDS[0], DataType::Utf8, false),
+        Field::new(COMMON_FIELDS[1], DataType::Utf8, false),
+        Field::new(COMMON_FIELDS[2], DataType::Utf8, false),
+        Field::new(COMMON_FIELDS[3], DataType::UInt64, false),
+        // Null where the venue gives no event time, as in NDJSON.
+        Field::new(COMMON_FIELDS[4], DataType::UInt64, true),
+    ];
+    for (name, kind) in channel.fields().iter().zip(kinds(channel)) {
+        let data_type = match kind {
+            Kind::Text => DataType::Utf8,
+            Kind::Int => DataType::UInt64,
+            Kind::Flag => DataType::Boolean,
+        };
+        fields.push(Field::new(*name, data_type, false));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Int,
+    Flag,
+}
+
+/// The value kind of each of `channel`'s fields, in order: ids and times are integers,
+/// flags are booleans, the rest is decimal text. A value of another kind than its column's
+/// is written as text (in a text column) so a row is never short.
+fn kinds(channel: Channel) -> Vec<Kind> {
+    channel
+        .fields()
+        .iter()
+        .map(|name| {
+            if name.ends_with("_time") || name.ends_with("_id") || *name == "trades" {
+                Kind::Int
+            } else if ["buyer_is_maker", "closed"].contains(name) || name.starts_with("is_") {
+                Kind::Flag
+            } else {
+                Kind::Text
+            }
+        })
+        .collect()
+}
+
+/// A Parquet file being written.
+pub struct ParquetFile {
+    writer: ArrowWriter<File>,
+    schema: SchemaRef,
+    columns: Vec<Column>,
+    rows: usize,
+    path: PathBuf,
+}
+
+impl ParquetFile {
+    /// Creates `path` (which must not exist) for `channel`'s rows.
+    pub fn create(path: &Path, channel: Channel, row_group_rows: usize) -> io::Result<ParquetFile> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| named(path, e))?;
+        let schema = schema(channel);
+        let level = ZstdLevel::try_new(3).map_err(|e| named(path, io::Error::other(e)))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(row_group_rows))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|e| named(path, io::Error::other(e)))?;
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 => Column::Text(StringBuilder::new()),
+                DataType::UInt64 => Column::Int(UInt64Builder::new()),
+                _ => Column::Flag(BooleanBuilder::new()),
+            })
+            .collect();
+        Ok(ParquetFile {
+            writer,
+            schema,
+            columns,
+            rows: 0,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Adds one row. A tick of another channel than the file's is refused by the caller.
+    pub fn push(&mut self, tick: &Tick) {
+        let mut columns = self.columns.iter_mut();
+        let text = |c: Option<&mut Column>, s: &str| {
+            if let Some(Column::Text(b)) = c {
+                b.append_value(s);
+            }
+        };
+        text(columns.next(), tick.exchange.name());
+        text(columns.next(), tick.symbol.as_str());
+        text(columns.next(), tick.channel().as_str());
+        if let Some(Column::Int(b)) = columns.next() {
+            b.append_value(tick.recv_ns);
+        }
+        if let Some(Column::Int(b)) = columns.next() {
+            b.append_option(tick.exchange_ns());
+        }
+        let mut buf = Vec::new();
+        tick.data.visit(|_, value| match (columns.next(), value) {
+            (Some(Column::Int(b)), Value::Int(n)) => b.append_value(n),
+            (Some(Column::Flag(b)), Value::Bool(f)) => b.append_value(f),
+            (Some(Column::Text(b)), value) => {
+                buf.clear();
+                match value {
+                    Value::Decimal(d) => d.append_to(&mut buf),
+                    Value::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+                    Value::Bool(f) => buf.extend_from_slice(if f { b"true" } else { b"false" }),
+                    Value::Text(t) => buf.extend_from_slice(t.as_bytes()),
+                }
+                b.append_value(std::str::from_utf8(&buf).unwrap_or_default());
+            }
+            (Some(Column::Int(b)), _) => b.append_value(0),
+            (Some(Column::Flag(b)), _) => b.append_value(false),
+            (None, _) => {}
+        });
+        self.rows += 1;
+    }
+
+    /// Hands the collected rows to the writer once there are enough (or `now`).
+    pub fn settle(&mut self, now: bool) -> io::Result<()> {
+        if self.rows == 0 || (!now && self.rows < BATCH_ROWS) {
+            return Ok(());
+        }
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        self.rows = 0;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|e| named(&self.path, io::Error::other(e)))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| named(&self.path, parquet_io(e)))
+    }
+
+    /// Bytes on disk so far (row groups already flushed).
+    pub fn bytes_on_disk(&self) -> u64 {
+        self.writer.bytes_written() as u64
+    }
+
+    /// Writes the last rows, the last row group and the footer; returns the file, not synced.
+    pub fn finish(mut self) -> io::Result<File> {
+        self.settle(true)?;
+        let path = self.path.clone();
+        self.writer
+            .into_inner()
+            .map_err(|e| named(&path, parquet_io(e)))
+    }
+}
+
+/// An I/O error inside a Parquet error keeps its kind (a full disk stays `StorageFull`).
+fn parquet_io(e: parquet::errors::ParquetError) -> io::Error {
+    match e {
+        parquet::errors::ParquetError::External(inner) => match inner.downcast::<io::Error>() {
+            Ok(io) => *io,
+            Err(other) => io::Error::other(other),
+        },
+        other => io::Error::other(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::ndjson::tests::samples;
+
+    #[test]
+    fn every_channel_s_column_kinds_match_its_values() {
+        for tick in samples() {
+            let kinds = kinds(tick.channel());
+            let mut i = 0;
+            tick.data.visit(|name, value| {
+                let ok = matches!(
+                    (kinds[i], value),
+                    (Kind::Int, Value::Int(_))
+                        | (Kind::Flag, Value::Bool(_))
+                        | (Kind::Text, Value::Decimal(_) | Value::Text(_))
+                );
+                assert!(
+                    ok,
+                    "{}.{name}: column kind does not fit {value:?}",
+                    tick.channel()
+                );
+                i += 1;
+            });
+            assert_eq!(i, kinds.len());
+        }
+    }
+}

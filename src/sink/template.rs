@@ -1,0 +1,242 @@
+//! Output names: the `--out` template (`{exchange}`, `{symbol}`, `{channel}`, `{date}`,
+//! `{hour}`, `{start}`), the `-1`, `-2` suffix of a name that would repeat, and UTC times.
+//!
+//! This module owns only text: which placeholders a template uses, what period its time
+//! placeholders imply, and the name of one file. Opening, rotating and renaming files is
+//! `files`' job.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::tick::{Channel, Symbol};
+
+/// Nanoseconds in an hour.
+pub const HOUR_NS: u64 = 3_600_000_000_000;
+/// Nanoseconds in a day.
+pub const DAY_NS: u64 = 24 * HOUR_NS;
+
+/// Why a template cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `{name}` is not a placeholder foxtrot knows.
+    #[error(
+        "unknown placeholder {{{0}}} in --out: use {{exchange}}, {{symbol}}, {{channel}}, {{date}}, {{hour}} or {{start}}"
+    )]
+    Unknown(String),
+    /// A `{` without its `}`.
+    #[error("unclosed {{ in --out {0:?}")]
+    Unclosed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Exchange,
+    Symbol,
+    Channel,
+    Date,
+    Hour,
+    Start,
+}
+
+/// A parsed `--out` template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// What a row is filed under: the values of `{exchange}`, `{symbol}` and `{channel}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// The venue.
+    pub exchange: &'static str,
+    /// The market.
+    pub symbol: Symbol,
+    /// The channel.
+    pub channel: Channel,
+}
+
+impl Template {
+    /// Parses `text`. A name without placeholders is a template too (one file).
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_owned()));
+            }
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| TemplateError::Unclosed(text.to_owned()))?;
+            let name = &rest[open + 1..open + close];
+            parts.push(match name {
+                "exchange" => Part::Exchange,
+                "symbol" => Part::Symbol,
+                "channel" => Part::Channel,
+                "date" => Part::Date,
+                "hour" => Part::Hour,
+                "start" => Part::Start,
+                other => return Err(TemplateError::Unknown(other.to_owned())),
+            });
+            rest = &rest[open + close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// Whether any placeholder is used (so the output is a set of files).
+    pub fn is_templated(&self) -> bool {
+        self.parts.iter().any(|p| !matches!(p, Part::Text(_)))
+    }
+
+    /// Whether the names differ by time (`{date}`, `{hour}` or `{start}`).
+    pub fn has_time(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Date | Part::Hour | Part::Start))
+    }
+
+    /// The rotation period the time placeholders imply: an hour with `{hour}`, a day with
+    /// `{date}`, none otherwise.
+    pub fn period_ns(&self) -> Option<u64> {
+        if self.parts.contains(&Part::Hour) {
+            Some(HOUR_NS)
+        } else if self.parts.contains(&Part::Date) {
+            Some(DAY_NS)
+        } else {
+            None
+        }
+    }
+
+    /// Which parts of a row's [`Key`] the names depend on: (exchange, symbol, channel).
+    pub fn splits_by(&self) -> (bool, bool, bool) {
+        (
+            self.parts.contains(&Part::Exchange),
+            self.parts.contains(&Part::Symbol),
+            self.parts.contains(&Part::Channel),
+        )
+    }
+
+    /// Adds `-{start}` before the extension, so rotated files of a name without time
+    /// placeholders get distinct names that sort by time.
+    pub fn with_start(mut self) -> Template {
+        let Some(Part::Text(last)) = self.parts.last_mut() else {
+            self.parts.push(Part::Text("-".into()));
+            self.parts.push(Part::Start);
+            return self;
+        };
+        let cut = extension_start(last);
+        let ext = last.split_off(cut);
+        last.push('-');
+        self.parts.push(Part::Start);
+        self.parts.push(Part::Text(ext));
+        self
+    }
+
+    /// The name of the file for `key` whose period holds `time_ns` and whose first row came
+    /// at `start_ns`.
+    pub fn render(&self, key: &Key, time_ns: u64, start_ns: u64) -> String {
+        let time = utc(time_ns);
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Exchange => out.push_str(key.exchange),
+                Part::Symbol => out.push_str(key.symbol.as_str()),
+                Part::Channel => out.push_str(key.channel.as_str()),
+                Part::Date => out.push_str(&time[..10]),
+                Part::Hour => out.push_str(&time[11..13]),
+                Part::Start => out.extend(utc(start_ns).chars().filter(|c| *c != '-' && *c != ':')),
+            }
+        }
+        out
+    }
+}
+
+/// `2026-12-03T07:00:00Z` for `ns` since the Unix epoch.
+pub fn utc(ns: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_nanos(ns)).to_string()
+}
+
+/// Where the extension of the last path component of `name` starts: before the format
+/// extension and a compression suffix (`.csv.gz`), or the end of the name.
+fn extension_start(name: &str) -> usize {
+    let file_start = name.rfind('/').map_or(0, |i| i + 1);
+    let file = &name[file_start..];
+    let lower = file.to_ascii_lowercase();
+    let mut stem = lower.as_str();
+    for suffix in [".gz", ".zst"] {
+        if let Some(s) = stem.strip_suffix(suffix) {
+            stem = s;
+            break;
+        }
+    }
+    for ext in [".csv", ".ndjson", ".jsonl", ".parquet"] {
+        if let Some(s) = stem.strip_suffix(ext) {
+            stem = s;
+            break;
+        }
+    }
+    file_start + stem.len()
+}
+
+/// `name` with `-n` before its extension: `BTCUSDT.csv.gz` → `BTCUSDT-2.csv.gz`.
+pub fn with_suffix(name: &str, n: u32) -> String {
+    let cut = extension_start(name);
+    format!("{}-{n}{}", &name[..cut], &name[cut..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Key {
+        Key {
+            exchange: "binance",
+            symbol: Symbol::parse("BTCUSDT").unwrap(),
+            channel: Channel::Trade,
+        }
+    }
+
+    /// 2025-12-03T07:59:59.5Z
+    const T: u64 = 1_764_748_799_500_000_000;
+
+    #[test]
+    fn placeholders_render_from_the_key_and_utc_time() {
+        let t = Template::parse("data/{exchange}/{channel}/{date}/{symbol}-{hour}-{start}.csv.gz")
+            .unwrap();
+        assert_eq!(utc(T), "2025-12-03T07:59:59Z");
+        assert_eq!(
+            t.render(&key(), T, T),
+            "data/binance/trade/2025-12-03/BTCUSDT-07-20251203T075959Z.csv.gz"
+        );
+        assert_eq!(t.period_ns(), Some(HOUR_NS));
+        assert_eq!(t.splits_by(), (true, true, true));
+        assert!(t.is_templated() && t.has_time());
+    }
+
+    #[test]
+    fn bad_templates_are_refused() {
+        assert_eq!(
+            Template::parse("x-{day}.csv"),
+            Err(TemplateError::Unknown("day".into()))
+        );
+        assert!(matches!(
+            Template::parse("x-{date.csv"),
+            Err(TemplateError::Unclosed(_))
+        ));
+        let plain = Template::parse("ticks.csv").unwrap();
+        assert!(!plain.is_templated());
+        assert_eq!(plain.period_ns(), None);
+    }
+
+    #[test]
+    fn suffixes_and_start_go_before_the_extension() {
+        assert_eq!(with_suffix("d/BTCUSDT.csv.gz", 2), "d/BTCUSDT-2.csv.gz");
+        assert_eq!(with_suffix("d.x/ticks.ndjson", 1), "d.x/ticks-1.ndjson");
+        assert_eq!(with_suffix("ticks", 1), "ticks-1");
+        let t = Template::parse("ticks.ndjson.zst").unwrap().with_start();
+        assert_eq!(t.render(&key(), T, T), "ticks-20251203T075959Z.ndjson.zst");
+    }
+}

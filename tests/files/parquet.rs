@@ -1,0 +1,144 @@
+//! Parquet through the real binary, read back by pyarrow (installed from PyPI into a venv
+//! the test creates under the target dir, reused by later runs): the rows equal the NDJSON
+//! output of the same run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::layout::files_under;
+use crate::util::*;
+
+/// A venv with pyarrow, created once per target dir.
+fn pyarrow_python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyarrow-venv");
+    let python = venv.join("bin/python");
+    let ready = || {
+        Command::new(&python)
+            .args(["-c", "import pyarrow.parquet"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ready() {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 -m venv: python3 is needed for this test");
+        assert!(made.success(), "python3 -m venv failed");
+        let pip = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "pyarrow"])
+            .status()
+            .unwrap();
+        assert!(
+            pip.success(),
+            "pip install pyarrow failed (PyPI must be reachable)"
+        );
+        assert!(ready());
+    }
+    python
+}
+
+const READ_BACK: &str = r#"
+import json, sys
+import pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+md = pq.ParquetFile(sys.argv[1]).metadata
+print(json.dumps({"row_groups": md.num_row_groups, "compression": md.row_group(0).column(0).compression}))
+for row in t.to_pylist():
+    print(json.dumps(row))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_files_read_back_by_pyarrow_equal_the_ndjson_of_the_run() {
+    let python = pyarrow_python();
+    let mut config = replay_config(&["bookTicker.jsonl", "trade.jsonl"]);
+    config.behavior.looped = true;
+    let server = start_replay(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ndjson = dir.path().join("ticks.ndjson");
+    let parquet = dir.path().join("ticks-{channel}.parquet");
+    let out = run(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        "500",
+        "--row-group-rows",
+        "100",
+        "-q",
+        "--out",
+        ndjson.to_str().unwrap(),
+        "--out",
+        parquet.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines = parse_ndjson(&std::fs::read_to_string(&ndjson).unwrap());
+    let mut total = 0;
+    for channel in ["bookTicker", "trade"] {
+        let file = dir.path().join(format!("ticks-{channel}.parquet"));
+        let read = Command::new(&python)
+            .args(["-c", READ_BACK])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            read.status.success(),
+            "{}",
+            String::from_utf8_lossy(&read.stderr)
+        );
+        let mut rows = parse_ndjson(std::str::from_utf8(&read.stdout).unwrap());
+        let meta = rows.remove(0);
+        assert_eq!(meta["compression"], "ZSTD");
+        let want: Vec<_> = lines
+            .iter()
+            .filter(|l| l["channel"] == channel)
+            .cloned()
+            .collect();
+        assert_eq!(
+            rows, want,
+            "{channel}: the rows of the NDJSON output, in order"
+        );
+        assert_eq!(
+            meta["row_groups"].as_u64().unwrap() as usize,
+            want.len().div_ceil(100),
+            "{channel}: a row group per 100 rows"
+        );
+        total += rows.len();
+    }
+    assert_eq!(total, 500);
+    assert_eq!(files_under(dir.path()).len(), 3, "no .partial left");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_of_several_channels_needs_a_channel_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ticks.parquet");
+    let mut cmd = foxtrot(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--channel",
+        "trade",
+        "--endpoint",
+        "ws://127.0.0.1:9",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    cmd.env("RUST_BACKTRACE", "0");
+    let out = finish(cmd.spawn().unwrap()).await;
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("add {channel} to --out"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}
