@@ -5,13 +5,16 @@
 //! `decode_raw/<channel>` the bare `/ws` payloads. `encode/<format>/<channel>` encodes the
 //! resulting ticks into a reused buffer. `decode_okx/<channel>` decodes every line of OKX's
 //! real `trades` and `bbo-tbt` fixtures (`tests/data/okx/`), framed as OKX sends them.
-//! Throughput is per message.
+//! `decode_bybit/<channel>` decodes Bybit's real frames (`tests/data/bybit/`: `trade` from
+//! spot `publicTrade`, several trades a frame; `bookTicker` from spot and linear
+//! `orderbook.1`). Throughput is per message.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use foxtrot::exchange::binance::Binance;
+use foxtrot::exchange::bybit;
 use foxtrot::exchange::okx::Okx;
 use foxtrot::exchange::{Decoded, Exchange, Out};
 use foxtrot::sink::Encode;
@@ -115,6 +118,52 @@ fn decode_okx(c: &mut Criterion) {
     g.finish();
 }
 
+/// The lines of Bybit fixture files.
+fn bybit_frames(files: &[&str]) -> Vec<String> {
+    files
+        .iter()
+        .flat_map(|file| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/bybit")
+                .join(file);
+            std::fs::read_to_string(path)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn decode_bybit(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decode_bybit");
+    let cases = [
+        ("trade", bybit_frames(&["spot_publicTrade.jsonl"])),
+        (
+            "bookTicker",
+            bybit_frames(&["spot_orderbook_1.jsonl", "linear_orderbook_1.jsonl"]),
+        ),
+    ];
+    for (channel, frames) in cases {
+        g.throughput(Throughput::Elements(frames.len() as u64));
+        let mut out = Out::default();
+        g.bench_function(channel, |b| {
+            b.iter(|| {
+                for frame in &frames {
+                    out.clear();
+                    black_box(
+                        bybit::SPOT
+                            .decode(black_box(frame), RECV_NS, &mut out)
+                            .unwrap(),
+                    );
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn encode(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode");
     for channel in CHANNELS {
@@ -140,5 +189,5 @@ fn encode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode, decode_okx, encode);
+criterion_group!(benches, decode, decode_okx, decode_bybit, encode);
 criterion_main!(benches);

@@ -48,6 +48,10 @@ pub struct Decimal([u64; 2]);
 pub struct DecimalError(pub String);
 
 impl Decimal {
+    /// No value: a field the venue does not send (Bybit spot tickers have no bid or ask).
+    /// Written as empty text (an empty CSV cell, `""` in NDJSON).
+    pub const EMPTY: Decimal = Decimal([0, 0]);
+
     /// Validates `text` as plain decimal text and keeps it character for character.
     #[inline]
     pub fn parse(text: &str) -> Result<Decimal, DecimalError> {
@@ -106,10 +110,6 @@ impl Decimal {
             [_, hi] => 16 + codes(hi),
         }
     }
-
-    /// No text: a field the venue left empty or does not have (written as an empty
-    /// string or cell). [`Decimal::parse`] never returns it.
-    pub const EMPTY: Decimal = Decimal([0, 0]);
 
     /// Only for [`Decimal::EMPTY`]: plain decimal text has at least one digit.
     pub fn is_empty(&self) -> bool {

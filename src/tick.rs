@@ -446,6 +446,50 @@ pub enum Value<'a> {
     Bool(bool),
     /// A word from a fixed set, such as a side (`BUY`, `SELL`): JSON string, plain CSV cell.
     Text(&'static str),
+    /// A UUID id (Bybit derivatives' trade ids): JSON string, plain CSV cell.
+    Uuid([u8; 16]),
+}
+
+/// Appends `uuid` in canonical lower-case form (`8-4-4-4-12` hex digits).
+pub fn append_uuid(uuid: &[u8; 16], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in uuid.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push(b'-');
+        }
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 15)]);
+    }
+}
+
+/// Reads a UUID in canonical lower-case form; `None` for anything else (which could not
+/// be written back as the same text).
+pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut uuid = [0u8; 16];
+    let mut n = 0;
+    let mut i = 0;
+    while i < 36 {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if bytes[i] != b'-' {
+                return None;
+            }
+            i += 1;
+            continue;
+        }
+        let nibble = |b: u8| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        };
+        uuid[n] = (nibble(bytes[i])? << 4) | nibble(bytes[i + 1])?;
+        n += 1;
+        i += 2;
+    }
+    Some(uuid)
 }
 
 impl TickData {
@@ -468,7 +512,7 @@ impl TickData {
         match self {
             TickData::Ticker(t) => t.event_time,
             TickData::BookTicker(t) => t.update_id,
-            TickData::Trade(t) => t.trade_id,
+            TickData::Trade(t) => t.sequence(),
             TickData::AggTrade(t) => t.agg_id,
             TickData::Funding(t) => t.event_time,
             TickData::Liquidation(t) => t.event_time,
@@ -506,7 +550,10 @@ impl TickData {
             TickData::Trade(t) => {
                 f("event_time", Int(t.event_time));
                 f("trade_time", Int(t.trade_time));
-                f("trade_id", Int(t.trade_id));
+                match t.trade_id {
+                    TradeId::Int(id) => f("trade_id", Int(id.get())),
+                    TradeId::Uuid { bytes, .. } => f("trade_id", Value::Uuid(bytes)),
+                }
                 f("price", D(&t.price));
                 f("qty", D(&t.qty));
                 f("buyer_is_maker", Bool(t.buyer_is_maker));
@@ -676,13 +723,70 @@ pub struct Trade {
     /// Trade time, ms since the Unix epoch.
     pub trade_time: u64,
     /// Trade id.
-    pub trade_id: u64,
+    pub trade_id: TradeId,
     /// Price.
     pub price: Decimal,
     /// Quantity.
     pub qty: Decimal,
     /// Whether the buyer was the maker (the taker sold).
     pub buyer_is_maker: bool,
+}
+
+impl Trade {
+    /// The number that orders the stream's trades: the id where it is an integer; for UUID
+    /// ids (which order nothing) the trade time and the trade's place among the frame's
+    /// trades of that millisecond.
+    #[inline]
+    pub fn sequence(&self) -> u64 {
+        match self.trade_id {
+            TradeId::Int(id) => id.get(),
+            TradeId::Uuid { run, .. } => self
+                .trade_time
+                .saturating_mul(1 << 16)
+                .saturating_add(u64::from(run)),
+        }
+    }
+}
+
+/// A trade id as the venue gives it. Integers are kept as two 32-bit halves so that a
+/// [`Trade`] (and so an [`Event`]) stays within its size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TradeId {
+    /// An integer id (Binance, Bybit spot), written as a JSON number.
+    Int(SplitU64),
+    /// A UUID (Bybit derivatives), written as its canonical lower-case text.
+    Uuid {
+        /// The 16 bytes.
+        bytes: [u8; 16],
+        /// The trade's place among the frame's trades of the same millisecond.
+        run: u16,
+    },
+}
+
+impl TradeId {
+    /// The integer id `id`.
+    #[inline]
+    pub const fn int(id: u64) -> TradeId {
+        TradeId::Int(SplitU64::new(id))
+    }
+}
+
+/// A `u64` stored as two `u32` halves (4-byte alignment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitU64([u32; 2]);
+
+impl SplitU64 {
+    /// Splits `n`.
+    #[inline]
+    pub const fn new(n: u64) -> SplitU64 {
+        SplitU64([n as u32, (n >> 32) as u32])
+    }
+
+    /// The value.
+    #[inline]
+    pub const fn get(self) -> u64 {
+        self.0[0] as u64 | (self.0[1] as u64) << 32
+    }
 }
 
 /// Trades of one taker order at one price, aggregated.
@@ -761,7 +865,7 @@ mod tests {
             TickData::Trade(Trade {
                 event_time: 1,
                 trade_time: 2,
-                trade_id: 3,
+                trade_id: TradeId::int(3),
                 price: d("4"),
                 qty: d("5"),
                 buyer_is_maker: true,

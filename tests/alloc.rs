@@ -300,3 +300,54 @@ fn a_record_run_allocates_nothing_per_message_in_steady_state() {
     // decode, encode and the sink add nothing; one allocation per message would be 1.0.
     assert!(per_message < 0.05, "{per_message} allocations per message");
 }
+
+#[test]
+fn bybit_trade_and_book_ticker_frames_allocate_nothing_per_message() {
+    use foxtrot::exchange::bybit;
+    let lines = |file: &str| -> Vec<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/bybit")
+            .join(file);
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let cases = [
+        (&bybit::SPOT, lines("spot_publicTrade.jsonl")),
+        (&bybit::LINEAR, lines("linear_publicTrade.jsonl")),
+        (&bybit::SPOT, lines("spot_orderbook_1.jsonl")),
+        (&bybit::LINEAR, lines("linear_orderbook_1.jsonl")),
+    ];
+    for (exchange, frames) in cases {
+        let mut csv = Csv::new(&[Channel::Trade, Channel::BookTicker]);
+        let (mut out, mut decoded) = (Vec::new(), Out::default());
+        let mut pump = |rounds: usize| {
+            let mut messages = 0u64;
+            for _ in 0..rounds {
+                for frame in &frames {
+                    decoded.clear();
+                    let Ok(Decoded::Data) = exchange.decode(frame, 1, &mut decoded) else {
+                        panic!("not data: {frame}");
+                    };
+                    for tick in &decoded.ticks {
+                        out.clear();
+                        Ndjson.encode(tick, &mut out);
+                        csv.encode(tick, &mut out);
+                    }
+                    messages += 1;
+                }
+            }
+            messages
+        };
+        pump(2);
+        let before = thread_allocations();
+        let messages = pump(200);
+        let allocations = thread_allocations() - before;
+        println!(
+            "alloc: bybit: {allocations} allocations for {messages} frames (decode + NDJSON + CSV)"
+        );
+        assert_eq!(allocations, 0);
+    }
+}

@@ -38,8 +38,8 @@ impl Connection {
             .get_mut(&tick.symbol)
             .and_then(|slots| slots[tick.channel().index()].as_mut());
         let Some(seen) = slot else {
-            // A venue that pushes more than was asked for (OKX sends liquidations per
-            // instrument type): only subscribed streams are recorded.
+            // Not subscribed here: one venue topic may feed two channels (Bybit's tickers
+            // carry `ticker` and `funding`), and only the streams asked for are kept.
             return Fresh::Repeat;
         };
         seen.last_ns = tick.recv_ns;

@@ -811,7 +811,7 @@ impl<'a> Trade<'a> {
             TickData::Trade(tick::Trade {
                 event_time: self.event_time,
                 trade_time: self.trade_time,
-                trade_id: self.trade_id,
+                trade_id: tick::TradeId::int(self.trade_id),
                 price: num("p", self.price)?,
                 qty: num("q", self.qty)?,
                 buyer_is_maker: self.buyer_is_maker,
@@ -1319,6 +1319,7 @@ mod tests {
                     assert!(payload.contains(&needle), "{needle} not in {payload}");
                 }
                 Field::Int(n) => assert_eq!(Some(n), raw[key].as_u64(), "{name} in {payload}"),
+                Field::Uuid(_) => panic!("Binance ids are integers"),
                 Field::Bool(b) => assert_eq!(Some(b), raw[key].as_bool(), "{name} in {payload}"),
             }
             seen.push(name);

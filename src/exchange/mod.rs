@@ -10,6 +10,7 @@
 
 pub mod binance;
 pub mod binance_futures;
+pub mod bybit;
 pub mod okx;
 
 use std::fmt;
@@ -59,6 +60,8 @@ registry! {
     Binance = "binance" => binance::Binance,
     BinanceFutures = "binance-futures" => binance_futures::BinanceFutures,
     Okx = "okx" => okx::Okx,
+    Bybit = "bybit" => bybit::SPOT,
+    BybitLinear = "bybit-linear" => bybit::LINEAR,
 }
 
 impl Default for Venue {
@@ -333,6 +336,10 @@ pub struct Out {
     pub depth: Vec<DepthUpdate>,
     /// Price levels of the depth updates; each update names its ranges here.
     pub levels: Vec<Level>,
+    /// The decoder's memory across frames of this connection, kept by [`Out::clear`]: a
+    /// venue that sends deltas of a channel's fields (Bybit's linear tickers) merges them
+    /// here so every row is whole. Each venue keeps its own type in it.
+    pub state: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl Out {

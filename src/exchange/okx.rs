@@ -32,7 +32,7 @@ use super::{
     Plan, StreamId, Subscribe, Venue, epoch_ns,
 };
 use crate::book::{Book, Change, Side, checksum};
-use crate::tick::{self, Channel, Decimal, Symbol, SymbolError, Tick, TickData};
+use crate::tick::{self, Channel, Decimal, Symbol, SymbolError, Tick, TickData, TradeId};
 
 const DEFAULT_ENDPOINT: &str = "wss://ws.okx.com:8443";
 
@@ -427,7 +427,7 @@ fn push(
                     TickData::Trade(tick::Trade {
                         event_time: ts,
                         trade_time: ts,
-                        trade_id: int(w.trade_id)?,
+                        trade_id: TradeId::int(int(w.trade_id)?),
                         price: decimal("px", w.px)?,
                         qty: decimal("sz", w.sz)?,
                         buyer_is_maker: side_is_sell(w.side)?,
@@ -900,7 +900,7 @@ mod tests {
                 assert_eq!(tick.symbol.as_str(), s(row, "instId"));
                 assert_eq!(tick.recv_ns, 7);
                 assert_eq!(tick.exchange_ns, ms(row, "ts") * 1_000_000);
-                assert_eq!(t.trade_id.to_string(), s(row, "tradeId"));
+                assert_eq!(t.trade_id, TradeId::int(s(row, "tradeId").parse().unwrap()));
                 assert_eq!(text(&t.price), s(row, "px"));
                 assert_eq!(text(&t.qty), s(row, "sz"));
                 assert_eq!(t.buyer_is_maker, s(row, "side") == "sell");

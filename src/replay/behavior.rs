@@ -67,6 +67,9 @@ pub struct Behavior {
     /// Stamp every message's times with this server's clock shifted by this many ms (a
     /// venue whose clock is ahead, positive, or behind, negative).
     pub clock_shift_ms: Option<i64>,
+    /// Bybit connections: close one on which neither a client ping nor data passed for
+    /// this long; `None` is Bybit's own limit (10 minutes, `bybit::IDLE_LIMIT`).
+    pub client_idle_limit: Option<Duration>,
 }
 
 impl Default for Behavior {
@@ -89,6 +92,7 @@ impl Default for Behavior {
             depth: None,
             idle_limit: super::dialect::okx::IDLE_LIMIT,
             clock_shift_ms: None,
+            client_idle_limit: None,
         }
     }
 }

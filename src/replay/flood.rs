@@ -570,7 +570,7 @@ mod tests {
                 }
                 TickData::Trade(t) => {
                     assert_eq!(t.price.to_text().split('.').nth(1).unwrap().len(), 8);
-                    t.trade_id
+                    t.sequence()
                 }
                 TickData::AggTrade(a) => {
                     assert!(a.first_trade_id <= a.last_trade_id);

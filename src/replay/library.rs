@@ -225,6 +225,9 @@ pub(crate) fn push_json_string(out: &mut String, s: &str) {
 struct Probe<'a> {
     #[serde(borrow)]
     stream: Option<Cow<'a, str>>,
+    /// Bybit names a message's stream by its topic (`publicTrade.BTCUSDT`).
+    #[serde(borrow)]
+    topic: Option<Cow<'a, str>>,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -270,6 +273,10 @@ pub(crate) fn classify(line: &str) -> Result<Option<(Cow<'_, str>, &str)>, serde
         }
         Err(e) => return Err(e),
     };
+    if let (Some(topic), Some(_)) = (&probe.topic, probe.data) {
+        // A Bybit message is sent whole, as recorded.
+        return Ok((!topic.is_empty()).then(|| (topic.clone(), line)));
+    }
     if let (Some(stream), Some(data)) = (probe.stream, probe.data) {
         return Ok((!stream.is_empty()).then_some((stream, data.get())));
     }

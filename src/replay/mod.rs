@@ -9,6 +9,7 @@
 
 mod behavior;
 mod book_gen;
+mod bybit;
 mod depth;
 mod dialect;
 mod endpoint;
@@ -102,6 +103,7 @@ impl ReplayConfig {
                 clock_shift_ms: args.clock_shift_ms,
                 depth: None,
                 idle_limit: OKX_IDLE_LIMIT,
+                client_idle_limit: None,
             },
         })
     }

@@ -110,6 +110,7 @@ pub(crate) async fn serve(
         debug!(%peer, error = %e, "cannot set TCP_NODELAY");
     }
     let mut endpoint = None;
+    let mut bybit = None;
     let mut refused = false;
     // tungstenite's `Callback` fixes this signature, large error type included.
     #[allow(clippy::result_large_err)]
@@ -120,6 +121,10 @@ pub(crate) async fn serve(
                 refused = true;
                 return Err(refusal.response());
             }
+        }
+        if let Some(category) = super::bybit::category(req.uri().path()) {
+            bybit = Some(category);
+            return Ok(resp);
         }
         match endpoint::parse(req.uri().path(), req.uri().query()) {
             Some(found) => {
@@ -156,6 +161,13 @@ pub(crate) async fn serve(
             return;
         }
     };
+    if let Some(category) = bybit {
+        shared.stats.session_opened();
+        let _open = OpenGuard(&shared.stats);
+        let sent = super::bybit::run(ws, category, Arc::clone(&shared), &stop).await;
+        debug!(%peer, sent, "bybit session ended");
+        return;
+    }
     let Some(endpoint) = endpoint else {
         return;
     };

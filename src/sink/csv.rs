@@ -105,6 +105,7 @@ impl Encode for Csv {
                 Some(Value::Bool(true)) => out.extend_from_slice(b"true"),
                 Some(Value::Bool(false)) => out.extend_from_slice(b"false"),
                 Some(Value::Text(text)) => out.extend_from_slice(text.as_bytes()),
+                Some(Value::Uuid(uuid)) => crate::tick::append_uuid(&uuid, out),
                 None => {}
             }
         }
@@ -164,6 +165,11 @@ mod tests {
                 Value::Int(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
                 Value::Text(text) => text.to_owned(),
+                Value::Uuid(uuid) => {
+                    let mut text = Vec::new();
+                    crate::tick::append_uuid(&uuid, &mut text);
+                    String::from_utf8(text).expect("hex")
+                }
             };
             cells.push((name, text));
         });

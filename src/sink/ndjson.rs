@@ -53,7 +53,14 @@ impl Encode for Ndjson {
             TickData::Trade(t) => {
                 line.int(b",\"event_time\":", t.event_time);
                 line.int(b",\"trade_time\":", t.trade_time);
-                line.int(b",\"trade_id\":", t.trade_id);
+                match &t.trade_id {
+                    crate::tick::TradeId::Int(id) => line.int(b",\"trade_id\":", id.get()),
+                    crate::tick::TradeId::Uuid { bytes, .. } => {
+                        line.raw(b",\"trade_id\":\"");
+                        crate::tick::append_uuid(bytes, line.out);
+                        line.raw(b"\"");
+                    }
+                }
                 line.decimal(b",\"price\":\"", &t.price);
                 line.decimal(b",\"qty\":\"", &t.qty);
                 line.flag(b",\"buyer_is_maker\":", t.buyer_is_maker);
@@ -82,6 +89,11 @@ impl Encode for Ndjson {
                     Value::Text(text) => {
                         line.raw(b"\":\"");
                         line.raw(text.as_bytes());
+                        line.raw(b"\"");
+                    }
+                    Value::Uuid(uuid) => {
+                        line.raw(b"\":\"");
+                        crate::tick::append_uuid(&uuid, line.out);
                         line.raw(b"\"");
                     }
                 }
@@ -164,7 +176,7 @@ pub(crate) mod tests {
                 TickData::Trade(Trade {
                     event_time: 1_617_566_591_315,
                     trade_time: 1_617_566_591_314,
-                    trade_id: 745_522_877,
+                    trade_id: crate::tick::TradeId::int(745_522_877),
                     price: d("2043.10000000"),
                     qty: d("0.08620500"),
                     buyer_is_maker: true,
@@ -305,6 +317,11 @@ pub(crate) mod tests {
                 Value::Int(n) => assert_eq!(object[name].as_u64(), Some(n), "{name}"),
                 Value::Bool(b) => assert_eq!(object[name].as_bool(), Some(b), "{name}"),
                 Value::Text(t) => assert_eq!(object[name].as_str(), Some(t), "{name}"),
+                Value::Uuid(u) => {
+                    let mut text = Vec::new();
+                    crate::tick::append_uuid(&u, &mut text);
+                    assert_eq!(object[name].as_str().map(str::as_bytes), Some(&text[..]));
+                }
             });
             assert_eq!(object["exchange_ns"].as_u64(), tick.exchange_ns());
         }

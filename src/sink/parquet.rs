@@ -164,6 +164,7 @@ impl ParquetFile {
                     Value::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
                     Value::Bool(f) => buf.extend_from_slice(if f { b"true" } else { b"false" }),
                     Value::Text(t) => buf.extend_from_slice(t.as_bytes()),
+                    Value::Uuid(u) => crate::tick::append_uuid(&u, &mut buf),
                 }
                 b.append_value(std::str::from_utf8(&buf).unwrap_or_default());
             }

@@ -667,7 +667,7 @@ mod tests {
         let data = TickData::Trade(Trade {
             event_time: 1_617_566_591_315,
             trade_time: 1_617_566_591_314,
-            trade_id: 745_522_877,
+            trade_id: crate::tick::TradeId::int(745_522_877),
             price: d(price),
             qty: d("0.08620500"),
             buyer_is_maker,

@@ -1,0 +1,334 @@
+//! The Bybit v5 public dialect of the replay server: `/v5/public/spot` and `/v5/public/linear`.
+//!
+//! This module owns what differs from Binance on a Bybit connection: the paths, the
+//! subscribe protocol (`{"op":"subscribe","args":[topics],"req_id":"..."}` answered with
+//! `{"success":...,"ret_msg":...,"conn_id":...,"req_id":...,"op":"subscribe"}`; at most
+//! 10 args per request on spot, topics checked for their form and an upper-case symbol),
+//! the JSON heartbeat (`{"op":"ping"}` answered with the category's `pong`), and closing a
+//! connection on which neither a ping nor data passed for [`Behavior::client_idle_limit`]
+//! (Bybit: 10 minutes), so a client's heartbeat is tested for real. The server sends no
+//! WebSocket pings here, as Bybit's public streams do not.
+//!
+//! What is sent: the library's Bybit lines (classified by their `topic`), in file order,
+//! each once and byte for byte, if its topic is subscribed when the cursor reaches it. The
+//! cursor starts at the first successful subscribe (with `live`, where the shared timeline
+//! is then). `limit`, `close_after`, `drop_after`, `rate` and `live` behave as on Binance
+//! connections; other faults are Binance-only.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_util::sync::CancellationToken;
+
+use super::behavior::{Pacer, Step};
+use super::session::Shared;
+
+/// Bybit's limit: "if there is no ping-pong and no stream data sent from server end, the
+/// connection will be cut off after 10 minutes".
+pub const IDLE_LIMIT: Duration = Duration::from_secs(600);
+
+/// "Spot can input up to 10 args for each subscription request".
+pub const SPOT_MAX_ARGS: usize = 10;
+
+/// A Bybit market category, chosen by the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Category {
+    /// `/v5/public/spot`.
+    Spot,
+    /// `/v5/public/linear`.
+    Linear,
+}
+
+/// The category of a request path, or `None` when it is not a Bybit path.
+pub(crate) fn category(path: &str) -> Option<Category> {
+    match path {
+        "/v5/public/spot" => Some(Category::Spot),
+        "/v5/public/linear" => Some(Category::Linear),
+        _ => None,
+    }
+}
+
+/// A client request as Bybit reads it.
+#[derive(Deserialize)]
+struct Request {
+    op: String,
+    #[serde(default)]
+    args: Vec<String>,
+    req_id: Option<String>,
+}
+
+/// Whether `topic` is one this category serves: `publicTrade.S`, `orderbook.{1,50,200}.S`,
+/// `tickers.S`, and on linear `allLiquidation.S`, with `S` upper-case letters, digits and `-`.
+fn valid_topic(category: Category, topic: &str) -> bool {
+    let Some((kind, rest)) = topic.split_once('.') else {
+        return false;
+    };
+    let symbol = match kind {
+        "publicTrade" | "tickers" => rest,
+        "allLiquidation" if category == Category::Linear => rest,
+        "orderbook" => match rest.split_once('.') {
+            Some(("1" | "50" | "200", symbol)) => symbol,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    !symbol.is_empty()
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// One Bybit connection.
+struct Session {
+    shared: Arc<Shared>,
+    category: Category,
+    ws: WebSocketStream<TcpStream>,
+    conn_id: String,
+    subscribed: HashSet<String>,
+    /// The next library message to consider; `None` until the first subscribe.
+    cursor: Option<usize>,
+    sent: u64,
+    /// The last ping received or data message sent: what keeps the connection alive.
+    alive_at: Instant,
+    pacer: Pacer,
+}
+
+/// What the loop does next.
+enum Flow {
+    Continue,
+    Close(CloseCode, &'static str),
+    Drop,
+    Gone,
+}
+
+/// Serves one Bybit connection until it ends or `stop` is cancelled; returns the data
+/// messages sent.
+pub(crate) async fn run(
+    ws: WebSocketStream<TcpStream>,
+    category: Category,
+    shared: Arc<Shared>,
+    stop: &CancellationToken,
+) -> u64 {
+    let now = Instant::now();
+    static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+    let conn_id = format!("replay-{}", CONNECTIONS.fetch_add(1, Ordering::Relaxed));
+    let mut session = Session {
+        pacer: Pacer::new(shared.behavior.rate, now),
+        shared,
+        category,
+        ws,
+        conn_id,
+        subscribed: HashSet::new(),
+        cursor: None,
+        sent: 0,
+        alive_at: now,
+    };
+    let flow = session.serve(stop).await;
+    let sent = session.sent;
+    match flow {
+        Flow::Close(code, reason) => {
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), session.ws.close(Some(frame))).await;
+        }
+        Flow::Drop => {
+            let _ = session.ws.get_mut().shutdown().await;
+        }
+        Flow::Continue | Flow::Gone => {}
+    }
+    sent
+}
+
+impl Session {
+    async fn serve(&mut self, stop: &CancellationToken) -> Flow {
+        let idle_limit = self.shared.behavior.client_idle_limit.unwrap_or(IDLE_LIMIT);
+        loop {
+            let step = self.shared.behavior.after_sent(self.sent);
+            match step {
+                Step::Close => return Flow::Close(CloseCode::Normal, ""),
+                Step::Drop => return Flow::Drop,
+                Step::Continue | Step::Idle | Step::Stall => {}
+            }
+            let next = self.next_message();
+            let may_send = step == Step::Continue && next.is_some();
+            let due = match (self.live_period(), next) {
+                // On the live timeline, message i is published at `started + i * period`.
+                (Some(period), Some(i)) => {
+                    Some(self.shared.started + period * u32::try_from(i).unwrap_or(u32::MAX))
+                }
+                _ => self.pacer.due(),
+            };
+            let flow = tokio::select! {
+                biased;
+                () = stop.cancelled() => Flow::Close(CloseCode::Away, "server shutting down"),
+                frame = self.ws.next() => match frame {
+                    Some(Ok(Message::Text(text))) => self.answer(text.as_str()).await,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Gone,
+                    Some(Ok(_)) => Flow::Continue,
+                },
+                () = tokio::time::sleep_until(self.alive_at + idle_limit) => {
+                    Flow::Close(CloseCode::Normal, "no ping")
+                }
+                () = async {
+                    if let Some(due) = due {
+                        tokio::time::sleep_until(due).await;
+                    }
+                }, if may_send => {
+                    let index = next.expect("guarded");
+                    let text = self.shared.library.messages()[index].raw.clone();
+                    self.cursor = Some(index + 1);
+                    self.pacer.consumed(1);
+                    match self.ws.send(Message::Text(text)).await {
+                        Ok(()) => {
+                            self.sent += 1;
+                            self.shared.stats.sent(1);
+                            self.alive_at = Instant::now();
+                            Flow::Continue
+                        }
+                        Err(_) => Flow::Gone,
+                    }
+                }
+            };
+            if !matches!(flow, Flow::Continue) {
+                return flow;
+            }
+        }
+    }
+
+    /// The time per message of a live timeline (`live` with a `rate`).
+    fn live_period(&self) -> Option<Duration> {
+        let behavior = &self.shared.behavior;
+        (behavior.live && behavior.rate > 0)
+            .then(|| Duration::from_nanos((1_000_000_000 / behavior.rate).max(1)))
+    }
+
+    /// The index of the next library message to send, if any.
+    fn next_message(&self) -> Option<usize> {
+        let start = self.cursor?;
+        let library = &self.shared.library;
+        let names = library.streams();
+        library.messages()[start..]
+            .iter()
+            .position(|m| self.subscribed.contains(&names[m.stream]))
+            .map(|i| start + i)
+    }
+
+    /// Answers one text frame from the client.
+    async fn answer(&mut self, text: &str) -> Flow {
+        self.shared.stats.request();
+        let (op, req_id, outcome) = match serde_json::from_str::<Request>(text) {
+            Err(_) => ("".to_owned(), None, Err("Invalid request")),
+            Ok(request) => {
+                let outcome = match request.op.as_str() {
+                    "ping" => {
+                        self.alive_at = Instant::now();
+                        self.shared.stats.pong();
+                        Ok("pong")
+                    }
+                    "subscribe" => self.subscribe(&request.args),
+                    "unsubscribe" => {
+                        for topic in &request.args {
+                            self.subscribed.remove(topic);
+                        }
+                        Ok("")
+                    }
+                    _ => Err("Invalid op"),
+                };
+                (request.op, request.req_id, outcome)
+            }
+        };
+        let reply = self.reply(&op, req_id.as_deref(), outcome);
+        match self.ws.send(Message::text(reply)).await {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Gone,
+        }
+    }
+
+    fn subscribe(&mut self, args: &[String]) -> Result<&'static str, &'static str> {
+        if args.is_empty() {
+            return Err("args is empty");
+        }
+        if self.category == Category::Spot && args.len() > SPOT_MAX_ARGS {
+            return Err("args size >10");
+        }
+        if !args.iter().all(|t| valid_topic(self.category, t)) {
+            return Err("Invalid topic");
+        }
+        self.subscribed.extend(args.iter().cloned());
+        if self.cursor.is_none() {
+            // Join a live timeline where it is now; otherwise start from the beginning.
+            let start = self.live_period().map_or(0, |period| {
+                let since = Instant::now().duration_since(self.shared.started);
+                (since.as_nanos() / period.as_nanos() + 1) as usize
+            });
+            self.cursor = Some(start.min(self.shared.library.messages().len()));
+        }
+        Ok(match self.category {
+            Category::Spot => "subscribe",
+            Category::Linear => "",
+        })
+    }
+
+    /// The answer, shaped as the category's documented examples.
+    fn reply(&self, op: &str, req_id: Option<&str>, outcome: Result<&str, &str>) -> String {
+        let (success, ret_msg) = match outcome {
+            Ok(msg) => (true, msg),
+            Err(msg) => (false, msg),
+        };
+        let quote = |text: &str| serde_json::Value::from(text).to_string();
+        let mut reply = format!(
+            r#"{{"success":{success},"ret_msg":{},"conn_id":{}"#,
+            quote(ret_msg),
+            quote(&self.conn_id)
+        );
+        // Spot echoes a req_id only when one was sent; linear always has the key.
+        match (self.category, req_id) {
+            (_, Some(id)) => reply.push_str(&format!(r#","req_id":{}"#, quote(id))),
+            (Category::Linear, None) => reply.push_str(r#","req_id":"""#),
+            (Category::Spot, None) => {}
+        }
+        reply.push_str(&format!(r#","op":{}}}"#, quote(op)));
+        reply
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_are_checked_as_bybit_does() {
+        use Category::{Linear, Spot};
+        for (category, topic, ok) in [
+            (Spot, "publicTrade.BTCUSDT", true),
+            (Spot, "orderbook.1.BTCUSDT", true),
+            (Spot, "orderbook.50.BTCUSDT", true),
+            (Spot, "orderbook.7.BTCUSDT", false),
+            (Spot, "tickers.BTCUSDT", true),
+            (Spot, "allLiquidation.BTCUSDT", false),
+            (Linear, "allLiquidation.BTCUSDT", true),
+            (Linear, "publicTrade.btcusdt", false),
+            (Linear, "publicTrade.", false),
+            (Linear, "trade.BTCUSDT", false),
+            (Linear, "tickers.BTCUSDT-26DEC25", true),
+        ] {
+            assert_eq!(valid_topic(category, topic), ok, "{category:?} {topic}");
+        }
+        assert_eq!(category("/v5/public/spot"), Some(Category::Spot));
+        assert_eq!(category("/v5/public/inverse"), None);
+    }
+}
