@@ -31,6 +31,14 @@ struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
+/// The record run counts every thread's allocations: the tests of this binary take turns,
+/// so one test's set-up is never counted in another's run.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 thread_local! {
     static THREAD_ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
 }
@@ -128,6 +136,7 @@ fn pump(
 
 #[test]
 fn decode_encode_and_sink_allocate_nothing_per_message() {
+    let _turn = serial();
     let dev_null = || std::fs::File::create("/dev/null").unwrap();
     // The spot channels with a fixture file each (the hot ones, and the boxed ticker).
     let channels = [
@@ -160,6 +169,7 @@ fn decode_encode_and_sink_allocate_nothing_per_message() {
 
 #[test]
 fn okx_decode_and_encode_allocate_nothing_per_message() {
+    let _turn = serial();
     use foxtrot::exchange::okx::Okx;
     for file in ["trades", "bbo-tbt", "liquidation-orders"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -281,6 +291,7 @@ fn record_run(url: &str, dir: &Path, limit: u64) -> u64 {
 
 #[test]
 fn a_record_run_allocates_nothing_per_message_in_steady_state() {
+    let _turn = serial();
     let (server, url) = flood_server();
     let dir = tempfile::tempdir().unwrap();
     let (short, long) = (10_000, 60_000);
@@ -303,6 +314,7 @@ fn a_record_run_allocates_nothing_per_message_in_steady_state() {
 
 #[test]
 fn bybit_trade_and_book_ticker_frames_allocate_nothing_per_message() {
+    let _turn = serial();
     use foxtrot::exchange::bybit;
     let lines = |file: &str| -> Vec<String> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
