@@ -9,7 +9,7 @@
 
 mod behavior;
 mod book_gen;
-mod bybit;
+
 mod depth;
 mod dialect;
 mod endpoint;

@@ -122,7 +122,7 @@ pub(crate) async fn serve(
                 return Err(refusal.response());
             }
         }
-        if let Some(category) = super::bybit::category(req.uri().path()) {
+        if let Some(category) = super::dialect::bybit::category(req.uri().path()) {
             bybit = Some(category);
             return Ok(resp);
         }
@@ -164,7 +164,7 @@ pub(crate) async fn serve(
     if let Some(category) = bybit {
         shared.stats.session_opened();
         let _open = OpenGuard(&shared.stats);
-        let sent = super::bybit::run(ws, category, Arc::clone(&shared), &stop).await;
+        let sent = super::dialect::bybit::run(ws, category, Arc::clone(&shared), &stop).await;
         debug!(%peer, sent, "bybit session ended");
         return;
     }

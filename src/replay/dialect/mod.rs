@@ -6,10 +6,12 @@
 //! a stream is delivered on the route it was asked for: Binance USD-M silently delivers
 //! nothing for a stream subscribed on the wrong route, and so does this server. The
 //! subscribe protocol and the heartbeat of Binance venues live in `request` and `session`;
-//! OKX's (`subscribe` args, the text heartbeat, closing idle connections) in `okx`.
+//! OKX's (`subscribe` args, the text heartbeat, closing idle connections) in `okx`;
+//! Bybit's (its own session loop: `req_id` acks, JSON pings, idle close) in `bybit`.
 
 pub(crate) mod binance;
 pub(crate) mod binance_futures;
+pub(crate) mod bybit;
 pub(crate) mod okx;
 
 use super::endpoint::Endpoint;

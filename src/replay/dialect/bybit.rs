@@ -31,8 +31,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
-use super::behavior::{Pacer, Step};
-use super::session::Shared;
+use crate::replay::behavior::{Pacer, Step};
+use crate::replay::session::Shared;
 
 /// Bybit's limit: "if there is no ping-pong and no stream data sent from server end, the
 /// connection will be cut off after 10 minutes".
