@@ -157,10 +157,13 @@ fn measure() {
             .unwrap();
         assert_eq!(report.exit_code(), 0, "{report:?}");
         assert_eq!(report.stats.written, TICKS, "{report:?}");
-        assert_eq!(
-            runtime.metrics().num_alive_tasks(),
-            0,
-            "tasks left alive after cycle {cycle}"
+        // The tracker counts a task done just before tokio drops it, so on a loaded machine
+        // the runtime's count can trail `run` by a moment; a task that never ends fails here.
+        let ended = settle(|| runtime.metrics().num_alive_tasks() == 0);
+        assert!(
+            ended,
+            "tasks left alive after cycle {cycle}: {}",
+            runtime.metrics().num_alive_tasks()
         );
         drop(runtime);
         // A joined thread can stay listed in /proc for a moment after `join` returns (the
