@@ -9,16 +9,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::util::{Finished, PATIENCE, foxtrot, parse_ndjson, run, start_replay, summary_count};
-
-const FAST: [&str; 6] = [
-    "--backoff-initial",
-    "1ms",
-    "--backoff-max",
-    "10ms",
-    "--connect-limit",
-    "100000/1m",
-];
+use crate::util::{
+    FAST, Finished, PATIENCE, foxtrot, parse_ndjson, run, start_replay, summary_count,
+    venue_replay_config,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,8 +21,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn config(files: &[&str]) -> ReplayConfig {
-    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
-    ReplayConfig::new(Library::load(&paths).unwrap())
+    venue_replay_config("bybit", files)
 }
 
 fn lines(name: &str) -> Vec<Value> {

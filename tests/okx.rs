@@ -7,19 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use foxtrot::replay::{Library, ReplayConfig};
+use foxtrot::replay::ReplayConfig;
 
 use crate::util::*;
-
-/// Fast reconnects for tests (the defaults suit a real venue).
-const FAST: [&str; 6] = [
-    "--backoff-initial",
-    "1ms",
-    "--backoff-max",
-    "10ms",
-    "--connect-limit",
-    "100000/1m",
-];
 
 fn okx_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,8 +18,7 @@ fn okx_fixture(name: &str) -> PathBuf {
 }
 
 fn okx_config(files: &[&str]) -> ReplayConfig {
-    let paths: Vec<PathBuf> = files.iter().map(|f| okx_fixture(f)).collect();
-    ReplayConfig::new(Library::load(&paths).unwrap())
+    venue_replay_config("okx", files)
 }
 
 /// Runs `foxtrot stream BTC-USDT --venue okx --channel trade --format ndjson` against

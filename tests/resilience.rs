@@ -10,16 +10,6 @@ use foxtrot::replay::ReplayConfig;
 
 use crate::util::*;
 
-/// Flags that make reconnects fast enough for tests (the defaults suit Binance).
-const FAST: [&str; 6] = [
-    "--backoff-initial",
-    "1ms",
-    "--backoff-max",
-    "10ms",
-    "--connect-limit",
-    "100000/1m",
-];
-
 /// Runs `foxtrot stream BTCUSDT --channel bookTicker --format ndjson` against `url` with
 /// fast reconnects (see [`FAST`]; harmless where nothing reconnects) and `extra` flags.
 async fn book_stream(url: &str, extra: &[&str]) -> Finished {

@@ -31,9 +31,27 @@ pub fn fixture_lines(name: &str) -> Vec<String> {
 
 /// A replay-server configuration over fixture files, sending as fast as possible.
 pub fn replay_config(files: &[&str]) -> ReplayConfig {
-    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    venue_replay_config("binance", files)
+}
+
+/// A replay-server configuration over the fixture files of `tests/data/{venue}/`.
+pub fn venue_replay_config(venue: &str, files: &[&str]) -> ReplayConfig {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(venue);
+    let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
     ReplayConfig::new(Library::load(&paths).unwrap())
 }
+
+/// Reconnect flags that keep fault tests short: fast backoff, no connection-rate limit.
+pub const FAST: [&str; 6] = [
+    "--backoff-initial",
+    "1ms",
+    "--backoff-max",
+    "10ms",
+    "--connect-limit",
+    "100000/1m",
+];
 
 /// Starts the replay server in this process on a fresh port.
 pub async fn start_replay(config: ReplayConfig) -> RunningServer {
