@@ -11,8 +11,8 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use crate::config::Config;
-use crate::exit::Exit;
 use crate::connection::{Admission, Connection, ConnectionError, Shared};
+use crate::exit::Exit;
 use crate::limiter::ConnectLimiter;
 use crate::pipe;
 use crate::report::{Ending, Monitor, ReportError, Reporters};

@@ -28,10 +28,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::backoff::Backoff;
-use crate::pipe::OnFull;
 use crate::clock;
 use crate::exchange::{AckKey, Control, Decoded, Exchange, Out, Plan, StreamId};
 use crate::limiter::ConnectLimiter;
+use crate::pipe::OnFull;
 use crate::pipe::{self, Flushed, Outbox, SendError};
 use crate::stats::{Stats, StreamIndex};
 use crate::tick::{Channel, Event, Gap, Symbol, Tick};

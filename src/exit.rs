@@ -31,8 +31,14 @@ mod tests {
 
     #[test]
     fn codes_are_the_documented_ones() {
-        let codes = [Exit::Ok, Exit::Failure, Exit::Usage, Exit::Lost, Exit::Interrupted]
-            .map(Exit::code);
+        let codes = [
+            Exit::Ok,
+            Exit::Failure,
+            Exit::Usage,
+            Exit::Lost,
+            Exit::Interrupted,
+        ]
+        .map(Exit::code);
         assert_eq!(codes, [0, 1, 2, 3, 130]);
         for code in codes {
             assert!(crate::cli::EXIT_CODES.contains(&format!("  {code} ")));

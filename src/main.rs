@@ -8,8 +8,8 @@ use foxtrot::cli::Format;
 use foxtrot::cli::{Cli, Command, ConfigCommand, Generate, ReplayArgs};
 use foxtrot::config::{Config, ConfigError, Output};
 use foxtrot::config_file::ConfigFile;
-use foxtrot::terminal::{ControlEcho, Target};
 use foxtrot::exit::Exit;
+use foxtrot::terminal::{ControlEcho, Target};
 use foxtrot::{app, generate, plan, replay, report, shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -23,7 +23,7 @@ fn main() {
         Command::Stream(args) => record(Config::for_stream(&args, cli.quiet)),
         Command::Record(args) => record(Config::for_record(&args, cli.quiet)),
         Command::Replay(args) => serve(args, cli.quiet),
-        Command::Config(ConfigCommand::Check { file }) => check(&file),
+        Command::Config(ConfigCommand::Check { file, shard }) => check(&file, shard),
         Command::Generate(what) => emit(what),
         Command::Recover { files } => foxtrot::sink::recover::run(&files),
         Command::Venues => {
@@ -57,7 +57,14 @@ fn record(config: Result<Config, ConfigError>) -> i32 {
         announce,
         |signal| app::run(config, signal),
         |result| match result {
-            Err(e) => fail(if e.is_usage() { Exit::Usage } else { Exit::Failure }, &e),
+            Err(e) => fail(
+                if e.is_usage() {
+                    Exit::Usage
+                } else {
+                    Exit::Failure
+                },
+                &e,
+            ),
             Ok(report) => {
                 if report.output_closed {
                     return 0;
@@ -122,7 +129,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
 
 /// Runs `config check FILE`: the plan `record --config FILE` (or, without an output path
 /// in the file, `stream --config FILE` on a terminal) would run.
-fn check(file: &std::path::Path) -> i32 {
+fn check(file: &std::path::Path, shard: Option<foxtrot::shard::Shard>) -> i32 {
     let parsed = match ConfigFile::load(file) {
         Ok(parsed) => parsed,
         Err(e) => return fail(Exit::Usage, &e),
@@ -134,7 +141,11 @@ fn check(file: &std::path::Path) -> i32 {
     } else {
         "stream"
     };
-    let config = match Cli::try_parse_from(["foxtrot".into(), subcommand.into(), config_arg]) {
+    let mut args = vec!["foxtrot".into(), subcommand.into(), config_arg];
+    if let Some(shard) = shard {
+        args.push(format!("--shard={shard}").into());
+    }
+    let config = match Cli::try_parse_from(args) {
         Ok(Cli {
             command: Command::Record(args),
             ..
@@ -143,7 +154,12 @@ fn check(file: &std::path::Path) -> i32 {
             command: Command::Stream(args),
             ..
         }) => Config::for_stream_on(&args, true, true),
-        Ok(_) => return fail(Exit::Failure, "internal error: config check parsed another command"),
+        Ok(_) => {
+            return fail(
+                Exit::Failure,
+                "internal error: config check parsed another command",
+            );
+        }
         Err(e) => return usage_error(e),
     };
     match config {
@@ -183,7 +199,10 @@ fn emit(what: Generate) -> i32 {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => match target {
-            Some(dir) => fail(Exit::Failure, format_args!("cannot write into {} ({e})", dir.display())),
+            Some(dir) => fail(
+                Exit::Failure,
+                format_args!("cannot write into {} ({e})", dir.display()),
+            ),
             None => fail(Exit::Failure, format_args!("cannot write to stdout ({e})")),
         },
     }
@@ -198,7 +217,12 @@ fn on_runtime<F: std::future::Future>(
 ) -> i32 {
     let signal = match shutdown::install_signal_handler(announce) {
         Ok(token) => token,
-        Err(e) => return fail(Exit::Failure, format_args!("cannot install the signal handler ({e})")),
+        Err(e) => {
+            return fail(
+                Exit::Failure,
+                format_args!("cannot install the signal handler ({e})"),
+            );
+        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers())
@@ -206,7 +230,12 @@ fn on_runtime<F: std::future::Future>(
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => return fail(Exit::Failure, format_args!("cannot start the runtime ({e})")),
+        Err(e) => {
+            return fail(
+                Exit::Failure,
+                format_args!("cannot start the runtime ({e})"),
+            );
+        }
     };
     let outcome = runtime.block_on(job(signal.cancelled_owned()));
     let code = finish(outcome);

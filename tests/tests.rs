@@ -4,6 +4,7 @@
 mod pty;
 mod util;
 
+mod brokers;
 mod cli;
 mod e2e;
 mod files;
