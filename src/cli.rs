@@ -85,6 +85,9 @@ pub enum ConfigCommand {
         /// The TOML file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Print the plan of shard I of N: only the streams that instance records.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<crate::shard::Shard>,
     },
 }
 
@@ -96,6 +99,7 @@ Examples:
 const CONFIG_EXAMPLES: &str = "\
 Examples:
   foxtrot config check foxtrot.toml
+  foxtrot config check foxtrot.toml --shard 2/4          # the streams instance 2 of 4 records
   foxtrot record --config foxtrot.toml --dry-run
   foxtrot record --config foxtrot.toml --duration 1h     # flags override the file";
 
@@ -144,6 +148,8 @@ Examples:
   foxtrot record BTCUSDT ETHUSDT --out ticks.csv
   foxtrot record BTCUSDT --out - | jq -c 'select(.channel == \"ticker\")'
   foxtrot record --config foxtrot.toml --stats-interval 10s --metrics-addr 127.0.0.1:9898
+  foxtrot record --config all.toml --shard 2/4 --out kafka://127.0.0.1:9092/marketdata
+  foxtrot record BTCUSDT --channel trade --out 'nats://127.0.0.1:4222/md.{exchange}.{channel}.{symbol}'
 
 ",
     exit_codes!()
@@ -262,6 +268,12 @@ pub struct RunArgs {
     /// 24 h [default: 23h 50m].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_connection_age: Option<Duration>,
+
+    /// Record only shard I of N: the streams whose FNV-1a 64 hash of
+    /// `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every
+    /// stream exactly once.
+    #[arg(long, value_name = "I/N", help_heading = "Configuration")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 pub use crate::pipe::OnFull;
@@ -331,9 +343,20 @@ pub struct RecordArgs {
     /// compress; `-` for stdout (NDJSON). A template such as
     /// 'data/{exchange}/{channel}/{date}/{symbol}.csv.gz' ({exchange}, {symbol}, {channel},
     /// {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries.
-    /// Repeat for several outputs: each gets every row.
-    #[arg(short, long, value_name = "PATH", required_unless_present = "config")]
+    /// Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC
+    /// or nats://HOST:PORT/SUBJECT publishes instead (the only output then; one NDJSON
+    /// line per record; the subject may use {exchange}, {symbol}, {channel}).
+    #[arg(
+        short,
+        long,
+        value_name = "PATH|URL",
+        required_unless_present = "config"
+    )]
     pub out: Vec<PathBuf>,
+
+    /// With --out nats://: create a JetStream stream over the subjects when none holds them.
+    #[arg(long)]
+    pub nats_create_stream: bool,
 
     /// Add to an existing file instead of refusing it.
     #[arg(long, conflicts_with = "force")]

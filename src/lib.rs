@@ -32,6 +32,7 @@ pub mod pipe;
 pub mod plan;
 pub mod replay;
 pub mod report;
+pub mod shard;
 pub mod short_text;
 pub mod shutdown;
 pub mod sink;

@@ -22,7 +22,7 @@ fn main() {
         Command::Stream(args) => record(Config::for_stream(&args, cli.quiet)),
         Command::Record(args) => record(Config::for_record(&args, cli.quiet)),
         Command::Replay(args) => serve(args, cli.quiet),
-        Command::Config(ConfigCommand::Check { file }) => check(&file),
+        Command::Config(ConfigCommand::Check { file, shard }) => check(&file, shard),
         Command::Generate(what) => emit(what),
         Command::Recover { files } => foxtrot::sink::recover::run(&files),
         Command::Venues => {
@@ -102,8 +102,8 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
 }
 
 /// Runs `config check FILE`: prints the plan the file makes (see [`Config::for_file`]).
-fn check(file: &std::path::Path) -> i32 {
-    match Config::for_file(file) {
+fn check(file: &std::path::Path, shard: Option<foxtrot::shard::Shard>) -> i32 {
+    match Config::for_file(file, shard) {
         Ok(config) => print_plan(&config),
         Err(e) => fail(Exit::Usage, &e),
     }

@@ -77,6 +77,16 @@ pub fn describe(config: &Config) -> String {
     if let Some(addr) = config.metrics_addr {
         row("metrics", format!("http://{addr}/metrics"));
     }
+    if let Some((shard, total)) = config.shard {
+        row(
+            "shard",
+            format!(
+                "{shard}: {} of {total} (fnv1a64 of exchange:symbol:channel mod {})",
+                counted(config.streams.len(), "stream"),
+                shard.count
+            ),
+        );
+    }
     let shards: Vec<_> = config.shards.iter().collect();
     let mut symbols: Vec<_> = config.streams.iter().map(|s| &s.symbol).collect();
     symbols.sort();
@@ -148,6 +158,7 @@ fn output(output: &Output) -> String {
             };
             format!("{} ({}; {existing})", path.display(), format_name(*format))
         }
+        Output::Broker(broker) => crate::sink::broker::describe(broker),
     }
 }
 

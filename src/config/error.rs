@@ -70,6 +70,20 @@ pub enum ConfigError {
     /// `record` without `--out` and without `[output] path` in the config file.
     #[error("record needs --out PATH, or path in the [output] section of the --config file")]
     NoOut,
+    /// A `kafka://` or `nats://` output that names no usable broker, topic or subject.
+    #[error(transparent)]
+    BrokerUrl(#[from] crate::sink::broker::UrlError),
+    /// A broker output among other outputs.
+    #[error("a kafka:// or nats:// --out must be the only output: run a second foxtrot for files")]
+    BrokerNotAlone,
+    /// `--shard I/N` leaves this instance nothing to record.
+    #[error("shard {shard} holds none of the {total} streams: use fewer shards, or add streams")]
+    EmptyShard {
+        /// The shard.
+        shard: crate::shard::Shard,
+        /// Streams before the split.
+        total: usize,
+    },
 }
 
 /// The channels of `venue`, comma-separated, for error messages.

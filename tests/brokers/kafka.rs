@@ -1,0 +1,272 @@
+//! `--out kafka://`: publishing to tansu, read back with kafka-python.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::nats::{OUTAGE, flood, rest, wait_stats};
+use super::{DRAIN, Tansu, read_back, summary};
+use crate::util::{finish, foxtrot, replay_config, signal, start_replay, stderr_lines};
+
+/// Reads `topic` back, expecting `n` records.
+pub(super) async fn records(tansu: &Tansu, topic: &str, n: u64) -> Vec<Value> {
+    read_back(
+        "read_kafka.py",
+        &[&tansu.addr(), topic, &n.to_string(), "3"],
+    )
+    .await
+}
+
+/// Checks every record: key and headers follow from the value; a stream's records are in
+/// one partition, in rising id order; no tick twice. Returns the number of ticks and gaps.
+fn check_records(records: &[Value]) -> (u64, u64) {
+    let mut partition_of: HashMap<String, u64> = HashMap::new();
+    let mut last: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut ticks = HashSet::new();
+    let mut gaps = 0;
+    for r in records {
+        let value: Value = serde_json::from_str(r["value"].as_str().unwrap()).unwrap();
+        let (exchange, symbol, channel) = (
+            value["exchange"].as_str().unwrap(),
+            value["symbol"].as_str().unwrap(),
+            value["channel"].as_str().unwrap(),
+        );
+        let key = format!("{exchange}:{symbol}:{channel}");
+        assert_eq!(r["key"], key);
+        let headers = &r["headers"];
+        assert_eq!(headers["exchange"], exchange);
+        assert_eq!(headers["channel"], channel);
+        let partition = r["partition"].as_u64().unwrap();
+        assert_eq!(
+            *partition_of.entry(key.clone()).or_insert(partition),
+            partition,
+            "{key}"
+        );
+        if value.get("type").is_some() {
+            assert_eq!(headers["type"], "gap");
+            assert_eq!(
+                headers["recv_ns"].as_str().unwrap(),
+                value["to_ns"].to_string()
+            );
+            gaps += 1;
+            continue;
+        }
+        assert_eq!(
+            headers["recv_ns"].as_str().unwrap(),
+            value["recv_ns"].to_string()
+        );
+        let seq = ["update_id", "trade_id", "agg_id"]
+            .iter()
+            .find_map(|k| value[k].as_u64())
+            .unwrap();
+        let offset = r["offset"].as_u64().unwrap();
+        if let Some((previous, at)) = last.insert(key.clone(), (seq, offset)) {
+            // Records of one partition arrive in offset order.
+            assert!(
+                at < offset && previous < seq,
+                "{key}: {seq}@{offset} after {previous}@{at}"
+            );
+        }
+        assert!(ticks.insert((key, seq)), "a tick twice: {value}");
+    }
+    (ticks.len() as u64, gaps)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_topic_holds_100000_ticks_once_keyed_and_in_stream_order() {
+    let tansu = Tansu::start().await;
+    tansu.create_topic("marketdata", 3).await;
+    let server = flood(150_000).await;
+    let n: u64 = 100_000;
+    let done = crate::util::run(&[
+        "record",
+        "BTCUSDT",
+        "ETHUSDT",
+        "BNBUSDT",
+        "SOLUSDT",
+        "--channel",
+        "bookTicker",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        &n.to_string(),
+        "--shutdown-timeout",
+        DRAIN,
+        "--out",
+        &format!("kafka://{}/marketdata", tansu.addr()),
+    ])
+    .await;
+    done.assert_no_panic();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(summary(&done.stderr, "written"), n);
+    let records = records(&tansu, "marketdata", n).await;
+    assert_eq!(records.len() as u64, n, "records read back");
+    assert_eq!(check_records(&records), (n, 0));
+    let partitions: HashSet<u64> = records
+        .iter()
+        .map(|r| r["partition"].as_u64().unwrap())
+        .collect();
+    assert!(
+        partitions.len() > 1,
+        "8 streams all in one partition: {partitions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_topic_holds_the_gap_records_of_forced_disconnects() {
+    let tansu = Tansu::start().await;
+    tansu.create_topic("gaps", 1).await;
+    let mut config = replay_config(&["trade.jsonl"]);
+    // The socket dies (no close frame) every 15 messages: foxtrot reconnects, skips what
+    // it already has, and writes a gap record for each interruption.
+    config.behavior.drop_after = Some(15);
+    let server = start_replay(config).await;
+    let done = crate::util::run(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        "41",
+        "--shutdown-timeout",
+        DRAIN,
+        "--backoff-initial",
+        "10ms",
+        "--out",
+        &format!("kafka://{}/gaps", tansu.addr()),
+    ])
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let gaps = summary(&done.stderr, "gaps");
+    assert!(gaps >= 2, "{}", done.stderr);
+    let records = records(&tansu, "gaps", 41 + gaps).await;
+    assert_eq!(check_records(&records), (41, gaps));
+}
+
+#[tokio::test]
+async fn kafka_without_the_topic_says_how_to_create_it() {
+    let tansu = Tansu::start().await;
+    let done = crate::util::run(&[
+        "record",
+        "BTCUSDT",
+        "--endpoint",
+        "ws://127.0.0.1:9",
+        "--out",
+        &format!("kafka://{}/nosuchtopic", tansu.addr()),
+    ])
+    .await;
+    done.assert_no_panic();
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    for needle in ["nosuchtopic", "does not exist", "tansu topic create"] {
+        assert!(
+            done.stderr.contains(needle),
+            "{needle} not in {}",
+            done.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_broker_down_for_5s_loses_nothing_with_block() {
+    let mut tansu = Tansu::start().await;
+    tansu.create_topic("restart", 3).await;
+    let server = flood(200_000).await;
+    let n: u64 = 40_000;
+    let mut child = foxtrot(&[
+        "record",
+        "BTCUSDT",
+        "ETHUSDT",
+        "--channel",
+        "bookTicker",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        &n.to_string(),
+        "--shutdown-timeout",
+        DRAIN,
+        "--buffer",
+        "2000",
+        "--stats-interval",
+        "100ms",
+        "--out",
+        &format!("kafka://{}/restart", tansu.addr()),
+    ])
+    .spawn()
+    .unwrap();
+    let mut lines = stderr_lines(&mut child);
+    wait_stats(&mut lines, "written", 1_000).await;
+    tansu.stop().await;
+    // The outage is the scenario under test, not a wait for an event.
+    tokio::time::sleep(OUTAGE).await;
+    // Memory storage comes back empty: the topic is made again, and only what was
+    // published after the restart can be read back; the counts say the rest.
+    tansu.resume().await;
+    tansu.create_topic("restart", 3).await;
+    let (last, text) = rest(lines).await;
+    let done = finish(child).await;
+    assert_eq!(done.code, Some(0), "{text}");
+    assert!(
+        last["broker_errors"].as_u64().unwrap() > 0,
+        "outage not counted: {last}"
+    );
+    assert_eq!(
+        last["gaps"], 0,
+        "an outage of the broker is no gap in the market data"
+    );
+    assert_eq!(
+        (last["written"].as_u64(), last["dropped"].as_u64()),
+        (Some(n), Some(0)),
+        "{last}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() {
+    let mut tansu = Tansu::start().await;
+    tansu.create_topic("sigint", 1).await;
+    let server = flood(200_000).await;
+    let mut child = foxtrot(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--endpoint",
+        server.url(),
+        "--stats-interval",
+        "100ms",
+        "--shutdown-timeout",
+        "2s",
+        "--out",
+        &format!("kafka://{}/sigint", tansu.addr()),
+    ])
+    .spawn()
+    .unwrap();
+    let mut lines = stderr_lines(&mut child);
+    wait_stats(&mut lines, "written", 1_000).await;
+    tansu.stop().await;
+    wait_stats(&mut lines, "broker_errors", 1).await;
+    let stopped = Instant::now();
+    signal(&child, "INT");
+    let (last, text) = rest(lines).await;
+    let done = finish(child).await;
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(done.code, Some(3), "{text}");
+    let lost = summary(&text, "lost");
+    assert!(lost > 0, "{text}");
+    assert!(text.contains("not acknowledged"), "{text}");
+    assert_eq!(
+        summary(&text, "received"),
+        summary(&text, "written") + lost,
+        "{text}"
+    );
+    assert!(last["broker_errors"].as_u64().unwrap() > 0, "{last}");
+}
