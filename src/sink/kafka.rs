@@ -166,23 +166,33 @@ impl KafkaSink {
             .key(&self.key[..])
             .payload(&self.line[..])
             .headers(headers);
+        // Counted before the hand-over: the delivery callback may settle it at once, on
+        // librdkafka's thread.
+        let acks = self.acks.get();
+        if let Some(acks) = acks {
+            acks.sent();
+        }
         loop {
             match self.producer.send(record) {
-                Ok(()) => {
-                    if let Some(acks) = self.acks.get() {
-                        acks.sent();
-                    }
-                    return Ok(());
-                }
+                Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     // The broker is slow or away: wait here, so the channel fills behind us.
                     if self.abort.is_cancelled() {
+                        // Never handed over: unwritten, so the report counts it lost.
+                        if let Some(acks) = acks {
+                            acks.settle();
+                        }
                         return Ok(());
                     }
                     record = back;
                     std::thread::sleep(QUEUE_FULL_WAIT);
                 }
-                Err((e, _)) => return Err(super::broker::fatal(format!("kafka: {e}"))),
+                Err((e, _)) => {
+                    if let Some(acks) = acks {
+                        acks.failed();
+                    }
+                    return Err(super::broker::fatal(format!("kafka: {e}")));
+                }
             }
         }
     }

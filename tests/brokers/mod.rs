@@ -1,7 +1,7 @@
 //! Broker outputs against real brokers on 127.0.0.1: `nats-server -js` (Debian package
 //! `nats-server`) and the Kafka-API broker `tansu` (`cargo install tansu --locked
 //! --features dynostore`), each started here on a free port and stopped on drop. Records
-//! are read back with independent clients (kafka-python, nats-py) from a venv made once
+//! are read back with independent clients (confluent-kafka, nats-py) from a venv made once
 //! under `target/`. A missing broker fails the test with what to install: never a skip.
 
 mod kafka;
@@ -200,18 +200,22 @@ impl Tansu {
     }
 }
 
-/// A Python with kafka-python and nats-py: a venv made once under `target/` (pip from PyPI).
+/// The independent readers' packages, pinned; the venv's name changes with them.
+const READERS: [&str; 2] = ["confluent-kafka==2.16.1", "nats-py==2.16.0"];
+
+/// A Python with confluent-kafka and nats-py: a venv made once per target dir (pip from
+/// PyPI), built under a temporary name and renamed when complete.
 pub fn python() -> PathBuf {
     static VENV: Mutex<Option<PathBuf>> = Mutex::new(None);
     let mut venv = VENV.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(python) = &*venv {
         return python.clone();
     }
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let dir = target.join("broker-test-venv");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = target.join("broker-venv-1");
     let python = dir.join("bin/python");
     if !dir.join("ready").exists() {
-        let building = target.join(format!("broker-test-venv.{}", std::process::id()));
+        let building = target.join(format!("broker-venv-1.{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&building);
         let python3 = require("python3", "apt-get install python3 python3-venv");
         let run = |cmd: &mut std::process::Command| {
@@ -225,13 +229,9 @@ pub fn python() -> PathBuf {
         run(std::process::Command::new(python3)
             .args(["-m", "venv"])
             .arg(&building));
-        run(std::process::Command::new(building.join("bin/pip")).args([
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "kafka-python==3.0.12",
-            "nats-py==2.16.0",
-        ]));
+        run(std::process::Command::new(building.join("bin/python"))
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+            .args(READERS));
         std::fs::write(building.join("ready"), "").unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&building, &dir).unwrap();
