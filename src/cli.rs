@@ -21,7 +21,7 @@ Exit codes:
   0    finished cleanly (also after Ctrl-C/SIGTERM when everything was written in time)
   1    runtime error (could not connect, output failed, ...)
   2    usage error (bad flag, symbol or config file; refused output path)
-  3    the shutdown deadline passed and ticks were lost (counts on stderr)
+  3    ticks were lost: the shutdown deadline passed or a broker never acknowledged them
   130  a second Ctrl-C forced an immediate exit"
     };
 }

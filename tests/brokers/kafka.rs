@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::nats::{OUTAGE, flood, rest, wait_stats};
+use super::nats::{OUTAGE, flood, paced_flood, rest, wait_stats};
 use super::{DRAIN, Tansu, read_back, summary};
 use crate::util::{finish, foxtrot, replay_config, signal, start_replay, stderr_lines};
 
@@ -184,14 +184,16 @@ async fn kafka_without_the_topic_says_how_to_create_it() {
 async fn kafka_broker_down_for_5s_loses_nothing_with_block() {
     let mut tansu = Tansu::start().await;
     tansu.create_topic("restart", 3).await;
-    let server = flood(200_000).await;
+    // 40,000 at most 4,000 a second: 10 s or more, the outage starts at 1,000 written.
+    let server = paced_flood(200_000, 4_000).await;
     let n: u64 = 40_000;
+    // Trades: the flood numbers each stream's trades one by one, so a hole would show.
     let mut child = foxtrot(&[
         "record",
         "BTCUSDT",
         "ETHUSDT",
         "--channel",
-        "bookTicker",
+        "trade",
         "--endpoint",
         server.url(),
         "--limit",
@@ -232,13 +234,34 @@ async fn kafka_broker_down_for_5s_loses_nothing_with_block() {
         (Some(n), Some(0)),
         "{last}"
     );
+    // What the restarted broker holds (its memory storage lost the rest): for each stream,
+    // every trade from the first it got to the last of the run, once, without a hole.
+    let records = records(&tansu, "restart", 1).await;
+    assert!(!records.is_empty() && records.len() as u64 <= n);
+    check_records(&records, true);
+    let mut ids: HashMap<String, Vec<u64>> = HashMap::new();
+    for r in &records {
+        let value: Value = serde_json::from_str(r["value"].as_str().unwrap()).unwrap();
+        ids.entry(r["key"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(value["trade_id"].as_u64().unwrap());
+    }
+    assert_eq!(ids.len(), 2, "{:?}", ids.keys());
+    for (key, mut ids) in ids {
+        ids.sort_unstable();
+        assert!(
+            ids.windows(2).all(|w| w[1] == w[0] + 1),
+            "{key}: a hole after the restart"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() {
     let mut tansu = Tansu::start().await;
     tansu.create_topic("sigint", 1).await;
-    let server = flood(200_000).await;
+    // Paced, so records are still on their way when the broker goes.
+    let server = paced_flood(200_000, 4_000).await;
     let mut child = foxtrot(&[
         "record",
         "BTCUSDT",

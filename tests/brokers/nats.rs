@@ -13,8 +13,15 @@ const TEMPLATE: &str = "md.{exchange}.{channel}.{symbol}";
 
 /// A flood server sending `per_connection` generated messages on each connection.
 pub async fn flood(per_connection: u64) -> foxtrot::replay::RunningServer {
+    paced_flood(per_connection, 0).await
+}
+
+/// A flood at most `rate` messages a second per connection (0: as fast as taken), so an
+/// outage started early falls in the middle of the run however fast the machine is.
+pub async fn paced_flood(per_connection: u64, rate: u64) -> foxtrot::replay::RunningServer {
     let mut config = ReplayConfig::new(foxtrot::replay::Library::load(&[]).unwrap());
     config.behavior.flood = Some(per_connection);
+    config.behavior.rate = rate;
     start_replay(config).await
 }
 
@@ -213,7 +220,8 @@ pub(super) const OUTAGE: Duration = Duration::from_secs(5);
 async fn nats_down_for_5s_loses_nothing_with_block_and_counts_drops_with_drop_newest() {
     for policy in ["block", "drop-newest"] {
         let mut nats = Nats::start().await;
-        let server = flood(200_000).await;
+        // 20,000 at most 2,000 a second: 10 s or more, the outage starts at 1,000 written.
+        let server = paced_flood(200_000, 2_000).await;
         let n: u64 = 20_000;
         let mut child = foxtrot(&[
             "record",
@@ -290,7 +298,8 @@ async fn nats_down_for_5s_loses_nothing_with_block_and_counts_drops_with_drop_ne
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() {
     let mut nats = Nats::start().await;
-    let server = flood(200_000).await;
+    // Paced, so records are still on their way when the broker goes.
+    let server = paced_flood(200_000, 4_000).await;
     let mut child = foxtrot(&[
         "record",
         "BTCUSDT",
