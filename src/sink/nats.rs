@@ -73,7 +73,7 @@ pub struct NatsSink {
     /// the publish), and settled in whatever order they come.
     window: FuturesUnordered<AckFuture>,
     /// Per stream, rendered at first use.
-    routes: FxHashMap<(Symbol, Channel), Route>,
+    routes: FxHashMap<(&'static str, Symbol, Channel), Route>,
     /// Shared with the client's event callback.
     acks: Arc<OnceLock<Acks>>,
     /// The hard deadline of the stop: every wait gives up when it fires.
@@ -349,7 +349,7 @@ impl NatsSink {
         let target = &self.target;
         let route = self
             .routes
-            .entry((symbol.clone(), channel))
+            .entry((exchange, symbol.clone(), channel))
             .or_insert_with(|| {
                 let mut key = Vec::new();
                 super::broker::key(exchange, symbol.as_str(), channel.as_str(), &mut key);
