@@ -138,12 +138,16 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__config__subcmd__check)
-            opts="-v -q -h --verbose --quiet --help"
+            opts="-v -q -h --shard --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -468,7 +472,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__record)
-            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --out --append --force --rotate --fsync --row-group-rows --zstd-level --verbose --quiet --help"
+            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --shard --out --nats-create-stream --append --force --rotate --fsync --row-group-rows --zstd-level --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -559,6 +563,10 @@ _foxtrot() {
                     return 0
                     ;;
                 --max-connection-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -686,7 +694,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__stream)
-            opts="-v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --format --verbose --quiet --help"
+            opts="-v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --shard --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -777,6 +785,10 @@ _foxtrot() {
                     return 0
                     ;;
                 --max-connection-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
