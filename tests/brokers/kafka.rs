@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::nats::{OUTAGE, flood, paced_flood, rest, wait_stats};
-use super::{DRAIN, Tansu, read_back, summary};
-use crate::util::{finish, foxtrot, replay_config, signal, start_replay, stderr_lines};
+use super::{DRAIN, Tansu, metric, read_back, scrape, summary};
+use crate::util::{
+    finish, foxtrot, replay_config, signal, start_replay, stderr_lines, stderr_until,
+};
 
 /// Reads `topic` back, expecting `n` records.
 pub(super) async fn records(tansu: &Tansu, topic: &str, n: u64) -> Vec<Value> {
@@ -273,15 +275,30 @@ async fn kafka_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() 
         "100ms",
         "--shutdown-timeout",
         "2s",
+        "--metrics-addr",
+        "127.0.0.1:0",
         "--out",
         &format!("kafka://{}/sigint", tansu.addr()),
     ])
     .spawn()
     .unwrap();
     let mut lines = stderr_lines(&mut child);
+    let seen = stderr_until(&mut lines, "serving metrics on http://").await;
+    let addr = seen.last().unwrap().rsplit("http://").next().unwrap();
+    let addr = addr.trim_end_matches("/metrics").to_owned();
     wait_stats(&mut lines, "written", 1_000).await;
     tansu.stop().await;
     wait_stats(&mut lines, "broker_errors", 1).await;
+    // The outage is in the metrics too: errors counted, records waiting for the broker.
+    let metrics = scrape(&addr).await;
+    assert!(
+        metric(&metrics, "foxtrot_broker_errors_total") >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        metric(&metrics, "foxtrot_broker_inflight") >= 1.0,
+        "{metrics}"
+    );
     let stopped = Instant::now();
     signal(&child, "INT");
     let (last, text) = rest(lines).await;
