@@ -36,7 +36,7 @@ pub fn describe(config: &Config) -> String {
     for more in &config.more_outputs {
         row("output", output(more));
     }
-    if !matches!(config.output, Output::Stdout(_)) {
+    if !matches!(config.output, Output::Stdout(_) | Output::Broker(_)) {
         row("files", crate::sink::files::describe(&config.files));
     }
     let on_full = match config.on_full {

@@ -319,3 +319,43 @@ async fn kafka_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() 
     );
     assert!(last["broker_errors"].as_u64().unwrap() > 0, "{last}");
 }
+
+#[tokio::test]
+async fn config_file_names_the_topic_its_settings_and_the_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("k.toml");
+    let write = |settings: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "[[streams]]\nsymbols = [\"BTCUSDT\", \"ETHUSDT\", \"BNBUSDT\"]\nchannels = [\"trade\"]\n\
+                 [output]\npath = \"kafka://127.0.0.1:9/md\"\n[output.kafka]\n{settings}\n\
+                 [shard]\nindex = 1\ncount = 2\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("\"linger.ms\" = 20");
+    let file_arg = file.to_str().unwrap();
+    let plan = crate::util::run(&["config", "check", file_arg]).await;
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    for needle in [
+        "kafka topic md on 127.0.0.1:9",
+        "settings linger.ms",
+        "shard             1/2: 1 stream of 3",
+        "BNBUSDT@trade",
+    ] {
+        assert!(
+            plan.stdout.contains(needle),
+            "{needle} not in {}",
+            plan.stdout
+        );
+    }
+    assert!(!plan.stdout.contains("files "), "{}", plan.stdout);
+    // A setting librdkafka refuses stops the run at start, naming the section.
+    write("\"linger.ms\" = \"soon\"");
+    let done = crate::util::run(&["record", "--config", file_arg]).await;
+    done.assert_no_panic();
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert!(done.stderr.contains("[output.kafka]"), "{}", done.stderr);
+}
