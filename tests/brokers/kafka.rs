@@ -1,15 +1,12 @@
 //! `--out kafka://`: publishing to tansu, read back with confluent-kafka (PyPI).
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::nats::{OUTAGE, flood, paced_flood, rest, wait_stats};
 use super::{DRAIN, Tansu, metric, read_back, scrape, summary};
-use crate::util::{
-    finish, foxtrot, replay_config, signal, start_replay, stderr_lines, stderr_until,
-};
+use crate::util::{finish, foxtrot, replay_config, start_replay, stderr_lines, stderr_until};
 
 /// Reads `topic` back, expecting `n` records.
 pub(super) async fn records(tansu: &Tansu, topic: &str, n: u64) -> Vec<Value> {
@@ -299,25 +296,7 @@ async fn kafka_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() 
         metric(&metrics, "foxtrot_broker_inflight") >= 1.0,
         "{metrics}"
     );
-    let stopped = Instant::now();
-    signal(&child, "INT");
-    let (last, text) = rest(lines).await;
-    let done = finish(child).await;
-    assert!(
-        stopped.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        stopped.elapsed()
-    );
-    assert_eq!(done.code, Some(3), "{text}");
-    let lost = summary(&text, "lost");
-    assert!(lost > 0, "{text}");
-    assert!(text.contains("not acknowledged"), "{text}");
-    assert_eq!(
-        summary(&text, "received"),
-        summary(&text, "written") + lost,
-        "{text}"
-    );
-    assert!(last["broker_errors"].as_u64().unwrap() > 0, "{last}");
+    super::sigint_reports_the_unacknowledged_as_lost(child, lines).await;
 }
 
 #[tokio::test]

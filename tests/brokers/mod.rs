@@ -313,3 +313,30 @@ pub fn metric(body: &str, name: &str) -> f64 {
         .parse()
         .unwrap()
 }
+
+/// Sends SIGINT to a recorder whose broker is gone, then checks that it stops within 10 s,
+/// exits 3, reports what was not acknowledged as lost, and counted the broker errors.
+pub async fn sigint_reports_the_unacknowledged_as_lost(
+    child: Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+) {
+    let stopped = std::time::Instant::now();
+    crate::util::signal(&child, "INT");
+    let (last, text) = nats::rest(lines).await;
+    let done = crate::util::finish(child).await;
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(done.code, Some(3), "{text}");
+    let lost = summary(&text, "lost");
+    assert!(lost > 0, "{text}");
+    assert!(text.contains("not acknowledged"), "{text}");
+    assert_eq!(
+        summary(&text, "received"),
+        summary(&text, "written") + lost,
+        "{text}"
+    );
+    assert!(last["broker_errors"].as_u64().unwrap() > 0, "{last}");
+}
