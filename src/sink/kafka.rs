@@ -39,7 +39,7 @@ use crate::stats::Stats;
 use crate::tick::{Gap, Tick};
 
 /// foxtrot's producer settings; `[output.kafka]` overrides any of them.
-pub const DEFAULTS: [(&str, &str); 9] = [
+pub const DEFAULTS: [(&str, &str); 10] = [
     ("enable.idempotence", "true"),
     ("acks", "all"),
     // Never give up on a record on our own: the stop's deadline decides what is lost.
@@ -49,8 +49,11 @@ pub const DEFAULTS: [(&str, &str); 9] = [
     ("batch.size", "1000000"),
     // Java clients' key hashing, so a stream lands on the same partition either way.
     ("partitioner", "murmur2_random"),
-    // The producer's own queue stays small: backlog waits in foxtrot's bounded channel.
-    ("queue.buffering.max.kbytes", "16384"),
+    // The producer's own queue stays small: backlog waits in foxtrot's bounded channel
+    // (16 MiB and 100,000 records held 79 MiB peak RSS at 1 M records; these, 38 MiB, at
+    // the same rate).
+    ("queue.buffering.max.kbytes", "4096"),
+    ("queue.buffering.max.messages", "20000"),
     ("client.id", "foxtrot"),
 ];
 
