@@ -209,7 +209,7 @@ async fn raw_client(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_replay_server_closes_a_bybit_client_that_stops_pinging() {
     let mut config = config(&["spot_publicTrade.jsonl"]);
-    config.behavior.client_idle_limit = Some(Duration::from_millis(400));
+    config.behavior.idle_limit = Some(Duration::from_millis(400));
     let server = start_replay(config).await;
 
     // A client that pings every 100 ms outlives many limits without data.
@@ -257,6 +257,7 @@ async fn the_replay_server_closes_a_bybit_client_that_stops_pinging() {
     .await
     .unwrap();
     assert_eq!(closed.as_deref(), Some("no ping"));
+    assert_eq!(server.stats().idle_closes(), 1, "counted as OKX's are");
     server.shutdown().await.unwrap();
 }
 
@@ -333,7 +334,7 @@ async fn foxtrots_bybit_heartbeat_keeps_a_connection_without_data_alive() {
     // Bybit's real interval (20 s) against a server that cuts after 25 s without a ping or
     // data: 50 s of no data after the first few messages, on one connection.
     let mut config = config(&["spot_publicTrade.jsonl"]);
-    config.behavior.client_idle_limit = Some(Duration::from_secs(25));
+    config.behavior.idle_limit = Some(Duration::from_secs(25));
     let server = start_replay(config).await;
     let out = trades_for(server.url(), 52).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -360,7 +361,7 @@ async fn a_server_stricter_than_foxtrots_heartbeat_cuts_it_and_the_gap_is_record
     // The same test fails when the pings are too rare for the server: proof that the
     // server's limit is what the test above survives.
     let mut config = config(&["spot_publicTrade.jsonl"]);
-    config.behavior.client_idle_limit = Some(Duration::from_secs(2));
+    config.behavior.idle_limit = Some(Duration::from_secs(2));
     let server = start_replay(config).await;
     let out = trades_for(server.url(), 5).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);

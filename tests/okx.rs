@@ -153,7 +153,7 @@ async fn quiet_okx(
     duration: &str,
 ) -> (Finished, foxtrot::replay::StatsSnapshot) {
     let mut config = okx_config(&["trades.jsonl"]);
-    config.behavior.idle_limit = Duration::from_secs(5);
+    config.behavior.idle_limit = Some(Duration::from_secs(5));
     let server = start_replay(config).await;
     let mut extra = vec!["--duration", duration];
     if let Some(stale) = stale_after {

@@ -236,9 +236,11 @@ struct Session {
     /// When the oldest unanswered Ping times out; `None` while none is unanswered or
     /// there is no `pong_timeout`.
     pong_due: Option<Instant>,
-    /// When a venue that closes silent connections (OKX) closes this one: `idle_limit`
+    /// When a venue that closes silent connections (OKX) closes this one: its idle limit
     /// after the last write; `None` for other venues.
     idle_due: Option<Instant>,
+    /// That idle limit (`Behavior::idle_limit`, or OKX's own).
+    idle_limit: Option<Duration>,
 }
 
 impl Session {
@@ -252,6 +254,9 @@ impl Session {
             .iter()
             .any(|i| matches!(i.kind, InjectionKind::Truncated | InjectionKind::Oversized));
         let now = Instant::now();
+        let idle_limit = (endpoint.dialect == Dialect::Okx)
+            .then(|| behavior.idle_limit_or(super::dialect::okx::IDLE_LIMIT))
+            .flatten();
         let mut session = Session {
             library: Arc::clone(&shared.library),
             stats: Arc::clone(&shared.stats),
@@ -274,8 +279,8 @@ impl Session {
             last_frame: None,
             expires: behavior.max_age.map(|age| now + age),
             pong_due: None,
-            idle_due: (endpoint.dialect == Dialect::Okx && !behavior.idle_limit.is_zero())
-                .then(|| now + behavior.idle_limit),
+            idle_due: idle_limit.map(|limit| now + limit),
+            idle_limit,
             behavior,
         };
         if session.behavior.live
@@ -331,8 +336,8 @@ impl Session {
                 frame = self.stream.next() => self.on_frame(frame).await,
                 flushed = self.sink.flush(), if self.dirty => {
                     self.dirty = false;
-                    if let Some(due) = self.idle_due.as_mut() {
-                        *due = Instant::now() + self.behavior.idle_limit;
+                    if let (Some(due), Some(limit)) = (self.idle_due.as_mut(), self.idle_limit) {
+                        *due = Instant::now() + limit;
                     }
                     ok_or_gone(flushed)
                 }
@@ -706,7 +711,7 @@ pub(super) async fn tick(timer: &mut Option<Interval>) {
 }
 
 /// Resolves at `deadline`; never when there is none.
-async fn at(deadline: Option<Instant>) {
+pub(crate) async fn at(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,

@@ -5,8 +5,8 @@
 //! `{"success":...,"ret_msg":...,"conn_id":...,"req_id":...,"op":"subscribe"}`; at most
 //! 10 args per request on spot, topics checked for their form and an upper-case symbol),
 //! the JSON heartbeat (`{"op":"ping"}` answered with the category's `pong`), and closing a
-//! connection on which neither a ping nor data passed for [`Behavior::client_idle_limit`]
-//! (Bybit: 10 minutes), so a client's heartbeat is tested for real. The server sends no
+//! connection on which neither a ping nor data passed for `Behavior::idle_limit`
+//! (Bybit: 10 minutes, [`IDLE_LIMIT`]), so a client's heartbeat is tested for real. The server sends no
 //! WebSocket pings here, as Bybit's public streams do not.
 //!
 //! What is sent: the library's Bybit lines (classified by their `topic`), in file order,
@@ -32,7 +32,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::replay::behavior::{Pacer, Step};
-use crate::replay::session::Shared;
+use crate::replay::session::{Shared, at};
 
 /// Bybit's limit: "if there is no ping-pong and no stream data sent from server end, the
 /// connection will be cut off after 10 minutes".
@@ -155,7 +155,7 @@ pub(crate) async fn run(
 
 impl Session {
     async fn serve(&mut self, stop: &CancellationToken) -> Flow {
-        let idle_limit = self.shared.behavior.client_idle_limit.unwrap_or(IDLE_LIMIT);
+        let idle_limit = self.shared.behavior.idle_limit_or(IDLE_LIMIT);
         loop {
             let step = self.shared.behavior.after_sent(self.sent);
             match step {
@@ -180,7 +180,8 @@ impl Session {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Gone,
                     Some(Ok(_)) => Flow::Continue,
                 },
-                () = tokio::time::sleep_until(self.alive_at + idle_limit) => {
+                () = at(idle_limit.map(|limit| self.alive_at + limit)) => {
+                    self.shared.stats.idle_closed();
                     Flow::Close(CloseCode::Normal, "no ping")
                 }
                 () = async {

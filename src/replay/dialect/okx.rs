@@ -5,7 +5,7 @@
 //! "instId":...}]}`; each valid arg is answered `{"event":"subscribe","arg":{...},
 //! "connId":...}`, a refused one `{"event":"error","code":"600xx","msg":...}`; the text
 //! `ping` is answered `pong`; and a connection that has been pushed nothing for 30 s is
-//! closed ([`IDLE_LIMIT`], `Behavior::idle_limit`; the session enforces it), so a client
+//! closed ([`IDLE_LIMIT`], or `Behavior::idle_limit`; the session enforces it), so a client
 //! that stops its heartbeat on a quiet connection is disconnected. Recorded frames are
 //! served as they were captured (they already carry their `arg`). This module owns the
 //! protocol text; the session applies subscriptions and sends.
