@@ -9,6 +9,7 @@ mod cli;
 mod e2e;
 mod files;
 mod lifecycle;
+mod multi_venue;
 mod okx;
 mod resilience;
 mod signals;
