@@ -19,4 +19,5 @@ mod ux_first_run;
 mod ux_generate;
 mod ux_report;
 mod ux_terminal;
+mod venue_resilience;
 mod venues;

@@ -720,7 +720,7 @@ pub(crate) async fn at(deadline: Option<Instant>) {
 
 /// Reads and discards until the client goes away or the server stops, answering nothing:
 /// the stalled server whose kernel still acknowledges what the client sends.
-async fn drain(mut tcp: TcpStream, stop: &CancellationToken) {
+pub(crate) async fn drain(mut tcp: TcpStream, stop: &CancellationToken) {
     let mut buffer = vec![0; DRAIN_BUFFER];
     loop {
         tokio::select! {

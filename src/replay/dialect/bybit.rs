@@ -12,8 +12,8 @@
 //! What is sent: the library's Bybit lines (classified by their `topic`), in file order,
 //! each once and byte for byte, if its topic is subscribed when the cursor reaches it. The
 //! cursor starts at the first successful subscribe (with `live`, where the shared timeline
-//! is then). `limit`, `close_after`, `drop_after`, `rate` and `live` behave as on Binance
-//! connections; other faults are Binance-only.
+//! is then). `limit`, `close_after`, `drop_after`, `stall_after`, `rate` and `live` behave
+//! as on Binance connections; other faults are Binance-only.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -32,7 +32,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::replay::behavior::{Pacer, Step};
-use crate::replay::session::{Shared, at};
+use crate::replay::session::{Shared, at, drain};
 
 /// Bybit's limit: "if there is no ping-pong and no stream data sent from server end, the
 /// connection will be cut off after 10 minutes".
@@ -109,6 +109,8 @@ enum Flow {
     Continue,
     Close(CloseCode, &'static str),
     Drop,
+    /// Send nothing more (no data, pongs or Close replies) while reading what arrives.
+    Stall,
     Gone,
 }
 
@@ -148,6 +150,7 @@ pub(crate) async fn run(
         Flow::Drop => {
             let _ = session.ws.get_mut().shutdown().await;
         }
+        Flow::Stall => drain(session.ws.into_inner(), stop).await,
         Flow::Continue | Flow::Gone => {}
     }
     sent
@@ -161,7 +164,8 @@ impl Session {
             match step {
                 Step::Close => return Flow::Close(CloseCode::Normal, ""),
                 Step::Drop => return Flow::Drop,
-                Step::Continue | Step::Idle | Step::Stall => {}
+                Step::Stall => return Flow::Stall,
+                Step::Continue | Step::Idle => {}
             }
             let next = self.next_message();
             let may_send = step == Step::Continue && next.is_some();
