@@ -161,6 +161,19 @@ pub(crate) async fn serve(
             return;
         }
     };
+    if let (Some(category), Some(total)) = (bybit, shared.behavior.flood) {
+        shared.stats.session_opened();
+        let _open = OpenGuard(&shared.stats);
+        let request = super::flood::Request {
+            protocol: super::flood::Protocol::Bybit(category),
+            streams: &[],
+            framing: Framing::Raw,
+        };
+        let sent =
+            super::flood::run(ws, request, total, &shared.behavior, &shared.stats, &stop).await;
+        debug!(%peer, sent, "bybit flood ended");
+        return;
+    }
     if let Some(category) = bybit {
         shared.stats.session_opened();
         let _open = OpenGuard(&shared.stats);
@@ -174,8 +187,16 @@ pub(crate) async fn serve(
     shared.stats.session_opened();
     let _open = OpenGuard(&shared.stats);
     if let Some(total) = shared.behavior.flood {
+        let request = super::flood::Request {
+            protocol: match endpoint.dialect {
+                Dialect::Binance => super::flood::Protocol::Binance,
+                Dialect::Okx => super::flood::Protocol::Okx,
+            },
+            streams: &endpoint.streams,
+            framing: endpoint.framing,
+        };
         let sent =
-            super::flood::run(ws, &endpoint, total, &shared.behavior, &shared.stats, &stop).await;
+            super::flood::run(ws, request, total, &shared.behavior, &shared.stats, &stop).await;
         debug!(%peer, sent, "flood ended");
         return;
     }

@@ -256,7 +256,13 @@ impl Session {
                 (request.op, request.req_id, outcome)
             }
         };
-        let reply = self.reply(&op, req_id.as_deref(), outcome);
+        let reply = reply(
+            self.category,
+            &self.conn_id,
+            &op,
+            req_id.as_deref(),
+            outcome,
+        );
         match self.ws.send(Message::text(reply)).await {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Gone,
@@ -264,15 +270,7 @@ impl Session {
     }
 
     fn subscribe(&mut self, args: &[String]) -> Result<&'static str, &'static str> {
-        if args.is_empty() {
-            return Err("args is empty");
-        }
-        if self.category == Category::Spot && args.len() > SPOT_MAX_ARGS {
-            return Err("args size >10");
-        }
-        if !args.iter().all(|t| valid_topic(self.category, t)) {
-            return Err("Invalid topic");
-        }
+        let success = check_subscribe(self.category, args)?;
         self.subscribed.extend(args.iter().cloned());
         if self.cursor.is_none() {
             // Join a live timeline where it is now; otherwise start from the beginning.
@@ -282,33 +280,83 @@ impl Session {
             });
             self.cursor = Some(start.min(self.shared.library.messages().len()));
         }
-        Ok(match self.category {
-            Category::Spot => "subscribe",
-            Category::Linear => "",
-        })
+        Ok(success)
     }
+}
 
-    /// The answer, shaped as the category's documented examples.
-    fn reply(&self, op: &str, req_id: Option<&str>, outcome: Result<&str, &str>) -> String {
-        let (success, ret_msg) = match outcome {
-            Ok(msg) => (true, msg),
-            Err(msg) => (false, msg),
-        };
-        let quote = |text: &str| serde_json::Value::from(text).to_string();
-        let mut reply = format!(
-            r#"{{"success":{success},"ret_msg":{},"conn_id":{}"#,
-            quote(ret_msg),
-            quote(&self.conn_id)
-        );
-        // Spot echoes a req_id only when one was sent; linear always has the key.
-        match (self.category, req_id) {
-            (_, Some(id)) => reply.push_str(&format!(r#","req_id":{}"#, quote(id))),
-            (Category::Linear, None) => reply.push_str(r#","req_id":"""#),
-            (Category::Spot, None) => {}
-        }
-        reply.push_str(&format!(r#","op":{}}}"#, quote(op)));
-        reply
+/// The answer to a request, shaped as the category's documented examples.
+fn reply(
+    category: Category,
+    conn_id: &str,
+    op: &str,
+    req_id: Option<&str>,
+    outcome: Result<&str, &str>,
+) -> String {
+    let (success, ret_msg) = match outcome {
+        Ok(msg) => (true, msg),
+        Err(msg) => (false, msg),
+    };
+    let quote = |text: &str| serde_json::Value::from(text).to_string();
+    let mut reply = format!(
+        r#"{{"success":{success},"ret_msg":{},"conn_id":{}"#,
+        quote(ret_msg),
+        quote(conn_id)
+    );
+    // Spot echoes a req_id only when one was sent; linear always has the key.
+    match (category, req_id) {
+        (_, Some(id)) => reply.push_str(&format!(r#","req_id":{}"#, quote(id))),
+        (Category::Linear, None) => reply.push_str(r#","req_id":"""#),
+        (Category::Spot, None) => {}
     }
+    reply.push_str(&format!(r#","op":{}}}"#, quote(op)));
+    reply
+}
+
+/// Checks a subscribe request's topics as Bybit does: `Ok` with the success message.
+fn check_subscribe(category: Category, args: &[String]) -> Result<&'static str, &'static str> {
+    if args.is_empty() {
+        return Err("args is empty");
+    }
+    if category == Category::Spot && args.len() > SPOT_MAX_ARGS {
+        return Err("args size >10");
+    }
+    if !args.iter().all(|t| valid_topic(category, t)) {
+        return Err("Invalid topic");
+    }
+    Ok(match category {
+        Category::Spot => "subscribe",
+        Category::Linear => "",
+    })
+}
+
+/// The flood's answer to one client frame (see `flood`): the reply, and the topics a
+/// successful subscribe added. Pings are answered; every other op is refused.
+pub(crate) fn flood_answer(category: Category, text: &str) -> (String, Vec<String>) {
+    const CONN_ID: &str = "replay-flood";
+    let Ok(request) = serde_json::from_str::<Request>(text) else {
+        return (
+            reply(category, CONN_ID, "", None, Err("Invalid request")),
+            Vec::new(),
+        );
+    };
+    let outcome = match request.op.as_str() {
+        "ping" => Ok("pong"),
+        "subscribe" => check_subscribe(category, &request.args),
+        _ => Err("Invalid op"),
+    };
+    let topics = if request.op == "subscribe" && outcome.is_ok() {
+        request.args
+    } else {
+        Vec::new()
+    };
+    let text = reply(
+        category,
+        CONN_ID,
+        &request.op,
+        request.req_id.as_deref(),
+        outcome,
+    );
+    (text, topics)
 }
 
 #[cfg(test)]
