@@ -273,3 +273,56 @@ async fn okx_pings_only_when_the_connection_is_idle() {
     assert_eq!(server.stats().requests(), 1, "the subscribe request only");
     server.shutdown().await.unwrap();
 }
+
+/// A raw client on OKX's path that sends `ping` every 100 ms for up to 3 s, subscribing to
+/// `subscribe` first when given; returns the server's close reason, if it closed.
+async fn pinging_client(url: &str, subscribe: Option<&str>) -> Option<String> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{url}/ws/v5/public"))
+        .await
+        .unwrap();
+    if let Some(request) = subscribe {
+        ws.send(Message::text(request)).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        ws.send(Message::text("ping")).await.ok()?;
+        let until = tokio::time::Instant::now() + Duration::from_millis(100);
+        while let Ok(frame) = tokio::time::timeout_at(until, ws.next()).await {
+            match frame {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.reason.to_string()),
+                Some(Ok(_)) => {}
+                _ => return Some(String::new()),
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_closes_a_connection_that_pings_but_never_subscribes() {
+    // OKX: "The connection will break automatically if the subscription is not established
+    // or data has not been pushed for more than 30 seconds" (here 500 ms): pongs alone
+    // keep only a subscribed connection alive.
+    let mut config = okx_config(&["trades.jsonl"]);
+    config.behavior.idle_limit = Some(Duration::from_millis(500));
+    config.behavior.limit = Some(0);
+    let server = start_replay(config).await;
+    let closed = pinging_client(server.url(), None).await;
+    assert_eq!(
+        closed.as_deref(),
+        Some("no data pushed within the idle limit")
+    );
+    let subscribed = pinging_client(
+        server.url(),
+        Some(r#"{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]}"#),
+    )
+    .await;
+    assert_eq!(
+        subscribed, None,
+        "a subscribed connection lives on its pongs"
+    );
+    assert_eq!(server.stats().idle_closes(), 1);
+    server.shutdown().await.unwrap();
+}

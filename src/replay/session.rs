@@ -357,7 +357,12 @@ impl Session {
                 frame = self.stream.next() => self.on_frame(frame).await,
                 flushed = self.sink.flush(), if self.dirty => {
                     self.dirty = false;
-                    if let (Some(due), Some(limit)) = (self.idle_due.as_mut(), self.idle_limit) {
+                    // OKX: "if the subscription is not established or data has not been
+                    // pushed for more than 30 seconds": until a subscription stands, answers
+                    // (pongs, errors) keep nothing alive.
+                    if let (Some(due), Some(limit), false) =
+                        (self.idle_due.as_mut(), self.idle_limit, self.subscriptions.is_empty())
+                    {
                         *due = Instant::now() + limit;
                     }
                     ok_or_gone(flushed)
