@@ -255,6 +255,55 @@ async fn the_replay_server_refuses_more_than_ten_args_on_spot_and_bad_topics() {
     server.shutdown().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_server_refuses_args_beyond_21000_characters_per_connection() {
+    // Linear has no count limit, only Bybit's 21,000 characters of args per connection:
+    // topics of 32 characters are 35 in the array, so 599 fit and the 600th does not.
+    let server = start_replay(config(&["linear_publicTrade.jsonl"])).await;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("{}/v5/public/linear", server.url()))
+            .await
+            .unwrap();
+    let mut replies = Vec::new();
+    for batch in 0..6 {
+        let args: Vec<String> = (0..100)
+            .map(|i| format!("\"publicTrade.A{:015}USDT\"", batch * 100 + i))
+            .collect();
+        let request = format!(
+            r#"{{"op":"subscribe","args":[{}],"req_id":"{batch}"}}"#,
+            args.join(",")
+        );
+        ws.send(Message::text(request)).await.unwrap();
+        let reply = loop {
+            match ws.next().await.unwrap().unwrap() {
+                Message::Text(t) if !t.contains("\"topic\"") => break t.to_string(),
+                _ => {}
+            }
+        };
+        replies.push(reply);
+    }
+    for reply in &replies[..5] {
+        assert!(reply.contains(r#""success":true"#), "{reply}");
+    }
+    assert!(
+        replies[5].contains(r#""success":false,"ret_msg":"args length exceeds 21000 characters""#),
+        "{}",
+        replies[5]
+    );
+    // Topics already subscribed do not count twice.
+    let again =
+        r#"{"op":"subscribe","args":["publicTrade.A000000000000000USDT"],"req_id":"again"}"#;
+    ws.send(Message::text(again)).await.unwrap();
+    let reply = loop {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Text(t) if !t.contains("\"topic\"") => break t.to_string(),
+            _ => {}
+        }
+    };
+    assert!(reply.contains(r#""success":true"#), "{reply}");
+    server.shutdown().await.unwrap();
+}
+
 /// Runs the binary for a `--duration` longer than [`PATIENCE`] allows a plain run.
 async fn run_for(args: &[&str], duration: Duration) -> Finished {
     let child = foxtrot(args).spawn().unwrap();

@@ -3,7 +3,8 @@
 //! This module owns what differs from Binance on a Bybit connection: the paths, the
 //! subscribe protocol (`{"op":"subscribe","args":[topics],"req_id":"..."}` answered with
 //! `{"success":...,"ret_msg":...,"conn_id":...,"req_id":...,"op":"subscribe"}`; at most
-//! 10 args per request on spot, topics checked for their form and an upper-case symbol),
+//! 10 args per request on spot, at most 21,000 characters of args per connection, topics
+//! checked for their form and an upper-case symbol),
 //! the JSON heartbeat (`{"op":"ping"}` answered with the category's `pong`), and closing a
 //! connection on which neither a ping nor data passed for `Behavior::idle_limit`
 //! (Bybit: 10 minutes, [`IDLE_LIMIT`]), so a client's heartbeat is tested for real. The server sends no
@@ -40,6 +41,10 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(600);
 
 /// "Spot can input up to 10 args for each subscription request".
 pub const SPOT_MAX_ARGS: usize = 10;
+
+/// "For one public connection, you cannot have length of \"args\" array over 21,000
+/// characters": the topics subscribed on a connection, as a JSON array, at most this long.
+pub const MAX_ARGS_CHARS: usize = 21_000;
 
 /// A Bybit market category, chosen by the path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,6 +276,11 @@ impl Session {
 
     fn subscribe(&mut self, args: &[String]) -> Result<&'static str, &'static str> {
         let success = check_subscribe(self.category, args)?;
+        let mut all: Vec<&String> = self.subscribed.iter().collect();
+        all.extend(args.iter().filter(|t| !self.subscribed.contains(*t)));
+        if args_chars(&all) > MAX_ARGS_CHARS {
+            return Err("args length exceeds 21000 characters");
+        }
         self.subscribed.extend(args.iter().cloned());
         if self.cursor.is_none() {
             // Join a live timeline where it is now; otherwise start from the beginning.
@@ -310,6 +320,12 @@ fn reply(
     }
     reply.push_str(&format!(r#","op":{}}}"#, quote(op)));
     reply
+}
+
+/// The length of `topics` written as a JSON array of strings.
+fn args_chars(topics: &[&String]) -> usize {
+    // Brackets, and per topic its quotes and a comma (one fewer than topics).
+    2 + topics.iter().map(|t| t.len() + 3).sum::<usize>() - usize::from(!topics.is_empty())
 }
 
 /// Checks a subscribe request's topics as Bybit does: `Ok` with the success message.
@@ -382,6 +398,13 @@ mod tests {
             assert_eq!(valid_topic(category, topic), ok, "{category:?} {topic}");
         }
         assert_eq!(category("/v5/public/spot"), Some(Category::Spot));
+        let topics: Vec<String> = ["a", "bc"].map(String::from).to_vec();
+        let refs: Vec<&String> = topics.iter().collect();
+        assert_eq!(
+            args_chars(&refs),
+            serde_json::to_string(&topics).unwrap().len()
+        );
+        assert_eq!(args_chars(&[]), 2);
         assert_eq!(category("/v5/public/inverse"), None);
     }
 }
