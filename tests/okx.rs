@@ -303,10 +303,10 @@ async fn pinging_client(url: &str, subscribe: Option<&str>) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okx_closes_a_connection_that_pings_but_never_subscribes() {
     // OKX: "The connection will break automatically if the subscription is not established
-    // or data has not been pushed for more than 30 seconds" (here 500 ms): pongs alone
+    // or data has not been pushed for more than 30 seconds" (here 1 s): pongs alone
     // keep only a subscribed connection alive.
     let mut config = okx_config(&["trades.jsonl"]);
-    config.behavior.idle_limit = Some(Duration::from_millis(500));
+    config.behavior.idle_limit = Some(Duration::from_secs(1));
     config.behavior.limit = Some(0);
     let server = start_replay(config).await;
     let closed = pinging_client(server.url(), None).await;
