@@ -292,7 +292,7 @@ async fn the_replay_server_refuses_args_beyond_21000_characters_per_connection()
         "{}",
         replies[5]
     );
-    // Topics already subscribed do not count twice.
+    // A topic subscribed twice is refused, as Bybit does.
     let again =
         r#"{"op":"subscribe","args":["publicTrade.A000000000000000USDT"],"req_id":"again"}"#;
     ws.send(Message::text(again)).await.unwrap();
@@ -302,7 +302,10 @@ async fn the_replay_server_refuses_args_beyond_21000_characters_per_connection()
             _ => {}
         }
     };
-    assert!(reply.contains(r#""success":true"#), "{reply}");
+    assert!(
+        reply.contains(r#""success":false,"ret_msg":"error:already subscribed,topic:publicTrade.A000000000000000USDT""#),
+        "{reply}"
+    );
     server.shutdown().await.unwrap();
 }
 

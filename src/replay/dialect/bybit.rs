@@ -3,7 +3,8 @@
 //! This module owns what differs from Binance on a Bybit connection: the paths, the
 //! subscribe protocol (`{"op":"subscribe","args":[topics],"req_id":"..."}` answered with
 //! `{"success":...,"ret_msg":...,"conn_id":...,"req_id":...,"op":"subscribe"}`; at most
-//! 10 args per request on spot, at most 21,000 characters of args per connection, topics
+//! 10 args per request on spot, at most 21,000 characters of args per connection, a topic
+//! subscribed twice refused (`error:already subscribed,topic:...`), topics
 //! checked for their form and an upper-case symbol),
 //! the JSON heartbeat (`{"op":"ping"}` answered with the category's `pong`), and closing a
 //! connection on which neither a ping nor data passed for `Behavior::idle_limit`
@@ -16,6 +17,7 @@
 //! is then). `limit`, `close_after`, `drop_after`, `stall_after`, `rate` and `live` behave
 //! as on Binance connections; other faults are Binance-only.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -240,33 +242,34 @@ impl Session {
     /// Answers one text frame from the client.
     async fn answer(&mut self, text: &str) -> Flow {
         self.shared.stats.request();
-        let (op, req_id, outcome) = match serde_json::from_str::<Request>(text) {
-            Err(_) => ("".to_owned(), None, Err("Invalid request")),
-            Ok(request) => {
-                let outcome = match request.op.as_str() {
-                    "ping" => {
-                        self.alive_at = Instant::now();
-                        self.shared.stats.pong();
-                        Ok("pong")
-                    }
-                    "subscribe" => self.subscribe(&request.args),
-                    "unsubscribe" => {
-                        for topic in &request.args {
-                            self.subscribed.remove(topic);
+        let (op, req_id, outcome): (String, _, Result<&str, Cow<'static, str>>) =
+            match serde_json::from_str::<Request>(text) {
+                Err(_) => ("".to_owned(), None, Err("Invalid request".into())),
+                Ok(request) => {
+                    let outcome = match request.op.as_str() {
+                        "ping" => {
+                            self.alive_at = Instant::now();
+                            self.shared.stats.pong();
+                            Ok("pong")
                         }
-                        Ok("")
-                    }
-                    _ => Err("Invalid op"),
-                };
-                (request.op, request.req_id, outcome)
-            }
-        };
+                        "subscribe" => self.subscribe(&request.args),
+                        "unsubscribe" => {
+                            for topic in &request.args {
+                                self.subscribed.remove(topic);
+                            }
+                            Ok("")
+                        }
+                        _ => Err("Invalid op".into()),
+                    };
+                    (request.op, request.req_id, outcome)
+                }
+            };
         let reply = reply(
             self.category,
             &self.conn_id,
             &op,
             req_id.as_deref(),
-            outcome,
+            outcome.as_ref().map(|m| *m).map_err(|e| e.as_ref()),
         );
         match self.ws.send(Message::text(reply)).await {
             Ok(()) => Flow::Continue,
@@ -274,12 +277,17 @@ impl Session {
         }
     }
 
-    fn subscribe(&mut self, args: &[String]) -> Result<&'static str, &'static str> {
+    fn subscribe(&mut self, args: &[String]) -> Result<&'static str, Cow<'static, str>> {
         let success = check_subscribe(self.category, args)?;
+        // As Bybit answers a topic subscribed twice on one connection (a real answer:
+        // `"ret_msg":"error:already subscribed,topic:allLiquidation.ORDERUSDT"`).
+        if let Some(topic) = args.iter().find(|t| self.subscribed.contains(*t)) {
+            return Err(format!("error:already subscribed,topic:{topic}").into());
+        }
         let mut all: Vec<&String> = self.subscribed.iter().collect();
-        all.extend(args.iter().filter(|t| !self.subscribed.contains(*t)));
+        all.extend(args);
         if args_chars(&all) > MAX_ARGS_CHARS {
-            return Err("args length exceeds 21000 characters");
+            return Err("args length exceeds 21000 characters".into());
         }
         self.subscribed.extend(args.iter().cloned());
         if self.cursor.is_none() {
