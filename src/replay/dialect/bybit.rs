@@ -2,14 +2,14 @@
 //!
 //! This module owns what differs from Binance on a Bybit connection: the paths, the
 //! subscribe protocol (`{"op":"subscribe","args":[topics],"req_id":"..."}` answered with
-//! `{"success":...,"ret_msg":...,"conn_id":...,"req_id":...,"op":"subscribe"}`; at most
-//! 10 args per request on spot, at most 21,000 characters of args per connection, a topic
-//! subscribed twice refused (`error:already subscribed,topic:...`), topics
-//! checked for their form and an upper-case symbol),
-//! the JSON heartbeat (`{"op":"ping"}` answered with the category's `pong`), and closing a
-//! connection on which neither a ping nor data passed for `Behavior::idle_limit`
-//! (Bybit: 10 minutes, [`IDLE_LIMIT`]), so a client's heartbeat is tested for real. The server sends no
-//! WebSocket pings here, as Bybit's public streams do not.
+//! `{"success":...,"ret_msg":...,"conn_id":...,"req_id":...,"op":"subscribe"}`; at most 10
+//! args per request on spot, at most 21,000 characters of args per connection, a topic
+//! subscribed twice refused (`error:already subscribed,topic:...`), topics checked for
+//! their form and an upper-case symbol), the JSON heartbeat (`{"op":"ping"}` answered with
+//! the category's `pong`), and closing a connection on which neither a ping nor data passed
+//! for `Behavior::idle_limit` (Bybit: 10 minutes, [`IDLE_LIMIT`]), so a client's heartbeat
+//! is tested for real. The server sends no WebSocket pings here, as Bybit's public streams
+//! do not.
 //!
 //! What is sent: the library's Bybit lines (classified by their `topic`), in file order,
 //! each once and byte for byte, if its topic is subscribed when the cursor reaches it. The
