@@ -22,7 +22,7 @@
 //!
 //! Options after `--`: `--rounds R` (3), `--messages N` (1000000), `--long M` (10000000; 0
 //! skips), `--only TEXT` (only contenders whose label contains TEXT); `--live-only` (skip
-//! the flood section), `--rates R,R,..` (1000,10000,50000), `--live-seconds S` (10: each
+//! the flood section), `--flood-only` (skip the live-rate section), `--rates R,R,..` (1000,10000,50000), `--live-seconds S` (10: each
 //! live run takes `rate × S` messages), `--live-rounds R` (1), `--idle S` (60; 0 skips).
 //! Under `cargo test` (no `--bench` argument) it only runs a quick smoke check.
 
@@ -68,6 +68,9 @@ fn main() {
             &only,
         );
         println!();
+    }
+    if args.iter().any(|a| a == "--flood-only") {
+        return;
     }
     let rates: Vec<u64> = args
         .iter()
