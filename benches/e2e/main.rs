@@ -239,8 +239,8 @@ const RECORD_NDJSON: &str = "foxtrot record --out file.ndjson";
 const RECORD_CSV: &str = "foxtrot record --out file.csv";
 const LOOP_NULL: &str = "minimal loop > /dev/null";
 const STREAM_NULL: &str = "foxtrot stream --format ndjson >/dev/null";
-const RECORD_BYBIT: &str = "foxtrot record --venue bybit --out f.ndjson";
-const RECORD_OKX: &str = "foxtrot record --venue okx --out f.ndjson";
+const RECORD_BYBIT: &str = "foxtrot record --venue bybit -o f.ndjson";
+const RECORD_OKX: &str = "foxtrot record --venue okx -o f.ndjson";
 
 const CONTENDERS: &[Contender] = &[
     Contender {
