@@ -2,8 +2,10 @@
 //!
 //! Schema: `exchange`, `symbol`, `channel` (UTF8), `recv_ns` (UINT64), then the channel's
 //! fields in [`Channel::fields`] order: decimals as their exact text (UTF8), ids and times as
-//! UINT64, flags as BOOLEAN; so each row holds exactly what the NDJSON line of the same tick
-//! holds. Rows collect in arrow builders and go to the writer a batch at a time; the writer
+//! UINT64, flags as BOOLEAN, except `trade_id`, which is UTF8 text for every venue (Binance's
+//! integers as their digits, Bybit derivatives' UUIDs as their canonical text): one column
+//! type across venues, and no id that an integer column cannot hold. So each row holds
+//! exactly what the NDJSON line of the same tick holds. Rows collect in arrow builders and go to the writer a batch at a time; the writer
 //! keeps the current row group's encoded, compressed pages in memory until `--row-group-rows`
 //! rows (or the file's end). The footer is written by [`ParquetFile::finish`]; until then
 //! the file is a `.partial` (a file without footer is never named `.parquet`).
@@ -75,14 +77,17 @@ enum Kind {
 }
 
 /// The value kind of each of `channel`'s fields, in order: ids and times are integers,
-/// flags are booleans, the rest is decimal text. A value of another kind than its column's
-/// is written as text (in a text column) so a row is never short.
+/// flags are booleans, the rest (and `trade_id`, which may be a UUID) is text. A text
+/// column takes any value as its text; an integer or flag column only takes its own kind
+/// (a unit test holds every venue's values to that).
 fn kinds(channel: Channel) -> Vec<Kind> {
     channel
         .fields()
         .iter()
         .map(|name| {
-            if name.ends_with("_time") || name.ends_with("_id") || *name == "trades" {
+            if *name == "trade_id" {
+                Kind::Text
+            } else if name.ends_with("_time") || name.ends_with("_id") || *name == "trades" {
                 Kind::Int
             } else if ["buyer_is_maker", "closed"].contains(name) || name.starts_with("is_") {
                 Kind::Flag
@@ -218,19 +223,47 @@ fn parquet_io(e: parquet::errors::ParquetError) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::Venue;
     use crate::sink::ndjson::tests::samples;
+    use crate::tick::{Decimal, Symbol, TickData, Trade, TradeId};
+    use arrow_array::{Array, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// Bybit linear's first trade in `tests/data/bybit/linear_publicTrade.jsonl`.
+    const UUID: &str = "2a74ac78-691c-5b54-9dbe-5aafe8364627";
+
+    fn uuid_trade() -> Tick {
+        Tick {
+            exchange: Venue::BybitLinear,
+            symbol: Symbol::parse("BTCUSDT").unwrap(),
+            recv_ns: 2,
+            exchange_ns: 0,
+            data: TickData::Trade(Trade {
+                event_time: 1_750_000_000_000,
+                trade_time: 1_750_000_000_000,
+                trade_id: TradeId::Uuid {
+                    bytes: crate::tick::parse_uuid(UUID).unwrap(),
+                    run: 0,
+                },
+                price: Decimal::parse("109378.90").unwrap(),
+                qty: Decimal::parse("0.001").unwrap(),
+                buyer_is_maker: false,
+            }),
+        }
+    }
 
     #[test]
     fn every_channel_s_column_kinds_match_its_values() {
-        for tick in samples() {
+        let mut ticks = samples();
+        ticks.push(uuid_trade());
+        for tick in ticks {
             let kinds = kinds(tick.channel());
             let mut i = 0;
             tick.data.visit(|name, value| {
+                // A text column takes any value as its text; the others only their own kind.
                 let ok = matches!(
                     (kinds[i], value),
-                    (Kind::Int, Value::Int(_))
-                        | (Kind::Flag, Value::Bool(_))
-                        | (Kind::Text, Value::Decimal(_) | Value::Text(_))
+                    (Kind::Int, Value::Int(_)) | (Kind::Flag, Value::Bool(_)) | (Kind::Text, _)
                 );
                 assert!(
                     ok,
@@ -241,5 +274,33 @@ mod tests {
             });
             assert_eq!(i, kinds.len());
         }
+    }
+
+    #[test]
+    fn trade_ids_are_text_whether_integers_or_uuids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trade.parquet");
+        let int_trade = samples()
+            .into_iter()
+            .find(|t| t.channel() == Channel::Trade)
+            .unwrap();
+        let mut file = ParquetFile::create(&path, Channel::Trade, 100).unwrap();
+        file.push(&int_trade);
+        file.push(&uuid_trade());
+        file.finish().unwrap();
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut ids = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = batch.column_by_name("trade_id").unwrap();
+            assert_eq!(column.data_type(), &DataType::Utf8);
+            let text = column.as_any().downcast_ref::<StringArray>().unwrap();
+            ids.extend((0..text.len()).map(|i| text.value(i).to_owned()));
+        }
+        assert_eq!(ids, ["745522877", UUID]);
     }
 }
