@@ -68,6 +68,10 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Re-normalize raw captures (record --raw) into ticks with the same decoders, into
+    /// any output format.
+    #[command(after_help = CONVERT_EXAMPLES)]
+    Convert(ConvertArgs),
     /// List the venues, with their endpoints and channels.
     Venues,
     /// Print shell completions or the man pages, generated from this command line.
@@ -92,6 +96,31 @@ const RECOVER_EXAMPLES: &str = "\
 Examples:
   foxtrot recover data/binance/trade/2026-12-03/BTCUSDT.csv.gz.partial
   foxtrot recover $(find data -name '*.partial')";
+
+const CONVERT_EXAMPLES: &str = "\
+Examples:
+  foxtrot convert raw-2026-12-03.jsonl.zst --out ticks.csv
+  foxtrot convert raw-*.jsonl.gz --out 'data/{channel}/{date}/{symbol}.ndjson.zst'";
+
+/// `foxtrot convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Raw captures, read in the order given (.gz and .zst are decompressed).
+    #[arg(required = true, value_name = "RAW")]
+    pub raw: Vec<PathBuf>,
+
+    /// Where the ticks go, as `record --out` (format by extension, templates, several).
+    #[arg(short, long, value_name = "PATH", required = true)]
+    pub out: Vec<PathBuf>,
+
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+
+    /// File policies: rotation, fsync, compression level.
+    #[command(flatten)]
+    pub files: FileArgs,
+}
 
 const CONFIG_EXAMPLES: &str = "\
 Examples:
@@ -332,8 +361,14 @@ pub struct RecordArgs {
     /// 'data/{exchange}/{channel}/{date}/{symbol}.csv.gz' ({exchange}, {symbol}, {channel},
     /// {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries.
     /// Repeat for several outputs: each gets every row.
-    #[arg(short, long, value_name = "PATH", required_unless_present = "config")]
+    #[arg(short, long, value_name = "PATH", required_unless_present_any = ["config", "raw"])]
     pub out: Vec<PathBuf>,
+
+    /// Raw capture: every frame received, every request sent and every connect/disconnect,
+    /// as JSONL (the README's "Raw capture"), beside or instead of --out. May be a template
+    /// of {exchange}, {date}, {hour}, {start}; .gz or .zst compress.
+    #[arg(long, value_name = "PATH")]
+    pub raw: Option<PathBuf>,
 
     /// Add to an existing file instead of refusing it.
     #[arg(long, conflicts_with = "force")]
@@ -349,7 +384,7 @@ pub struct RecordArgs {
 }
 
 /// How output files are rotated, synced and compressed.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Default, Clone, Args)]
 #[command(next_help_heading = "Files")]
 pub struct FileArgs {
     /// Finish each file and start the next every period (1h, 1d: on UTC boundaries) or

@@ -25,12 +25,44 @@ fn main() {
         Command::Config(ConfigCommand::Check { file }) => check(&file),
         Command::Generate(what) => emit(what),
         Command::Recover { files } => foxtrot::sink::recover::run(&files),
+        Command::Convert(args) => convert(&args, cli.quiet),
         Command::Venues => {
             print!("{}", foxtrot::exchange::describe_all());
             0
         }
     };
     std::process::exit(code);
+}
+
+/// `foxtrot convert`: raw captures into ticks; returns the exit code.
+fn convert(args: &foxtrot::cli::ConvertArgs, quiet: bool) -> i32 {
+    use foxtrot::raw::convert;
+    let channels = match convert::channels(&args.raw) {
+        Ok(c) if c.is_empty() => foxtrot::tick::Channel::ALL.to_vec(),
+        Ok(c) => c,
+        Err(e) => return fail(Exit::Failure, e),
+    };
+    let config = match Config::for_convert(args, channels) {
+        Ok(config) => config,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    let mut opened = match foxtrot::sink::open(&config) {
+        Ok(opened) => opened,
+        Err(e) if e.is_usage() => return fail(Exit::Usage, e),
+        Err(e) => return fail(Exit::Failure, e),
+    };
+    match convert::convert(&args.raw, opened.sink.as_mut()) {
+        Ok(done) => {
+            if !quiet {
+                eprintln!(
+                    "foxtrot: converted {} raw records into {} ticks ({} frames not decoded)",
+                    done.records, done.ticks, done.decode_errors
+                );
+            }
+            Exit::Ok.code()
+        }
+        Err(e) => fail(Exit::Failure, e),
+    }
 }
 
 /// Runs `stream` or `record` and returns the exit code.

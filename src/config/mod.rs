@@ -44,6 +44,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Output {
     /// Standard output.
     Stdout(Format),
+    /// Nowhere: `record --raw` without `--out` keeps only the raw capture.
+    Discard,
     /// A file.
     File {
         /// The path as given.
@@ -96,6 +98,8 @@ pub struct Config {
     pub more_outputs: Vec<Output>,
     /// Rotation, fsync and compression of output files.
     pub files: crate::sink::files::FileSettings,
+    /// `--raw PATH`: the raw capture (frames, requests, connects), if any.
+    pub raw: Option<PathBuf>,
     /// Hard deadline of the staged stop.
     pub shutdown_timeout: Duration,
     /// Channel capacity in ticks.
@@ -173,9 +177,11 @@ impl Config {
     /// The plan of `foxtrot record`.
     pub fn for_record(args: &RecordArgs, quiet: bool) -> Result<Config, ConfigError> {
         let file = load(&args.run)?;
-        let outs = match args.out.as_slice() {
-            [] => vec![file.output.path.clone().ok_or(ConfigError::NoOut)?],
-            typed => typed.to_vec(),
+        let outs = match (args.out.as_slice(), &file.output.path) {
+            ([], Some(path)) => vec![path.clone()],
+            ([], None) if args.raw.is_some() => Vec::new(),
+            ([], None) => return Err(ConfigError::NoOut),
+            (typed, _) => typed.to_vec(),
         };
         let mut outputs = outs.into_iter().map(|out| {
             if out.as_os_str() == "-" {
@@ -192,10 +198,11 @@ impl Config {
                 existing,
             })
         });
-        let output = outputs.next().ok_or(ConfigError::NoOut)??;
+        let output = outputs.next().unwrap_or(Ok(Output::Discard))?;
         let more_outputs = outputs.collect::<Result<Vec<_>, ConfigError>>()?;
         let mut config = Config::new(&args.run, &file, output, quiet)?;
         config.more_outputs = more_outputs;
+        config.raw = args.raw.clone();
         let typed = &args.files;
         let defaults = crate::sink::files::FileSettings::default();
         config.files = crate::sink::files::FileSettings {
@@ -206,6 +213,30 @@ impl Config {
                 .row_group_rows
                 .map_or(defaults.row_group_rows, |n| n as usize),
         };
+        Ok(config)
+    }
+
+    /// The plan of `foxtrot convert`: its outputs and file policies, with `channels` (from
+    /// the capture) as the CSV columns; no streams to dial.
+    pub fn for_convert(
+        args: &crate::cli::ConvertArgs,
+        channels: Vec<Channel>,
+    ) -> Result<Config, ConfigError> {
+        let record = RecordArgs {
+            run: RunArgs {
+                // Stands in for the streams, which come from the capture.
+                symbols: vec!["BTCUSDT".to_owned()],
+                ..RunArgs::default()
+            },
+            out: args.out.clone(),
+            force: args.force,
+            files: args.files.clone(),
+            ..RecordArgs::default()
+        };
+        let mut config = Config::for_record(&record, true)?;
+        config.channels = channels;
+        config.streams.clear();
+        config.shards.clear();
         Ok(config)
     }
 
@@ -348,7 +379,7 @@ impl Config {
         // Data drawn or printed on the same terminal would scroll the status line away.
         let data_on_terminal = match &output {
             Output::Stdout(_) => std::io::stdout().is_terminal(),
-            Output::File { .. } => false,
+            Output::File { .. } | Output::Discard => false,
         };
         let status_line = !quiet && !data_on_terminal && std::io::stderr().is_terminal();
         let tuning = &file.tuning;
@@ -364,6 +395,7 @@ impl Config {
             output,
             more_outputs: Vec::new(),
             files: Default::default(),
+            raw: None,
             shutdown_timeout: run
                 .shutdown_timeout
                 .or(tuning.shutdown_timeout.map(|d| d.0))

@@ -145,6 +145,7 @@ impl Connection {
                 _ = sleep_until_opt(ping_at), if ping_at.is_some() => {
                     primary.last_ping = Instant::now();
                     let ping = heartbeat.ping.unwrap_or_default();
+                    primary.tap(clock::now_ns(), || crate::raw::Event::Send(bytes::Bytes::from_static(ping.as_bytes())));
                     if let Err(e) = primary.ws.send(Message::text(ping)).await {
                         return SessionEnd::Lost {
                             since_ns: primary.last_frame_ns,
@@ -175,6 +176,7 @@ impl Connection {
                 Some(Ok(Message::Text(text))) => {
                     link.last_frame = now;
                     link.last_frame_ns = now_ns;
+                    link.tap(now_ns, || crate::raw::Event::Text(text.clone().into()));
                     match self.deliver_now(text.as_str(), link, Role::Primary) {
                         Offer::Done(next) => next,
                         offer => self.settle(offer, link, Role::Primary).await,
@@ -253,6 +255,7 @@ impl Connection {
             None => return lost("connection ended".to_owned(), "disconnected"),
         };
         link.last_frame = now;
+        link.tap(now_ns, || raw_event(&frame));
         match frame {
             Message::Text(text) => {
                 link.last_frame_ns = now_ns;
@@ -320,6 +323,7 @@ impl Connection {
                 return;
             }
             while let Some(Ok(frame)) = link.ws.next().await {
+                link.tap(clock::now_ns(), || raw_event(&frame));
                 // Text, or binary that is UTF-8 text (see `on_frame_at`).
                 let text = match &frame {
                     Message::Text(text) => Some(text.as_str()),
@@ -339,5 +343,22 @@ impl Connection {
             _ = abort.cancelled() => {}
             _ = tokio::time::sleep(CLOSE_WAIT) => debug!(%url, "no close reply from the server"),
         }
+    }
+}
+
+/// A received frame as a raw capture event (its bytes shared, not copied).
+fn raw_event(frame: &Message) -> crate::raw::Event {
+    use crate::raw::Event;
+    match frame {
+        Message::Text(text) => Event::Text(text.clone().into()),
+        Message::Binary(bytes) => Event::Binary(bytes.clone()),
+        Message::Ping(bytes) => Event::Ping(bytes.clone()),
+        Message::Pong(bytes) => Event::Pong(bytes.clone()),
+        Message::Close(frame) => Event::Close(
+            frame
+                .as_ref()
+                .map(|f| (u16::from(f.code), f.reason.to_string())),
+        ),
+        Message::Frame(frame) => Event::Binary(bytes::Bytes::copy_from_slice(frame.payload())),
     }
 }

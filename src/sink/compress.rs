@@ -47,6 +47,20 @@ impl Compression {
     }
 }
 
+/// Reads `path` decompressed by its extension (`.gz`, `.zst`, else as it is), for
+/// `foxtrot convert` and `foxtrot replay`. A finished file only: the reader fails at a
+/// missing trailer.
+pub fn reader(path: &Path) -> io::Result<Box<dyn io::BufRead + Send>> {
+    let file = File::open(path).map_err(|e| named(path, e))?;
+    let (compression, _) = Compression::of(&path.to_string_lossy(), DEFAULT_ZSTD_LEVEL);
+    let inner: Box<dyn io::Read + Send> = match compression {
+        Compression::Plain => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        Compression::Zstd(_) => Box::new(zstd::stream::read::Decoder::new(file)?),
+    };
+    Ok(Box::new(io::BufReader::with_capacity(1 << 16, inner)))
+}
+
 /// Counts the bytes that reach the file, for size rotation on compressed bytes.
 struct Counted {
     file: File,
