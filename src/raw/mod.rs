@@ -156,3 +156,28 @@ impl Drop for SocketTap {
         self.record(crate::clock::now_ns(), Event::Disconnect);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_channel_drops_and_counts_without_waiting() {
+        let (tap, rx, counts) = Tap::new(2);
+        let socket = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
+        socket.record(1, Event::Text(Bytes::from_static(b"{}")));
+        socket.record(2, Event::Text(Bytes::from_static(b"{}")));
+        drop(socket);
+        assert_eq!(counts.taken.load(Relaxed), 2, "the connect and one frame");
+        assert_eq!(
+            counts.dropped.load(Relaxed),
+            2,
+            "a frame and the disconnect"
+        );
+        let got: Vec<_> = rx.try_iter().map(|r| (r.conn, r.event)).collect();
+        assert!(matches!(got[0], (1, Event::Connect { .. })));
+        assert_eq!(got[1], (1, Event::Text(Bytes::from_static(b"{}"))));
+        let second = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
+        assert_eq!(second.conn, 2, "sockets are numbered in order");
+    }
+}
