@@ -409,9 +409,15 @@ pub struct FileArgs {
 /// `foxtrot replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// JSONL files of raw Binance messages (one per line), served in order.
+    /// Recordings served in order: JSONL venue messages (one per line) or raw captures
+    /// (record --raw); .gz and .zst are decompressed.
     #[arg(required_unless_present = "flood", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// Serve a raw capture with its recorded pacing (receive times) divided by X: 1 is the
+    /// original timing, 10 ten times faster, 0 as fast as possible (then --rate applies).
+    #[arg(long, value_name = "X", value_parser = parse_speed)]
+    pub speed: Option<f64>,
 
     /// Address to listen on; port 0 picks a free port (printed on the first stdout line).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9443")]
@@ -503,6 +509,14 @@ pub struct ReplayArgs {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("{e} (expected a duration such as 500ms, 5s, 1m)"))
+}
+
+/// Parses `--speed`: a finite number, 0 or more.
+pub fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err("expected a speed such as 1, 10 or 0.5 (0: as fast as possible)".to_owned()),
+    }
 }
 
 /// Parses a venue name.

@@ -70,6 +70,10 @@ pub struct Behavior {
     /// Bybit connections: close one on which neither a client ping nor data passed for
     /// this long; `None` is Bybit's own limit (10 minutes, `bybit::IDLE_LIMIT`).
     pub client_idle_limit: Option<Duration>,
+    /// `--speed X` in thousandths (1000: the original pacing): a raw capture's messages go
+    /// out at their receive times' distances, divided by X, from the first one sent. `None`
+    /// (or a library without receive times) sends as `rate` says.
+    pub speed_milli: Option<u64>,
 }
 
 impl Default for Behavior {
@@ -93,6 +97,7 @@ impl Default for Behavior {
             idle_limit: super::dialect::okx::IDLE_LIMIT,
             clock_shift_ms: None,
             client_idle_limit: None,
+            speed_milli: None,
         }
     }
 }

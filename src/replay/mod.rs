@@ -104,6 +104,7 @@ impl ReplayConfig {
                 depth: None,
                 idle_limit: OKX_IDLE_LIMIT,
                 client_idle_limit: None,
+                speed_milli: args.speed.map(|x| (x * 1000.0).round() as u64),
             },
         })
     }

@@ -217,3 +217,97 @@ async fn bad_raw_paths_and_captures_get_one_line() {
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     out.assert_no_panic();
 }
+
+/// The rows of an NDJSON recording without their receive times (which a second run
+/// cannot repeat).
+fn rows_without_recv_ns(path: &Path) -> Vec<serde_json::Value> {
+    let mut rows = parse_ndjson(&std::fs::read_to_string(path).unwrap());
+    for row in &mut rows {
+        row.as_object_mut().unwrap().remove("recv_ns");
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_of_a_raw_capture_recorded_again_equals_the_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = record_with_raw(dir.path(), "raw.jsonl.zst").await;
+    let raw = dir.path().join("raw.jsonl.zst");
+    let mut config = foxtrot::replay::ReplayConfig::load(std::slice::from_ref(&raw)).unwrap();
+    config.behavior.speed_milli = Some(0);
+    let server = start_replay(config).await;
+    let again = dir.path().join("again.ndjson");
+    let want = rows_without_recv_ns(&first);
+    let limit = want.len().to_string();
+    let out = run(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "trade",
+        "--channel",
+        "bookTicker",
+        "--channel",
+        "aggTrade",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        &limit,
+        "--out",
+        again.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(rows_without_recv_ns(&again), want);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_speed_keeps_the_recorded_pacing_scaled() {
+    // Three trades received 0, 0.6 and 1.2 s apart.
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("paced.jsonl");
+    let mut text = Vec::new();
+    for (i, line) in fixture_lines("trade.jsonl").iter().take(3).enumerate() {
+        let record = Record {
+            recv_ns: 1_764_748_800_000_000_000 + i as u64 * 600_000_000,
+            venue: foxtrot::exchange::Venue::Binance,
+            conn: 1,
+            event: Event::Text(bytes::Bytes::from(format!(
+                "{{\"stream\":\"btcusdt@trade\",\"data\":{line}}}"
+            ))),
+        };
+        format::encode(&record, &mut text);
+    }
+    std::fs::write(&raw, text).unwrap();
+    let mut spans = Vec::new();
+    for speed in [1.0, 4.0] {
+        let mut config = foxtrot::replay::ReplayConfig::load(std::slice::from_ref(&raw)).unwrap();
+        config.behavior.speed_milli = Some((speed * 1000.0) as u64);
+        let server = start_replay(config).await;
+        let out = run(&[
+            "stream",
+            "BTCUSDT",
+            "--channel",
+            "trade",
+            "--endpoint",
+            server.url(),
+            "--limit",
+            "3",
+            "--format",
+            "ndjson",
+        ])
+        .await;
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let rows = parse_ndjson(&out.stdout);
+        let ns = |i: usize| rows[i]["recv_ns"].as_u64().unwrap();
+        spans.push((ns(1) - ns(0), ns(2) - ns(0)));
+        server.shutdown().await.unwrap();
+    }
+    // Lower bounds only: a loaded machine may be late, never early.
+    assert!(
+        spans[0].0 >= 590_000_000 && spans[0].1 >= 1_190_000_000,
+        "{spans:?}"
+    );
+    assert!(spans[1].1 >= 290_000_000, "{spans:?}");
+    assert!(spans[1].1 < spans[0].1, "4x is faster than 1x: {spans:?}");
+}
