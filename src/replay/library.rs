@@ -45,6 +45,14 @@ pub enum LoadError {
         /// What is wrong.
         source: crate::raw::format::ParseError,
     },
+    /// A CSV recording that does not parse.
+    #[error("{}: {source}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// What the CSV reader said.
+        source: csv::Error,
+    },
     /// A non-blank line is not valid JSON.
     #[error("{}:{line}: malformed JSON: {source}", path.display())]
     Malformed {
@@ -107,11 +115,57 @@ impl Library {
             let first = text.lines().find(|l| !l.trim().is_empty());
             if first.is_some_and(crate::raw::format::is_record) {
                 library.extend_raw(path, text.lines())?;
+            } else if first.is_some_and(super::rows::is_ndjson_row) {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    library.push_row(super::rows::ndjson_row(line));
+                }
+            } else if first.is_some_and(super::rows::is_csv_header) {
+                library.extend_csv(path, &text)?;
             } else {
                 library.extend(path, text.lines())?;
             }
         }
         Ok(library)
+    }
+
+    /// Adds the Binance message a recorded row came from, or counts it skipped.
+    fn push_row(&mut self, row: Option<super::rows::Row>) {
+        let Some((frame, recv_ns)) = row.as_ref().and_then(super::rows::message) else {
+            self.skipped += 1;
+            return;
+        };
+        match classify(&frame) {
+            Ok(Some((name, payload))) => {
+                let (name, payload) = (name.into_owned(), payload.to_owned());
+                self.push(name, &payload, recv_ns)
+            }
+            _ => self.skipped += 1,
+        }
+    }
+
+    /// Adds the rows of foxtrot's CSV output (header first).
+    fn extend_csv(&mut self, path: &Path, text: &str) -> Result<(), LoadError> {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader
+            .headers()
+            .map_err(|e| LoadError::Csv {
+                path: path.to_path_buf(),
+                source: e,
+            })?
+            .clone();
+        for record in reader.records() {
+            let record = record.map_err(|e| LoadError::Csv {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            let row = header
+                .iter()
+                .zip(record.iter())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            self.push_row(Some(row));
+        }
+        Ok(())
     }
 
     /// Adds the received text frames of a raw capture (a binary frame that is UTF-8 text

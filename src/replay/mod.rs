@@ -18,6 +18,7 @@ mod flood;
 mod library;
 mod request;
 mod rest;
+mod rows;
 mod session;
 mod stats;
 mod streams;

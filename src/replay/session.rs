@@ -492,7 +492,7 @@ impl Session {
     }
 
     /// `--speed`: when the message at the cursor is due, if the recording paces it.
-    fn recording_due(&mut self) -> Option<Instant> {
+    fn recording_due(&self) -> Option<Instant> {
         let library = Arc::clone(&self.library);
         let message = library.messages().get(self.cursor)?;
         self.due_at(message.recv_ns)
@@ -500,10 +500,12 @@ impl Session {
 
     /// `--speed`: when a message received at `recv_ns` is due: as far after the first
     /// message sent as it was received after it, divided by the speed.
-    fn due_at(&mut self, recv_ns: Option<u64>) -> Option<Instant> {
-        let speed = self.behavior.speed_milli.filter(|&s| s > 0)?;
+    /// Until the first message went out, every message is due.
+    fn due_at(&self, recv_ns: Option<u64>) -> Option<Instant> {
+        self.behavior.speed_milli.filter(|&s| s > 0)?;
+        let speed = self.behavior.speed_milli?;
         let recv_ns = recv_ns?;
-        let (start, first) = *self.timeline.get_or_insert((Instant::now(), recv_ns));
+        let (start, first) = self.timeline?;
         let offset = u128::from(recv_ns.saturating_sub(first)) * 1000 / u128::from(speed);
         Some(start + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX)))
     }
@@ -537,6 +539,11 @@ impl Session {
                 .is_some_and(|due| due > Instant::now())
             {
                 break;
+            }
+            if let (None, Some(recv_ns), Some(_)) =
+                (self.timeline, message.recv_ns, self.behavior.speed_milli)
+            {
+                self.timeline = Some((Instant::now(), recv_ns));
             }
             self.cursor += 1;
             scanned += 1;
