@@ -139,6 +139,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l zstd-level -d
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l force -d 'Overwrite an existing file'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l parquet-decimal -d 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file\'s first rows (null where a value does not fit)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -183,6 +184,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l fsync -d 'Wh
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l row-group-rows -d 'Rows per Parquet row group; a file\'s last group may be smaller [default: 1000000]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l zstd-level -d 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l force -d 'Overwrite an existing file'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l parquet-decimal -d 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file\'s first rows (null where a value does not fit)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s h -l help -d 'Print help'

@@ -401,6 +401,11 @@ pub struct FileArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub row_group_rows: Option<u64>,
 
+    /// Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column
+    /// NAME_decimal at the scale of the file's first rows (null where a value does not fit).
+    #[arg(long)]
+    pub parquet_decimal: bool,
+
     /// zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     pub zstd_level: Option<i32>,
@@ -409,8 +414,9 @@ pub struct FileArgs {
 /// `foxtrot replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Recordings served in order: JSONL venue messages (one per line) or raw captures
-    /// (record --raw); .gz and .zst are decompressed.
+    /// Recordings served in order: JSONL venue messages (one per line), raw captures
+    /// (record --raw), or foxtrot's NDJSON/CSV recordings of Binance rows; .gz and .zst
+    /// are decompressed.
     #[arg(required_unless_present = "flood", value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

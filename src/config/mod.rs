@@ -202,16 +202,25 @@ impl Config {
         let more_outputs = outputs.collect::<Result<Vec<_>, ConfigError>>()?;
         let mut config = Config::new(&args.run, &file, output, quiet)?;
         config.more_outputs = more_outputs;
-        config.raw = args.raw.clone();
+        let in_file = &file.output;
+        config.raw = args.raw.clone().or_else(|| in_file.raw.clone());
         let typed = &args.files;
         let defaults = crate::sink::files::FileSettings::default();
         config.files = crate::sink::files::FileSettings {
-            rotate: typed.rotate,
-            fsync: typed.fsync.unwrap_or(defaults.fsync),
-            zstd_level: typed.zstd_level.unwrap_or(defaults.zstd_level),
+            rotate: typed.rotate.or(in_file.rotate.map(|r| r.0)),
+            fsync: typed
+                .fsync
+                .or(in_file.fsync.map(|f| f.0))
+                .unwrap_or(defaults.fsync),
+            zstd_level: typed
+                .zstd_level
+                .or(in_file.zstd_level.map(|z| z.0))
+                .unwrap_or(defaults.zstd_level),
             row_group_rows: typed
                 .row_group_rows
+                .or(in_file.row_group_rows.map(|n| n.0))
                 .map_or(defaults.row_group_rows, |n| n as usize),
+            parquet_decimal: typed.parquet_decimal || in_file.parquet_decimal == Some(true),
         };
         Ok(config)
     }
@@ -598,5 +607,60 @@ mod tests {
         ));
         let c = record(&["BTCUSDT", "--out", "-"]).unwrap();
         assert_eq!(c.output, Output::Stdout(Format::Ndjson));
+    }
+
+    #[test]
+    fn file_policies_and_raw_come_from_the_file_unless_typed() {
+        use crate::sink::rotate::{Fsync, Rotate};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "[output]\npath = \"t.ndjson.zst\"\nraw = \"raw-{date}.jsonl.zst\"\n\
+             rotate = \"1h\"\nfsync = \"never\"\nzstd-level = 9\nrow-group-rows = 10\n\
+             parquet-decimal = true\n",
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        let c = record(&["BTCUSDT", "--config", file]).unwrap();
+        assert_eq!(c.raw, Some(PathBuf::from("raw-{date}.jsonl.zst")));
+        assert_eq!(
+            c.files.rotate,
+            Some(Rotate::Every(Duration::from_secs(3600)))
+        );
+        assert_eq!(
+            (c.files.fsync, c.files.zstd_level, c.files.row_group_rows),
+            (Fsync::Never, 9, 10)
+        );
+        assert!(c.files.parquet_decimal);
+        let typed = record(&[
+            "BTCUSDT",
+            "--config",
+            file,
+            "--zstd-level",
+            "2",
+            "--fsync",
+            "rotate",
+            "--raw",
+            "r.jsonl",
+        ])
+        .unwrap();
+        assert_eq!(
+            (typed.files.zstd_level, typed.files.fsync),
+            (2, Fsync::Rotate)
+        );
+        assert_eq!(typed.raw, Some(PathBuf::from("r.jsonl")));
+        std::fs::write(&path, "[output]\nzstd-level = 23\n").unwrap();
+        let err = record(&["BTCUSDT", "--config", file])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("out of range 1..=22"), "{err}");
+    }
+
+    #[test]
+    fn raw_alone_records_without_an_output() {
+        let c = record(&["BTCUSDT", "--raw", "raw.jsonl"]).unwrap();
+        assert_eq!(c.output, Output::Discard);
+        assert!(c.more_outputs.is_empty());
     }
 }

@@ -33,6 +33,8 @@ pub struct FileSettings {
     pub zstd_level: i32,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// `--parquet-decimal`: DECIMAL columns beside the decimal text in Parquet files.
+    pub parquet_decimal: bool,
 }
 
 impl Default for FileSettings {
@@ -42,6 +44,7 @@ impl Default for FileSettings {
             fsync: Fsync::Rotate,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             row_group_rows: 1_000_000,
+            parquet_decimal: false,
         }
     }
 }
@@ -97,9 +100,9 @@ struct SlotKey(
 pub enum Form {
     /// Whole lines of a line format, through the file's compression.
     Lines(Box<dyn Encode>),
-    /// Parquet with row groups of this many rows.
+    /// Parquet with row groups of this many rows, and DECIMAL columns (`--parquet-decimal`).
     #[cfg(feature = "parquet")]
-    Parquet(usize),
+    Parquet(usize, bool),
 }
 
 /// A file being written, in either form.
@@ -344,11 +347,14 @@ impl FileSink {
                 Out::Lines(Writer::create(&partial(&done), self.compression)?)
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(rows) => Out::Parquet(Box::new(super::parquet::ParquetFile::create(
-                &partial(&done),
-                self.slots[i].key.channel,
-                *rows,
-            )?)),
+            Form::Parquet(rows, decimal) => {
+                Out::Parquet(Box::new(super::parquet::ParquetFile::create(
+                    &partial(&done),
+                    self.slots[i].key.channel,
+                    *rows,
+                    *decimal,
+                )?))
+            }
         };
         self.used.insert(done.clone());
         let slot = &mut self.slots[i];
@@ -527,7 +533,7 @@ impl Sink for FileSink {
                 self.buffered += slot.buf.len() - before;
             }
             #[cfg(feature = "parquet")]
-            (Form::Parquet(_), _) => unreachable!("ready opened the file"),
+            (Form::Parquet(..), _) => unreachable!("ready opened the file"),
         }
         Ok(())
     }

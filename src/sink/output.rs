@@ -208,7 +208,7 @@ fn open_file(
                         "a Parquet file holds one channel: add {{channel}} to --out {text} (such as ticks-{{channel}}.parquet) or record one --channel"
                     )));
                 }
-                Form::Parquet(config.files.row_group_rows)
+                Form::Parquet(config.files.row_group_rows, config.files.parquet_decimal)
             }
             _ => Form::Lines(encoder),
         };

@@ -22,6 +22,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
+mod decimal;
+
 use super::output::named;
 use crate::tick::{COMMON_FIELDS, Channel, Tick, Value};
 
@@ -100,16 +102,31 @@ fn kinds(channel: Channel) -> Vec<Kind> {
 
 /// A Parquet file being written.
 pub struct ParquetFile {
-    writer: ArrowWriter<File>,
+    /// Made at the first batch (with `--parquet-decimal`, whose scales it fixes).
+    writer: Option<ArrowWriter<File>>,
+    /// The file, until the writer takes it.
+    file: Option<File>,
+    props: WriterProperties,
+    /// The text schema the builders follow.
     schema: SchemaRef,
+    /// `--parquet-decimal`: the decimal text columns and their scales, once known.
+    decimal: Option<Vec<(usize, i8)>>,
+    /// Whether `--parquet-decimal` is on.
+    with_decimal: bool,
     columns: Vec<Column>,
     rows: usize,
     path: PathBuf,
 }
 
 impl ParquetFile {
-    /// Creates `path` (which must not exist) for `channel`'s rows.
-    pub fn create(path: &Path, channel: Channel, row_group_rows: usize) -> io::Result<ParquetFile> {
+    /// Creates `path` (which must not exist) for `channel`'s rows; with `with_decimal`, a
+    /// DECIMAL column beside each decimal text column (see `decimal`).
+    pub fn create(
+        path: &Path,
+        channel: Channel,
+        row_group_rows: usize,
+        with_decimal: bool,
+    ) -> io::Result<ParquetFile> {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -121,8 +138,6 @@ impl ParquetFile {
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(row_group_rows))
             .build();
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
-            .map_err(|e| named(path, io::Error::other(e)))?;
         let columns = schema
             .fields()
             .iter()
@@ -132,13 +147,36 @@ impl ParquetFile {
                 _ => Column::Flag(BooleanBuilder::new()),
             })
             .collect();
-        Ok(ParquetFile {
-            writer,
+        let mut file = ParquetFile {
+            writer: None,
+            file: Some(file),
+            props,
             schema,
+            decimal: None,
+            with_decimal,
             columns,
             rows: 0,
             path: path.to_owned(),
-        })
+        };
+        if !with_decimal {
+            // The schema is known: open the writer now, as before any row.
+            file.writer_for(file.schema.clone())?;
+        }
+        Ok(file)
+    }
+
+    /// The writer, made with `schema` if there is none yet.
+    fn writer_for(&mut self, schema: SchemaRef) -> io::Result<&mut ArrowWriter<File>> {
+        if self.writer.is_none() {
+            let file = self
+                .file
+                .take()
+                .expect("the file until the writer takes it");
+            let writer = ArrowWriter::try_new(file, schema, Some(self.props.clone()))
+                .map_err(|e| named(&self.path, io::Error::other(e)))?;
+            self.writer = Some(writer);
+        }
+        Ok(self.writer.as_mut().expect("just made"))
     }
 
     /// Adds one row. A tick of another channel than the file's is refused by the caller.
@@ -185,25 +223,44 @@ impl ParquetFile {
         if self.rows == 0 || (!now && self.rows < BATCH_ROWS) {
             return Ok(());
         }
-        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        self.write_batch()
+    }
+
+    fn write_batch(&mut self) -> io::Result<()> {
+        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
         self.rows = 0;
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+        let mut schema = self.schema.clone();
+        if self.with_decimal {
+            let common = COMMON_FIELDS.len();
+            let scales = self
+                .decimal
+                .get_or_insert_with(|| decimal::scales(&schema, common, &arrays))
+                .clone();
+            schema = decimal::widen_schema(&schema, &scales);
+            arrays = decimal::widen_arrays(arrays, &scales);
+        }
+        let batch = RecordBatch::try_new(schema.clone(), arrays)
             .map_err(|e| named(&self.path, io::Error::other(e)))?;
-        self.writer
+        let path = self.path.clone();
+        self.writer_for(schema)?
             .write(&batch)
-            .map_err(|e| named(&self.path, parquet_io(e)))
+            .map_err(|e| named(&path, parquet_io(e)))
     }
 
     /// Bytes on disk so far (row groups already flushed).
     pub fn bytes_on_disk(&self) -> u64 {
-        self.writer.bytes_written() as u64
+        self.writer.as_ref().map_or(0, |w| w.bytes_written() as u64)
     }
 
     /// Writes the last rows, the last row group and the footer; returns the file, not synced.
     pub fn finish(mut self) -> io::Result<File> {
-        self.settle(true)?;
+        if self.rows > 0 || self.writer.is_none() {
+            self.write_batch()?;
+        }
         let path = self.path.clone();
         self.writer
+            .take()
+            .expect("made by the last batch")
             .into_inner()
             .map_err(|e| named(&path, parquet_io(e)))
     }
@@ -284,7 +341,7 @@ mod tests {
             .into_iter()
             .find(|t| t.channel() == Channel::Trade)
             .unwrap();
-        let mut file = ParquetFile::create(&path, Channel::Trade, 100).unwrap();
+        let mut file = ParquetFile::create(&path, Channel::Trade, 100, false).unwrap();
         file.push(&int_trade);
         file.push(&uuid_trade());
         file.finish().unwrap();
@@ -302,5 +359,54 @@ mod tests {
             ids.extend((0..text.len()).map(|i| text.value(i).to_owned()));
         }
         assert_eq!(ids, ["745522877", UUID]);
+    }
+
+    #[test]
+    fn parquet_decimal_adds_decimal_columns_at_the_first_rows_scale() {
+        use arrow_array::Decimal128Array;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trade.parquet");
+        let int_trade = samples()
+            .into_iter()
+            .find(|t| t.channel() == Channel::Trade)
+            .unwrap();
+        let mut file = ParquetFile::create(&path, Channel::Trade, 100, true).unwrap();
+        file.push(&int_trade);
+        file.push(&uuid_trade());
+        file.settle(true).unwrap();
+        // A later price with more digits after the point than the first rows had.
+        let mut finer = uuid_trade();
+        if let TickData::Trade(t) = &mut finer.data {
+            t.price = Decimal::parse("1.123456789").unwrap();
+        }
+        file.push(&finer);
+        file.finish().unwrap();
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        let (mut prices, mut texts) = (Vec::new(), Vec::new());
+        for batch in reader {
+            let batch = batch.unwrap();
+            assert!(batch.column_by_name("trade_id_decimal").is_none());
+            let column = batch.column_by_name("price_decimal").unwrap();
+            assert_eq!(column.data_type(), &DataType::Decimal128(38, 8));
+            let values = column.as_any().downcast_ref::<Decimal128Array>().unwrap();
+            prices.extend((0..values.len()).map(|i| values.is_valid(i).then(|| values.value(i))));
+            let text = batch.column_by_name("price").unwrap();
+            let text = text.as_any().downcast_ref::<StringArray>().unwrap();
+            texts.extend((0..text.len()).map(|i| text.value(i).to_owned()));
+            assert!(batch.column_by_name("qty_decimal").is_some());
+        }
+        assert_eq!(
+            prices,
+            [Some(204_310_000_000), Some(10_937_890_000_000), None]
+        );
+        assert_eq!(
+            texts,
+            ["2043.10000000", "109378.90", "1.123456789"],
+            "text stays exact"
+        );
     }
 }
