@@ -128,17 +128,19 @@ impl Converter {
             }
         }
         let ticks = std::mem::take(&mut socket.out.ticks);
-        let streams = socket.streams.clone();
         let mut result = Ok(());
         for tick in &ticks {
             let key = (tick.symbol.clone(), tick.channel());
-            if !streams.is_empty() && !streams.contains(&key) {
+            let carries = |s: &Socket| s.streams.is_empty() || s.streams.contains(&key);
+            if !self.sockets.get(&record.conn).is_some_and(carries) {
                 continue;
             }
-            let carrying = |s: &&Socket| {
-                s.venue == venue && (s.streams.is_empty() || s.streams.contains(&key))
-            };
-            let overlapping = self.sockets.values().filter(carrying).count() > 1;
+            let overlapping = self
+                .sockets
+                .values()
+                .filter(|s| s.venue == venue && carries(s))
+                .count()
+                > 1;
             let id = StreamId::new(venue, key.0, key.1);
             let seq = tick.data.sequence();
             let last = self.last_seq.get(&id).copied();
