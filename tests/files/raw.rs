@@ -322,3 +322,52 @@ async fn replay_speed_keeps_the_recorded_pacing_scaled() {
     assert!(spans[1].1 - spans[1].0 >= 100_000_000, "{spans:?}");
     assert!(spans[1].1 < spans[0].1, "4x is faster than 1x: {spans:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hard_deadline_still_finishes_the_raw_capture() {
+    let mut config = replay_config(&["bookTicker.jsonl", "trade.jsonl"]);
+    config.behavior.looped = true;
+    // Silent after 60 messages, close frame unanswered: the stop runs into the deadline.
+    config.behavior.stall_after = Some(60);
+    let server = start_replay(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ndjson = dir.path().join("ticks.ndjson");
+    let raw = dir.path().join("raw.jsonl.zst");
+    let child = foxtrot(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--out",
+        ndjson.to_str().unwrap(),
+        "--raw",
+        raw.to_str().unwrap(),
+        "--shutdown-timeout",
+        "1s",
+    ])
+    .spawn()
+    .unwrap();
+    let waited = tokio::time::timeout(PATIENCE, async {
+        while std::fs::read_to_string(&ndjson).map_or(0, |t| t.lines().count()) < 60 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "60 rows never came");
+    signal(&child, "TERM");
+    let done = finish(child).await;
+    done.assert_no_panic();
+    assert!(done.stderr.contains("deadline"), "{}", done.stderr);
+    assert!(raw.exists(), "renamed: {:?}", files_under(dir.path()));
+    assert_ne!(system_test(&raw), Some(false), "zstd -t");
+    let frames = records(&raw)
+        .iter()
+        .filter(|r| matches!(r.event, Event::Text(_)))
+        .count();
+    assert_eq!(frames, 60);
+    server.shutdown().await.unwrap();
+}
