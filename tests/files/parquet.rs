@@ -199,3 +199,55 @@ async fn parquet_of_several_channels_needs_a_channel_template() {
     );
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_decimal_columns_read_back_by_pyarrow_as_decimals() {
+    let python = pyarrow_python();
+    let server = start_replay(replay_config(&["trade.jsonl"])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("trades.parquet");
+    let out = run(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        "41",
+        "-q",
+        "--parquet-decimal",
+        "--out",
+        parquet.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let script = r#"
+import sys
+import pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+print(t.schema.field("price_decimal").type)
+for text, dec in zip(t.column("price").to_pylist(), t.column("price_decimal").to_pylist()):
+    print(text, dec)
+"#;
+    let read = Command::new(&python)
+        .args(["-c", script])
+        .arg(&parquet)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let text = String::from_utf8(read.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("decimal128(38, 8)"));
+    let rows: Vec<_> = lines.collect();
+    assert_eq!(rows.len(), 41);
+    for row in rows {
+        let (text, decimal) = row.split_once(' ').unwrap();
+        assert_eq!(text, decimal, "the DECIMAL value is the text's");
+    }
+    server.shutdown().await.unwrap();
+}
