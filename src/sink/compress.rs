@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 use super::output::named;
 
+/// Input bytes per zstd job on the compression thread: the most it holds besides the
+/// window (zstd's minimum is 512 KiB).
+const ZSTD_JOB_BYTES: u32 = 1 << 20;
+
 /// The default of `--zstd-level`.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
@@ -112,9 +116,18 @@ impl Writer {
                 counted,
                 flate2::Compression::default(),
             )),
-            Compression::Zstd(level) => Inner::Zstd(
-                zstd::stream::write::Encoder::new(counted, level).map_err(|e| named(path, e))?,
-            ),
+            Compression::Zstd(level) => {
+                let mut encoder = zstd::stream::write::Encoder::new(counted, level)
+                    .map_err(|e| named(path, e))?;
+                // One worker thread compresses while the sink thread encodes the next rows
+                // (issue 12: compression never slows the sink by its whole cost).
+                encoder.multithread(1).map_err(|e| named(path, e))?;
+                // Small jobs bound the buffered input (zstd's default job is 4 windows).
+                encoder
+                    .set_parameter(zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_BYTES))
+                    .map_err(|e| named(path, e))?;
+                Inner::Zstd(encoder)
+            }
         };
         Ok(Writer {
             inner,
