@@ -103,8 +103,7 @@ impl ReplayConfig {
                 flood: args.flood,
                 clock_shift_ms: args.clock_shift_ms,
                 depth: None,
-                idle_limit: OKX_IDLE_LIMIT,
-                client_idle_limit: None,
+                idle_limit: None,
                 speed_milli: args.speed.map(|x| (x * 1000.0).round() as u64),
             },
         })
