@@ -133,6 +133,9 @@ pub struct Shared {
     pub limiter: Arc<ConnectLimiter>,
     /// Tunables.
     pub settings: Settings,
+    /// `--raw`: where every frame, request and connect/disconnect is copied; `None` (one
+    /// branch per frame) when off.
+    pub raw: Option<crate::raw::Tap>,
 }
 
 /// One WebSocket connection's task and its state.
@@ -239,7 +242,11 @@ impl Connection {
             "one venue per connection"
         );
         let exchange = venue.exchange();
-        let dialer = Dialer::new(exchange, endpoint, &streams);
+        let mut dialer = Dialer::new(exchange, endpoint, &streams);
+        dialer.raw = shared
+            .raw
+            .clone()
+            .map(|tap| (tap, venue, Arc::from(streams.as_slice())));
         let mut seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]> = FxHashMap::default();
         for stream in &streams {
             seen.entry(stream.symbol.clone()).or_default()[stream.channel.index()] = Some(Seen {
