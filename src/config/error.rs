@@ -70,6 +70,9 @@ pub enum ConfigError {
     /// `record` without `--out` and without `[output] path` in the config file.
     #[error("record needs --out PATH, or path in the [output] section of the --config file")]
     NoOut,
+    /// An order-book option that cannot work as typed.
+    #[error("{0}")]
+    Book(String),
 }
 
 /// The channels of `venue`, comma-separated, for error messages.
