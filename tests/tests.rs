@@ -4,6 +4,7 @@
 mod pty;
 mod util;
 
+mod books;
 mod bybit;
 mod cli;
 mod e2e;

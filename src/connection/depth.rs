@@ -21,6 +21,9 @@ use crate::exchange::{BookSync, Venue};
 
 use super::*;
 
+/// A venue's snapshot budget, shared by its connections.
+type SharedBudget = Arc<Mutex<WeightBudget>>;
+
 /// The run's order-book settings (`--book-levels`, `--book-interval`, `--rest-endpoint`),
 /// and the request-weight budgets every connection of a venue shares.
 #[derive(Clone, Debug)]
@@ -36,7 +39,7 @@ pub struct BookSettings {
     /// How much is buffered while a snapshot is awaited.
     pub limits: SyncLimits,
     /// One budget per venue, made at first use.
-    budgets: Arc<Mutex<Vec<(Venue, Arc<Mutex<WeightBudget>>)>>>,
+    budgets: Arc<Mutex<Vec<(Venue, SharedBudget)>>>,
 }
 
 impl Default for BookSettings {
