@@ -1,6 +1,7 @@
 //! foxtrot streams and records crypto exchanges' public market data.
 //!
-//! Data flow: [`cli`] parses what was typed and [`config`] turns it into a validated plan;
+//! Data flow: [`cli`] parses what was typed, [`cmd`] runs the command it names, and
+//! [`config`] turns it into a validated plan;
 //! [`app`] wires one runtime: one [`connection`] task per WebSocket (decoding frames with an
 //! [`exchange`]) sends [`tick::Tick`]s, a burst at a time, into ONE bounded channel
 //! ([`pipe`]); ONE [`sink`] task owns the receiver and the output. [`shutdown`] decides when to stop and enforces the hard
@@ -17,6 +18,7 @@ pub mod backoff;
 pub mod book;
 pub mod cli;
 pub mod clock;
+pub mod cmd;
 pub mod config;
 /// The config file reader, by its former path.
 pub use config::file as config_file;
