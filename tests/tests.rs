@@ -5,6 +5,7 @@ mod pty;
 mod util;
 
 mod books;
+mod books_pushed;
 mod bybit;
 mod cli;
 mod e2e;

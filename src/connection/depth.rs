@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use crate::book::budget::WeightBudget;
 use crate::book::feed::{DepthFeeds, FeedConfig, FeedOutput};
 use crate::book::fetch::SnapshotClient;
-use crate::book::pushed::{Message, Outcome, PushedBook};
+use crate::book::pushed::{Message as BookMessage, Outcome, PushedBook};
 use crate::book::row::{BookData, BookInterval, BookLine, BookRecord, DepthRow};
 use crate::book::sync::{DepthEvent, Limits as SyncLimits};
 use crate::book::{BookRow, Change};
@@ -162,8 +162,9 @@ impl Books {
         }
     }
 
-    /// Applies the order-book messages of `out`; what to write goes to `pending`.
-    pub(super) fn on_frame(&mut self, out: &Out, pending: &mut Pending) {
+    /// Applies the order-book messages of `out`; what to write goes to `pending`, and the
+    /// symbols whose pushed book broke (to subscribe again) to `resync`.
+    pub(super) fn on_frame(&mut self, out: &Out, pending: &mut Pending, resync: &mut Vec<Symbol>) {
         for update in &out.depth {
             let (bids, asks) = out.levels_of(update);
             let changes = |levels: &[crate::exchange::Level]| -> Vec<Change> {
@@ -201,7 +202,18 @@ impl Books {
                             interval: BookInterval::new(interval.as_nanos() as u64),
                             row: BookRow::default(),
                         });
-                    let message = Message {
+                    // A repeat (the other socket of a make-before-break) changes nothing.
+                    // Id 0 is no id (OKX frames before `seqId` existed).
+                    if !update.snapshot
+                        && update.last_update_id != 0
+                        && entry
+                            .book
+                            .update_id()
+                            .is_some_and(|last| update.last_update_id <= last)
+                    {
+                        continue;
+                    }
+                    let message = BookMessage {
                         snapshot: update.snapshot,
                         update_id: update.last_update_id,
                         prev_update_id: update.prev_update_id,
@@ -216,6 +228,7 @@ impl Books {
                         Outcome::Gap(reason) => {
                             entry.interval.reset();
                             pending.push((symbol.clone(), recv_ns, FeedOutput::Gap(gap(reason))));
+                            resync.push(symbol.clone());
                             continue;
                         }
                         Outcome::Snapshot => {
@@ -332,6 +345,31 @@ impl Connection {
             return Next::Stop;
         }
         self.flush().await
+    }
+
+    /// Asks the venue for a fresh snapshot of each symbol whose pushed book broke (its
+    /// requests to subscribe again, sent on `link`).
+    pub(super) async fn resubscribe(&mut self, symbols: Vec<Symbol>, link: &mut Link) -> Next {
+        for symbol in symbols {
+            let Some(stream) = self.streams.iter().find(|s| {
+                s.symbol == symbol && matches!(s.channel, Channel::Depth | Channel::Book)
+            }) else {
+                continue;
+            };
+            let requests = self.exchange.resubscribe(stream);
+            if !requests.is_empty() {
+                warn!(url = %self.dialer.url, "the {symbol} book broke; subscribing again for a new snapshot");
+            }
+            for request in requests {
+                if let Err(e) = link.ws.send(Message::text(request)).await {
+                    return Next::Lost(Loss {
+                        why: describe(&e),
+                        reason: "disconnected",
+                    });
+                }
+            }
+        }
+        Next::Continue
     }
 
     fn slot(&mut self, symbol: &Symbol, channel: Channel) -> Option<&mut dedup::Seen> {

@@ -33,12 +33,19 @@ impl Connection {
                 }
             },
             Offer::Depth => {
+                let mut resync = Vec::new();
                 if let Some(books) = self.books.as_mut() {
-                    books.on_frame(&self.out, &mut self.book_pending);
+                    books.on_frame(&self.out, &mut self.book_pending, &mut resync);
                 }
                 match self.send_book_rows().await {
                     Next::Continue => {}
                     stop => return stop,
+                }
+                if !resync.is_empty() && role == Role::Primary {
+                    match self.resubscribe(resync, link).await {
+                        Next::Continue => {}
+                        stop => return stop,
+                    }
                 }
                 // A frame may carry ticks too.
                 if self.out.ticks.len() > 1 {

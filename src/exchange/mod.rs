@@ -171,6 +171,12 @@ pub trait Exchange: Send + Sync + 'static {
         BookSync::None
     }
 
+    /// The requests that make the venue send a fresh snapshot of `stream`'s book after
+    /// it broke (OKX and Bybit: unsubscribe, then subscribe again); none by default.
+    fn resubscribe(&self, _stream: &StreamId) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The channels this venue has, in the order `foxtrot venues` lists them.
     fn channels(&self) -> &'static [Channel];
 
