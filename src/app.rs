@@ -151,9 +151,10 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         let runtime = tokio::runtime::Handle::current();
         let out = opened.sink;
         let drained = drained.clone().drop_guard();
+        let flush_interval = config.flush_interval;
         shutdown.tracker.spawn_blocking(move || {
             let _drained = drained;
-            runtime.block_on(sink::run(rx, out, stats, abort))
+            runtime.block_on(sink::run(rx, out, stats, abort, flush_interval))
         })
     };
     let shared = Shared {

@@ -260,6 +260,23 @@ impl Receiver {
         events
     }
 
+    /// Takes up to `limit` items that are already queued into `items`, without waiting (and
+    /// so without asking to be woken); returns the number of events taken.
+    pub fn try_recv_many(&mut self, items: &mut Vec<Item>, limit: usize) -> usize {
+        let from = items.len();
+        while items.len() - from < limit {
+            match self.rx.try_recv() {
+                Ok(item) => items.push(item),
+                Err(_) => break,
+            }
+        }
+        let events = items[from..].iter().map(|i| i.events().len()).sum();
+        if events > 0 {
+            self.room.add_permits(events);
+        }
+        events
+    }
+
     /// Events queued, or being put in the channel by a sender that took room for them.
     pub fn queued(&self) -> usize {
         self.capacity.saturating_sub(self.room.available_permits())

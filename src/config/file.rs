@@ -91,6 +91,8 @@ pub struct Tuning {
     pub on_full: Option<Choice<OnFull>>,
     /// Like `--shutdown-timeout`.
     pub shutdown_timeout: Option<DurationText>,
+    /// Like `--flush-interval` (at most 1s).
+    pub flush_interval: Option<FlushInterval>,
     /// Like `--connect-timeout`.
     pub connect_timeout: Option<DurationText>,
     /// Like `--streams-per-connection`.
@@ -337,6 +339,19 @@ impl<'de> Deserialize<'de> for DurationText {
         crate::cli::parse_duration(&text)
             .map(DurationText)
             .map_err(|e| D::Error::custom(format!("invalid duration {text:?}: {e}")))
+    }
+}
+
+/// A `flush-interval`: a duration of at most one second.
+#[derive(Debug, Clone, Copy)]
+pub struct FlushInterval(pub Duration);
+
+impl<'de> Deserialize<'de> for FlushInterval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::cli::parse_flush_interval(&text)
+            .map(FlushInterval)
+            .map_err(D::Error::custom)
     }
 }
 

@@ -127,6 +127,8 @@ pub struct Config {
     pub files: crate::sink::files::FileSettings,
     /// Hard deadline of the staged stop.
     pub shutdown_timeout: Duration,
+    /// The most a tick waits in the sink before it reaches the OS (`--flush-interval`).
+    pub flush_interval: Duration,
     /// Channel capacity in ticks.
     pub buffer: usize,
     /// Policy when the channel is full.
@@ -433,6 +435,10 @@ impl Config {
                 .shutdown_timeout
                 .or(tuning.shutdown_timeout.map(|d| d.0))
                 .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            flush_interval: run
+                .flush_interval
+                .or(tuning.flush_interval.map(|d| d.0))
+                .unwrap_or(crate::sink::DEFAULT_FLUSH_INTERVAL),
             buffer: run
                 .buffer
                 .or(tuning.buffer.map(|b| b.0))
@@ -590,6 +596,11 @@ fn connection_settings(run: &RunArgs, tuning: &file::Tuning) -> crate::connectio
             .or(tuning.backoff_max.map(|d| d.0))
             .unwrap_or(defaults.backoff_max)
             .max(backoff_initial),
+        read_every: run
+            .flush_interval
+            .or(tuning.flush_interval.map(|d| d.0))
+            .filter(|&every| every >= crate::connection::REST_FROM)
+            .unwrap_or_default(),
     }
 }
 

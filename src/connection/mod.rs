@@ -65,6 +65,14 @@ pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
 /// Frames handled per turn of the session loop when they are already buffered: the loop's
 /// timers and tokens are set up once per batch instead of once per frame.
 const FRAME_BATCH: usize = 64;
+/// A wake-up that handled fewer frames than this (the socket then had nothing more) is a
+/// trickle: the socket rests until the next read instant (see `Settings::read_every`). A
+/// flood brings more per wake-up, so it never rests.
+const SMALL_BURST: usize = FRAME_BATCH;
+/// The shortest `--flush-interval` at which sockets rest after a trickle: at 1 ms, with a
+/// venue that sends every millisecond, the rest's timer wake-up costs as much as it saves;
+/// from a few milliseconds on it saves most wake-ups (README, "At live rates").
+pub const REST_FROM: Duration = Duration::from_millis(2);
 /// Wait after an HTTP 418 (IP ban) that names no time.
 const BAN_WAIT: Duration = Duration::from_secs(120);
 
@@ -87,6 +95,12 @@ pub struct Settings {
     pub backoff_initial: Duration,
     /// No reconnect delay is longer.
     pub backoff_max: Duration,
+    /// After a small burst (see [`SMALL_BURST`]), leave the socket unread until the next
+    /// multiple of this on the wall clock, so frames that trickle in are read together, and
+    /// every connection reads at the same instants (one wake-up of the runtime for all);
+    /// zero reads each frame as it comes. A `--flush-interval` of [`REST_FROM`] or more sets
+    /// it: resting delays reading (and so `recv_ns`) by up to this much.
+    pub read_every: Duration,
 }
 
 impl Default for Settings {
@@ -99,6 +113,7 @@ impl Default for Settings {
             max_retries: None,
             backoff_initial: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
+            read_every: Duration::ZERO,
         }
     }
 }
@@ -157,6 +172,9 @@ pub struct Connection {
     books: Option<depth::Books>,
     /// Order-book rows and gaps not yet sent.
     book_pending: depth::Pending,
+    /// Frames the primary socket delivered since it was last found empty, and whether it
+    /// was found empty after the last one (the burst is over).
+    burst: (usize, bool),
 }
 
 /// Which socket a frame came from.
@@ -261,6 +279,7 @@ impl Connection {
             overlapping: false,
             books: depth::Books::of(&streams_for_books, &shared_books),
             book_pending: Vec::new(),
+            burst: (0, false),
         }
     }
 

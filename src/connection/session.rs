@@ -22,28 +22,24 @@ impl Connection {
         let mut silence =
             tokio::time::interval(settings.silent_stream_after.max(Duration::from_millis(10)));
         silence.tick().await;
+        // The stale, replacement and ping timers are set once and moved only when they fire
+        // or their deadline changes, not re-created on every turn (every burst of frames):
+        // a stale or ping timer that fires early (frames came since it was set) is moved to
+        // the deadline the latest frame gives, so it fires at most once per period.
+        let stale = tokio::time::sleep_until(primary.last_frame + self.stale_after);
+        let replace = tokio::time::sleep_until(replace_at);
+        let ping = tokio::time::sleep_until(self.ping_due(&primary).unwrap_or_else(far_future));
+        tokio::pin!(stale, replace, ping);
+        // Until when the primary socket rests after a trickle (see `Settings::read_every`).
+        let mut rest_until: Option<Instant> = None;
+        self.burst = (0, false);
         loop {
             self.overlapping = retiring.is_some();
-            let stale_at = primary.last_frame + self.stale_after;
             let retire_at = retiring.as_ref().map(|r| match r.closing_since {
                 None => r.link.opened.max(primary.opened) + self.stale_after,
                 Some(since) => since + CLOSE_WAIT,
             });
             let heartbeat = self.exchange.heartbeat();
-            let ping_at = heartbeat.ping.map(|_| {
-                let since = if heartbeat.when_idle {
-                    primary.last_frame.max(primary.last_ping)
-                } else {
-                    primary.last_ping
-                };
-                // A --stale-after shorter than the venue's default brings the ping forward
-                // in proportion, so the ping still comes before the connection counts as stale.
-                since
-                    + heartbeat.every.min(heartbeat.every.mul_f64(
-                        self.stale_after.as_secs_f64()
-                            / heartbeat.stale_after.as_secs_f64().max(1e-3),
-                    ))
-            });
             tokio::select! {
                 biased;
                 _ = self.shared.intake.cancelled() => {
@@ -53,8 +49,10 @@ impl Connection {
                     self.close(&mut primary).await;
                     return SessionEnd::Stopped;
                 }
-                frame = primary.ws.next() => match self.on_frames(frame, &mut primary).await {
+                () = sleep_until_opt(rest_until), if rest_until.is_some() => rest_until = None,
+                frame = primary.ws.next(), if rest_until.is_none() => match self.on_frames(frame, &mut primary).await {
                     Next::Continue => {
+                        rest_until = self.rest(settings.read_every);
                         // The new socket delivers: the old one can go.
                         if primary.delivered
                             && let Some(old) = retiring.as_mut()
@@ -67,6 +65,7 @@ impl Connection {
                     Next::Replace => {
                         if replacement.is_none() && retiring.is_none() {
                             replace_at = Instant::now();
+                            replace.as_mut().reset(replace_at);
                         }
                     }
                     Next::Stop => return SessionEnd::Stopped,
@@ -76,6 +75,8 @@ impl Connection {
                             info!(url = %self.dialer.url, "replacement lost ({}); keeping the old connection", loss.why);
                             old.link.delivered = false;
                             primary = old.link;
+                            stale.as_mut().reset(primary.last_frame + self.stale_after);
+                            ping.as_mut().reset(self.ping_due(&primary).unwrap_or_else(far_future));
                             continue;
                         }
                         return SessionEnd::Lost {
@@ -117,15 +118,17 @@ impl Connection {
                             let old = std::mem::replace(&mut primary, new);
                             retiring = Some(Retiring { link: old, closing_since: None });
                             replace_at = primary.opened + self.max_age;
+                            replace.as_mut().reset(replace_at);
                         }
                         Err(e) => {
                             let delay = replace_backoff.next_delay();
                             warn!(url = %self.dialer.url, "replacement failed ({}); retrying in {delay:?}", describe(&e));
                             replace_at = Instant::now() + delay;
+                            replace.as_mut().reset(replace_at);
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(replace_at), if replacement.is_none() && retiring.is_none() => {
+                () = &mut replace, if replacement.is_none() && retiring.is_none() => {
                     info!(url = %self.dialer.url, "opening a replacement connection");
                     let (limiter, dial) = (self.shared.limiter.clone(), self.dialer.dial());
                     replacement = Some(Box::pin(async move {
@@ -133,7 +136,12 @@ impl Connection {
                         dial.await
                     }));
                 }
-                _ = tokio::time::sleep_until(stale_at) => {
+                () = &mut stale => {
+                    let stale_at = primary.last_frame + self.stale_after;
+                    if Instant::now() < stale_at {
+                        stale.as_mut().reset(stale_at);
+                        continue;
+                    }
                     Stats::bump(&self.shared.stats.stalls);
                     let why = format!(
                         "no frame for {}: the connection is stalled",
@@ -145,8 +153,14 @@ impl Connection {
                         loss: Loss { why, reason: "stalled" },
                     };
                 }
-                _ = sleep_until_opt(ping_at), if ping_at.is_some() => {
+                () = &mut ping, if heartbeat.ping.is_some() => {
+                    let ping_at = self.ping_due(&primary).unwrap_or_else(far_future);
+                    if Instant::now() < ping_at {
+                        ping.as_mut().reset(ping_at);
+                        continue;
+                    }
                     primary.last_ping = Instant::now();
+                    ping.as_mut().reset(self.ping_due(&primary).unwrap_or_else(far_future));
                     let ping = heartbeat.ping.unwrap_or_default();
                     if let Err(e) = primary.ws.send(Message::text(ping)).await {
                         return SessionEnd::Lost {
@@ -211,14 +225,48 @@ impl Connection {
             let polled = std::future::poll_fn(|cx| Poll::Ready(link.ws.poll_next_unpin(cx))).await;
             match polled {
                 Poll::Ready(more) => frame = more,
-                Poll::Pending => break Next::Continue,
+                Poll::Pending => {
+                    self.burst.1 = true;
+                    break Next::Continue;
+                }
             }
         };
+        self.burst.0 += handled;
         // The burst is over: send its ticks before waiting for anything else.
         match self.flush().await {
             Next::Continue => next,
             stop => stop,
         }
+    }
+
+    /// When the primary socket should next be read: `None` at once (a burst is still being
+    /// read, or it was large); after a small one, the next multiple of `every` on the wall
+    /// clock, so all connections read together.
+    fn rest(&mut self, every: Duration) -> Option<Instant> {
+        let (frames, over) = self.burst;
+        if !over {
+            return None;
+        }
+        self.burst = (0, false);
+        rest_after(frames, every, clock::now_ns()).map(|wait| Instant::now() + wait)
+    }
+
+    /// When `link` should send its next client ping, if the venue wants them. A
+    /// `--stale-after` shorter than the venue's default brings the ping forward in
+    /// proportion, so the ping still comes before the connection counts as stale.
+    fn ping_due(&self, link: &Link) -> Option<Instant> {
+        let heartbeat = self.exchange.heartbeat();
+        heartbeat.ping.map(|_| {
+            let since = if heartbeat.when_idle {
+                link.last_frame.max(link.last_ping)
+            } else {
+                link.last_ping
+            };
+            since
+                + heartbeat.every.min(heartbeat.every.mul_f64(
+                    self.stale_after.as_secs_f64() / heartbeat.stale_after.as_secs_f64().max(1e-3),
+                ))
+        })
     }
 
     /// Handles one frame (or the end) of a socket, received now.
@@ -347,5 +395,52 @@ impl Connection {
             _ = abort.cancelled() => {}
             _ = tokio::time::sleep(CLOSE_WAIT) => debug!(%url, "no close reply from the server"),
         }
+    }
+}
+
+/// A deadline that never comes in practice (a disabled timer that stays pinned).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// How long a socket that just delivered a burst of `frames` rests, at wall-clock time
+/// `now_ns`: until the next multiple of `every`, when the burst was small; not at all after
+/// a large one or when `every` is zero.
+fn rest_after(frames: usize, every: Duration, now_ns: u64) -> Option<Duration> {
+    let every_ns = every.as_nanos() as u64;
+    if every_ns == 0 || frames >= SMALL_BURST {
+        return None;
+    }
+    Some(Duration::from_nanos(every_ns - now_ns % every_ns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trickle_rests_until_the_next_read_instant_and_a_flood_never() {
+        let ms = Duration::from_millis;
+        // 12.3 ms past a whole second: every connection reads next at 15 ms.
+        let now_ns = 1_700_000_000_012_300_000;
+        assert_eq!(
+            rest_after(1, ms(5), now_ns),
+            Some(ms(2) + Duration::from_micros(700))
+        );
+        assert_eq!(
+            rest_after(SMALL_BURST - 1, ms(1), now_ns),
+            Some(Duration::from_micros(700))
+        );
+        assert_eq!(
+            rest_after(SMALL_BURST, ms(5), now_ns),
+            None,
+            "a flood reads on"
+        );
+        assert_eq!(
+            rest_after(1, Duration::ZERO, now_ns),
+            None,
+            "resting is off"
+        );
+        assert_eq!(rest_after(1, ms(5), 1_700_000_000_015_000_000), Some(ms(5)));
     }
 }

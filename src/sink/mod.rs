@@ -20,8 +20,10 @@ pub mod template;
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::book::row::BookRecord;
@@ -113,14 +115,20 @@ const BATCH: usize = 16;
 const GIVE_BACK_AFTER: usize = 8192;
 /// Flush early once this many bytes are buffered, even if more ticks are waiting.
 const FLUSH_AT: usize = 64 * 1024;
-/// How long the sink waits for more ticks once it has caught up, before it flushes and
-/// sleeps until woken. Without it a sink faster than the connections wakes (a futex call
-/// and two context switches) and writes once per tick; with it, it takes a batch per wait.
-/// This is also the most a written tick waits before it is flushed.
-const LINGER: Duration = Duration::from_millis(1);
+/// The default of `--flush-interval`: how long the sink, once it has caught up, lets ticks
+/// gather before it looks again. This is also the most a tick waits before it reaches the
+/// OS (plus the time to write what came with it).
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(1);
 
-/// Owns the receiver: writes every tick, flushes when the channel runs dry, finishes when
-/// every sender is gone. Stops early when `abort` fires or the output is closed.
+/// Owns the receiver: writes every tick, flushes when it has caught up, finishes when every
+/// sender is gone. Stops early when `abort` fires or the output is closed.
+///
+/// While ticks arrive the sink works in rounds: it takes everything queued, writes and
+/// flushes it, then sleeps for `flush_interval` without waiting on the channel, so the
+/// connections hand over ticks without waking anyone. A round that finds nothing queued
+/// ends the activity: the sink then waits on the channel itself, which costs no wake-up
+/// until the next tick, however long that takes. A tick waits at most `flush_interval`
+/// before it is written and handed to the OS.
 ///
 /// Runs inside `Handle::block_on` on a blocking thread (see the module docs).
 pub async fn run(
@@ -128,8 +136,9 @@ pub async fn run(
     mut sink: Box<dyn Sink>,
     stats: Arc<Stats>,
     abort: CancellationToken,
+    flush_interval: Duration,
 ) -> io::Result<SinkEnd> {
-    let result = drain(&mut rx, sink.as_mut(), &stats, &abort).await;
+    let result = drain(&mut rx, sink.as_mut(), &stats, &abort, flush_interval).await;
     // Stop taking ticks before finishing, so no sender waits on a sink that is gone.
     rx.close();
     let end = match result {
@@ -140,12 +149,8 @@ pub async fn run(
     let bytes = sink.buffered() as u64;
     match sink.finish() {
         Ok(n) => {
-            stats
-                .written
-                .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            stats
-                .bytes_written
-                .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+            stats.written.fetch_add(n, Relaxed);
+            stats.bytes_written.fetch_add(bytes, Relaxed);
             Ok(end)
         }
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(SinkEnd::OutputClosed),
@@ -158,6 +163,7 @@ async fn drain(
     sink: &mut dyn Sink,
     stats: &Stats,
     abort: &CancellationToken,
+    flush_interval: Duration,
 ) -> io::Result<SinkEnd> {
     let mut batch = Vec::with_capacity(BATCH);
     // Whether the channel has held a deep backlog since memory was last given back.
@@ -166,7 +172,9 @@ async fn drain(
     let mut refresh = tokio::time::interval(refresh_every.unwrap_or(Duration::from_secs(3600)));
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let received = tokio::select! {
+        // Idle: nothing queued, nothing unflushed. Wait on the channel itself: a quiet run
+        // costs no wake-up at all, and the first item wakes this thread at once.
+        let mut taken = tokio::select! {
             biased;
             _ = abort.cancelled() => return Ok(SinkEnd::Aborted),
             n = rx.recv_many(&mut batch, BATCH) => n,
@@ -175,39 +183,210 @@ async fn drain(
                 continue;
             }
         };
-        if received == 0 {
+        if taken == 0 {
             return Ok(SinkEnd::Drained);
         }
-        deep |= rx.queued() + received >= GIVE_BACK_AFTER;
-        // By reference, then dropped in place: a tick is moved once less than by `drain`.
-        for event in batch.iter().flat_map(Item::events) {
-            match event {
-                Event::Tick(tick) => sink.write(tick)?,
-                Event::Gap(gap) => sink.gap(gap)?,
-                Event::Book(record) => sink.book(record)?,
+        // Active: rounds of take everything, write, flush, sleep (see `run`).
+        loop {
+            deep |= rx.queued() + taken >= GIVE_BACK_AFTER;
+            write(&mut batch, sink)?;
+            if sink.buffered() >= FLUSH_AT {
+                commit(sink, stats)?;
+            }
+            taken = rx.try_recv_many(&mut batch, BATCH);
+            if taken > 0 {
+                continue;
+            }
+            commit(sink, stats)?;
+            if deep {
+                // Caught up after a deep backlog: its memory is free, and goes back.
+                crate::memory::give_back();
+                deep = false;
+            }
+            if abort.is_cancelled() {
+                return Ok(SinkEnd::Aborted);
+            }
+            if refresh_every.is_some() && refresh.tick().now_or_never().is_some() {
+                sink.refresh()?;
+            }
+            // This thread is the sink's own (see the module docs), so a blocking sleep
+            // stalls nothing else; no sender wakes it meanwhile, since it is not waiting on
+            // the channel.
+            std::thread::sleep(until_round(flush_interval, crate::clock::now_ns()));
+            taken = rx.try_recv_many(&mut batch, BATCH);
+            if taken == 0 {
+                break;
             }
         }
-        batch.clear();
-        if rx.is_empty() && sink.buffered() < FLUSH_AT {
-            // This thread is the sink's own (see the module docs), so a short blocking
-            // sleep stalls nothing else, and no sender wakes it meanwhile: tokio only
-            // wakes a receiver that is waiting.
-            std::thread::sleep(LINGER);
+    }
+}
+
+/// How long to sleep until the sink's next round: the next time the wall clock passes half
+/// an `interval` after a multiple of it. Connections that rest (`--flush-interval` of 2 ms
+/// and more) read at the multiples, so the sink comes half an interval after them and finds
+/// their ticks, instead of racing them and going idle just before they arrive.
+fn until_round(interval: Duration, now_ns: u64) -> Duration {
+    let every = interval.as_nanos() as u64;
+    if every == 0 {
+        return Duration::ZERO;
+    }
+    let phase = (now_ns + every / 2) % every;
+    Duration::from_nanos(every - phase)
+}
+
+/// Writes the events of `batch` and empties it.
+fn write(batch: &mut Vec<Item>, sink: &mut dyn Sink) -> io::Result<()> {
+    // By reference, then dropped in place: a tick is moved once less than by `drain`.
+    for event in batch.iter().flat_map(Item::events) {
+        match event {
+            Event::Tick(tick) => sink.write(tick)?,
+            Event::Gap(gap) => sink.gap(gap)?,
+            Event::Book(record) => sink.book(record)?,
         }
-        if deep && rx.is_empty() {
-            // Caught up after a deep backlog: its memory is free, and goes back.
-            crate::memory::give_back();
-            deep = false;
+    }
+    batch.clear();
+    Ok(())
+}
+
+/// Hands what is buffered to the OS (a live view redraws) and counts it.
+fn commit(sink: &mut dyn Sink, stats: &Stats) -> io::Result<()> {
+    let bytes = sink.buffered() as u64;
+    let committed = sink.flush()?;
+    stats.written.fetch_add(committed, Relaxed);
+    stats.bytes_written.fetch_add(bytes, Relaxed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::OnFull;
+    use crate::pipe::{Outbox, channel};
+    use crate::tick::{BookTicker, Decimal, Symbol, TickData};
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    /// A sink that reports each flush that committed ticks: when, and how many.
+    struct Probe {
+        pending: u64,
+        flushes: mpsc::Sender<(Instant, u64)>,
+    }
+
+    impl Sink for Probe {
+        fn write(&mut self, _: &Tick) -> io::Result<()> {
+            self.pending += 1;
+            Ok(())
         }
-        if rx.is_empty() || sink.buffered() >= FLUSH_AT {
-            let bytes = sink.buffered() as u64;
-            let committed = sink.flush()?;
-            stats
-                .written
-                .fetch_add(committed, std::sync::atomic::Ordering::Relaxed);
-            stats
-                .bytes_written
-                .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+        fn gap(&mut self, _: &Gap) -> io::Result<()> {
+            Ok(())
         }
+        fn buffered(&self) -> usize {
+            self.pending as usize
+        }
+        fn flush(&mut self) -> io::Result<u64> {
+            let n = std::mem::take(&mut self.pending);
+            if n > 0 {
+                let _ = self.flushes.send((Instant::now(), n));
+            }
+            Ok(n)
+        }
+        fn finish(&mut self) -> io::Result<u64> {
+            self.flush()
+        }
+    }
+
+    fn tick() -> Event {
+        let d = Decimal::parse("1").unwrap();
+        Event::Tick(Tick {
+            exchange: crate::exchange::Venue::Binance,
+            exchange_ns: 0,
+            symbol: Symbol::parse("BTCUSDT").unwrap(),
+            recv_ns: 1,
+            data: TickData::BookTicker(BookTicker {
+                update_id: 1,
+                bid: d,
+                bid_qty: d,
+                ask: d,
+                ask_qty: d,
+            }),
+        })
+    }
+
+    #[test]
+    fn rounds_come_half_an_interval_after_the_read_instants() {
+        let ms = Duration::from_millis;
+        let at = |ms_past: u64| 1_700_000_000_000_000_000 + ms_past * 1_000_000;
+        assert_eq!(until_round(ms(10), at(0)), ms(5));
+        assert_eq!(until_round(ms(10), at(4)), ms(1));
+        assert_eq!(
+            until_round(ms(10), at(5)),
+            ms(10),
+            "never a round twice at once"
+        );
+        assert_eq!(until_round(ms(10), at(7)), ms(8));
+        assert_eq!(until_round(Duration::ZERO, at(7)), Duration::ZERO);
+    }
+
+    /// The first tick after a quiet spell is written at once; ticks that follow while the
+    /// sink is active gather until its next round, and are written then without any
+    /// further tick arriving.
+    #[test]
+    fn ticks_gather_for_the_flush_interval_and_no_longer() {
+        // Long enough that the test thread, even on a loaded machine, sends before it ends.
+        let interval = Duration::from_secs(2);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = channel(100);
+        let (flushes, flushed) = mpsc::channel();
+        let stats = Arc::new(Stats::new(&[]));
+        let abort = CancellationToken::new();
+        let sink = Box::new(Probe {
+            pending: 0,
+            flushes,
+        });
+        let handle = runtime.handle().clone();
+        let task = {
+            let (stats, abort) = (stats.clone(), abort.clone());
+            runtime.spawn_blocking(move || handle.block_on(run(rx, sink, stats, abort, interval)))
+        };
+        let mut outbox = Outbox::new(tx, 64);
+        let never = CancellationToken::new();
+        let mut send = |n| {
+            for _ in 0..n {
+                outbox.push(tick());
+            }
+            runtime
+                .block_on(outbox.flush(OnFull::Block, &never))
+                .unwrap();
+        };
+        let wait = Duration::from_secs(30);
+        // Rounds fall at fixed phases of the wall clock (`until_round`): start just after one,
+        // so the next is a whole interval away.
+        std::thread::sleep(
+            until_round(interval, crate::clock::now_ns()) + Duration::from_millis(10),
+        );
+        send(1);
+        let (first, n) = flushed
+            .recv_timeout(wait)
+            .expect("the first tick is flushed");
+        assert_eq!(n, 1);
+        send(2);
+        send(3);
+        let (second, n) = flushed
+            .recv_timeout(wait)
+            .expect("gathered ticks are flushed");
+        assert_eq!(n, 5, "the ticks sent during one interval go out together");
+        assert!(
+            second - first >= interval - Duration::from_millis(200),
+            "flushed {:?} after the first: sooner than the interval",
+            second - first
+        );
+        drop(outbox);
+        let end = runtime.block_on(task).unwrap().unwrap();
+        assert_eq!(end, SinkEnd::Drained);
+        assert_eq!(stats.snapshot().written, 6);
     }
 }
