@@ -512,4 +512,55 @@ mod tests {
         }
         assert!(!text.contains('"'));
     }
+
+    /// Order-book rows in a file that also holds trades: the shared columns (`update_id`,
+    /// `price`, `qty`) are shared, the rest empty, and every line has every column.
+    #[test]
+    fn book_rows_fill_their_columns_beside_other_channels() {
+        use crate::book::row::{BookData, BookLine, BookRecord, DepthRow};
+        use crate::book::{BookRow, Change};
+        let level = |p: &str, q: &str| Change::parse(p, q).unwrap().level;
+        let mut csv = Csv::with_book_levels(&[Channel::Trade, Channel::Depth, Channel::Book], 1);
+        let mut header = Vec::new();
+        csv.header(&mut header);
+        let header = String::from_utf8(header).unwrap();
+        assert_eq!(
+            header.trim_end(),
+            "exchange,symbol,channel,recv_ns,exchange_ns,event_time,trade_time,trade_id,price,qty,\
+             buyer_is_maker,is_snapshot,first_update_id,update_id,prev_update_id,side,\
+             bid_0_price,bid_0_qty,ask_0_price,ask_0_qty"
+        );
+        let record = |data| BookRecord {
+            exchange: crate::exchange::Venue::BinanceFutures,
+            symbol: crate::tick::Symbol::parse("BTCUSDT").unwrap(),
+            recv_ns: 9,
+            data,
+        };
+        let mut out = Vec::new();
+        let depth = DepthRow {
+            exchange_ns: 8,
+            is_snapshot: false,
+            first_update_id: Some(5),
+            update_id: 6,
+            prev_update_id: Some(4),
+            bids: vec![level("100.10", "0")],
+            asks: vec![level("101", "2.5")],
+        };
+        csv.encode_book(&record(BookData::Depth(depth)), &mut out);
+        let line = BookLine {
+            exchange_ns: 8,
+            update_id: 6,
+            levels: BookRow {
+                bids: vec![],
+                asks: vec![level("101", "2.5")],
+            },
+        };
+        csv.encode_book(&record(BookData::Book(line)), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "binance-futures,BTCUSDT,depth,9,8,,,,100.10,0,,false,5,6,4,bid,,,,\n\
+             binance-futures,BTCUSDT,depth,9,8,,,,101,2.5,,false,5,6,4,ask,,,,\n\
+             binance-futures,BTCUSDT,book,9,8,,,,,,,,,6,,,,,101,2.5\n"
+        );
+    }
 }
