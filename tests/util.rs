@@ -195,3 +195,117 @@ pub fn summary_count(stderr: &str, name: &str) -> u64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no {name} count in {line:?}"))
 }
+
+/// One venue as the resilience tests exercise it: one stream served by its replay dialect
+/// from a fixture of `tests/data/{name}/`.
+#[derive(Debug)]
+pub struct Venue {
+    /// `--venue`, and the rows' `exchange`.
+    pub name: &'static str,
+    /// The symbol as typed and as rows spell it.
+    pub symbol: &'static str,
+    /// The channel recorded.
+    pub channel: &'static str,
+    /// The fixture holding the stream (among other streams the server must not send).
+    pub file: &'static str,
+    /// The row key of the stream's id (`update_id`, `trade_id`), an integer.
+    pub id: &'static str,
+    /// The venue pushes an unchanged message again with the same id (Bybit's level 1).
+    pub repeats_ids: bool,
+}
+
+/// Binance spot book tickers (40, every line one).
+pub const BINANCE: Venue = Venue {
+    name: "binance",
+    symbol: "BTCUSDT",
+    channel: "bookTicker",
+    file: "bookTicker.jsonl",
+    id: "update_id",
+    repeats_ids: false,
+};
+
+/// Bybit spot level-1 books of OPUSDC (30 of the file's 141 frames).
+pub const BYBIT: Venue = Venue {
+    name: "bybit",
+    symbol: "OPUSDC",
+    channel: "bookTicker",
+    file: "spot_orderbook_1.jsonl",
+    id: "update_id",
+    repeats_ids: true,
+};
+
+/// OKX BTC-USDT trades (72 of the file's 81 frames, one trade each).
+pub const OKX: Venue = Venue {
+    name: "okx",
+    symbol: "BTC-USDT",
+    channel: "trade",
+    file: "trades.jsonl",
+    id: "trade_id",
+    repeats_ids: false,
+};
+
+impl Venue {
+    /// A replay server configuration serving this venue's fixture as fast as possible.
+    pub fn replay_config(&self) -> ReplayConfig {
+        venue_replay_config(self.name, &[self.file])
+    }
+
+    /// The fixture's frames, in file order.
+    pub fn frames(&self) -> Vec<serde_json::Value> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(self.name)
+            .join(self.file);
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The ids of this venue's stream in the order the fixture serves them.
+    pub fn fixture_ids(&self) -> Vec<u64> {
+        let frames = self.frames();
+        let number = |v: &serde_json::Value| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .unwrap_or_else(|| panic!("not an id: {v}"))
+        };
+        frames
+            .iter()
+            .flat_map(|f| match self.name {
+                "binance" if f["s"] == self.symbol => vec![number(&f["u"])],
+                "bybit" if f["topic"] == format!("orderbook.1.{}", self.symbol) => {
+                    vec![number(&f["data"]["u"])]
+                }
+                "okx" if f["arg"]["instId"] == self.symbol => f["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| number(&t["tradeId"]))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// `foxtrot stream SYMBOL --venue V --channel C --format ndjson --endpoint URL` with
+    /// fast reconnects (see [`FAST`]).
+    pub fn stream_args<'a>(&'a self, url: &'a str) -> Vec<&'a str> {
+        let mut args = vec![
+            "stream",
+            self.symbol,
+            "--venue",
+            self.name,
+            "--channel",
+            self.channel,
+            "--format",
+            "ndjson",
+            "--endpoint",
+            url,
+        ];
+        args.extend(FAST);
+        args
+    }
+}

@@ -141,7 +141,7 @@ async fn stats_on_stderr_leave_stdout_to_the_data() {
 
 /// One HTTP/1.1 GET over a fresh connection: the status line, headers (lower-case names)
 /// and body.
-async fn get(addr: &str, path: &str) -> (String, BTreeMap<String, String>, String) {
+pub(crate) async fn get(addr: &str, path: &str) -> (String, BTreeMap<String, String>, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -161,7 +161,7 @@ async fn get(addr: &str, path: &str) -> (String, BTreeMap<String, String>, Strin
 }
 
 /// The samples of a scrape: `name{labels}` to value; and each family's type.
-fn parse_metrics(body: &str) -> (BTreeMap<String, f64>, BTreeMap<String, String>) {
+pub(crate) fn parse_metrics(body: &str) -> (BTreeMap<String, f64>, BTreeMap<String, String>) {
     let mut samples = BTreeMap::new();
     let mut types = BTreeMap::new();
     for line in body.lines() {

@@ -2,8 +2,9 @@
 //!
 //! Starts `foxtrot replay --flood` on 127.0.0.1 and, in rounds, runs each contender
 //! against it as a child process until it has taken N messages (2 book-ticker streams):
-//! foxtrot (`record` to NDJSON and CSV, `stream --format ndjson` to /dev/null) and the
-//! yardsticks in `baseline.rs` (this binary started again with `--child`). Each child is
+//! foxtrot (`record` to NDJSON and CSV, `stream --format ndjson` to /dev/null; `record` to
+//! NDJSON from the flood's Bybit and OKX dialects, the same two book tickers subscribed on
+//! `/v5/public/spot` and `/ws/v5/public`) and the yardsticks in `baseline.rs` (this binary started again with `--child`). Each child is
 //! reaped with `wait4`, which gives its own user+sys CPU time and peak RSS. Prints msgs/s
 //! (median, min, max), CPU seconds per million messages, peak RSS and ratios, then whether
 //! memory stays flat over a long run and the time an idle run takes to stop after SIGINT.
@@ -21,7 +22,7 @@
 //!
 //! Options after `--`: `--rounds R` (3), `--messages N` (1000000), `--long M` (10000000; 0
 //! skips), `--only TEXT` (only contenders whose label contains TEXT); `--live-only` (skip
-//! the flood section), `--rates R,R,..` (1000,10000,50000), `--live-seconds S` (10: each
+//! the flood section), `--flood-only` (skip the live-rate section), `--rates R,R,..` (1000,10000,50000), `--live-seconds S` (10: each
 //! live run takes `rate × S` messages), `--live-rounds R` (1), `--idle S` (60; 0 skips).
 //! Under `cargo test` (no `--bench` argument) it only runs a quick smoke check.
 
@@ -67,6 +68,9 @@ fn main() {
             &only,
         );
         println!();
+    }
+    if args.iter().any(|a| a == "--flood-only") {
+        return;
     }
     let rates: Vec<u64> = args
         .iter()
@@ -189,6 +193,27 @@ fn record(url: &str, out: &Path, n: u64) -> Command {
     cmd
 }
 
+/// `record` of two book tickers on another venue's flood dialect, to NDJSON.
+fn record_venue(venue: &str, symbols: [&str; 2], url: &str, out: &Path, n: u64) -> Command {
+    let mut cmd = Command::new(FOXTROT);
+    cmd.args(["record", "--venue", venue])
+        .args(symbols)
+        .args(["--channel", "bookTicker", "--endpoint", url, "-q"])
+        .arg("--limit")
+        .arg(n.to_string())
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
+fn record_bybit(url: &str, out: &Path, n: u64) -> Command {
+    record_venue("bybit", SYMBOLS, url, out, n)
+}
+
+fn record_okx(url: &str, out: &Path, n: u64) -> Command {
+    record_venue("okx", ["BTC-USDT", "ETH-USDT"], url, out, n)
+}
+
 fn stream(url: &str, _: &Path, n: u64) -> Command {
     let mut cmd = Command::new(FOXTROT);
     cmd.args(["stream", "--format", "ndjson"]);
@@ -214,6 +239,8 @@ const RECORD_NDJSON: &str = "foxtrot record --out file.ndjson";
 const RECORD_CSV: &str = "foxtrot record --out file.csv";
 const LOOP_NULL: &str = "minimal loop > /dev/null";
 const STREAM_NULL: &str = "foxtrot stream --format ndjson >/dev/null";
+const RECORD_BYBIT: &str = "foxtrot record --venue bybit -o f.ndjson";
+const RECORD_OKX: &str = "foxtrot record --venue okx -o f.ndjson";
 
 const CONTENDERS: &[Contender] = &[
     Contender {
@@ -255,6 +282,16 @@ const CONTENDERS: &[Contender] = &[
         label: STREAM_NULL,
         extension: None,
         run: Run::Command(stream),
+    },
+    Contender {
+        label: RECORD_BYBIT,
+        extension: Some("ndjson"),
+        run: Run::Command(record_bybit),
+    },
+    Contender {
+        label: RECORD_OKX,
+        extension: Some("ndjson"),
+        run: Run::Command(record_okx),
     },
 ];
 
@@ -476,6 +513,13 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
         ratio(STREAM_NULL, LOOP_NULL),
         cpu_ratio(STREAM_NULL, LOOP_NULL)
     );
+    for (venue, label) in [("bybit", RECORD_BYBIT), ("okx", RECORD_OKX)] {
+        println!(
+            "record ndjson {venue:<5} / binance:      {:.2}x rate, {:.2}x CPU (goal: rate within 30 %)",
+            ratio(label, RECORD_NDJSON),
+            cpu_ratio(label, RECORD_NDJSON)
+        );
+    }
 
     if long > 0 {
         // The channel holds up to --buffer ticks, and how deep it gets depends on how long the
@@ -665,10 +709,10 @@ fn smoke() {
     let n = 2_000;
     let server = Server::start(2 * n);
     let dir = tempfile::tempdir().unwrap();
-    for label in [LOOP, RECORD_NDJSON, RECORD_CSV] {
+    for label in [LOOP, RECORD_NDJSON, RECORD_CSV, RECORD_BYBIT, RECORD_OKX] {
         let contender = CONTENDERS.iter().find(|c| c.label == label).unwrap();
         run_once(contender, &server, dir.path(), n);
     }
     live::smoke(dir.path());
-    println!("e2e smoke: 5 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
+    println!("e2e smoke: 7 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
 }

@@ -1119,6 +1119,21 @@ mod tests {
             panic!()
         };
         assert_eq!((code, k), (60018, key("trades:BTC-XYZ")));
+        // A request's `id` is echoed first (OKX adds it when the request carried one).
+        assert_eq!(
+            ack(
+                r#"{"id":"1512","event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}"#
+            ),
+            Decoded::Control(Control::Ack {
+                key: key("trades:BTC-USDT")
+            })
+        );
+        let Decoded::Control(Control::Error { code, .. }) = ack(
+            r#"{"id":"1512","event":"error","code":"60019","msg":"Invalid op: login","connId":"a4d3ae55"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(code, 60019);
         assert_eq!(ack("pong"), Decoded::Control(Control::Pong));
         assert_eq!(
             ack(

@@ -61,15 +61,15 @@ pub struct Behavior {
     pub flood: Option<u64>,
     /// Depth mode: serve generated order books as diff-depth streams (see `depth.rs`).
     pub depth: Option<std::sync::Arc<super::depth::DepthMarkets>>,
-    /// Close a connection of a venue that drops silent ones (OKX: 30 s) once nothing was
-    /// pushed to it for this long; zero never does.
-    pub idle_limit: Duration,
+    /// Close a connection of a venue that drops silent ones once nothing kept it alive for
+    /// this long: on OKX nothing pushed (data or a `pong` to the client's `ping`), on Bybit
+    /// neither a client ping nor data. `None` is the venue's own limit (OKX 30 s, Bybit
+    /// 10 minutes: `okx::IDLE_LIMIT`, `bybit::IDLE_LIMIT`); zero never closes. Binance
+    /// connections are closed by `pong_timeout` and `max_age` instead.
+    pub idle_limit: Option<Duration>,
     /// Stamp every message's times with this server's clock shifted by this many ms (a
     /// venue whose clock is ahead, positive, or behind, negative).
     pub clock_shift_ms: Option<i64>,
-    /// Bybit connections: close one on which neither a client ping nor data passed for
-    /// this long; `None` is Bybit's own limit (10 minutes, `bybit::IDLE_LIMIT`).
-    pub client_idle_limit: Option<Duration>,
 }
 
 impl Default for Behavior {
@@ -90,10 +90,17 @@ impl Default for Behavior {
             live: false,
             flood: None,
             depth: None,
-            idle_limit: super::dialect::okx::IDLE_LIMIT,
+            idle_limit: None,
             clock_shift_ms: None,
-            client_idle_limit: None,
         }
+    }
+}
+
+impl Behavior {
+    /// The idle limit of a venue whose own limit is `venue_limit`; `None` never closes.
+    pub(crate) fn idle_limit_or(&self, venue_limit: Duration) -> Option<Duration> {
+        let limit = self.idle_limit.unwrap_or(venue_limit);
+        (!limit.is_zero()).then_some(limit)
     }
 }
 
@@ -232,6 +239,22 @@ mod tests {
             (stall.after_sent(0), stall.after_sent(1)),
             (Continue, Step::Stall)
         );
+    }
+
+    #[test]
+    fn one_idle_limit_defaults_to_each_venues_own() {
+        let venue = Duration::from_secs(30);
+        assert_eq!(Behavior::default().idle_limit_or(venue), Some(venue));
+        let short = Behavior {
+            idle_limit: Some(Duration::from_millis(400)),
+            ..Behavior::default()
+        };
+        assert_eq!(short.idle_limit_or(venue), Some(Duration::from_millis(400)));
+        let never = Behavior {
+            idle_limit: Some(Duration::ZERO),
+            ..Behavior::default()
+        };
+        assert_eq!(never.idle_limit_or(venue), None);
     }
 
     #[test]

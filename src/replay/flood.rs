@@ -15,6 +15,12 @@
 //! are generated straight into one buffer that is written with one `write_all`. Between
 //! buffers the session looks at incoming frames through tungstenite and flushes whatever
 //! tungstenite queued (a pong, a close reply), so the two never interleave inside a frame.
+//!
+//! On Bybit's and OKX's paths the flood speaks their dialect instead (`venue`): it answers
+//! the client's subscribe request, then generates those venues' payloads for the streams
+//! subscribed. The path chooses, so one flood server serves every venue at once.
+
+mod venue;
 
 use std::time::Duration;
 
@@ -30,9 +36,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::behavior::{Behavior, Pacer};
-use super::endpoint::{Endpoint, Framing};
+use super::endpoint::Framing;
 use super::session::{PING_PAYLOAD, ping_timer, tick};
 use super::stats::Stats;
+pub(crate) use venue::Protocol;
+use venue::{Format, Requests};
 
 /// Bytes of frames generated before each write; about 500 book tickers.
 const CHUNK: usize = 64 * 1024;
@@ -55,6 +63,8 @@ struct Generator {
     trade_id: u64,
     /// Event time, ms since the Unix epoch.
     time_ms: u64,
+    /// Whose payloads it writes.
+    format: Format,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -90,6 +100,7 @@ impl Generator {
             id: rng.u64(1_000_000_000..60_000_000_000),
             trade_id: rng.u64(1_000_000_000..4_000_000_000),
             time_ms: 1_723_161_255_343,
+            format: Format::Binance,
         })
     }
 
@@ -105,10 +116,16 @@ impl Generator {
         if rng.u8(..) < 64 {
             self.time_ms += 1;
         }
-        match self.kind {
-            Kind::BookTicker => self.book_ticker(rng, out),
-            Kind::Trade => self.trade(rng, out),
-            Kind::AggTrade => self.agg_trade(rng, out),
+        match (self.format, self.kind) {
+            (Format::Binance, Kind::BookTicker) => self.book_ticker(rng, out),
+            (Format::Binance, Kind::Trade) => self.trade(rng, out),
+            (Format::Binance | Format::Bybit | Format::Okx, Kind::AggTrade) => {
+                self.agg_trade(rng, out)
+            }
+            (Format::Bybit, Kind::BookTicker) => self.bybit_book_ticker(rng, out),
+            (Format::Bybit, Kind::Trade) => self.bybit_trade(rng, out),
+            (Format::Okx, Kind::BookTicker) => self.okx_book_ticker(rng, out),
+            (Format::Okx, Kind::Trade) => self.okx_trade(rng, out),
         }
     }
 
@@ -214,7 +231,7 @@ fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
-/// The streams of `endpoint` the flood generates, round-robin, each with its own values.
+/// The streams the flood generates, round-robin, each with its own values.
 struct Flood {
     generators: Vec<Generator>,
     framing: Framing,
@@ -226,17 +243,17 @@ struct Flood {
 }
 
 impl Flood {
-    fn new(endpoint: &Endpoint) -> Flood {
+    /// The flood of the streams `names` (as `protocol` spells them), framed as `framing`.
+    fn new(protocol: Protocol, names: &[String], framing: Framing) -> Flood {
         // Fixed seed: every run of a benchmark sends the same bytes.
         let mut rng = fastrand::Rng::with_seed(0x5EED_F0C5);
-        let generators = endpoint
-            .streams
+        let generators = names
             .iter()
-            .filter_map(|name| Generator::new(name, &mut rng))
+            .filter_map(|name| Generator::for_venue(protocol, name, &mut rng))
             .collect();
         Flood {
             generators,
-            framing: endpoint.framing,
+            framing,
             rng,
             turn: 0,
             payload: Vec::with_capacity(512),
@@ -276,31 +293,62 @@ enum End {
     Gone,
 }
 
-/// Sends `total` generated messages for the streams in `endpoint`, as fast as the socket
-/// takes them or at `behavior.rate` per second, then a normal Close frame; returns how many
-/// were sent.
+/// What a flood connection asked for: its protocol, and (Binance) the streams in its URL and
+/// their framing.
+pub(crate) struct Request<'a> {
+    /// The venue protocol, from the path.
+    pub(crate) protocol: Protocol,
+    /// The streams named in the URL (Binance; the others subscribe).
+    pub(crate) streams: &'a [String],
+    /// The framing of data messages.
+    pub(crate) framing: Framing,
+}
+
+/// Sends `total` generated messages for the streams asked for (in the URL, or by the first
+/// successful subscribe), as fast as the socket takes them or at `behavior.rate` per
+/// second, then a normal Close frame; returns how many were sent.
 pub(crate) async fn run(
     mut ws: Ws,
-    endpoint: &Endpoint,
+    request: Request<'_>,
     total: u64,
     behavior: &Behavior,
     stats: &Stats,
     stop: &CancellationToken,
 ) -> u64 {
-    let mut flood = Flood::new(endpoint);
+    let protocol = request.protocol;
+    let mut requests = Requests::default();
+    let names = if protocol == Protocol::Binance {
+        Ok(request.streams.to_vec())
+    } else {
+        venue::subscribed(&mut ws, protocol, &mut requests, stats, stop).await
+    };
+    let mut flood = Flood::new(
+        protocol,
+        names.as_deref().unwrap_or_default(),
+        request.framing,
+    );
+    let mut peer = Peer {
+        protocol,
+        requests: &mut requests,
+    };
     let mut sent = 0;
-    let end = if flood.generators.is_empty() {
+    let end = if let Err(end) = names {
+        end
+    } else if flood.generators.is_empty() {
         debug!("flood: no bookTicker, trade or aggTrade stream requested; idling");
-        idle(&mut ws, behavior.ping_interval, stats, stop).await
+        idle(&mut ws, &mut peer, behavior.ping_interval, stats, stop).await
     } else if behavior.rate > 0 {
-        paced(&mut ws, &mut flood, total, behavior, &mut sent, stats, stop).await
+        paced(
+            &mut ws, &mut peer, &mut flood, total, behavior, &mut sent, stats, stop,
+        )
+        .await
     } else {
         let mut chunk = Vec::with_capacity(CHUNK + 1024);
         loop {
             if stop.is_cancelled() {
                 break End::Stopped;
             }
-            if let Some(end) = look_in(&mut ws, stats).await {
+            if let Some(end) = look_in(&mut ws, &mut peer, stats).await {
                 break end;
             }
             if sent == total {
@@ -330,8 +378,10 @@ pub(crate) async fn run(
 /// Sends at `behavior.rate` messages a second: at each due time, every message that has
 /// come due since, in one write (a 1 ms timer paces high rates in small bursts, as a venue's
 /// batching does); pings every `behavior.ping_interval` in between.
+#[allow(clippy::too_many_arguments)]
 async fn paced(
     ws: &mut Ws,
+    peer: &mut Peer<'_>,
     flood: &mut Flood,
     total: u64,
     behavior: &Behavior,
@@ -351,7 +401,7 @@ async fn paced(
             biased;
             () = stop.cancelled() => return End::Stopped,
             frame = ws.next() => {
-                if let Some(end) = answer(ws, frame, stats).await {
+                if let Some(end) = answer(ws, peer, frame, stats).await {
                     return end;
                 }
                 continue;
@@ -381,10 +431,34 @@ async fn paced(
     }
 }
 
+/// The client side of a flood connection: its protocol and request state.
+struct Peer<'a> {
+    protocol: Protocol,
+    requests: &'a mut Requests,
+}
+
+impl Peer<'_> {
+    /// Queues the dialect's replies to a client text frame (none on Binance's flood).
+    async fn reply(&mut self, ws: &mut Ws, text: &str, stats: &Stats) -> Option<End> {
+        if self.protocol == Protocol::Binance {
+            return None;
+        }
+        stats.request();
+        let (replies, _) = self.requests.answer(self.protocol, text);
+        for reply in replies {
+            if ws.feed(Message::text(reply)).await.is_err() {
+                return Some(End::Gone);
+            }
+        }
+        None
+    }
+}
+
 /// Handles one frame the client sent while the flood waited; `Some` when the session is
 /// over. What tungstenite queued in answer is written before returning.
 async fn answer(
     ws: &mut Ws,
+    peer: &mut Peer<'_>,
     frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
     stats: &Stats,
 ) -> Option<End> {
@@ -397,6 +471,7 @@ async fn answer(
             stats.pong();
             None
         }
+        Some(Ok(Message::Text(text))) => peer.reply(ws, text.as_str(), stats).await,
         Some(Ok(_)) => None,
         Some(Err(e)) => {
             debug!(error = %e, "flood read failed");
@@ -413,7 +488,7 @@ async fn answer(
 /// Handles whatever the client has sent without waiting; `Some` when the session is over.
 /// Anything tungstenite queued in answer (a pong, a close reply) is written before
 /// returning, so the next raw frame cannot land inside one of its frames.
-async fn look_in(ws: &mut Ws, stats: &Stats) -> Option<End> {
+async fn look_in(ws: &mut Ws, peer: &mut Peer<'_>, stats: &Stats) -> Option<End> {
     let mut answered = false;
     let end = loop {
         // Polling once is cancel-safe: a partial frame stays in tungstenite's buffer.
@@ -425,6 +500,12 @@ async fn look_in(ws: &mut Ws, stats: &Stats) -> Option<End> {
                 break Some(End::PeerClosed);
             }
             Some(Some(Ok(Message::Pong(_)))) => stats.pong(),
+            Some(Some(Ok(Message::Text(text)))) => {
+                answered = true;
+                if let Some(end) = peer.reply(ws, text.as_str(), stats).await {
+                    return Some(end);
+                }
+            }
             Some(Some(Ok(_))) => answered = true,
             Some(Some(Err(e))) => {
                 debug!(error = %e, "flood read failed");
@@ -446,6 +527,7 @@ async fn look_in(ws: &mut Ws, stats: &Stats) -> Option<End> {
 /// `ping_interval`; none when it is zero).
 async fn idle(
     ws: &mut Ws,
+    peer: &mut Peer<'_>,
     ping_interval: Duration,
     stats: &Stats,
     stop: &CancellationToken,
@@ -455,7 +537,7 @@ async fn idle(
         tokio::select! {
             () = stop.cancelled() => return End::Stopped,
             frame = ws.next() => {
-                if let Some(end) = answer(ws, frame, stats).await {
+                if let Some(end) = answer(ws, peer, frame, stats).await {
                     return end;
                 }
             }
@@ -491,22 +573,18 @@ async fn close(ws: &mut Ws, stats: &Stats, code: CloseCode, reason: &'static str
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::behavior::DEFAULT_PING_INTERVAL;
     use super::*;
 
-    fn endpoint(framing: Framing, streams: &[&str]) -> Endpoint {
-        Endpoint {
-            dialect: crate::replay::endpoint::Dialect::Binance,
-            route: None,
-            micros: false,
-            framing,
-            streams: streams.iter().map(|s| (*s).to_owned()).collect(),
-        }
+    /// A Binance flood of `streams`.
+    fn binance(framing: Framing, streams: &[&str]) -> Flood {
+        let names: Vec<String> = streams.iter().map(|s| (*s).to_owned()).collect();
+        Flood::new(Protocol::Binance, &names, framing)
     }
 
     /// Splits generated frames back into payloads, checking each header.
-    fn payloads(mut bytes: &[u8]) -> Vec<String> {
+    pub(super) fn payloads(mut bytes: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
         while !bytes.is_empty() {
             assert_eq!(bytes[0], 0x81, "final text frame");
@@ -536,7 +614,7 @@ mod tests {
     fn generated_frames_decode_as_ticks_with_increasing_ids() {
         use crate::exchange::{Decoded, Exchange, Out, binance::Binance};
         use crate::tick::TickData;
-        let mut flood = Flood::new(&endpoint(
+        let mut flood = binance(
             Framing::Combined,
             &[
                 "btcusdt@bookTicker",
@@ -544,7 +622,7 @@ mod tests {
                 "btcusdt@depth",
                 "ethusdt@aggTrade",
             ],
-        ));
+        );
         assert_eq!(flood.generators.len(), 3, "depth is not generated");
         let mut bytes = Vec::new();
         for _ in 0..3000 {
@@ -717,7 +795,7 @@ mod tests {
 
     #[test]
     fn raw_framing_sends_bare_payloads() {
-        let mut flood = Flood::new(&endpoint(Framing::Raw, &["btcusdt@bookTicker"]));
+        let mut flood = binance(Framing::Raw, &["btcusdt@bookTicker"]);
         let mut bytes = Vec::new();
         flood.push(&mut bytes);
         let payload = &payloads(&bytes)[0];

@@ -102,8 +102,7 @@ impl ReplayConfig {
                 flood: args.flood,
                 clock_shift_ms: args.clock_shift_ms,
                 depth: depth_of(args),
-                idle_limit: OKX_IDLE_LIMIT,
-                client_idle_limit: None,
+                idle_limit: None,
             },
         })
     }

@@ -161,6 +161,19 @@ pub(crate) async fn serve(
             return;
         }
     };
+    if let (Some(category), Some(total)) = (bybit, shared.behavior.flood) {
+        shared.stats.session_opened();
+        let _open = OpenGuard(&shared.stats);
+        let request = super::flood::Request {
+            protocol: super::flood::Protocol::Bybit(category),
+            streams: &[],
+            framing: Framing::Raw,
+        };
+        let sent =
+            super::flood::run(ws, request, total, &shared.behavior, &shared.stats, &stop).await;
+        debug!(%peer, sent, "bybit flood ended");
+        return;
+    }
     if let Some(category) = bybit {
         shared.stats.session_opened();
         let _open = OpenGuard(&shared.stats);
@@ -174,8 +187,16 @@ pub(crate) async fn serve(
     shared.stats.session_opened();
     let _open = OpenGuard(&shared.stats);
     if let Some(total) = shared.behavior.flood {
+        let request = super::flood::Request {
+            protocol: match endpoint.dialect {
+                Dialect::Binance => super::flood::Protocol::Binance,
+                Dialect::Okx => super::flood::Protocol::Okx,
+            },
+            streams: &endpoint.streams,
+            framing: endpoint.framing,
+        };
         let sent =
-            super::flood::run(ws, &endpoint, total, &shared.behavior, &shared.stats, &stop).await;
+            super::flood::run(ws, request, total, &shared.behavior, &shared.stats, &stop).await;
         debug!(%peer, sent, "flood ended");
         return;
     }
@@ -236,9 +257,11 @@ struct Session {
     /// When the oldest unanswered Ping times out; `None` while none is unanswered or
     /// there is no `pong_timeout`.
     pong_due: Option<Instant>,
-    /// When a venue that closes silent connections (OKX) closes this one: `idle_limit`
+    /// When a venue that closes silent connections (OKX) closes this one: its idle limit
     /// after the last write; `None` for other venues.
     idle_due: Option<Instant>,
+    /// That idle limit (`Behavior::idle_limit`, or OKX's own).
+    idle_limit: Option<Duration>,
 }
 
 impl Session {
@@ -252,6 +275,9 @@ impl Session {
             .iter()
             .any(|i| matches!(i.kind, InjectionKind::Truncated | InjectionKind::Oversized));
         let now = Instant::now();
+        let idle_limit = (endpoint.dialect == Dialect::Okx)
+            .then(|| behavior.idle_limit_or(super::dialect::okx::IDLE_LIMIT))
+            .flatten();
         let mut session = Session {
             library: Arc::clone(&shared.library),
             stats: Arc::clone(&shared.stats),
@@ -274,8 +300,8 @@ impl Session {
             last_frame: None,
             expires: behavior.max_age.map(|age| now + age),
             pong_due: None,
-            idle_due: (endpoint.dialect == Dialect::Okx && !behavior.idle_limit.is_zero())
-                .then(|| now + behavior.idle_limit),
+            idle_due: idle_limit.map(|limit| now + limit),
+            idle_limit,
             behavior,
         };
         if session.behavior.live
@@ -331,8 +357,13 @@ impl Session {
                 frame = self.stream.next() => self.on_frame(frame).await,
                 flushed = self.sink.flush(), if self.dirty => {
                     self.dirty = false;
-                    if let Some(due) = self.idle_due.as_mut() {
-                        *due = Instant::now() + self.behavior.idle_limit;
+                    // OKX: "if the subscription is not established or data has not been
+                    // pushed for more than 30 seconds": until a subscription stands, answers
+                    // (pongs, errors) keep nothing alive.
+                    if let (Some(due), Some(limit), false) =
+                        (self.idle_due.as_mut(), self.idle_limit, self.subscriptions.is_empty())
+                    {
+                        *due = Instant::now() + limit;
                     }
                     ok_or_gone(flushed)
                 }
@@ -706,7 +737,7 @@ pub(super) async fn tick(timer: &mut Option<Interval>) {
 }
 
 /// Resolves at `deadline`; never when there is none.
-async fn at(deadline: Option<Instant>) {
+pub(crate) async fn at(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
@@ -715,7 +746,7 @@ async fn at(deadline: Option<Instant>) {
 
 /// Reads and discards until the client goes away or the server stops, answering nothing:
 /// the stalled server whose kernel still acknowledges what the client sends.
-async fn drain(mut tcp: TcpStream, stop: &CancellationToken) {
+pub(crate) async fn drain(mut tcp: TcpStream, stop: &CancellationToken) {
     let mut buffer = vec![0; DRAIN_BUFFER];
     loop {
         tokio::select! {

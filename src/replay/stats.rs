@@ -51,7 +51,7 @@ pub struct StatsSnapshot {
     pub injected: u64,
     /// Connections closed because a Ping went unanswered for `Behavior::pong_timeout`.
     pub pong_timeouts: u64,
-    /// Connections closed because nothing was pushed for `Behavior::idle_limit` (OKX).
+    /// Connections closed because nothing kept them alive for `Behavior::idle_limit` (OKX, Bybit).
     pub idle_closes: u64,
 }
 
@@ -106,7 +106,7 @@ impl Stats {
         self.pong_timeouts.load(Ordering::Relaxed)
     }
 
-    /// Connections closed because nothing was pushed for `Behavior::idle_limit` (OKX).
+    /// Connections closed because nothing kept them alive for `Behavior::idle_limit` (OKX, Bybit).
     pub fn idle_closes(&self) -> u64 {
         self.idle_closes.load(Ordering::Relaxed)
     }

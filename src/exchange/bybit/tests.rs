@@ -335,6 +335,27 @@ fn spot_subscribes_ten_args_a_request_and_topics_are_shared() {
 }
 
 #[test]
+fn a_full_connection_of_the_longest_topics_stays_under_bybits_21000_characters() {
+    // "For one public connection, you cannot have length of "args" array over 21,000
+    // characters": the most streams foxtrot puts on one connection, with 20-character
+    // symbols on the longest topic, as one JSON array.
+    let max = LINEAR.limits().max_streams_per_connection;
+    let topics: Vec<String> = (0..max)
+        .map(|i| {
+            let stream = id(
+                Venue::BybitLinear,
+                &format!("{i:0>16}USDT"),
+                Channel::Liquidation,
+            );
+            topic(&stream)
+        })
+        .collect();
+    assert_eq!(topics[0].len(), "allLiquidation.".len() + 20);
+    let chars = serde_json::to_string(&topics).unwrap().len();
+    assert!(chars <= 21_000, "{chars} characters of args");
+}
+
+#[test]
 fn symbols_follow_bybits_spelling() {
     assert_eq!(parse_symbol("btcusdt").unwrap().as_str(), "BTCUSDT");
     assert_eq!(

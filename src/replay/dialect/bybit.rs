@@ -2,19 +2,22 @@
 //!
 //! This module owns what differs from Binance on a Bybit connection: the paths, the
 //! subscribe protocol (`{"op":"subscribe","args":[topics],"req_id":"..."}` answered with
-//! `{"success":...,"ret_msg":...,"conn_id":...,"req_id":...,"op":"subscribe"}`; at most
-//! 10 args per request on spot, topics checked for their form and an upper-case symbol),
-//! the JSON heartbeat (`{"op":"ping"}` answered with the category's `pong`), and closing a
-//! connection on which neither a ping nor data passed for [`Behavior::client_idle_limit`]
-//! (Bybit: 10 minutes), so a client's heartbeat is tested for real. The server sends no
-//! WebSocket pings here, as Bybit's public streams do not.
+//! `{"success":...,"ret_msg":...,"conn_id":...,"req_id":...,"op":"subscribe"}`; at most 10
+//! args per request on spot, at most 21,000 characters of args per connection, a topic
+//! subscribed twice refused (`error:already subscribed,topic:...`), topics checked for
+//! their form and an upper-case symbol), the JSON heartbeat (`{"op":"ping"}` answered with
+//! the category's `pong`), and closing a connection on which neither a ping nor data passed
+//! for `Behavior::idle_limit` (Bybit: 10 minutes, [`IDLE_LIMIT`]), so a client's heartbeat
+//! is tested for real. The server sends no WebSocket pings here, as Bybit's public streams
+//! do not.
 //!
 //! What is sent: the library's Bybit lines (classified by their `topic`), in file order,
 //! each once and byte for byte, if its topic is subscribed when the cursor reaches it. The
 //! cursor starts at the first successful subscribe (with `live`, where the shared timeline
-//! is then). `limit`, `close_after`, `drop_after`, `rate` and `live` behave as on Binance
-//! connections; other faults are Binance-only.
+//! is then). `limit`, `close_after`, `drop_after`, `stall_after`, `rate` and `live` behave
+//! as on Binance connections; other faults are Binance-only.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +35,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::replay::behavior::{Pacer, Step};
-use crate::replay::session::Shared;
+use crate::replay::session::{Shared, at, drain};
 
 /// Bybit's limit: "if there is no ping-pong and no stream data sent from server end, the
 /// connection will be cut off after 10 minutes".
@@ -40,6 +43,10 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(600);
 
 /// "Spot can input up to 10 args for each subscription request".
 pub const SPOT_MAX_ARGS: usize = 10;
+
+/// "For one public connection, you cannot have length of \"args\" array over 21,000
+/// characters": the topics subscribed on a connection, as a JSON array, at most this long.
+pub const MAX_ARGS_CHARS: usize = 21_000;
 
 /// A Bybit market category, chosen by the path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +116,8 @@ enum Flow {
     Continue,
     Close(CloseCode, &'static str),
     Drop,
+    /// Send nothing more (no data, pongs or Close replies) while reading what arrives.
+    Stall,
     Gone,
 }
 
@@ -148,6 +157,7 @@ pub(crate) async fn run(
         Flow::Drop => {
             let _ = session.ws.get_mut().shutdown().await;
         }
+        Flow::Stall => drain(session.ws.into_inner(), stop).await,
         Flow::Continue | Flow::Gone => {}
     }
     sent
@@ -155,13 +165,14 @@ pub(crate) async fn run(
 
 impl Session {
     async fn serve(&mut self, stop: &CancellationToken) -> Flow {
-        let idle_limit = self.shared.behavior.client_idle_limit.unwrap_or(IDLE_LIMIT);
+        let idle_limit = self.shared.behavior.idle_limit_or(IDLE_LIMIT);
         loop {
             let step = self.shared.behavior.after_sent(self.sent);
             match step {
                 Step::Close => return Flow::Close(CloseCode::Normal, ""),
                 Step::Drop => return Flow::Drop,
-                Step::Continue | Step::Idle | Step::Stall => {}
+                Step::Stall => return Flow::Stall,
+                Step::Continue | Step::Idle => {}
             }
             let next = self.next_message();
             let may_send = step == Step::Continue && next.is_some();
@@ -180,7 +191,8 @@ impl Session {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Gone,
                     Some(Ok(_)) => Flow::Continue,
                 },
-                () = tokio::time::sleep_until(self.alive_at + idle_limit) => {
+                () = at(idle_limit.map(|limit| self.alive_at + limit)) => {
+                    self.shared.stats.idle_closed();
                     Flow::Close(CloseCode::Normal, "no ping")
                 }
                 () = async {
@@ -230,43 +242,52 @@ impl Session {
     /// Answers one text frame from the client.
     async fn answer(&mut self, text: &str) -> Flow {
         self.shared.stats.request();
-        let (op, req_id, outcome) = match serde_json::from_str::<Request>(text) {
-            Err(_) => ("".to_owned(), None, Err("Invalid request")),
-            Ok(request) => {
-                let outcome = match request.op.as_str() {
-                    "ping" => {
-                        self.alive_at = Instant::now();
-                        self.shared.stats.pong();
-                        Ok("pong")
-                    }
-                    "subscribe" => self.subscribe(&request.args),
-                    "unsubscribe" => {
-                        for topic in &request.args {
-                            self.subscribed.remove(topic);
+        let (op, req_id, outcome): (String, _, Result<&str, Cow<'static, str>>) =
+            match serde_json::from_str::<Request>(text) {
+                Err(_) => ("".to_owned(), None, Err("Invalid request".into())),
+                Ok(request) => {
+                    let outcome = match request.op.as_str() {
+                        "ping" => {
+                            self.alive_at = Instant::now();
+                            self.shared.stats.pong();
+                            Ok("pong")
                         }
-                        Ok("")
-                    }
-                    _ => Err("Invalid op"),
-                };
-                (request.op, request.req_id, outcome)
-            }
-        };
-        let reply = self.reply(&op, req_id.as_deref(), outcome);
+                        "subscribe" => self.subscribe(&request.args),
+                        "unsubscribe" => {
+                            for topic in &request.args {
+                                self.subscribed.remove(topic);
+                            }
+                            Ok("")
+                        }
+                        _ => Err("Invalid op".into()),
+                    };
+                    (request.op, request.req_id, outcome)
+                }
+            };
+        let reply = reply(
+            self.category,
+            &self.conn_id,
+            &op,
+            req_id.as_deref(),
+            outcome.as_ref().map(|m| *m).map_err(|e| e.as_ref()),
+        );
         match self.ws.send(Message::text(reply)).await {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Gone,
         }
     }
 
-    fn subscribe(&mut self, args: &[String]) -> Result<&'static str, &'static str> {
-        if args.is_empty() {
-            return Err("args is empty");
+    fn subscribe(&mut self, args: &[String]) -> Result<&'static str, Cow<'static, str>> {
+        let success = check_subscribe(self.category, args)?;
+        // As Bybit answers a topic subscribed twice on one connection (a real answer:
+        // `"ret_msg":"error:already subscribed,topic:allLiquidation.ORDERUSDT"`).
+        if let Some(topic) = args.iter().find(|t| self.subscribed.contains(*t)) {
+            return Err(format!("error:already subscribed,topic:{topic}").into());
         }
-        if self.category == Category::Spot && args.len() > SPOT_MAX_ARGS {
-            return Err("args size >10");
-        }
-        if !args.iter().all(|t| valid_topic(self.category, t)) {
-            return Err("Invalid topic");
+        let mut all: Vec<&String> = self.subscribed.iter().collect();
+        all.extend(args);
+        if args_chars(&all) > MAX_ARGS_CHARS {
+            return Err("args length exceeds 21000 characters".into());
         }
         self.subscribed.extend(args.iter().cloned());
         if self.cursor.is_none() {
@@ -277,33 +298,89 @@ impl Session {
             });
             self.cursor = Some(start.min(self.shared.library.messages().len()));
         }
-        Ok(match self.category {
-            Category::Spot => "subscribe",
-            Category::Linear => "",
-        })
+        Ok(success)
     }
+}
 
-    /// The answer, shaped as the category's documented examples.
-    fn reply(&self, op: &str, req_id: Option<&str>, outcome: Result<&str, &str>) -> String {
-        let (success, ret_msg) = match outcome {
-            Ok(msg) => (true, msg),
-            Err(msg) => (false, msg),
-        };
-        let quote = |text: &str| serde_json::Value::from(text).to_string();
-        let mut reply = format!(
-            r#"{{"success":{success},"ret_msg":{},"conn_id":{}"#,
-            quote(ret_msg),
-            quote(&self.conn_id)
-        );
-        // Spot echoes a req_id only when one was sent; linear always has the key.
-        match (self.category, req_id) {
-            (_, Some(id)) => reply.push_str(&format!(r#","req_id":{}"#, quote(id))),
-            (Category::Linear, None) => reply.push_str(r#","req_id":"""#),
-            (Category::Spot, None) => {}
-        }
-        reply.push_str(&format!(r#","op":{}}}"#, quote(op)));
-        reply
+/// The answer to a request, shaped as the category's documented examples.
+fn reply(
+    category: Category,
+    conn_id: &str,
+    op: &str,
+    req_id: Option<&str>,
+    outcome: Result<&str, &str>,
+) -> String {
+    let (success, ret_msg) = match outcome {
+        Ok(msg) => (true, msg),
+        Err(msg) => (false, msg),
+    };
+    let quote = |text: &str| serde_json::Value::from(text).to_string();
+    let mut reply = format!(
+        r#"{{"success":{success},"ret_msg":{},"conn_id":{}"#,
+        quote(ret_msg),
+        quote(conn_id)
+    );
+    // Spot echoes a req_id only when one was sent; linear always has the key.
+    match (category, req_id) {
+        (_, Some(id)) => reply.push_str(&format!(r#","req_id":{}"#, quote(id))),
+        (Category::Linear, None) => reply.push_str(r#","req_id":"""#),
+        (Category::Spot, None) => {}
     }
+    reply.push_str(&format!(r#","op":{}}}"#, quote(op)));
+    reply
+}
+
+/// The length of `topics` written as a JSON array of strings.
+fn args_chars(topics: &[&String]) -> usize {
+    // Brackets, and per topic its quotes and a comma (one fewer than topics).
+    2 + topics.iter().map(|t| t.len() + 3).sum::<usize>() - usize::from(!topics.is_empty())
+}
+
+/// Checks a subscribe request's topics as Bybit does: `Ok` with the success message.
+fn check_subscribe(category: Category, args: &[String]) -> Result<&'static str, &'static str> {
+    if args.is_empty() {
+        return Err("args is empty");
+    }
+    if category == Category::Spot && args.len() > SPOT_MAX_ARGS {
+        return Err("args size >10");
+    }
+    if !args.iter().all(|t| valid_topic(category, t)) {
+        return Err("Invalid topic");
+    }
+    Ok(match category {
+        Category::Spot => "subscribe",
+        Category::Linear => "",
+    })
+}
+
+/// The flood's answer to one client frame (see `flood`): the reply, and the topics a
+/// successful subscribe added. Pings are answered; every other op is refused.
+pub(crate) fn flood_answer(category: Category, text: &str) -> (String, Vec<String>) {
+    const CONN_ID: &str = "replay-flood";
+    let Ok(request) = serde_json::from_str::<Request>(text) else {
+        return (
+            reply(category, CONN_ID, "", None, Err("Invalid request")),
+            Vec::new(),
+        );
+    };
+    let outcome = match request.op.as_str() {
+        "ping" => Ok("pong"),
+        "subscribe" => check_subscribe(category, &request.args),
+        _ => Err("Invalid op"),
+    };
+    let topics = if request.op == "subscribe" && outcome.is_ok() {
+        request.args
+    } else {
+        Vec::new()
+    };
+    let text = reply(
+        category,
+        CONN_ID,
+        &request.op,
+        request.req_id.as_deref(),
+        outcome,
+    );
+    (text, topics)
 }
 
 #[cfg(test)]
@@ -329,6 +406,13 @@ mod tests {
             assert_eq!(valid_topic(category, topic), ok, "{category:?} {topic}");
         }
         assert_eq!(category("/v5/public/spot"), Some(Category::Spot));
+        let topics: Vec<String> = ["a", "bc"].map(String::from).to_vec();
+        let refs: Vec<&String> = topics.iter().collect();
+        assert_eq!(
+            args_chars(&refs),
+            serde_json::to_string(&topics).unwrap().len()
+        );
+        assert_eq!(args_chars(&[]), 2);
         assert_eq!(category("/v5/public/inverse"), None);
     }
 }

@@ -2,10 +2,12 @@
 //! requests answered arg by arg, the text heartbeat, and the names of recorded OKX frames.
 //!
 //! As OKX documents it: a client sends `{"op":"subscribe","args":[{"channel":...,
-//! "instId":...}]}`; each valid arg is answered `{"event":"subscribe","arg":{...},
-//! "connId":...}`, a refused one `{"event":"error","code":"600xx","msg":...}`; the text
-//! `ping` is answered `pong`; and a connection that has been pushed nothing for 30 s is
-//! closed ([`IDLE_LIMIT`], `Behavior::idle_limit`; the session enforces it), so a client
+//! "instId":...}]}` (with an optional `"id"`, echoed first in every answer); each valid arg
+//! is answered `{"event":"subscribe","arg":{...},"connId":...}`, a refused one
+//! `{"event":"error","code":"600xx","msg":...}` (60012 an unreadable request, 60019 an op
+//! other than `subscribe`/`unsubscribe`, 60018 an arg naming what does not exist); the text
+//! `ping` is answered `pong`; and a connection on which no subscription was established,
+//! or that has been pushed nothing, for 30 s is closed ([`IDLE_LIMIT`], or `Behavior::idle_limit`; the session enforces it), so a client
 //! that stops its heartbeat on a quiet connection is disconnected. Recorded frames are
 //! served as they were captured (they already carry their `arg`). This module owns the
 //! protocol text; the session applies subscriptions and sends.
@@ -106,12 +108,13 @@ pub(crate) fn answer(text: &str, subscriptions: &mut Subscriptions) -> Answer {
     }
     let request = match request(text) {
         Ok(request) => request,
-        Err(detail) => {
-            answer.replies.push(error(60012, &detail));
+        Err(refused) => {
+            answer.replies.push(refused);
             return answer;
         }
     };
     let event = request.op;
+    let id = request.id.as_deref();
     for arg in request.args {
         match arg {
             Ok((name, echo)) => {
@@ -125,10 +128,12 @@ pub(crate) fn answer(text: &str, subscriptions: &mut Subscriptions) -> Answer {
                 if done {
                     answer.changed = true;
                     answer.replies.push(format!(
-                        r#"{{"event":"{event}","arg":{echo},"connId":"{CONN_ID}"}}"#
+                        r#"{}"event":"{event}","arg":{echo},"connId":"{CONN_ID}"}}"#,
+                        open(id)
                     ));
                 } else {
                     answer.replies.push(error(
+                        id,
                         64003,
                         &format!("Too many subscriptions (at most {MAX_STREAMS})"),
                     ));
@@ -140,30 +145,36 @@ pub(crate) fn answer(text: &str, subscriptions: &mut Subscriptions) -> Answer {
     answer
 }
 
-/// A request: its op and, per arg, the stream name and the arg's echo, or the error frame.
+/// A request: its op, its `id`, and per arg the stream name and the arg's echo, or the
+/// error frame.
 struct Request {
     op: &'static str,
+    id: Option<String>,
     args: Vec<Result<(String, String), String>>,
 }
 
+/// Reads a request; `Err` is the error frame that answers it.
 fn request(text: &str) -> Result<Request, String> {
     let invalid = || format!("Invalid request: {text}");
     if text.len() > MAX_REQUEST_BYTES {
-        return Err(invalid());
+        return Err(error(None, 60012, &invalid()));
     }
-    let value: Value = serde_json::from_str(text).map_err(|_| invalid())?;
+    let value: Value = serde_json::from_str(text).map_err(|_| error(None, 60012, &invalid()))?;
+    let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
     let op = match value.get("op").and_then(Value::as_str) {
         Some("subscribe") => "subscribe",
         Some("unsubscribe") => "unsubscribe",
-        _ => return Err(invalid()),
+        Some(other) => return Err(error(id.as_deref(), 60019, &format!("Invalid op: {other}"))),
+        None => return Err(error(id.as_deref(), 60012, &invalid())),
     };
     let args = match value.get("args").and_then(Value::as_array) {
         Some(args) if !args.is_empty() => args,
-        _ => return Err(invalid()),
+        _ => return Err(error(id.as_deref(), 60012, &invalid())),
     };
+    let id_ref = id.as_deref();
     let args = args
         .iter()
-        .map(|arg| one_arg(arg).ok_or_else(|| error(60012, &invalid())))
+        .map(|arg| one_arg(arg).ok_or_else(|| error(id_ref, 60012, &invalid())))
         .map(|arg| {
             arg.and_then(|(channel, key, value, by_type)| {
                 // Funding rates exist for perpetual swaps only.
@@ -176,6 +187,7 @@ fn request(text: &str) -> Result<Request, String> {
                         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
                 if !valid || !well_formed {
                     return Err(error(
+                        id_ref,
                         60018,
                         &format!(
                             "Wrong URL or channel:{channel},{key}:{value} doesn't exist. Please use the correct URL, channel and parameters referring to API document."
@@ -191,7 +203,7 @@ fn request(text: &str) -> Result<Request, String> {
             })
         })
         .collect();
-    Ok(Request { op, args })
+    Ok(Request { op, id, args })
 }
 
 /// An arg's channel, the key naming what (`instId` or `instType`), its value, and whether
@@ -206,9 +218,21 @@ fn one_arg(arg: &Value) -> Option<(String, &'static str, String, bool)> {
     Some((channel, "instType", kind, true))
 }
 
-/// `{"event":"error","code":"<code>","msg":<msg>,"connId":...}`.
-fn error(code: u32, msg: &str) -> String {
-    let mut out = format!(r#"{{"event":"error","code":"{code}","msg":"#);
+/// The start of an answer: `{`, and the request's `"id":..,` when it had one.
+fn open(id: Option<&str>) -> String {
+    let mut out = String::from("{");
+    if let Some(id) = id {
+        out.push_str(r#""id":"#);
+        push_json_string(&mut out, id);
+        out.push(',');
+    }
+    out
+}
+
+/// `{"event":"error","code":"<code>","msg":<msg>,"connId":...}`, the request's `id` first.
+fn error(id: Option<&str>, code: u32, msg: &str) -> String {
+    let mut out = open(id);
+    out.push_str(&format!(r#""event":"error","code":"{code}","msg":"#));
     push_json_string(&mut out, msg);
     out.push_str(&format!(r#","connId":"{CONN_ID}"}}"#));
     out
@@ -275,7 +299,6 @@ mod tests {
             "PING",
             "{",
             r#"{"op":"subscribe","args":[]}"#,
-            r#"{"op":"login","args":[{}]}"#,
             r#"{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}"#,
         ] {
             let a = answer(bad, &mut subs);
@@ -287,5 +310,31 @@ mod tests {
                 a.replies
             );
         }
+        let a = answer(r#"{"op":"login","args":[{}]}"#, &mut subs);
+        assert_eq!(
+            a.replies,
+            [r#"{"event":"error","code":"60019","msg":"Invalid op: login","connId":"f0c7a1e2"}"#]
+        );
+    }
+
+    #[test]
+    fn a_request_id_is_echoed_first_in_every_answer() {
+        let mut subs = Subscriptions::default();
+        let a = answer(
+            r#"{"id":"1512","op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},{"channel":"trades","instId":"NO_SUCH"}]}"#,
+            &mut subs,
+        );
+        assert_eq!(a.replies.len(), 2);
+        assert_eq!(
+            a.replies[0],
+            r#"{"id":"1512","event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"f0c7a1e2"}"#
+        );
+        assert!(
+            a.replies[1].starts_with(r#"{"id":"1512","event":"error","code":"60018""#),
+            "{}",
+            a.replies[1]
+        );
+        let a = answer(r#"{"id":"7","op":"subscribe","args":[]}"#, &mut subs);
+        assert!(a.replies[0].starts_with(r#"{"id":"7","event":"error","code":"60012""#));
     }
 }
