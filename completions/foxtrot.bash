@@ -19,6 +19,9 @@ _foxtrot() {
             foxtrot,config)
                 cmd="foxtrot__subcmd__config"
                 ;;
+            foxtrot,convert)
+                cmd="foxtrot__subcmd__convert"
+                ;;
             foxtrot,generate)
                 cmd="foxtrot__subcmd__generate"
                 ;;
@@ -73,6 +76,9 @@ _foxtrot() {
             foxtrot__subcmd__help,config)
                 cmd="foxtrot__subcmd__help__subcmd__config"
                 ;;
+            foxtrot__subcmd__help,convert)
+                cmd="foxtrot__subcmd__help__subcmd__convert"
+                ;;
             foxtrot__subcmd__help,generate)
                 cmd="foxtrot__subcmd__help__subcmd__generate"
                 ;;
@@ -110,7 +116,7 @@ _foxtrot() {
 
     case "${cmd}" in
         foxtrot)
-            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config recover venues generate help"
+            opts="-v -q -h -V --verbose --quiet --help --version stream record replay config recover convert venues generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +192,44 @@ _foxtrot() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__convert)
+            opts="-o -v -q -h --out --force --rotate --fsync --row-group-rows --parquet-decimal --zstd-level --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rotate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fsync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --row-group-rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zstd-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -300,7 +344,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__help)
-            opts="stream record replay config recover venues generate help"
+            opts="stream record replay config recover convert venues generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +374,20 @@ _foxtrot() {
         foxtrot__subcmd__help__subcmd__config__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        foxtrot__subcmd__help__subcmd__convert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -468,7 +526,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__record)
-            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --book-levels --book-interval --depth-speed --rest-endpoint --out --append --force --rotate --fsync --row-group-rows --zstd-level --verbose --quiet --help"
+            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --book-levels --book-interval --depth-speed --rest-endpoint --out --raw --append --force --rotate --fsync --row-group-rows --parquet-decimal --zstd-level --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -586,6 +644,10 @@ _foxtrot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --raw)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --rotate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -624,12 +686,16 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__replay)
-            opts="-v -q -h --listen --rate --loop --limit --close-after --live --ping-interval --drop-after --stall-after --refuse --retry-after --refuse-first --inject --oversized-bytes --max-age --pong-timeout --clock-shift-ms --flood --depth --depth-futures --depth-levels --depth-interval --depth-events --depth-seed --depth-gap-every --depth-gap-symbol --rest-listen --rest-delay --rest-delay-first --rest-429-first --rest-retry-after --rest-stale-first --verbose --quiet --help"
+            opts="-v -q -h --speed --listen --rate --loop --limit --close-after --live --ping-interval --drop-after --stall-after --refuse --retry-after --refuse-first --inject --oversized-bytes --max-age --pong-timeout --clock-shift-ms --flood --depth --depth-futures --depth-levels --depth-interval --depth-events --depth-seed --depth-gap-every --depth-gap-symbol --rest-listen --rest-delay --rest-delay-first --rest-429-first --rest-retry-after --rest-stale-first --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --speed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
             cand config 'Check a config file and print the plan it makes'
             cand recover 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
+            cand convert 'Re-normalize raw captures (record --raw) into ticks with the same decoders, into any output format'
             cand venues 'List the venues, with their endpoints and channels'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -100,6 +101,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --rest-endpoint 'REST base URL for order-book snapshots [default: the venue''s, such as https://api.binance.com]'
             cand -o 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row'
             cand --out 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row'
+            cand --raw 'Raw capture: every frame received, every request sent and every connect/disconnect, as JSONL (the README''s "Raw capture"), beside or instead of --out. May be a template of {exchange}, {date}, {hour}, {start}; .gz or .zst compress'
             cand --rotate 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time'
             cand --fsync 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]'
             cand --row-group-rows 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]'
@@ -107,6 +109,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --dry-run 'Check everything, print the plan (which connection carries which streams), and exit'
             cand --append 'Add to an existing file instead of refusing it'
             cand --force 'Overwrite an existing file'
+            cand --parquet-decimal 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file''s first rows (null where a value does not fit)'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand -q 'No summary line and no status line; only errors on stderr'
@@ -115,6 +118,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'foxtrot;replay'= {
+            cand --speed 'Serve a raw capture with its recorded pacing (receive times) divided by X: 1 is the original timing, 10 ten times faster, 0 as fast as possible (then --rate applies)'
             cand --listen 'Address to listen on; port 0 picks a free port (printed on the first stdout line)'
             cand --rate 'Messages per second per connection; 0 sends as fast as the socket takes them'
             cand --limit 'Send at most N messages per connection, then idle with the socket open'
@@ -188,6 +192,22 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'foxtrot;convert'= {
+            cand -o 'Where the ticks go, as `record --out` (format by extension, templates, several)'
+            cand --out 'Where the ticks go, as `record --out` (format by extension, templates, several)'
+            cand --rotate 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time'
+            cand --fsync 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]'
+            cand --row-group-rows 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]'
+            cand --zstd-level 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]'
+            cand --force 'Overwrite an existing file'
+            cand --parquet-decimal 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file''s first rows (null where a value does not fit)'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'No summary line and no status line; only errors on stderr'
+            cand --quiet 'No summary line and no status line; only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'foxtrot;venues'= {
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
@@ -242,6 +262,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand replay 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
             cand config 'Check a config file and print the plan it makes'
             cand recover 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
+            cand convert 'Re-normalize raw captures (record --raw) into ticks with the same decoders, into any output format'
             cand venues 'List the venues, with their endpoints and channels'
             cand generate 'Print shell completions or the man pages, generated from this command line'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -258,6 +279,8 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
         &'foxtrot;help;config;check'= {
         }
         &'foxtrot;help;recover'= {
+        }
+        &'foxtrot;help;convert'= {
         }
         &'foxtrot;help;venues'= {
         }

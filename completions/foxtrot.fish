@@ -33,6 +33,7 @@ complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "record" -d 'Write t
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "config" -d 'Check a config file and print the plan it makes'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "recover" -d 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "convert" -d 'Re-normalize raw captures (record --raw) into ticks with the same decoders, into any output format'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "venues" -d 'List the venues, with their endpoints and channels'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -146,6 +147,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l depth-speed -
 1000ms\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rest-endpoint -d 'REST base URL for order-book snapshots [default: the venue\'s, such as https://api.binance.com]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as \'data/{exchange}/{channel}/{date}/{symbol}.csv.gz\' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l raw -d 'Raw capture: every frame received, every request sent and every connect/disconnect, as JSONL (the README\'s "Raw capture"), beside or instead of --out. May be a template of {exchange}, {date}, {hour}, {start}; .gz or .zst compress' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rotate -d 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l fsync -d 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l row-group-rows -d 'Rows per Parquet row group; a file\'s last group may be smaller [default: 1000000]' -r
@@ -153,9 +155,11 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l zstd-level -d
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l force -d 'Overwrite an existing file'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l parquet-decimal -d 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file\'s first rows (null where a value does not fit)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l speed -d 'Serve a raw capture with its recorded pacing (receive times) divided by X: 1 is the original timing, 10 ten times faster, 0 as fast as possible (then --rate applies)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l listen -d 'Address to listen on; port 0 picks a free port (printed on the first stdout line)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rate -d 'Messages per second per connection; 0 sends as fast as the socket takes them' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l limit -d 'Send at most N messages per connection, then idle with the socket open' -r
@@ -204,6 +208,16 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s h -l help -d 'Print help'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s o -l out -d 'Where the ticks go, as `record --out` (format by extension, templates, several)' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l rotate -d 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l fsync -d 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l row-group-rows -d 'Rows per Parquet row group; a file\'s last group may be smaller [default: 1000000]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l zstd-level -d 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l force -d 'Overwrite an existing file'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l parquet-decimal -d 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file\'s first rows (null where a value does not fit)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand venues" -s h -l help -d 'Print help'
@@ -224,14 +238,15 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_see
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "recover" -d 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "venues" -d 'List the venues, with their endpoints and channels'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover venues generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "recover" -d 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "convert" -d 'Re-normalize raw captures (record --raw) into ticks with the same decoders, into any output format'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "venues" -d 'List the venues, with their endpoints and channels'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'A completion script for SHELL'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'

@@ -79,6 +79,8 @@ pub struct Report {
     pub output_closed: bool,
     /// What went wrong, if anything.
     pub failure: Option<RunError>,
+    /// `--raw`: records written and records dropped (the writer fell behind).
+    pub raw: Option<(u64, u64)>,
 }
 
 impl Report {
@@ -105,8 +107,12 @@ impl Report {
         for (venue, seconds) in &self.clock_offsets {
             skew.push_str(&format!("; clock offset {venue} {seconds:+.3}s"));
         }
+        let raw = match self.raw {
+            Some((written, dropped)) => format!(", raw records {written} (dropped {dropped})"),
+            None => String::new(),
+        };
         format!(
-            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {} in {:.2}s{skew}",
+            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {}{raw} in {:.2}s{skew}",
             s.received,
             s.written,
             s.dropped,
@@ -129,6 +135,21 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
     let opened = sink::open(&config)?;
+    let raw_files = match &config.raw {
+        Some(path) => Some(
+            crate::raw::writer::RawFiles::open(
+                path,
+                crate::config::Existing::Refuse,
+                &config.files,
+            )
+            .inspect_err(|_| {
+                for path in &opened.created {
+                    let _ = std::fs::remove_file(path);
+                }
+            })?,
+        ),
+        None => None,
+    };
     let reporters = match Reporters::start(&config).await {
         Ok(reporters) => reporters,
         Err(e) => {
@@ -157,6 +178,17 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             runtime.block_on(sink::run(rx, out, stats, abort, flush_interval))
         })
     };
+    // `--raw`: the taps' channel and the writer on its own thread (see `raw::writer`).
+    let mut raw_counts = None;
+    let mut raw_task = raw_files.map(|files| {
+        let (tap, rx, counts) = crate::raw::Tap::new(crate::raw::CAPACITY);
+        raw_counts = Some((tap, counts.clone()));
+        let abort = shutdown.abort.clone();
+        shutdown
+            .tracker
+            .spawn_blocking(move || crate::raw::writer::run(files, rx, counts, abort))
+    });
+    let (raw_tap, raw_counts) = raw_counts.unzip();
     let shared = Shared {
         stats: stats.clone(),
         intake: shutdown.intake.clone(),
@@ -174,6 +206,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             config.book.interval,
             config.book.rest_endpoints(&config),
         ),
+        raw: raw_tap,
     };
     crate::exchange::binance_depth::set_speed(config.book.depth_speed);
     reporters.spawn(
@@ -198,8 +231,10 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             shutdown.tracker.spawn(connection.run())
         })
         .collect();
-    // Only connections hold senders: when the last ends, the sink sees the channel close.
+    // Only connections hold senders: when the last ends, the sink sees the channel close
+    // (and the raw writer its taps go).
     drop(tx);
+    drop(shared);
 
     let duration = async {
         match config.duration {
@@ -210,8 +245,16 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     tokio::pin!(signal, duration);
     let mut failure = None;
     let mut sink_result = None;
+    let mut raw_result = None;
     loop {
         tokio::select! {
+            result = async { raw_task.as_mut().expect("guarded").await }, if raw_task.is_some() && raw_result.is_none() => {
+                let failed = !matches!(result, Ok(Ok(())));
+                raw_result = Some(result);
+                if failed {
+                    break;
+                }
+            }
             _ = &mut signal => break,
             _ = admission.reached.cancelled() => break,
             _ = &mut duration => break,
@@ -259,6 +302,16 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     {
         sink_result = Some(result);
     }
+    if let Some(task) = raw_task.as_mut().filter(|_| raw_result.is_none())
+        && let Ok(result) = tokio::time::timeout(grace, task).await
+    {
+        raw_result = Some(result);
+    }
+    match raw_result {
+        Some(Ok(Err(e))) => failure = failure.or(Some(RunError::Output(e))),
+        Some(Err(e)) => failure = failure.or(Some(RunError::Panic(e.to_string()))),
+        Some(Ok(Ok(()))) | None => {}
+    }
     let mut output_closed = false;
     match sink_result {
         Some(Ok(Ok(SinkEnd::OutputClosed))) => output_closed = true,
@@ -281,6 +334,10 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             .then_some(config.shutdown_timeout),
         output_closed,
         failure,
+        raw: raw_counts.map(|c| {
+            use std::sync::atomic::Ordering::Relaxed;
+            (c.written.load(Relaxed), c.dropped.load(Relaxed))
+        }),
     };
     // A failed run that wrote nothing leaves no empty file of its own behind.
     if report.failure.is_some() && report.stats.written == 0 && !keep_output {

@@ -68,6 +68,10 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Re-normalize raw captures (record --raw) into ticks with the same decoders, into
+    /// any output format.
+    #[command(after_help = CONVERT_EXAMPLES)]
+    Convert(ConvertArgs),
     /// List the venues, with their endpoints and channels.
     Venues,
     /// Print shell completions or the man pages, generated from this command line.
@@ -92,6 +96,31 @@ const RECOVER_EXAMPLES: &str = "\
 Examples:
   foxtrot recover data/binance/trade/2026-12-03/BTCUSDT.csv.gz.partial
   foxtrot recover $(find data -name '*.partial')";
+
+const CONVERT_EXAMPLES: &str = "\
+Examples:
+  foxtrot convert raw-2026-12-03.jsonl.zst --out ticks.csv
+  foxtrot convert raw-*.jsonl.gz --out 'data/{channel}/{date}/{symbol}.ndjson.zst'";
+
+/// `foxtrot convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Raw captures, read in the order given (.gz and .zst are decompressed).
+    #[arg(required = true, value_name = "RAW")]
+    pub raw: Vec<PathBuf>,
+
+    /// Where the ticks go, as `record --out` (format by extension, templates, several).
+    #[arg(short, long, value_name = "PATH", required = true)]
+    pub out: Vec<PathBuf>,
+
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+
+    /// File policies: rotation, fsync, compression level.
+    #[command(flatten)]
+    pub files: FileArgs,
+}
 
 const CONFIG_EXAMPLES: &str = "\
 Examples:
@@ -362,8 +391,14 @@ pub struct RecordArgs {
     /// 'data/{exchange}/{channel}/{date}/{symbol}.csv.gz' ({exchange}, {symbol}, {channel},
     /// {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries.
     /// Repeat for several outputs: each gets every row.
-    #[arg(short, long, value_name = "PATH", required_unless_present = "config")]
+    #[arg(short, long, value_name = "PATH", required_unless_present_any = ["config", "raw"])]
     pub out: Vec<PathBuf>,
+
+    /// Raw capture: every frame received, every request sent and every connect/disconnect,
+    /// as JSONL (the README's "Raw capture"), beside or instead of --out. May be a template
+    /// of {exchange}, {date}, {hour}, {start}; .gz or .zst compress.
+    #[arg(long, value_name = "PATH")]
+    pub raw: Option<PathBuf>,
 
     /// Add to an existing file instead of refusing it.
     #[arg(long, conflicts_with = "force")]
@@ -379,7 +414,7 @@ pub struct RecordArgs {
 }
 
 /// How output files are rotated, synced and compressed.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Default, Clone, Args)]
 #[command(next_help_heading = "Files")]
 pub struct FileArgs {
     /// Finish each file and start the next every period (1h, 1d: on UTC boundaries) or
@@ -396,6 +431,11 @@ pub struct FileArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub row_group_rows: Option<u64>,
 
+    /// Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column
+    /// NAME_decimal at the scale of the file's first rows (null where a value does not fit).
+    #[arg(long)]
+    pub parquet_decimal: bool,
+
     /// zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     pub zstd_level: Option<i32>,
@@ -404,9 +444,16 @@ pub struct FileArgs {
 /// `foxtrot replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// JSONL files of raw Binance messages (one per line), served in order.
+    /// Recordings served in order: JSONL venue messages (one per line), raw captures
+    /// (record --raw), or foxtrot's NDJSON/CSV recordings of Binance rows; .gz and .zst
+    /// are decompressed.
     #[arg(required_unless_present_any = ["flood", "depth"], value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// Serve a raw capture with its recorded pacing (receive times) divided by X: 1 is the
+    /// original timing, 10 ten times faster, 0 as fast as possible (then --rate applies).
+    #[arg(long, value_name = "X", value_parser = parse_speed)]
+    pub speed: Option<f64>,
 
     /// Address to listen on; port 0 picks a free port (printed on the first stdout line).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9443")]
@@ -609,6 +656,14 @@ pub struct ReplayArgs {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("{e} (expected a duration such as 500ms, 5s, 1m)"))
+}
+
+/// Parses `--speed`: a finite number, 0 or more.
+pub fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err("expected a speed such as 1, 10 or 0.5 (0: as fast as possible)".to_owned()),
+    }
 }
 
 /// Parses a `--flush-interval`: a duration of at most one second.

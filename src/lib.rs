@@ -32,6 +32,7 @@ pub mod limiter;
 pub mod memory;
 pub mod pipe;
 pub mod plan;
+pub mod raw;
 pub mod replay;
 pub mod report;
 pub mod short_text;

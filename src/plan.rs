@@ -36,6 +36,12 @@ pub fn describe(config: &Config) -> String {
     for more in &config.more_outputs {
         row("output", output(more));
     }
+    if let Some(raw) = &config.raw {
+        row(
+            "raw",
+            format!("{} (every frame, request and connect)", raw.display()),
+        );
+    }
     if !matches!(config.output, Output::Stdout(_)) {
         row("files", crate::sink::files::describe(&config.files));
     }
@@ -133,6 +139,7 @@ fn output(output: &Output) -> String {
     match output {
         Output::Stdout(Format::Table) => "stdout: live table on a terminal".to_owned(),
         Output::Stdout(format) => format!("stdout: {}", format_name(*format)),
+        Output::Discard => "none (raw capture only)".to_owned(),
         Output::File {
             path,
             format,

@@ -2,6 +2,7 @@
 //! subcommand. `main.rs` only parses and hands over; the runtime, the one-line usage errors
 //! and the logging set-up live beside this file.
 
+mod convert;
 mod logging;
 mod runtime;
 mod usage;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Config(ConfigCommand::Check { file }) => check(&file),
         Command::Generate(what) => emit(what),
         Command::Recover { files } => crate::sink::recover::run(&files),
+        Command::Convert(args) => convert::run(&args, cli.quiet),
         Command::Venues => {
             print!("{}", crate::exchange::describe_all());
             0

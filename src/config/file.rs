@@ -79,6 +79,18 @@ pub struct OutputSection {
     pub existing: Option<ExistingChoice>,
     /// Like `--format` (for `stream`).
     pub format: Option<Choice<Format>>,
+    /// Like `--raw` (for `record`).
+    pub raw: Option<PathBuf>,
+    /// Like `--rotate`: `"1h"`, `"1d"`, `"500MB"`.
+    pub rotate: Option<Parsed<crate::sink::rotate::Rotate>>,
+    /// Like `--fsync`: `"never"`, `"rotate"`, `"interval:10s"`.
+    pub fsync: Option<Parsed<crate::sink::rotate::Fsync>>,
+    /// Like `--zstd-level` (1 to 22).
+    pub zstd_level: Option<ZstdLevel>,
+    /// Like `--row-group-rows`.
+    pub row_group_rows: Option<Positive>,
+    /// Like `--parquet-decimal`.
+    pub parquet_decimal: Option<bool>,
 }
 
 /// `[tuning]`.
@@ -364,6 +376,50 @@ impl<'de> Deserialize<'de> for PositiveDuration {
         match DurationText::deserialize(d)?.0 {
             Duration::ZERO => Err(D::Error::custom("must be above zero, such as \"1s\"")),
             duration => Ok(PositiveDuration(duration)),
+        }
+    }
+}
+
+/// A value written as its flag takes it, read by the flag's own parser.
+#[derive(Debug, Clone, Copy)]
+pub struct Parsed<T>(pub T);
+
+/// The flag parser behind [`Parsed`].
+pub trait FlagText: Sized {
+    /// Parses the text as the flag does.
+    fn parse_flag(text: &str) -> Result<Self, String>;
+}
+
+impl FlagText for crate::sink::rotate::Rotate {
+    fn parse_flag(text: &str) -> Result<Self, String> {
+        crate::sink::rotate::Rotate::parse(text)
+    }
+}
+
+impl FlagText for crate::sink::rotate::Fsync {
+    fn parse_flag(text: &str) -> Result<Self, String> {
+        crate::sink::rotate::Fsync::parse(text)
+    }
+}
+
+impl<'de, T: FlagText> Deserialize<'de> for Parsed<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        T::parse_flag(&text)
+            .map(Parsed)
+            .map_err(|e| D::Error::custom(format!("invalid value {text:?}: {e}")))
+    }
+}
+
+/// A zstd level as `--zstd-level` takes it (1 to 22).
+#[derive(Debug, Clone, Copy)]
+pub struct ZstdLevel(pub i32);
+
+impl<'de> Deserialize<'de> for ZstdLevel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match i32::deserialize(d)? {
+            n @ 1..=22 => Ok(ZstdLevel(n)),
+            n => Err(D::Error::custom(format!("{n} is out of range 1..=22"))),
         }
     }
 }

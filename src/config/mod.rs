@@ -44,6 +44,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Output {
     /// Standard output.
     Stdout(Format),
+    /// Nowhere: `record --raw` without `--out` keeps only the raw capture.
+    Discard,
     /// A file.
     File {
         /// The path as given.
@@ -125,6 +127,8 @@ pub struct Config {
     pub more_outputs: Vec<Output>,
     /// Rotation, fsync and compression of output files.
     pub files: crate::sink::files::FileSettings,
+    /// `--raw PATH`: the raw capture (frames, requests, connects), if any.
+    pub raw: Option<PathBuf>,
     /// Hard deadline of the staged stop.
     pub shutdown_timeout: Duration,
     /// The most a tick waits in the sink before it reaches the OS (`--flush-interval`).
@@ -210,9 +214,11 @@ impl Config {
     /// The plan of `foxtrot record`.
     pub fn for_record(args: &RecordArgs, quiet: bool) -> Result<Config, ConfigError> {
         let file = load(&args.run)?;
-        let outs = match args.out.as_slice() {
-            [] => vec![file.output.path.clone().ok_or(ConfigError::NoOut)?],
-            typed => typed.to_vec(),
+        let outs = match (args.out.as_slice(), &file.output.path) {
+            ([], Some(path)) => vec![path.clone()],
+            ([], None) if args.raw.is_some() => Vec::new(),
+            ([], None) => return Err(ConfigError::NoOut),
+            (typed, _) => typed.to_vec(),
         };
         let mut outputs = outs.into_iter().map(|out| {
             if out.as_os_str() == "-" {
@@ -229,20 +235,30 @@ impl Config {
                 existing,
             })
         });
-        let output = outputs.next().ok_or(ConfigError::NoOut)??;
+        let output = outputs.next().unwrap_or(Ok(Output::Discard))?;
         let more_outputs = outputs.collect::<Result<Vec<_>, ConfigError>>()?;
         let mut config = Config::new(&args.run, &file, output, quiet, RECORD_BOOK_INTERVAL)?;
         config.more_outputs = more_outputs;
+        let in_file = &file.output;
+        config.raw = args.raw.clone().or_else(|| in_file.raw.clone());
         config.check_book_outputs()?;
         let typed = &args.files;
         let defaults = crate::sink::files::FileSettings::default();
         config.files = crate::sink::files::FileSettings {
-            rotate: typed.rotate,
-            fsync: typed.fsync.unwrap_or(defaults.fsync),
-            zstd_level: typed.zstd_level.unwrap_or(defaults.zstd_level),
+            rotate: typed.rotate.or(in_file.rotate.map(|r| r.0)),
+            fsync: typed
+                .fsync
+                .or(in_file.fsync.map(|f| f.0))
+                .unwrap_or(defaults.fsync),
+            zstd_level: typed
+                .zstd_level
+                .or(in_file.zstd_level.map(|z| z.0))
+                .unwrap_or(defaults.zstd_level),
             row_group_rows: typed
                 .row_group_rows
+                .or(in_file.row_group_rows.map(|n| n.0))
                 .map_or(defaults.row_group_rows, |n| n as usize),
+            parquet_decimal: typed.parquet_decimal || in_file.parquet_decimal == Some(true),
         };
         Ok(config)
     }
@@ -271,6 +287,30 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The plan of `foxtrot convert`: its outputs and file policies, with `channels` (from
+    /// the capture) as the CSV columns; no streams to dial.
+    pub fn for_convert(
+        args: &crate::cli::ConvertArgs,
+        channels: Vec<Channel>,
+    ) -> Result<Config, ConfigError> {
+        let record = RecordArgs {
+            run: RunArgs {
+                // Stands in for the streams, which come from the capture.
+                symbols: vec!["BTCUSDT".to_owned()],
+                ..RunArgs::default()
+            },
+            out: args.out.clone(),
+            force: args.force,
+            files: args.files.clone(),
+            ..RecordArgs::default()
+        };
+        let mut config = Config::for_record(&record, true)?;
+        config.channels = channels;
+        config.streams.clear();
+        config.shards.clear();
+        Ok(config)
     }
 
     fn new(
@@ -413,7 +453,7 @@ impl Config {
         // Data drawn or printed on the same terminal would scroll the status line away.
         let data_on_terminal = match &output {
             Output::Stdout(_) => std::io::stdout().is_terminal(),
-            Output::File { .. } => false,
+            Output::File { .. } | Output::Discard => false,
         };
         let status_line = !quiet && !data_on_terminal && std::io::stderr().is_terminal();
         let tuning = &file.tuning;
@@ -431,6 +471,7 @@ impl Config {
             output,
             more_outputs: Vec::new(),
             files: Default::default(),
+            raw: None,
             shutdown_timeout: run
                 .shutdown_timeout
                 .or(tuning.shutdown_timeout.map(|d| d.0))
@@ -687,5 +728,60 @@ mod tests {
         ));
         let c = record(&["BTCUSDT", "--out", "-"]).unwrap();
         assert_eq!(c.output, Output::Stdout(Format::Ndjson));
+    }
+
+    #[test]
+    fn file_policies_and_raw_come_from_the_file_unless_typed() {
+        use crate::sink::rotate::{Fsync, Rotate};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "[output]\npath = \"t.ndjson.zst\"\nraw = \"raw-{date}.jsonl.zst\"\n\
+             rotate = \"1h\"\nfsync = \"never\"\nzstd-level = 9\nrow-group-rows = 10\n\
+             parquet-decimal = true\n",
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        let c = record(&["BTCUSDT", "--config", file]).unwrap();
+        assert_eq!(c.raw, Some(PathBuf::from("raw-{date}.jsonl.zst")));
+        assert_eq!(
+            c.files.rotate,
+            Some(Rotate::Every(Duration::from_secs(3600)))
+        );
+        assert_eq!(
+            (c.files.fsync, c.files.zstd_level, c.files.row_group_rows),
+            (Fsync::Never, 9, 10)
+        );
+        assert!(c.files.parquet_decimal);
+        let typed = record(&[
+            "BTCUSDT",
+            "--config",
+            file,
+            "--zstd-level",
+            "2",
+            "--fsync",
+            "rotate",
+            "--raw",
+            "r.jsonl",
+        ])
+        .unwrap();
+        assert_eq!(
+            (typed.files.zstd_level, typed.files.fsync),
+            (2, Fsync::Rotate)
+        );
+        assert_eq!(typed.raw, Some(PathBuf::from("r.jsonl")));
+        std::fs::write(&path, "[output]\nzstd-level = 23\n").unwrap();
+        let err = record(&["BTCUSDT", "--config", file])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("out of range 1..=22"), "{err}");
+    }
+
+    #[test]
+    fn raw_alone_records_without_an_output() {
+        let c = record(&["BTCUSDT", "--raw", "raw.jsonl"]).unwrap();
+        assert_eq!(c.output, Output::Discard);
+        assert!(c.more_outputs.is_empty());
     }
 }

@@ -18,6 +18,18 @@ pub(super) struct Link {
     pub(super) pending: HashMap<AckKey, Vec<StreamId>>,
     /// When the last application-level ping went out (or the socket opened).
     pub(super) last_ping: Instant,
+    /// This socket's raw capture (`--raw`); records the disconnect when dropped.
+    pub(super) raw: Option<crate::raw::SocketTap>,
+}
+
+impl Link {
+    /// Copies `event` to the raw capture, if there is one.
+    #[inline]
+    pub(super) fn tap(&self, recv_ns: u64, event: impl FnOnce() -> crate::raw::Event) {
+        if let Some(raw) = &self.raw {
+            raw.record(recv_ns, event());
+        }
+    }
 }
 
 pub(super) type Dial = Pin<Box<dyn Future<Output = Result<Link, tungstenite::Error>> + Send>>;
@@ -30,6 +42,8 @@ pub(super) struct Dialer {
     pub(super) subscribes: Arc<[crate::exchange::Subscribe]>,
     /// Space between client messages, under the venue's rate.
     pub(super) spacing: Duration,
+    /// `--raw`: the capture, the venue and the streams, for each socket's records.
+    pub(super) raw: Option<(crate::raw::Tap, crate::exchange::Venue, Arc<[StreamId]>)>,
 }
 
 impl Dialer {
@@ -39,6 +53,7 @@ impl Dialer {
             url: url.into(),
             subscribes: subscribes.into(),
             spacing: exchange.limits().message_spacing(),
+            raw: None,
         }
     }
 
@@ -53,10 +68,17 @@ impl Dialer {
             let (mut ws, _response) =
                 tokio_tungstenite::connect_async_with_config(&*dialer.url, Some(config), true)
                     .await?;
+            let raw = dialer.raw.as_ref().map(|(tap, venue, streams)| {
+                crate::raw::SocketTap::open(tap, *venue, dialer.url.clone(), streams.clone())
+            });
             let mut pending = HashMap::new();
             for (i, subscribe) in dialer.subscribes.iter().enumerate() {
                 if i > 0 {
                     tokio::time::sleep(dialer.spacing).await;
+                }
+                if let Some(raw) = &raw {
+                    let text = bytes::Bytes::from(subscribe.message.clone().into_bytes());
+                    raw.record(clock::now_ns(), crate::raw::Event::Send(text));
                 }
                 ws.send(Message::text(subscribe.message.as_str())).await?;
                 pending.extend(subscribe.acks.iter().cloned());
@@ -70,6 +92,7 @@ impl Dialer {
                 delivered: false,
                 pending,
                 last_ping: now,
+                raw,
             })
         })
     }

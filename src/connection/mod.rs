@@ -137,6 +137,9 @@ pub struct Shared {
     pub settings: Settings,
     /// Order books (`depth`, `book`): levels, interval, REST endpoints and budgets.
     pub books: BookSettings,
+    /// `--raw`: where every frame, request and connect/disconnect is copied; `None` (one
+    /// branch per frame) when off.
+    pub raw: Option<crate::raw::Tap>,
 }
 
 /// One WebSocket connection's task and its state.
@@ -249,7 +252,11 @@ impl Connection {
             "one venue per connection"
         );
         let exchange = venue.exchange();
-        let dialer = Dialer::new(exchange, endpoint, &streams);
+        let mut dialer = Dialer::new(exchange, endpoint, &streams);
+        dialer.raw = shared
+            .raw
+            .clone()
+            .map(|tap| (tap, venue, Arc::from(streams.as_slice())));
         let (streams_for_books, shared_books) = (streams.clone(), shared.books.clone());
         let mut seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]> = FxHashMap::default();
         for stream in &streams {

@@ -162,6 +162,7 @@ impl Connection {
                     primary.last_ping = Instant::now();
                     ping.as_mut().reset(self.ping_due(&primary).unwrap_or_else(far_future));
                     let ping = heartbeat.ping.unwrap_or_default();
+                    primary.tap(clock::now_ns(), || crate::raw::Event::Send(bytes::Bytes::from_static(ping.as_bytes())));
                     if let Err(e) = primary.ws.send(Message::text(ping)).await {
                         return SessionEnd::Lost {
                             since_ns: primary.last_frame_ns,
@@ -197,6 +198,7 @@ impl Connection {
                 Some(Ok(Message::Text(text))) => {
                     link.last_frame = now;
                     link.last_frame_ns = now_ns;
+                    link.tap(now_ns, || crate::raw::Event::Text(text.clone().into()));
                     match self.deliver_now(text.as_str(), link, Role::Primary) {
                         Offer::Done(next) => next,
                         offer => self.settle(offer, link, Role::Primary).await,
@@ -309,6 +311,7 @@ impl Connection {
             None => return lost("connection ended".to_owned(), "disconnected"),
         };
         link.last_frame = now;
+        link.tap(now_ns, || raw_event(&frame));
         match frame {
             Message::Text(text) => {
                 link.last_frame_ns = now_ns;
@@ -376,6 +379,7 @@ impl Connection {
                 return;
             }
             while let Some(Ok(frame)) = link.ws.next().await {
+                link.tap(clock::now_ns(), || raw_event(&frame));
                 // Text, or binary that is UTF-8 text (see `on_frame_at`).
                 let text = match &frame {
                     Message::Text(text) => Some(text.as_str()),
@@ -412,6 +416,23 @@ fn rest_after(frames: usize, every: Duration, now_ns: u64) -> Option<Duration> {
         return None;
     }
     Some(Duration::from_nanos(every_ns - now_ns % every_ns))
+}
+
+/// A received frame as a raw capture event (its bytes shared, not copied).
+fn raw_event(frame: &Message) -> crate::raw::Event {
+    use crate::raw::Event;
+    match frame {
+        Message::Text(text) => Event::Text(text.clone().into()),
+        Message::Binary(bytes) => Event::Binary(bytes.clone()),
+        Message::Ping(bytes) => Event::Ping(bytes.clone()),
+        Message::Pong(bytes) => Event::Pong(bytes.clone()),
+        Message::Close(frame) => Event::Close(
+            frame
+                .as_ref()
+                .map(|f| (u16::from(f.code), f.reason.to_string())),
+        ),
+        Message::Frame(frame) => Event::Binary(bytes::Bytes::copy_from_slice(frame.payload())),
+    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,10 @@ pub struct Behavior {
     /// Stamp every message's times with this server's clock shifted by this many ms (a
     /// venue whose clock is ahead, positive, or behind, negative).
     pub clock_shift_ms: Option<i64>,
+    /// `--speed X` in thousandths (1000: the original pacing): a raw capture's messages go
+    /// out at their receive times' distances, divided by X, from the first one sent. `None`
+    /// (or a library without receive times) sends as `rate` says.
+    pub speed_milli: Option<u64>,
 }
 
 impl Default for Behavior {
@@ -92,6 +96,7 @@ impl Default for Behavior {
             depth: None,
             idle_limit: None,
             clock_shift_ms: None,
+            speed_milli: None,
         }
     }
 }

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -34,6 +35,24 @@ pub enum LoadError {
         /// The 1-based line holding the first invalid byte.
         line: usize,
     },
+    /// A line of a raw capture (`record --raw`) is not a raw record.
+    #[error("{}:{line}: {source}", path.display())]
+    Raw {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong.
+        source: crate::raw::format::ParseError,
+    },
+    /// A CSV recording that does not parse.
+    #[error("{}: {source}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// What the CSV reader said.
+        source: csv::Error,
+    },
     /// A non-blank line is not valid JSON.
     #[error("{}:{line}: malformed JSON: {source}", path.display())]
     Malformed {
@@ -55,6 +74,8 @@ pub(crate) struct Message {
     pub(crate) raw: Utf8Bytes,
     /// `{"stream":<name>,"data":<raw>}`, built once at load for `/stream` connections.
     pub(crate) combined: Utf8Bytes,
+    /// When foxtrot received it, for a raw capture (`--speed` paces by it).
+    pub(crate) recv_ns: Option<u64>,
 }
 
 /// Every message of one or more recordings, in file order, each under a stream name.
@@ -69,14 +90,21 @@ pub struct Library {
 }
 
 impl Library {
-    /// Loads `paths` in the order given, as if the files were concatenated.
+    /// Loads `paths` in the order given, as if the files were concatenated. A file is
+    /// decompressed by its extension (`.gz`, `.zst`); it holds either venue messages, one
+    /// per line, or a raw capture (`record --raw`), whose received text frames are served
+    /// with their receive times.
     pub fn load(paths: &[PathBuf]) -> Result<Library, LoadError> {
         let mut library = Library::default();
         for path in paths {
-            let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            let read_err = |source| LoadError::Read {
                 path: path.clone(),
                 source,
-            })?;
+            };
+            let mut bytes = Vec::new();
+            crate::sink::compress::reader(path)
+                .and_then(|mut r| r.read_to_end(&mut bytes))
+                .map_err(read_err)?;
             let text = String::from_utf8(bytes).map_err(|e| {
                 let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                 LoadError::NotUtf8 {
@@ -84,9 +112,96 @@ impl Library {
                     line: 1 + valid.iter().filter(|&&b| b == b'\n').count(),
                 }
             })?;
-            library.extend(path, text.lines())?;
+            let first = text.lines().find(|l| !l.trim().is_empty());
+            if first.is_some_and(crate::raw::format::is_record) {
+                library.extend_raw(path, text.lines())?;
+            } else if first.is_some_and(super::rows::is_ndjson_row) {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    library.push_row(super::rows::ndjson_row(line));
+                }
+            } else if first.is_some_and(super::rows::is_csv_header) {
+                library.extend_csv(path, &text)?;
+            } else {
+                library.extend(path, text.lines())?;
+            }
         }
         Ok(library)
+    }
+
+    /// Adds the Binance message a recorded row came from, or counts it skipped.
+    fn push_row(&mut self, row: Option<super::rows::Row>) {
+        let Some((frame, recv_ns)) = row.as_ref().and_then(super::rows::message) else {
+            self.skipped += 1;
+            return;
+        };
+        match classify(&frame) {
+            Ok(Some((name, payload))) => {
+                let (name, payload) = (name.into_owned(), payload.to_owned());
+                self.push(name, &payload, recv_ns)
+            }
+            _ => self.skipped += 1,
+        }
+    }
+
+    /// Adds the rows of foxtrot's CSV output (header first).
+    fn extend_csv(&mut self, path: &Path, text: &str) -> Result<(), LoadError> {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader
+            .headers()
+            .map_err(|e| LoadError::Csv {
+                path: path.to_path_buf(),
+                source: e,
+            })?
+            .clone();
+        for record in reader.records() {
+            let record = record.map_err(|e| LoadError::Csv {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            let row = header
+                .iter()
+                .zip(record.iter())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            self.push_row(Some(row));
+        }
+        Ok(())
+    }
+
+    /// Adds the received text frames of a raw capture (a binary frame that is UTF-8 text
+    /// counts as text, as foxtrot reads it); other records are skipped.
+    fn extend_raw<'a>(
+        &mut self,
+        path: &Path,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), LoadError> {
+        use crate::raw::Event;
+        for (index, line) in lines.into_iter().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let record = crate::raw::format::parse(line).map_err(|source| LoadError::Raw {
+                path: path.to_path_buf(),
+                line: index + 1,
+                source,
+            })?;
+            let (Event::Text(bytes) | Event::Binary(bytes)) = &record.event else {
+                continue;
+            };
+            let Ok(frame) = std::str::from_utf8(bytes) else {
+                self.skipped += 1;
+                continue;
+            };
+            match classify(frame) {
+                Ok(Some((name, payload))) => {
+                    self.push(name.into_owned(), payload, Some(record.recv_ns))
+                }
+                // Acks and other answers to requests are not data to serve.
+                Ok(None) | Err(_) => self.skipped += 1,
+            }
+        }
+        Ok(())
     }
 
     /// Builds a library from lines held in memory; errors name the file `<memory>`.
@@ -143,7 +258,7 @@ impl Library {
                 continue;
             }
             match classify(line) {
-                Ok(Some((name, payload))) => self.push(name.into_owned(), payload),
+                Ok(Some((name, payload))) => self.push(name.into_owned(), payload, None),
                 Ok(None) => self.skipped += 1,
                 Err(source) => {
                     return Err(LoadError::Malformed {
@@ -157,7 +272,7 @@ impl Library {
         Ok(())
     }
 
-    fn push(&mut self, name: String, payload: &str) {
+    fn push(&mut self, name: String, payload: &str, recv_ns: Option<u64>) {
         let stream = match self.index.get(&name) {
             Some(&i) => i,
             None => {
@@ -171,6 +286,7 @@ impl Library {
             stream,
             raw,
             combined,
+            recv_ns,
         });
     }
 }

@@ -18,6 +18,7 @@ mod flood;
 mod library;
 mod request;
 mod rest;
+mod rows;
 mod session;
 mod stats;
 mod streams;
@@ -103,6 +104,7 @@ impl ReplayConfig {
                 clock_shift_ms: args.clock_shift_ms,
                 depth: depth_of(args),
                 idle_limit: None,
+                speed_milli: args.speed.map(|x| (x * 1000.0).round() as u64),
             },
         })
     }

@@ -262,6 +262,8 @@ struct Session {
     idle_due: Option<Instant>,
     /// That idle limit (`Behavior::idle_limit`, or OKX's own).
     idle_limit: Option<Duration>,
+    /// `--speed`: when the first message went out and its receive time.
+    timeline: Option<(Instant, u64)>,
 }
 
 impl Session {
@@ -302,6 +304,7 @@ impl Session {
             pong_due: None,
             idle_due: idle_limit.map(|limit| now + limit),
             idle_limit,
+            timeline: None,
             behavior,
         };
         if session.behavior.live
@@ -350,7 +353,7 @@ impl Session {
         while let Flow::Continue = flow {
             let may_send =
                 self.sending == Sending::Active && !self.subscriptions.is_empty() && !self.dirty;
-            let due = self.pacer.due();
+            let due = self.recording_due().or_else(|| self.pacer.due());
             flow = tokio::select! {
                 biased;
                 () = stop.cancelled() => Flow::Close(CloseCode::Away, "server shutting down"),
@@ -519,6 +522,25 @@ impl Session {
         }
     }
 
+    /// `--speed`: when the message at the cursor is due, if the recording paces it.
+    fn recording_due(&self) -> Option<Instant> {
+        let library = Arc::clone(&self.library);
+        let message = library.messages().get(self.cursor)?;
+        self.due_at(message.recv_ns)
+    }
+
+    /// `--speed`: when a message received at `recv_ns` is due: as far after the first
+    /// message sent as it was received after it, divided by the speed.
+    /// Until the first message went out, every message is due.
+    fn due_at(&self, recv_ns: Option<u64>) -> Option<Instant> {
+        self.behavior.speed_milli.filter(|&s| s > 0)?;
+        let speed = self.behavior.speed_milli?;
+        let recv_ns = recv_ns?;
+        let (start, first) = self.timeline?;
+        let offset = u128::from(recv_ns.saturating_sub(first)) * 1000 / u128::from(speed);
+        Some(start + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX)))
+    }
+
     /// Queues the messages that are due and match, walking the library from the cursor.
     async fn send_batch(&mut self) -> Flow {
         // Subscribed to nothing the library has (yet): wait without consuming it, so a
@@ -536,12 +558,24 @@ impl Session {
             if self.cursor >= messages.len() {
                 if self.behavior.looped && !messages.is_empty() {
                     self.cursor = 0;
+                    self.timeline = None;
                 } else {
                     self.sending = Sending::Exhausted;
                     break;
                 }
             }
             let message = &messages[self.cursor];
+            if self
+                .due_at(message.recv_ns)
+                .is_some_and(|due| due > Instant::now())
+            {
+                break;
+            }
+            if let (None, Some(recv_ns), Some(_)) =
+                (self.timeline, message.recv_ns, self.behavior.speed_milli)
+            {
+                self.timeline = Some((Instant::now(), recv_ns));
+            }
             self.cursor += 1;
             scanned += 1;
             let Some(subscription) = self.selection.get(message.stream).copied().flatten() else {

@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 use super::output::named;
 
+/// Input bytes per zstd job on the compression thread: the most it holds besides the
+/// window (zstd's minimum is 512 KiB).
+const ZSTD_JOB_BYTES: u32 = 1 << 20;
+
 /// The default of `--zstd-level`.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
@@ -45,6 +49,20 @@ impl Compression {
             (Compression::Plain, name)
         }
     }
+}
+
+/// Reads `path` decompressed by its extension (`.gz`, `.zst`, else as it is), for
+/// `foxtrot convert` and `foxtrot replay`. A finished file only: the reader fails at a
+/// missing trailer.
+pub fn reader(path: &Path) -> io::Result<Box<dyn io::BufRead + Send>> {
+    let file = File::open(path).map_err(|e| named(path, e))?;
+    let (compression, _) = Compression::of(&path.to_string_lossy(), DEFAULT_ZSTD_LEVEL);
+    let inner: Box<dyn io::Read + Send> = match compression {
+        Compression::Plain => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        Compression::Zstd(_) => Box::new(zstd::stream::read::Decoder::new(file)?),
+    };
+    Ok(Box::new(io::BufReader::with_capacity(1 << 16, inner)))
 }
 
 /// Counts the bytes that reach the file, for size rotation on compressed bytes.
@@ -98,9 +116,18 @@ impl Writer {
                 counted,
                 flate2::Compression::default(),
             )),
-            Compression::Zstd(level) => Inner::Zstd(
-                zstd::stream::write::Encoder::new(counted, level).map_err(|e| named(path, e))?,
-            ),
+            Compression::Zstd(level) => {
+                let mut encoder = zstd::stream::write::Encoder::new(counted, level)
+                    .map_err(|e| named(path, e))?;
+                // One worker thread compresses while the sink thread encodes the next rows
+                // (issue 12: compression never slows the sink by its whole cost).
+                encoder.multithread(1).map_err(|e| named(path, e))?;
+                // Small jobs bound the buffered input (zstd's default job is 4 windows).
+                encoder
+                    .set_parameter(zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_BYTES))
+                    .map_err(|e| named(path, e))?;
+                Inner::Zstd(encoder)
+            }
         };
         Ok(Writer {
             inner,

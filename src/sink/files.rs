@@ -33,6 +33,8 @@ pub struct FileSettings {
     pub zstd_level: i32,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// `--parquet-decimal`: DECIMAL columns beside the decimal text in Parquet files.
+    pub parquet_decimal: bool,
 }
 
 impl Default for FileSettings {
@@ -42,6 +44,7 @@ impl Default for FileSettings {
             fsync: Fsync::Rotate,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             row_group_rows: 1_000_000,
+            parquet_decimal: false,
         }
     }
 }
@@ -97,9 +100,9 @@ struct SlotKey(
 pub enum Form {
     /// Whole lines of a line format, through the file's compression.
     Lines(Box<dyn Encode>),
-    /// Parquet with row groups of this many rows.
+    /// Parquet with row groups of this many rows, and DECIMAL columns (`--parquet-decimal`).
     #[cfg(feature = "parquet")]
-    Parquet(usize),
+    Parquet(usize, bool),
 }
 
 /// A file being written, in either form.
@@ -262,6 +265,25 @@ impl FileSink {
         self.fsyncs
     }
 
+    /// Takes one whole line already encoded (a raw capture record), filed as a row of
+    /// `exchange`, `symbol` and `channel` received at `recv_ns` would be.
+    pub fn write_line(
+        &mut self,
+        exchange: &'static str,
+        symbol: &crate::tick::Symbol,
+        channel: crate::tick::Channel,
+        recv_ns: u64,
+        line: &[u8],
+    ) -> io::Result<()> {
+        let i = self.slot_of(exchange, symbol, channel);
+        let ready = self.ready(i, recv_ns);
+        self.on_error(ready)?;
+        let slot = &mut self.slots[i];
+        slot.buf.extend_from_slice(line);
+        self.buffered += line.len();
+        Ok(())
+    }
+
     fn slot_of(
         &mut self,
         exchange: &'static str,
@@ -325,11 +347,14 @@ impl FileSink {
                 Out::Lines(Writer::create(&partial(&done), self.compression)?)
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(rows) => Out::Parquet(Box::new(super::parquet::ParquetFile::create(
-                &partial(&done),
-                self.slots[i].key.channel,
-                *rows,
-            )?)),
+            Form::Parquet(rows, decimal) => {
+                Out::Parquet(Box::new(super::parquet::ParquetFile::create(
+                    &partial(&done),
+                    self.slots[i].key.channel,
+                    *rows,
+                    *decimal,
+                )?))
+            }
         };
         self.used.insert(done.clone());
         let slot = &mut self.slots[i];
@@ -508,7 +533,7 @@ impl Sink for FileSink {
                 self.buffered += slot.buf.len() - before;
             }
             #[cfg(feature = "parquet")]
-            (Form::Parquet(_), _) => unreachable!("ready opened the file"),
+            (Form::Parquet(..), _) => unreachable!("ready opened the file"),
         }
         Ok(())
     }
@@ -527,7 +552,7 @@ impl Sink for FileSink {
                 Ok(())
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(_) => Err(io::Error::new(
+            Form::Parquet(..) => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "Parquet files do not take depth or book rows",
             )),

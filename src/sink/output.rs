@@ -166,6 +166,10 @@ fn open_one(output: &Output, config: &Config) -> Result<Opened, OpenError> {
             format,
             existing,
         } => open_file(path, *format, *existing, config),
+        Output::Discard => Ok(Opened {
+            sink: Box::new(Discard(0)),
+            created: Vec::new(),
+        }),
     }
 }
 
@@ -207,7 +211,7 @@ fn open_file(
                         "a Parquet file holds one channel: add {{channel}} to --out {text} (such as ticks-{{channel}}.parquet) or record one --channel"
                     )));
                 }
-                Form::Parquet(config.files.row_group_rows)
+                Form::Parquet(config.files.row_group_rows, config.files.parquet_decimal)
             }
             _ => Form::Lines(encoder),
         };
@@ -504,5 +508,31 @@ impl Sink for TableSink {
             .write_all(&self.frame)
             .map_err(|e| named(Path::new("stdout"), e))?;
         Ok(std::mem::take(&mut self.pending))
+    }
+}
+
+/// `record --raw` without `--out`: ticks are decoded and counted (as committed), not kept.
+struct Discard(u64);
+
+impl Sink for Discard {
+    fn write(&mut self, _tick: &Tick) -> io::Result<()> {
+        self.0 += 1;
+        Ok(())
+    }
+
+    fn gap(&mut self, _gap: &Gap) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn buffered(&self) -> usize {
+        0
+    }
+
+    fn flush(&mut self) -> io::Result<u64> {
+        Ok(std::mem::take(&mut self.0))
+    }
+
+    fn finish(&mut self) -> io::Result<u64> {
+        self.flush()
     }
 }

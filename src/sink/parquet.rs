@@ -2,8 +2,10 @@
 //!
 //! Schema: `exchange`, `symbol`, `channel` (UTF8), `recv_ns` (UINT64), then the channel's
 //! fields in [`Channel::fields`] order: decimals as their exact text (UTF8), ids and times as
-//! UINT64, flags as BOOLEAN; so each row holds exactly what the NDJSON line of the same tick
-//! holds. Rows collect in arrow builders and go to the writer a batch at a time; the writer
+//! UINT64, flags as BOOLEAN, except `trade_id`, which is UTF8 text for every venue (Binance's
+//! integers as their digits, Bybit derivatives' UUIDs as their canonical text): one column
+//! type across venues, and no id that an integer column cannot hold. So each row holds
+//! exactly what the NDJSON line of the same tick holds. Rows collect in arrow builders and go to the writer a batch at a time; the writer
 //! keeps the current row group's encoded, compressed pages in memory until `--row-group-rows`
 //! rows (or the file's end). The footer is written by [`ParquetFile::finish`]; until then
 //! the file is a `.partial` (a file without footer is never named `.parquet`).
@@ -19,6 +21,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+
+mod decimal;
 
 use super::output::named;
 use crate::tick::{COMMON_FIELDS, Channel, Tick, Value};
@@ -75,14 +79,17 @@ enum Kind {
 }
 
 /// The value kind of each of `channel`'s fields, in order: ids and times are integers,
-/// flags are booleans, the rest is decimal text. A value of another kind than its column's
-/// is written as text (in a text column) so a row is never short.
+/// flags are booleans, the rest (and `trade_id`, which may be a UUID) is text. A text
+/// column takes any value as its text; an integer or flag column only takes its own kind
+/// (a unit test holds every venue's values to that).
 fn kinds(channel: Channel) -> Vec<Kind> {
     channel
         .fields()
         .iter()
         .map(|name| {
-            if name.ends_with("_time") || name.ends_with("_id") || *name == "trades" {
+            if *name == "trade_id" {
+                Kind::Text
+            } else if name.ends_with("_time") || name.ends_with("_id") || *name == "trades" {
                 Kind::Int
             } else if ["buyer_is_maker", "closed"].contains(name) || name.starts_with("is_") {
                 Kind::Flag
@@ -95,16 +102,31 @@ fn kinds(channel: Channel) -> Vec<Kind> {
 
 /// A Parquet file being written.
 pub struct ParquetFile {
-    writer: ArrowWriter<File>,
+    /// Made at the first batch (with `--parquet-decimal`, whose scales it fixes).
+    writer: Option<ArrowWriter<File>>,
+    /// The file, until the writer takes it.
+    file: Option<File>,
+    props: WriterProperties,
+    /// The text schema the builders follow.
     schema: SchemaRef,
+    /// `--parquet-decimal`: the decimal text columns and their scales, once known.
+    decimal: Option<Vec<(usize, i8)>>,
+    /// Whether `--parquet-decimal` is on.
+    with_decimal: bool,
     columns: Vec<Column>,
     rows: usize,
     path: PathBuf,
 }
 
 impl ParquetFile {
-    /// Creates `path` (which must not exist) for `channel`'s rows.
-    pub fn create(path: &Path, channel: Channel, row_group_rows: usize) -> io::Result<ParquetFile> {
+    /// Creates `path` (which must not exist) for `channel`'s rows; with `with_decimal`, a
+    /// DECIMAL column beside each decimal text column (see `decimal`).
+    pub fn create(
+        path: &Path,
+        channel: Channel,
+        row_group_rows: usize,
+        with_decimal: bool,
+    ) -> io::Result<ParquetFile> {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -116,8 +138,6 @@ impl ParquetFile {
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(row_group_rows))
             .build();
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
-            .map_err(|e| named(path, io::Error::other(e)))?;
         let columns = schema
             .fields()
             .iter()
@@ -127,13 +147,36 @@ impl ParquetFile {
                 _ => Column::Flag(BooleanBuilder::new()),
             })
             .collect();
-        Ok(ParquetFile {
-            writer,
+        let mut file = ParquetFile {
+            writer: None,
+            file: Some(file),
+            props,
             schema,
+            decimal: None,
+            with_decimal,
             columns,
             rows: 0,
             path: path.to_owned(),
-        })
+        };
+        if !with_decimal {
+            // The schema is known: open the writer now, as before any row.
+            file.writer_for(file.schema.clone())?;
+        }
+        Ok(file)
+    }
+
+    /// The writer, made with `schema` if there is none yet.
+    fn writer_for(&mut self, schema: SchemaRef) -> io::Result<&mut ArrowWriter<File>> {
+        if self.writer.is_none() {
+            let file = self
+                .file
+                .take()
+                .expect("the file until the writer takes it");
+            let writer = ArrowWriter::try_new(file, schema, Some(self.props.clone()))
+                .map_err(|e| named(&self.path, io::Error::other(e)))?;
+            self.writer = Some(writer);
+        }
+        Ok(self.writer.as_mut().expect("just made"))
     }
 
     /// Adds one row. A tick of another channel than the file's is refused by the caller.
@@ -180,25 +223,44 @@ impl ParquetFile {
         if self.rows == 0 || (!now && self.rows < BATCH_ROWS) {
             return Ok(());
         }
-        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        self.write_batch()
+    }
+
+    fn write_batch(&mut self) -> io::Result<()> {
+        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
         self.rows = 0;
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+        let mut schema = self.schema.clone();
+        if self.with_decimal {
+            let common = COMMON_FIELDS.len();
+            let scales = self
+                .decimal
+                .get_or_insert_with(|| decimal::scales(&schema, common, &arrays))
+                .clone();
+            schema = decimal::widen_schema(&schema, &scales);
+            arrays = decimal::widen_arrays(arrays, &scales);
+        }
+        let batch = RecordBatch::try_new(schema.clone(), arrays)
             .map_err(|e| named(&self.path, io::Error::other(e)))?;
-        self.writer
+        let path = self.path.clone();
+        self.writer_for(schema)?
             .write(&batch)
-            .map_err(|e| named(&self.path, parquet_io(e)))
+            .map_err(|e| named(&path, parquet_io(e)))
     }
 
     /// Bytes on disk so far (row groups already flushed).
     pub fn bytes_on_disk(&self) -> u64 {
-        self.writer.bytes_written() as u64
+        self.writer.as_ref().map_or(0, |w| w.bytes_written() as u64)
     }
 
     /// Writes the last rows, the last row group and the footer; returns the file, not synced.
     pub fn finish(mut self) -> io::Result<File> {
-        self.settle(true)?;
+        if self.rows > 0 || self.writer.is_none() {
+            self.write_batch()?;
+        }
         let path = self.path.clone();
         self.writer
+            .take()
+            .expect("made by the last batch")
             .into_inner()
             .map_err(|e| named(&path, parquet_io(e)))
     }
@@ -218,19 +280,47 @@ fn parquet_io(e: parquet::errors::ParquetError) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::Venue;
     use crate::sink::ndjson::tests::samples;
+    use crate::tick::{Decimal, Symbol, TickData, Trade, TradeId};
+    use arrow_array::{Array, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// Bybit linear's first trade in `tests/data/bybit/linear_publicTrade.jsonl`.
+    const UUID: &str = "2a74ac78-691c-5b54-9dbe-5aafe8364627";
+
+    fn uuid_trade() -> Tick {
+        Tick {
+            exchange: Venue::BybitLinear,
+            symbol: Symbol::parse("BTCUSDT").unwrap(),
+            recv_ns: 2,
+            exchange_ns: 0,
+            data: TickData::Trade(Trade {
+                event_time: 1_750_000_000_000,
+                trade_time: 1_750_000_000_000,
+                trade_id: TradeId::Uuid {
+                    bytes: crate::tick::parse_uuid(UUID).unwrap(),
+                    run: 0,
+                },
+                price: Decimal::parse("109378.90").unwrap(),
+                qty: Decimal::parse("0.001").unwrap(),
+                buyer_is_maker: false,
+            }),
+        }
+    }
 
     #[test]
     fn every_channel_s_column_kinds_match_its_values() {
-        for tick in samples() {
+        let mut ticks = samples();
+        ticks.push(uuid_trade());
+        for tick in ticks {
             let kinds = kinds(tick.channel());
             let mut i = 0;
             tick.data.visit(|name, value| {
+                // A text column takes any value as its text; the others only their own kind.
                 let ok = matches!(
                     (kinds[i], value),
-                    (Kind::Int, Value::Int(_))
-                        | (Kind::Flag, Value::Bool(_))
-                        | (Kind::Text, Value::Decimal(_) | Value::Text(_))
+                    (Kind::Int, Value::Int(_)) | (Kind::Flag, Value::Bool(_)) | (Kind::Text, _)
                 );
                 assert!(
                     ok,
@@ -241,5 +331,82 @@ mod tests {
             });
             assert_eq!(i, kinds.len());
         }
+    }
+
+    #[test]
+    fn trade_ids_are_text_whether_integers_or_uuids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trade.parquet");
+        let int_trade = samples()
+            .into_iter()
+            .find(|t| t.channel() == Channel::Trade)
+            .unwrap();
+        let mut file = ParquetFile::create(&path, Channel::Trade, 100, false).unwrap();
+        file.push(&int_trade);
+        file.push(&uuid_trade());
+        file.finish().unwrap();
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut ids = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = batch.column_by_name("trade_id").unwrap();
+            assert_eq!(column.data_type(), &DataType::Utf8);
+            let text = column.as_any().downcast_ref::<StringArray>().unwrap();
+            ids.extend((0..text.len()).map(|i| text.value(i).to_owned()));
+        }
+        assert_eq!(ids, ["745522877", UUID]);
+    }
+
+    #[test]
+    fn parquet_decimal_adds_decimal_columns_at_the_first_rows_scale() {
+        use arrow_array::Decimal128Array;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trade.parquet");
+        let int_trade = samples()
+            .into_iter()
+            .find(|t| t.channel() == Channel::Trade)
+            .unwrap();
+        let mut file = ParquetFile::create(&path, Channel::Trade, 100, true).unwrap();
+        file.push(&int_trade);
+        file.push(&uuid_trade());
+        file.settle(true).unwrap();
+        // A later price with more digits after the point than the first rows had.
+        let mut finer = uuid_trade();
+        if let TickData::Trade(t) = &mut finer.data {
+            t.price = Decimal::parse("1.123456789").unwrap();
+        }
+        file.push(&finer);
+        file.finish().unwrap();
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        let (mut prices, mut texts) = (Vec::new(), Vec::new());
+        for batch in reader {
+            let batch = batch.unwrap();
+            assert!(batch.column_by_name("trade_id_decimal").is_none());
+            let column = batch.column_by_name("price_decimal").unwrap();
+            assert_eq!(column.data_type(), &DataType::Decimal128(38, 8));
+            let values = column.as_any().downcast_ref::<Decimal128Array>().unwrap();
+            prices.extend((0..values.len()).map(|i| values.is_valid(i).then(|| values.value(i))));
+            let text = batch.column_by_name("price").unwrap();
+            let text = text.as_any().downcast_ref::<StringArray>().unwrap();
+            texts.extend((0..text.len()).map(|i| text.value(i).to_owned()));
+            assert!(batch.column_by_name("qty_decimal").is_some());
+        }
+        assert_eq!(
+            prices,
+            [Some(204_310_000_000), Some(10_937_890_000_000), None]
+        );
+        assert_eq!(
+            texts,
+            ["2043.10000000", "109378.90", "1.123456789"],
+            "text stays exact"
+        );
     }
 }

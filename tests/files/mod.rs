@@ -5,3 +5,4 @@ mod crash;
 mod full_disk;
 mod layout;
 mod parquet;
+mod raw;

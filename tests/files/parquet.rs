@@ -82,23 +82,12 @@ async fn parquet_files_read_back_by_pyarrow_equal_the_ndjson_of_the_run() {
     let mut total = 0;
     for channel in ["bookTicker", "trade"] {
         let file = dir.path().join(format!("ticks-{channel}.parquet"));
-        let read = Command::new(&python)
-            .args(["-c", READ_BACK])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            read.status.success(),
-            "{}",
-            String::from_utf8_lossy(&read.stderr)
-        );
-        let mut rows = parse_ndjson(std::str::from_utf8(&read.stdout).unwrap());
-        let meta = rows.remove(0);
+        let (meta, rows) = read_back(&python, &file);
         assert_eq!(meta["compression"], "ZSTD");
         let want: Vec<_> = lines
             .iter()
             .filter(|l| l["channel"] == channel)
-            .cloned()
+            .map(trade_id_as_text)
             .collect();
         assert_eq!(
             rows, want,
@@ -113,6 +102,74 @@ async fn parquet_files_read_back_by_pyarrow_equal_the_ndjson_of_the_run() {
     }
     assert_eq!(total, 500);
     assert_eq!(files_under(dir.path()).len(), 3, "no .partial left");
+    server.shutdown().await.unwrap();
+}
+
+/// An NDJSON row as Parquet holds it: `trade_id` is text there for every venue (NDJSON
+/// writes an integer id as a number).
+fn trade_id_as_text(row: &serde_json::Value) -> serde_json::Value {
+    let mut row = row.clone();
+    if let Some(id) = row.get_mut("trade_id").filter(|id| id.is_u64()) {
+        *id = serde_json::Value::String(id.to_string());
+    }
+    row
+}
+
+/// Reads `file` back with pyarrow: its metadata line, then its rows.
+fn read_back(python: &Path, file: &Path) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let read = Command::new(python)
+        .args(["-c", READ_BACK])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let mut rows = parse_ndjson(std::str::from_utf8(&read.stdout).unwrap());
+    let meta = rows.remove(0);
+    (meta, rows)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_keeps_bybit_uuid_trade_ids_as_their_text() {
+    let python = pyarrow_python();
+    let server = start_replay(venue_replay_config("bybit", &["linear_publicTrade.jsonl"])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ndjson = dir.path().join("trades.ndjson");
+    let parquet = dir.path().join("trades.parquet");
+    let mut args = vec![
+        "record",
+        "BTCUSDT",
+        "LTCUSDT",
+        "--venue",
+        "bybit-linear",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        "2",
+        "-q",
+        "--out",
+        ndjson.to_str().unwrap(),
+        "--out",
+        parquet.to_str().unwrap(),
+    ];
+    args.extend(FAST);
+    let out = run(&args).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines = parse_ndjson(&std::fs::read_to_string(&ndjson).unwrap());
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["trade_id"].as_str().is_some_and(|id| id.len() == 36)),
+        "the capture's linear trade ids are UUIDs"
+    );
+    let (_, rows) = read_back(&python, &parquet);
+    assert_eq!(rows, lines, "UUID trade ids read back as the text sent");
     server.shutdown().await.unwrap();
 }
 
@@ -141,4 +198,56 @@ async fn parquet_of_several_channels_needs_a_channel_template() {
         out.stderr
     );
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_decimal_columns_read_back_by_pyarrow_as_decimals() {
+    let python = pyarrow_python();
+    let server = start_replay(replay_config(&["trade.jsonl"])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("trades.parquet");
+    let out = run(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        "41",
+        "-q",
+        "--parquet-decimal",
+        "--out",
+        parquet.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let script = r#"
+import sys
+import pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+print(t.schema.field("price_decimal").type)
+for text, dec in zip(t.column("price").to_pylist(), t.column("price_decimal").to_pylist()):
+    print(text, dec)
+"#;
+    let read = Command::new(&python)
+        .args(["-c", script])
+        .arg(&parquet)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let text = String::from_utf8(read.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("decimal128(38, 8)"));
+    let rows: Vec<_> = lines.collect();
+    assert_eq!(rows.len(), 41);
+    for row in rows {
+        let (text, decimal) = row.split_once(' ').unwrap();
+        assert_eq!(text, decimal, "the DECIMAL value is the text's");
+    }
+    server.shutdown().await.unwrap();
 }

@@ -1,0 +1,40 @@
+//! `foxtrot convert`: raw captures (`record --raw`) into ticks, in any output format.
+
+use crate::cli::ConvertArgs;
+use crate::config::Config;
+use crate::exit::Exit;
+use crate::raw::convert;
+
+/// Converts, prints one summary line (unless `quiet`) and returns the exit code.
+pub fn run(args: &ConvertArgs, quiet: bool) -> i32 {
+    let fail = |code: Exit, e: &dyn std::fmt::Display| {
+        eprintln!("foxtrot: {e}");
+        code.code()
+    };
+    let channels = match convert::channels(&args.raw) {
+        Ok(c) if c.is_empty() => crate::tick::Channel::ALL.to_vec(),
+        Ok(c) => c,
+        Err(e) => return fail(Exit::Failure, &e),
+    };
+    let config = match Config::for_convert(args, channels) {
+        Ok(config) => config,
+        Err(e) => return fail(Exit::Usage, &e),
+    };
+    let mut opened = match crate::sink::open(&config) {
+        Ok(opened) => opened,
+        Err(e) if e.is_usage() => return fail(Exit::Usage, &e),
+        Err(e) => return fail(Exit::Failure, &e),
+    };
+    match convert::convert(&args.raw, opened.sink.as_mut()) {
+        Ok(done) => {
+            if !quiet {
+                eprintln!(
+                    "foxtrot: converted {} raw records into {} ticks ({} frames not decoded)",
+                    done.records, done.ticks, done.decode_errors
+                );
+            }
+            Exit::Ok.code()
+        }
+        Err(e) => fail(Exit::Failure, &e),
+    }
+}

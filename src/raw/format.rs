@@ -1,0 +1,257 @@
+//! The JSONL form of a raw capture: one object per [`Record`], keys in this order:
+//!
+//! ```text
+//! {"recv_ns":1764748800123456789,"exchange":"binance","conn":1,"event":"connect","url":"wss://...","streams":["BTCUSDT@trade"]}
+//! {"recv_ns":...,"exchange":"binance","conn":1,"event":"send","text":"{\"method\":\"SUBSCRIBE\",...}"}
+//! {"recv_ns":...,"exchange":"binance","conn":1,"event":"text","text":"{\"e\":\"trade\",...}"}
+//! {"recv_ns":...,"exchange":"binance","conn":1,"event":"binary","base64":"AAEC"}
+//! {"recv_ns":...,"exchange":"binance","conn":1,"event":"close","code":1000,"reason":"bye"}
+//! {"recv_ns":...,"exchange":"binance","conn":1,"event":"disconnect"}
+//! ```
+//!
+//! A payload (`send`, `text`, `binary`, `ping`, `pong`) is `"text"`, a JSON string, when it
+//! is UTF-8 (newlines and quotes escaped, so one record is one line), and `"base64"`
+//! (standard alphabet, padded) otherwise: every byte survives.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use serde::Deserialize;
+
+use super::{Event, Record};
+use crate::exchange::{StreamId, Venue};
+use crate::tick::Channel;
+
+/// Appends `record` as one line, ending in `\n`.
+pub fn encode(record: &Record, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"recv_ns\":");
+    out.extend_from_slice(itoa::Buffer::new().format(record.recv_ns).as_bytes());
+    out.extend_from_slice(b",\"exchange\":\"");
+    out.extend_from_slice(record.venue.as_bytes());
+    out.extend_from_slice(b"\",\"conn\":");
+    out.extend_from_slice(itoa::Buffer::new().format(record.conn).as_bytes());
+    let payload = |out: &mut Vec<u8>, name: &str, bytes: &Bytes| {
+        out.extend_from_slice(b",\"event\":\"");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'"');
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                out.extend_from_slice(b",\"text\":");
+                string(text, out);
+            }
+            Err(_) => {
+                out.extend_from_slice(b",\"base64\":\"");
+                out.extend_from_slice(BASE64.encode(bytes).as_bytes());
+                out.push(b'"');
+            }
+        }
+    };
+    match &record.event {
+        Event::Connect { url, streams } => {
+            out.extend_from_slice(b",\"event\":\"connect\",\"url\":");
+            string(url, out);
+            out.extend_from_slice(b",\"streams\":[");
+            for (i, s) in streams.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                string(&format!("{}@{}", s.symbol, s.channel), out);
+            }
+            out.push(b']');
+        }
+        Event::Disconnect => out.extend_from_slice(b",\"event\":\"disconnect\""),
+        Event::Send(b) => payload(out, "send", b),
+        Event::Text(b) => payload(out, "text", b),
+        Event::Binary(b) => payload(out, "binary", b),
+        Event::Ping(b) => payload(out, "ping", b),
+        Event::Pong(b) => payload(out, "pong", b),
+        Event::Close(frame) => {
+            out.extend_from_slice(b",\"event\":\"close\"");
+            if let Some((code, reason)) = frame {
+                out.extend_from_slice(b",\"code\":");
+                out.extend_from_slice(itoa::Buffer::new().format(*code).as_bytes());
+                out.extend_from_slice(b",\"reason\":");
+                string(reason, out);
+            }
+        }
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+fn string(text: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+}
+
+/// Why a line is not a raw record.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not JSON of the record's shape.
+    #[error("not a raw capture record: {0}")]
+    Json(#[from] serde_json::Error),
+    /// An exchange foxtrot does not know.
+    #[error("unknown exchange {0:?}")]
+    Venue(String),
+    /// An event foxtrot does not know, or one without its fields.
+    #[error("unknown or incomplete event {0:?}")]
+    Event(String),
+    /// A `base64` payload that does not decode.
+    #[error("bad base64 payload: {0}")]
+    Base64(#[from] base64::DecodeError),
+}
+
+#[derive(Deserialize)]
+struct Line {
+    recv_ns: u64,
+    exchange: String,
+    conn: u32,
+    event: String,
+    text: Option<String>,
+    base64: Option<String>,
+    url: Option<String>,
+    streams: Option<Vec<String>>,
+    code: Option<u16>,
+    reason: Option<String>,
+}
+
+/// Whether `line` looks like a raw capture record (not a venue message or a tick row).
+pub fn is_record(line: &str) -> bool {
+    line.starts_with("{\"recv_ns\":") && line.contains(",\"conn\":")
+}
+
+/// Reads one line written by [`encode`].
+pub fn parse(line: &str) -> Result<Record, ParseError> {
+    let l: Line = serde_json::from_str(line)?;
+    let venue =
+        Venue::from_name(&l.exchange).ok_or_else(|| ParseError::Venue(l.exchange.clone()))?;
+    let payload = |l: &Line| -> Result<Bytes, ParseError> {
+        match (&l.text, &l.base64) {
+            (Some(t), _) => Ok(Bytes::from(t.clone().into_bytes())),
+            (None, Some(b)) => Ok(Bytes::from(BASE64.decode(b)?)),
+            (None, None) => Err(ParseError::Event(l.event.clone())),
+        }
+    };
+    let event = match l.event.as_str() {
+        "connect" => Event::Connect {
+            url: Arc::from(l.url.clone().unwrap_or_default()),
+            streams: l
+                .streams
+                .iter()
+                .flatten()
+                .filter_map(|s| stream(venue, s))
+                .collect(),
+        },
+        "disconnect" => Event::Disconnect,
+        "send" => Event::Send(payload(&l)?),
+        "text" => Event::Text(payload(&l)?),
+        "binary" => Event::Binary(payload(&l)?),
+        "ping" => Event::Ping(payload(&l)?),
+        "pong" => Event::Pong(payload(&l)?),
+        "close" => Event::Close(l.code.map(|c| (c, l.reason.clone().unwrap_or_default()))),
+        _ => return Err(ParseError::Event(l.event)),
+    };
+    Ok(Record {
+        recv_ns: l.recv_ns,
+        venue,
+        conn: l.conn,
+        event,
+    })
+}
+
+/// `SYMBOL@channel` as the connect record lists streams.
+fn stream(venue: Venue, text: &str) -> Option<StreamId> {
+    let (symbol, channel) = text.rsplit_once('@')?;
+    let channel = Channel::ALL.into_iter().find(|c| c.as_str() == channel)?;
+    let symbol = venue.exchange().parse_symbol(symbol).ok()?;
+    Some(StreamId::new(venue, symbol, channel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tick::Symbol;
+
+    fn record(event: Event) -> Record {
+        Record {
+            recv_ns: 1_764_748_800_123_456_789,
+            venue: Venue::Binance,
+            conn: 7,
+            event,
+        }
+    }
+
+    #[test]
+    fn every_event_round_trips_byte_for_byte() {
+        let streams: Arc<[StreamId]> = vec![StreamId::new(
+            Venue::Binance,
+            Symbol::parse("BTCUSDT").unwrap(),
+            Channel::Trade,
+        )]
+        .into();
+        let events = [
+            Event::Connect {
+                url: "ws://127.0.0.1:1/ws/btcusdt@trade".into(),
+                streams,
+            },
+            Event::Send(Bytes::from_static(b"{\"method\":\"SUBSCRIBE\"}")),
+            Event::Text(Bytes::from_static(
+                "line\none \"quoted\" \u{e9}\\".as_bytes(),
+            )),
+            Event::Binary(Bytes::from_static(b"\x00\xff\xfe\n\r not utf-8")),
+            Event::Binary(Bytes::from_static(b"{\"json\":\"as binary\"}")),
+            Event::Ping(Bytes::new()),
+            Event::Pong(Bytes::from_static(b"\x80")),
+            Event::Close(Some((1000, "bye".into()))),
+            Event::Close(None),
+            Event::Disconnect,
+        ];
+        for event in events {
+            let record = record(event);
+            let mut line = Vec::new();
+            encode(&record, &mut line);
+            assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
+            let text = std::str::from_utf8(&line).unwrap();
+            assert!(is_record(text), "{text}");
+            assert_eq!(parse(text.trim_end()).unwrap(), record, "{text}");
+        }
+    }
+
+    #[test]
+    fn utf8_payloads_are_text_and_others_base64() {
+        let mut line = Vec::new();
+        encode(
+            &record(Event::Binary(Bytes::from_static(b"\xff"))),
+            &mut line,
+        );
+        assert!(String::from_utf8_lossy(&line).contains("\"base64\":\"/w==\""));
+        line.clear();
+        encode(&record(Event::Text(Bytes::from_static(b"{}"))), &mut line);
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "{\"recv_ns\":1764748800123456789,\"exchange\":\"binance\",\"conn\":7,\"event\":\"text\",\"text\":\"{}\"}\n"
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_refused_with_a_reason() {
+        for (line, want) in [
+            ("{}", "not a raw capture record"),
+            (
+                r#"{"recv_ns":1,"exchange":"nope","conn":1,"event":"text","text":""}"#,
+                "unknown exchange",
+            ),
+            (
+                r#"{"recv_ns":1,"exchange":"binance","conn":1,"event":"text"}"#,
+                "incomplete event",
+            ),
+            (
+                r#"{"recv_ns":1,"exchange":"binance","conn":1,"event":"binary","base64":"!"}"#,
+                "bad base64",
+            ),
+        ] {
+            let err = parse(line).unwrap_err().to_string();
+            assert!(err.contains(want), "{line}: {err}");
+        }
+    }
+}

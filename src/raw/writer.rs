@@ -1,0 +1,152 @@
+//! The raw writer: on its own thread, takes records from the taps' channel and writes them
+//! as JSONL lines through the same file machinery as `--out` (templates with `{exchange}`
+//! and times, rotation, `.partial` and rename, gzip/zstd by extension, `--fsync`).
+//!
+//! It ends when every tap is gone (the connections ended) or at the hard deadline, and
+//! finishes its files either way (a compressed stream gets its end). A failed write stops
+//! it with the error, naming the file; the taps then count what they could not hand over.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Counts, Record, format};
+use crate::config::Existing;
+use crate::sink::files::{FileSettings, FileSink, Form};
+use crate::sink::template::Template;
+use crate::sink::{Encode, OpenError, Sink};
+use crate::tick::{Channel, Symbol, Tick};
+
+/// Write out once this many bytes are buffered.
+const FLUSH_AT: usize = 64 * 1024;
+/// How often the writer looks at the abort token and ends periods while idle.
+const IDLE: Duration = Duration::from_millis(100);
+/// Periods end while no record comes: checked this often.
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// Raw lines have no rows and no header.
+struct NoRows;
+
+impl Encode for NoRows {
+    fn header(&mut self, _out: &mut Vec<u8>) {}
+    fn encode(&mut self, _tick: &Tick, _out: &mut Vec<u8>) {}
+}
+
+/// A raw capture's files, opened (lazily, at the first record) at `path`.
+pub struct RawFiles {
+    files: FileSink,
+    /// Stands in for the symbol in the file key (raw templates cannot name it).
+    symbol: Symbol,
+    path: PathBuf,
+}
+
+impl RawFiles {
+    /// Checks the template and prepares the files; nothing is created yet.
+    pub fn open(
+        path: &Path,
+        existing: Existing,
+        settings: &FileSettings,
+    ) -> Result<RawFiles, OpenError> {
+        let text = path.to_str().ok_or_else(|| {
+            OpenError::Unsupported(format!("--raw {}: not UTF-8", path.display()))
+        })?;
+        let (_, by_symbol, by_channel) = Template::parse(text)
+            .map_err(|e| OpenError::Unsupported(format!("--raw {text}: {e}")))?
+            .splits_by();
+        if by_symbol || by_channel {
+            return Err(OpenError::Unsupported(format!(
+                "--raw {text}: a raw capture is filed by {{exchange}}, {{date}}, {{hour}} and {{start}} only (one frame may carry several symbols and channels)"
+            )));
+        }
+        let files = FileSink::new(
+            text,
+            Form::Lines(Box::new(NoRows)),
+            false,
+            existing,
+            settings,
+        )?;
+        Ok(RawFiles {
+            files,
+            symbol: Symbol::parse("RAW").expect("a valid symbol"),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The path as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write(&mut self, record: &Record, line: &[u8]) -> io::Result<()> {
+        self.files.write_line(
+            record.venue.name(),
+            &self.symbol,
+            Channel::Ticker,
+            record.recv_ns,
+            line,
+        )
+    }
+}
+
+/// Writes every record `rx` yields into `files` until the taps are gone or `abort` fires,
+/// then finishes the files. Blocking: run it on its own thread.
+pub fn run(
+    mut files: RawFiles,
+    rx: Receiver<Record>,
+    counts: Arc<Counts>,
+    abort: CancellationToken,
+) -> io::Result<()> {
+    let result = write_all(&mut files, &rx, &counts, &abort);
+    // Refuse further records at once: the taps count them as dropped.
+    drop(rx);
+    match result {
+        Ok(()) => files.files.finish().map(|_| ()),
+        Err(e) => {
+            let _ = files.files.finish();
+            Err(e)
+        }
+    }
+}
+
+fn write_all(
+    files: &mut RawFiles,
+    rx: &Receiver<Record>,
+    counts: &Counts,
+    abort: &CancellationToken,
+) -> io::Result<()> {
+    let mut line = Vec::with_capacity(4096);
+    let mut refreshed = std::time::Instant::now();
+    loop {
+        if abort.is_cancelled() {
+            return Ok(());
+        }
+        let first = match rx.recv_timeout(IDLE) {
+            Ok(record) => Some(record),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        if let Some(first) = first {
+            let mut next = Some(first);
+            while let Some(record) = next {
+                line.clear();
+                format::encode(&record, &mut line);
+                files.write(&record, &line)?;
+                counts.written.fetch_add(1, Relaxed);
+                if files.files.buffered() >= FLUSH_AT {
+                    files.files.flush()?;
+                }
+                next = rx.try_recv().ok();
+            }
+            files.files.flush()?;
+        }
+        if refreshed.elapsed() >= REFRESH {
+            files.files.refresh()?;
+            refreshed = std::time::Instant::now();
+        }
+    }
+}
