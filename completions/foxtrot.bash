@@ -144,12 +144,16 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__config__subcmd__check)
-            opts="-v -q -h --verbose --quiet --help"
+            opts="-v -q -h --shard --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -526,7 +530,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__record)
-            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --book-levels --book-interval --depth-speed --rest-endpoint --out --raw --append --force --rotate --fsync --row-group-rows --parquet-decimal --zstd-level --verbose --quiet --help"
+            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --book-levels --book-interval --depth-speed --rest-endpoint --shard --out --nats-create-stream --raw --append --force --rotate --fsync --row-group-rows --parquet-decimal --zstd-level --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -633,6 +637,10 @@ _foxtrot() {
                     return 0
                     ;;
                 --rest-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -816,7 +824,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__stream)
-            opts="-v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --book-levels --book-interval --depth-speed --rest-endpoint --format --verbose --quiet --help"
+            opts="-v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --book-levels --book-interval --depth-speed --rest-endpoint --shard --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -923,6 +931,10 @@ _foxtrot() {
                     return 0
                     ;;
                 --rest-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

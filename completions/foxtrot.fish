@@ -88,6 +88,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l book-interval
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l depth-speed -d 'Binance diff-depth speed: 100ms or 1000ms (spot only) [default: 100ms]' -r -f -a "100ms\t''
 1000ms\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l rest-endpoint -d 'REST base URL for order-book snapshots [default: the venue\'s, such as https://api.binance.com]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shard -d 'Record only shard I of N: the streams whose FNV-1a 64 hash of `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every stream exactly once' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t'A live table, updated in place (terminals only)'
 ndjson\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
@@ -146,13 +147,15 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l book-interval
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l depth-speed -d 'Binance diff-depth speed: 100ms or 1000ms (spot only) [default: 100ms]' -r -f -a "100ms\t''
 1000ms\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rest-endpoint -d 'REST base URL for order-book snapshots [default: the venue\'s, such as https://api.binance.com]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as \'data/{exchange}/{channel}/{date}/{symbol}.csv.gz\' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shard -d 'Record only shard I of N: the streams whose FNV-1a 64 hash of `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every stream exactly once' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as \'data/{exchange}/{channel}/{date}/{symbol}.csv.gz\' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC or nats://HOST:PORT/SUBJECT publishes instead (the only output then; one NDJSON line per record; the subject may use {exchange}, {symbol}, {channel})' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l raw -d 'Raw capture: every frame received, every request sent and every connect/disconnect, as JSONL (the README\'s "Raw capture"), beside or instead of --out. May be a template of {exchange}, {date}, {hour}, {start}; .gz or .zst compress' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rotate -d 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l fsync -d 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l row-group-rows -d 'Rows per Parquet row group; a file\'s last group may be smaller [default: 1000000]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l zstd-level -d 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l dry-run -d 'Check everything, print the plan (which connection carries which streams), and exit'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l nats-create-stream -d 'With --out nats://: create a JetStream stream over the subjects when none holds them'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l append -d 'Add to an existing file instead of refusing it'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l force -d 'Overwrite an existing file'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l parquet-decimal -d 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file\'s first rows (null where a value does not fit)'
@@ -200,6 +203,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_s
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Validate FILE and print the resolved plan: endpoint, output, tunables, and which connection will carry which streams. Exit 0 when valid, 2 when not'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -l shard -d 'Print the plan of shard I of N: only the streams that instance records' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'

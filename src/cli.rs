@@ -21,7 +21,7 @@ Exit codes:
   0    finished cleanly (also after Ctrl-C/SIGTERM when everything was written in time)
   1    runtime error (could not connect, output failed, ...)
   2    usage error (bad flag, symbol or config file; refused output path)
-  3    the shutdown deadline passed and ticks were lost (counts on stderr)
+  3    ticks were lost: the shutdown deadline passed or a broker never acknowledged them
   130  a second Ctrl-C forced an immediate exit"
     };
 }
@@ -89,6 +89,9 @@ pub enum ConfigCommand {
         /// The TOML file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Print the plan of shard I of N: only the streams that instance records.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<crate::shard::Shard>,
     },
 }
 
@@ -125,6 +128,7 @@ pub struct ConvertArgs {
 const CONFIG_EXAMPLES: &str = "\
 Examples:
   foxtrot config check foxtrot.toml
+  foxtrot config check foxtrot.toml --shard 2/4          # the streams instance 2 of 4 records
   foxtrot record --config foxtrot.toml --dry-run
   foxtrot record --config foxtrot.toml --duration 1h     # flags override the file";
 
@@ -173,6 +177,8 @@ Examples:
   foxtrot record BTCUSDT ETHUSDT --out ticks.csv
   foxtrot record BTCUSDT --out - | jq -c 'select(.channel == \"ticker\")'
   foxtrot record --config foxtrot.toml --stats-interval 10s --metrics-addr 127.0.0.1:9898
+  foxtrot record --config all.toml --shard 2/4 --out kafka://127.0.0.1:9092/marketdata
+  foxtrot record BTCUSDT --channel trade --out 'nats://127.0.0.1:4222/md.{exchange}.{channel}.{symbol}'
 
 ",
     exit_codes!()
@@ -321,6 +327,12 @@ pub struct RunArgs {
         help_heading = "Order books"
     )]
     pub rest_endpoint: Option<String>,
+
+    /// Record only shard I of N: the streams whose FNV-1a 64 hash of
+    /// `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every
+    /// stream exactly once.
+    #[arg(long, value_name = "I/N", help_heading = "Configuration")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 pub use crate::pipe::OnFull;
@@ -390,9 +402,15 @@ pub struct RecordArgs {
     /// compress; `-` for stdout (NDJSON). A template such as
     /// 'data/{exchange}/{channel}/{date}/{symbol}.csv.gz' ({exchange}, {symbol}, {channel},
     /// {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries.
-    /// Repeat for several outputs: each gets every row.
-    #[arg(short, long, value_name = "PATH", required_unless_present_any = ["config", "raw"])]
+    /// Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC
+    /// or nats://HOST:PORT/SUBJECT publishes instead (the only output then; one NDJSON
+    /// line per record; the subject may use {exchange}, {symbol}, {channel}).
+    #[arg(short, long, value_name = "PATH|URL", required_unless_present_any = ["config", "raw"])]
     pub out: Vec<PathBuf>,
+
+    /// With --out nats://: create a JetStream stream over the subjects when none holds them.
+    #[arg(long)]
+    pub nats_create_stream: bool,
 
     /// Raw capture: every frame received, every request sent and every connect/disconnect,
     /// as JSONL (the README's "Raw capture"), beside or instead of --out. May be a template

@@ -12,7 +12,7 @@ pub enum Exit {
     Failure = 1,
     /// A usage error: bad flag, symbol, channel, venue or config file; refused output path.
     Usage = 2,
-    /// The shutdown deadline passed and ticks were lost.
+    /// Ticks were lost: the shutdown deadline passed, or a broker never acknowledged them.
     Lost = 3,
     /// A second Ctrl-C forced an immediate exit.
     Interrupted = 130,

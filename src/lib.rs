@@ -35,6 +35,7 @@ pub mod plan;
 pub mod raw;
 pub mod replay;
 pub mod report;
+pub mod shard;
 pub mod short_text;
 pub mod shutdown;
 pub mod sink;

@@ -42,7 +42,7 @@ pub fn describe(config: &Config) -> String {
             format!("{} (every frame, request and connect)", raw.display()),
         );
     }
-    if !matches!(config.output, Output::Stdout(_)) {
+    if !matches!(config.output, Output::Stdout(_) | Output::Broker(_)) {
         row("files", crate::sink::files::describe(&config.files));
     }
     let on_full = match config.on_full {
@@ -82,6 +82,16 @@ pub fn describe(config: &Config) -> String {
     }
     if let Some(addr) = config.metrics_addr {
         row("metrics", format!("http://{addr}/metrics"));
+    }
+    if let Some((shard, total)) = config.shard {
+        row(
+            "shard",
+            format!(
+                "{shard}: {} of {total} (fnv1a64 of exchange:symbol:channel mod {})",
+                counted(config.streams.len(), "stream"),
+                shard.count
+            ),
+        );
     }
     let shards: Vec<_> = config.shards.iter().collect();
     let mut symbols: Vec<_> = config.streams.iter().map(|s| &s.symbol).collect();
@@ -155,6 +165,7 @@ fn output(output: &Output) -> String {
             };
             format!("{} ({}; {existing})", path.display(), format_name(*format))
         }
+        Output::Broker(broker) => crate::sink::broker::describe(broker),
     }
 }
 

@@ -37,6 +37,10 @@ pub struct Stats {
     pub replacements: AtomicU64,
     /// Bytes the sink handed to the OS (headers included; 0 for the table).
     pub bytes_written: AtomicU64,
+    /// Errors a broker output met: failed connections, refused or timed-out publishes.
+    pub broker_errors: AtomicU64,
+    /// Records a broker output handed over and the broker has not yet acknowledged (a gauge).
+    pub broker_inflight: AtomicU64,
     /// Until the first connection: what is being dialed and why it failed (issue 13).
     pub dialing: crate::dialing::Dialing,
     /// Our clock minus each venue's (see [`crate::skew`]).
@@ -117,6 +121,10 @@ pub struct Snapshot {
     pub replacements: u64,
     /// See [`Stats::bytes_written`].
     pub bytes_written: u64,
+    /// See [`Stats::broker_errors`].
+    pub broker_errors: u64,
+    /// See [`Stats::broker_inflight`].
+    pub broker_inflight: u64,
 }
 
 impl Stats {
@@ -190,6 +198,8 @@ impl Stats {
             gaps: self.gaps.load(Relaxed),
             replacements: self.replacements.load(Relaxed),
             bytes_written: self.bytes_written.load(Relaxed),
+            broker_errors: self.broker_errors.load(Relaxed),
+            broker_inflight: self.broker_inflight.load(Relaxed),
         }
     }
 }

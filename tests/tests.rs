@@ -6,6 +6,7 @@ mod util;
 
 mod books;
 mod books_pushed;
+mod brokers;
 mod bybit;
 mod cli;
 mod e2e;

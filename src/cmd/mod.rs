@@ -24,7 +24,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Stream(args) => record(Config::for_stream(&args, cli.quiet)),
         Command::Record(args) => record(Config::for_record(&args, cli.quiet)),
         Command::Replay(args) => serve(args, cli.quiet),
-        Command::Config(ConfigCommand::Check { file }) => check(&file),
+        Command::Config(ConfigCommand::Check { file, shard }) => check(&file, shard),
         Command::Generate(what) => emit(what),
         Command::Recover { files } => crate::sink::recover::run(&files),
         Command::Convert(args) => convert::run(&args, cli.quiet),
@@ -104,8 +104,8 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
 }
 
 /// Runs `config check FILE`: prints the plan the file makes (see [`Config::for_file`]).
-fn check(file: &std::path::Path) -> i32 {
-    match Config::for_file(file) {
+fn check(file: &std::path::Path, shard: Option<crate::shard::Shard>) -> i32 {
+    match Config::for_file(file, shard) {
         Ok(config) => print_plan(&config),
         Err(e) => fail(Exit::Usage, &e),
     }

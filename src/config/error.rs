@@ -73,6 +73,20 @@ pub enum ConfigError {
     /// An order-book option that cannot work as typed.
     #[error("{0}")]
     Book(String),
+    /// A `kafka://` or `nats://` output that names no usable broker, topic or subject.
+    #[error(transparent)]
+    BrokerUrl(#[from] crate::sink::broker::UrlError),
+    /// A broker output among other outputs.
+    #[error("a kafka:// or nats:// --out must be the only output: run a second foxtrot for files")]
+    BrokerNotAlone,
+    /// `--shard I/N` leaves this instance nothing to record.
+    #[error("shard {shard} holds none of the {total} streams: use fewer shards, or add streams")]
+    EmptyShard {
+        /// The shard.
+        shard: crate::shard::Shard,
+        /// Streams before the split.
+        total: usize,
+    },
 }
 
 /// The channels of `venue`, comma-separated, for error messages.

@@ -41,6 +41,32 @@ pub struct ConfigFile {
     /// `[monitoring]`.
     #[serde(default)]
     pub monitoring: Monitoring,
+    /// `[shard]`: like `--shard INDEX/COUNT`.
+    pub shard: Option<ShardSection>,
+}
+
+/// `[shard]`: `index = 2` and `count = 4` record the streams of shard 2 of 4.
+#[derive(Debug, Clone, Copy)]
+pub struct ShardSection(pub crate::shard::Shard);
+
+impl<'de> Deserialize<'de> for ShardSection {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            index: u32,
+            count: u32,
+        }
+        let raw = Raw::deserialize(d)?;
+        crate::shard::Shard::new(raw.index, raw.count)
+            .map(ShardSection)
+            .map_err(|_| {
+                D::Error::custom(format!(
+                    "invalid [shard]: index {} of count {}: count must be at least 1 and index from 0 to count - 1",
+                    raw.index, raw.count
+                ))
+            })
+    }
 }
 
 /// One `[[streams]]` entry: every symbol on every channel of one venue.
@@ -91,6 +117,33 @@ pub struct OutputSection {
     pub row_group_rows: Option<Positive>,
     /// Like `--parquet-decimal`.
     pub parquet_decimal: Option<bool>,
+    /// `[output.kafka]`: librdkafka settings passed through as they are (`"linger.ms" = 20`,
+    /// `"security.protocol" = "SASL_SSL"`), for `--out kafka://`.
+    #[serde(default)]
+    pub kafka: std::collections::BTreeMap<String, SettingText>,
+}
+
+/// A pass-through setting's value: a string, number or boolean, kept as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingText(pub String);
+
+impl<'de> Deserialize<'de> for SettingText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Int(i64),
+            Float(f64),
+            Flag(bool),
+        }
+        Ok(SettingText(match Raw::deserialize(d)? {
+            Raw::Text(t) => t,
+            Raw::Int(n) => n.to_string(),
+            Raw::Float(x) => x.to_string(),
+            Raw::Flag(b) => b.to_string(),
+        }))
+    }
 }
 
 /// `[tuning]`.
@@ -161,7 +214,9 @@ impl ConfigFile {
             .into_iter()
             .flatten()
         {
-            if p.is_relative() && p.as_os_str() != "-" {
+            // A broker URL (`kafka://`, `nats://`) is not a path.
+            let url = p.to_str().is_some_and(|t| t.contains("://"));
+            if p.is_relative() && p.as_os_str() != "-" && !url {
                 *p = dir.join(&*p);
             }
         }

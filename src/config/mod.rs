@@ -55,6 +55,8 @@ pub enum Output {
         /// What to do when the file exists.
         existing: Existing,
     },
+    /// A Kafka topic or NATS JetStream subjects (`record --out kafka://...`, `nats://...`).
+    Broker(crate::sink::broker::Broker),
 }
 
 /// What to do with an output file that already exists.
@@ -161,6 +163,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// Print the plan and exit instead of running.
     pub dry_run: bool,
+    /// `--shard`: this instance's part of the streams, and how many there were before the split.
+    pub shard: Option<(crate::shard::Shard, usize)>,
 }
 
 /// The `--stats-interval` used when only `--stats-file` is given.
@@ -192,10 +196,14 @@ impl Config {
 
     /// The plan `foxtrot config check FILE` prints: what `record --config FILE` would run,
     /// or, when the file names no output path, `stream --config FILE` on a terminal.
-    pub fn for_file(path: &Path) -> Result<Config, ConfigError> {
+    pub fn for_file(
+        path: &Path,
+        shard: Option<crate::shard::Shard>,
+    ) -> Result<Config, ConfigError> {
         let file = ConfigFile::load(path)?;
         let run = RunArgs {
             config: Some(path.to_owned()),
+            shard,
             ..RunArgs::default()
         };
         if file.output.path.is_some() {
@@ -224,6 +232,9 @@ impl Config {
             if out.as_os_str() == "-" {
                 return Ok(Output::Stdout(Format::Ndjson));
             }
+            if let Some(broker) = out.to_str().and_then(crate::sink::broker::Broker::parse) {
+                return Ok(Output::Broker(broker_output(broker?, &file, args)));
+            }
             let existing = match (args.append, args.force) {
                 (true, _) => Existing::Append,
                 (false, true) => Existing::Overwrite,
@@ -237,6 +248,13 @@ impl Config {
         });
         let output = outputs.next().unwrap_or(Ok(Output::Discard))?;
         let more_outputs = outputs.collect::<Result<Vec<_>, ConfigError>>()?;
+        let brokers = std::iter::once(&output)
+            .chain(&more_outputs)
+            .filter(|o| matches!(o, Output::Broker(_)))
+            .count();
+        if brokers > 0 && !more_outputs.is_empty() {
+            return Err(ConfigError::BrokerNotAlone);
+        }
         let mut config = Config::new(&args.run, &file, output, quiet, RECORD_BOOK_INTERVAL)?;
         config.more_outputs = more_outputs;
         let in_file = &file.output;
@@ -418,6 +436,18 @@ impl Config {
         if streams.is_empty() {
             return Err(ConfigError::NoStreams);
         }
+        let shard = run.shard.or(file.shard.map(|s| s.0));
+        let total = streams.len();
+        if let Some(shard) = shard {
+            streams.retain(|id| shard.owns(&crate::shard::key_of(id)));
+            for (_, _, ids) in &mut by_endpoint {
+                ids.retain(|id| shard.owns(&crate::shard::key_of(id)));
+            }
+            by_endpoint.retain(|(_, _, ids)| !ids.is_empty());
+            if streams.is_empty() {
+                return Err(ConfigError::EmptyShard { shard, total });
+            }
+        }
         let endpoint = by_endpoint[0].1.clone();
         let typed_per_connection = run
             .streams_per_connection
@@ -453,7 +483,7 @@ impl Config {
         // Data drawn or printed on the same terminal would scroll the status line away.
         let data_on_terminal = match &output {
             Output::Stdout(_) => std::io::stdout().is_terminal(),
-            Output::File { .. } | Output::Discard => false,
+            Output::File { .. } | Output::Broker(_) | Output::Discard => false,
         };
         let status_line = !quiet && !data_on_terminal && std::io::stderr().is_terminal();
         let tuning = &file.tuning;
@@ -507,6 +537,7 @@ impl Config {
             status_line,
             config_file: run.config.clone(),
             dry_run: run.dry_run,
+            shard: shard.map(|s| (s, total)),
         })
     }
 }
@@ -554,6 +585,30 @@ fn book_options(
             .as_ref()
             .map(|u| u.trim_end_matches('/').to_owned()),
     })
+}
+
+/// A broker output with the config file's `[output.kafka]` settings and the NATS flags.
+fn broker_output(
+    broker: crate::sink::broker::Broker,
+    file: &ConfigFile,
+    args: &RecordArgs,
+) -> crate::sink::broker::Broker {
+    use crate::sink::broker::Broker;
+    match broker {
+        Broker::Kafka(mut kafka) => {
+            kafka.settings = file
+                .output
+                .kafka
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect();
+            Broker::Kafka(kafka)
+        }
+        Broker::Nats(mut nats) => {
+            nats.create_stream = args.nats_create_stream;
+            Broker::Nats(nats)
+        }
+    }
 }
 
 /// Reads `--config`, or an empty file when none was given.

@@ -44,6 +44,10 @@ struct Record<'a> {
     stalls: u64,
     gaps: u64,
     bytes_written: u64,
+    /// Errors of a broker output (`--out kafka://`, `nats://`).
+    broker_errors: u64,
+    /// Records a broker output has not yet seen acknowledged.
+    broker_inflight: u64,
     /// Ticks received per second since the previous object.
     rate: f64,
     /// Seconds since the latest tick of any stream (since the start when none came).
@@ -154,6 +158,8 @@ fn record<'a>(sample: &'a Sample, previous: &Sample, last: bool) -> Record<'a> {
         stalls: t.stalls,
         gaps: t.gaps,
         bytes_written: t.bytes_written,
+        broker_errors: t.broker_errors,
+        broker_inflight: t.broker_inflight,
         rate: round3(sample.rate(previous)),
         last_age_s: round3(sample.age(sample.last_recv_ns()).as_secs_f64()),
         clock_offset_s: sample
@@ -234,6 +240,8 @@ mod tests {
             "stalls",
             "gaps",
             "bytes_written",
+            "broker_errors",
+            "broker_inflight",
             "rate",
             "last_age_s",
             "clock_offset_s",

@@ -134,7 +134,7 @@ impl Collector for RunCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let sample = self.0.sample();
         let t = &sample.totals;
-        let counters: [(&str, &str, Option<Unit>, u64); 8] = [
+        let counters: [(&str, &str, Option<Unit>, u64); 9] = [
             (
                 "foxtrot_ticks_written",
                 "Ticks handed to the OS (or shown, for the table)",
@@ -183,6 +183,12 @@ impl Collector for RunCollector {
                 Some(Unit::Bytes),
                 t.bytes_written,
             ),
+            (
+                "foxtrot_broker_errors",
+                "Errors of a broker output: failed connections, refused or timed-out publishes",
+                None,
+                t.broker_errors,
+            ),
         ];
         for (name, help, unit, value) in counters {
             let counter = ConstCounter::new(value);
@@ -191,7 +197,7 @@ impl Collector for RunCollector {
             counter.encode(metric)?;
         }
 
-        let gauges: [(&str, &str, i64); 2] = [
+        let gauges: [(&str, &str, i64); 3] = [
             (
                 "foxtrot_queue_depth",
                 "Ticks received but not yet written: in the channel or the output's buffer",
@@ -201,6 +207,11 @@ impl Collector for RunCollector {
                 "foxtrot_queue_capacity",
                 "Capacity of the channel between connections and output (--buffer)",
                 sample.capacity.try_into().unwrap_or(i64::MAX),
+            ),
+            (
+                "foxtrot_broker_inflight",
+                "Records handed to a broker output and not yet acknowledged",
+                t.broker_inflight.try_into().unwrap_or(i64::MAX),
             ),
         ];
         for (name, help, value) in gauges {
@@ -289,6 +300,8 @@ mod tests {
             "# TYPE foxtrot_output_bytes counter",
             "# TYPE foxtrot_queue_depth gauge",
             "foxtrot_queue_capacity 16",
+            "foxtrot_broker_errors_total 0",
+            "foxtrot_broker_inflight 0",
             "foxtrot_ticks_received_total{exchange=\"binance\",symbol=\"BTCUSDT\",channel=\"trade\"} 0",
             "# TYPE foxtrot_clock_offset_seconds gauge",
             "foxtrot_clock_offset_seconds{exchange=\"binance\"} 0.012",

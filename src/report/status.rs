@@ -193,6 +193,13 @@ fn totals_line(now: &Sample, earlier: &Sample, stopping: bool) -> String {
     if t.decode_errors > 0 {
         line.push_str(&format!(" · undecodable {}", HumanCount(t.decode_errors)));
     }
+    if t.broker_inflight > 0 || t.broker_errors > 0 {
+        line.push_str(&format!(
+            " · broker: {} unacked, {} errors",
+            HumanCount(t.broker_inflight),
+            HumanCount(t.broker_errors)
+        ));
+    }
     line
 }
 

@@ -4,11 +4,14 @@
 //! It runs on a blocking thread, so a write that blocks (a pipe nobody reads) never stalls
 //! the runtime and never stops the shutdown deadline from firing.
 
+pub mod broker;
 pub mod compress;
 pub mod csv;
 pub mod fanout;
 pub mod files;
 pub mod gap;
+pub mod kafka;
+pub mod nats;
 pub mod ndjson;
 pub mod output;
 #[cfg(feature = "parquet")]
@@ -59,6 +62,12 @@ pub trait Encode: Send {
 /// error names the output (see [`output::named`]), and the sink has already finished what it
 /// still could, so no file is left torn.
 pub trait Sink: Send {
+    /// Called once by the sink task before the first tick, with the run's counters and the
+    /// stop's hard-deadline token. Outputs that learn later whether a write took (broker
+    /// acknowledgements) count into `stats` themselves and give up waiting when `abort`
+    /// fires; the others need neither.
+    fn attach(&mut self, _stats: &Arc<Stats>, _abort: &CancellationToken) {}
+
     /// Takes one tick into the sink's buffer. Does no I/O for line formats.
     fn write(&mut self, tick: &Tick) -> io::Result<()>;
 
@@ -138,6 +147,7 @@ pub async fn run(
     abort: CancellationToken,
     flush_interval: Duration,
 ) -> io::Result<SinkEnd> {
+    sink.attach(&stats, &abort);
     let result = drain(&mut rx, sink.as_mut(), &stats, &abort, flush_interval).await;
     // Stop taking ticks before finishing, so no sender waits on a sink that is gone.
     rx.close();

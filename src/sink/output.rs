@@ -39,6 +39,9 @@ pub enum OpenError {
         /// The header this run writes.
         want: String,
     },
+    /// A broker output cannot be used: unreachable, no such topic or stream.
+    #[error("{0}")]
+    Broker(String),
     /// The output cannot be written the way it was asked for.
     #[error("{0}")]
     Unsupported(String),
@@ -166,6 +169,10 @@ fn open_one(output: &Output, config: &Config) -> Result<Opened, OpenError> {
             format,
             existing,
         } => open_file(path, *format, *existing, config),
+        Output::Broker(broker) => Ok(Opened {
+            sink: super::broker::open(broker, config).map_err(OpenError::Broker)?,
+            created: Vec::new(),
+        }),
         Output::Discard => Ok(Opened {
             sink: Box::new(Discard(0)),
             created: Vec::new(),
