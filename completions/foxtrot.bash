@@ -530,7 +530,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__record)
-            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --shard --out --nats-create-stream --raw --append --force --rotate --fsync --row-group-rows --parquet-decimal --zstd-level --verbose --quiet --help"
+            opts="-o -v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --book-levels --book-interval --depth-speed --rest-endpoint --shard --out --nats-create-stream --raw --append --force --rotate --fsync --row-group-rows --parquet-decimal --zstd-level --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,7 +541,7 @@ _foxtrot() {
                     return 0
                     ;;
                 --channel)
-                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade funding liquidation kline_1s kline_1m kline_3m kline_5m kline_15m kline_30m kline_1h kline_2h kline_4h kline_6h kline_8h kline_12h kline_1d kline_3d kline_1w kline_1M" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade funding liquidation depth book kline_1s kline_1m kline_3m kline_5m kline_15m kline_30m kline_1h kline_2h kline_4h kline_6h kline_8h kline_12h kline_1d kline_3d kline_1w kline_1M" -- "${cur}"))
                     return 0
                     ;;
                 --endpoint)
@@ -624,6 +624,22 @@ _foxtrot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --book-levels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --book-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth-speed)
+                    COMPREPLY=($(compgen -W "100ms 1000ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --rest-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -678,7 +694,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__replay)
-            opts="-v -q -h --speed --listen --rate --loop --limit --close-after --live --ping-interval --drop-after --stall-after --refuse --retry-after --refuse-first --inject --oversized-bytes --max-age --pong-timeout --clock-shift-ms --flood --verbose --quiet --help"
+            opts="-v -q -h --speed --listen --rate --loop --limit --close-after --live --ping-interval --drop-after --stall-after --refuse --retry-after --refuse-first --inject --oversized-bytes --max-age --pong-timeout --clock-shift-ms --flood --depth --depth-futures --depth-levels --depth-interval --depth-events --depth-seed --depth-gap-every --depth-gap-symbol --rest-listen --rest-delay --rest-delay-first --rest-429-first --rest-retry-after --rest-stale-first --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,6 +768,54 @@ _foxtrot() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --depth-levels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth-events)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth-seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth-gap-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth-gap-symbol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rest-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rest-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rest-delay-first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rest-429-first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rest-retry-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rest-stale-first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -760,7 +824,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__stream)
-            opts="-v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --shard --format --verbose --quiet --help"
+            opts="-v -q -h --venue --channel --endpoint --shutdown-timeout --flush-interval --buffer --on-full --limit --duration --connect-timeout --config --dry-run --stats-interval --stats-file --metrics-addr --streams-per-connection --max-retries --backoff-initial --backoff-max --connect-limit --stale-after --silent-stream-after --max-connection-age --book-levels --book-interval --depth-speed --rest-endpoint --shard --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -771,7 +835,7 @@ _foxtrot() {
                     return 0
                     ;;
                 --channel)
-                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade funding liquidation kline_1s kline_1m kline_3m kline_5m kline_15m kline_30m kline_1h kline_2h kline_4h kline_6h kline_8h kline_12h kline_1d kline_3d kline_1w kline_1M" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "ticker bookTicker trade aggTrade funding liquidation depth book kline_1s kline_1m kline_3m kline_5m kline_15m kline_30m kline_1h kline_2h kline_4h kline_6h kline_8h kline_12h kline_1d kline_3d kline_1w kline_1M" -- "${cur}"))
                     return 0
                     ;;
                 --endpoint)
@@ -851,6 +915,22 @@ _foxtrot() {
                     return 0
                     ;;
                 --max-connection-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --book-levels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --book-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth-speed)
+                    COMPREPLY=($(compgen -W "100ms 1000ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --rest-endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

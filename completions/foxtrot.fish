@@ -44,6 +44,8 @@ trade\t''
 aggTrade\t''
 funding\t''
 liquidation\t''
+depth\t''
+book\t''
 kline_1s\t''
 kline_1m\t''
 kline_3m\t''
@@ -81,6 +83,11 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-limit
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l book-levels -d 'Levels a side of each `book` row [default: 20]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l book-interval -d 'One `book` row per symbol every DURATION of exchange time; 0 writes one after every update [default: 0 for stream, 100ms for record]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l depth-speed -d 'Binance diff-depth speed: 100ms or 1000ms (spot only) [default: 100ms]' -r -f -a "100ms\t''
+1000ms\t''"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l rest-endpoint -d 'REST base URL for order-book snapshots [default: the venue\'s, such as https://api.binance.com]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shard -d 'Record only shard I of N: the streams whose FNV-1a 64 hash of `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every stream exactly once' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t'A live table, updated in place (terminals only)'
 ndjson\t'One JSON object per line'
@@ -96,6 +103,8 @@ trade\t''
 aggTrade\t''
 funding\t''
 liquidation\t''
+depth\t''
+book\t''
 kline_1s\t''
 kline_1m\t''
 kline_3m\t''
@@ -133,6 +142,11 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l book-levels -d 'Levels a side of each `book` row [default: 20]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l book-interval -d 'One `book` row per symbol every DURATION of exchange time; 0 writes one after every update [default: 0 for stream, 100ms for record]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l depth-speed -d 'Binance diff-depth speed: 100ms or 1000ms (spot only) [default: 100ms]' -r -f -a "100ms\t''
+1000ms\t''"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rest-endpoint -d 'REST base URL for order-book snapshots [default: the venue\'s, such as https://api.binance.com]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shard -d 'Record only shard I of N: the streams whose FNV-1a 64 hash of `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every stream exactly once' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as \'data/{exchange}/{channel}/{date}/{symbol}.csv.gz\' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC or nats://HOST:PORT/SUBJECT publishes instead (the only output then; one NDJSON line per record; the subject may use {exchange}, {symbol}, {channel})' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l raw -d 'Raw capture: every frame received, every request sent and every connect/disconnect, as JSONL (the README\'s "Raw capture"), beside or instead of --out. May be a template of {exchange}, {date}, {hour}, {start}; .gz or .zst compress' -r -F
@@ -165,8 +179,22 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'C
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l clock-shift-ms -d 'Stamp every message\'s times with this server\'s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams in each client\'s URL (at --rate per connection, or as fast as the socket takes them), then close; FILEs are optional' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-levels -d 'Levels a side of each generated book' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-interval -d 'Time between `@100ms` events of one symbol (tests go faster than the venue)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-events -d 'Events generated per symbol at most; then the book stands still' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-seed -d 'The generator\'s seed (each symbol\'s book is seeded from it and the symbol)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-gap-every -d 'Withhold every Nth event of a symbol from the streams (a forced gap)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-gap-symbol -d 'Withhold events of this symbol only [default: every symbol\'s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-listen -d 'Address of the REST snapshot endpoint; port 0 picks a free port' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-delay -d 'Answer snapshot requests this late' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-delay-first -d 'Delay only the first N snapshot requests [default: every one]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-429-first -d 'Answer the first N snapshot requests with 429 and a Retry-After' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-retry-after -d 'The Retry-After of those 429 answers, in whole seconds' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-stale-first -d 'Answer the first N snapshot requests of each symbol with a stale lastUpdateId' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Start over at the end of the files instead of idling'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l live -d 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth -d 'Serve generated order books as Binance diff-depth streams (instead of the files), and their REST snapshots on a second port (printed as the second stdout line)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-futures -d 'USD-M futures books (ids with `pu`, snapshots on /fapi/v1/depth) instead of spot\'s'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s h -l help -d 'Print help'

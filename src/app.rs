@@ -201,8 +201,15 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             config.connect_limit.1,
         )),
         settings: config.connection.clone(),
+        // Order books (issue 10): levels, interval, REST endpoints per venue.
+        books: crate::connection::BookSettings::new(
+            config.book.levels,
+            config.book.interval,
+            config.book.rest_endpoints(&config),
+        ),
         raw: raw_tap,
     };
+    crate::exchange::binance_depth::set_speed(config.book.depth_speed);
     reporters.spawn(
         &shutdown.tracker,
         Arc::new(Monitor::new(stats.clone(), config.buffer, started)),

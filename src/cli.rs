@@ -304,6 +304,30 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_connection_age: Option<Duration>,
 
+    // Order books (issue 10): kept together so other flags merge around them.
+    /// Levels a side of each `book` row [default: 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Order books")]
+    pub book_levels: Option<u32>,
+
+    /// One `book` row per symbol every DURATION of exchange time; 0 writes one after every
+    /// update [default: 0 for stream, 100ms for record].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Order books")]
+    pub book_interval: Option<Duration>,
+
+    /// Binance diff-depth speed: 100ms or 1000ms (spot only) [default: 100ms].
+    #[arg(long, value_name = "SPEED", value_parser = ["100ms", "1000ms"], help_heading = "Order books")]
+    pub depth_speed: Option<String>,
+
+    /// REST base URL for order-book snapshots [default: the venue's, such as
+    /// https://api.binance.com].
+    #[arg(
+        long,
+        env = "FOXTROT_REST_ENDPOINT",
+        value_name = "URL",
+        help_heading = "Order books"
+    )]
+    pub rest_endpoint: Option<String>,
+
     /// Record only shard I of N: the streams whose FNV-1a 64 hash of
     /// `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every
     /// stream exactly once.
@@ -441,7 +465,7 @@ pub struct ReplayArgs {
     /// Recordings served in order: JSONL venue messages (one per line), raw captures
     /// (record --raw), or foxtrot's NDJSON/CSV recordings of Binance rows; .gz and .zst
     /// are decompressed.
-    #[arg(required_unless_present = "flood", value_name = "FILE")]
+    #[arg(required_unless_present_any = ["flood", "depth"], value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Serve a raw capture with its recorded pacing (receive times) divided by X: 1 is the
@@ -533,6 +557,117 @@ pub struct ReplayArgs {
     /// then close; FILEs are optional.
     #[arg(long, value_name = "N")]
     pub flood: Option<u64>,
+
+    // Depth mode (issue 10): kept together so other flags merge around them.
+    /// Serve generated order books as Binance diff-depth streams (instead of the files),
+    /// and their REST snapshots on a second port (printed as the second stdout line).
+    #[arg(long, help_heading = "Depth mode")]
+    pub depth: bool,
+
+    /// USD-M futures books (ids with `pu`, snapshots on /fapi/v1/depth) instead of spot's.
+    #[arg(long, requires = "depth", help_heading = "Depth mode")]
+    pub depth_futures: bool,
+
+    /// Levels a side of each generated book.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5000,
+        requires = "depth",
+        help_heading = "Depth mode"
+    )]
+    pub depth_levels: usize,
+
+    /// Time between `@100ms` events of one symbol (tests go faster than the venue).
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration, requires = "depth", help_heading = "Depth mode")]
+    pub depth_interval: Duration,
+
+    /// Events generated per symbol at most; then the book stands still.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "depth",
+        help_heading = "Depth mode"
+    )]
+    pub depth_events: Option<u64>,
+
+    /// The generator's seed (each symbol's book is seeded from it and the symbol).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "depth",
+        help_heading = "Depth mode"
+    )]
+    pub depth_seed: Option<u64>,
+
+    /// Withhold every Nth event of a symbol from the streams (a forced gap).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "depth",
+        help_heading = "Depth mode"
+    )]
+    pub depth_gap_every: Option<u64>,
+
+    /// Withhold events of this symbol only [default: every symbol's].
+    #[arg(
+        long,
+        value_name = "SYMBOL",
+        requires = "depth_gap_every",
+        help_heading = "Depth mode"
+    )]
+    pub depth_gap_symbol: Option<String>,
+
+    /// Address of the REST snapshot endpoint; port 0 picks a free port.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        requires = "depth",
+        help_heading = "Depth mode"
+    )]
+    pub rest_listen: SocketAddr,
+
+    /// Answer snapshot requests this late.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "depth", help_heading = "Depth mode")]
+    pub rest_delay: Option<Duration>,
+
+    /// Delay only the first N snapshot requests [default: every one].
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "rest_delay",
+        help_heading = "Depth mode"
+    )]
+    pub rest_delay_first: Option<u64>,
+
+    /// Answer the first N snapshot requests with 429 and a Retry-After.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "depth",
+        help_heading = "Depth mode"
+    )]
+    pub rest_429_first: Option<u64>,
+
+    /// The Retry-After of those 429 answers, in whole seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1,
+        requires = "depth",
+        help_heading = "Depth mode"
+    )]
+    pub rest_retry_after: u64,
+
+    /// Answer the first N snapshot requests of each symbol with a stale lastUpdateId.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "depth",
+        help_heading = "Depth mode"
+    )]
+    pub rest_stale_first: Option<u64>,
 }
 
 /// Parses `500ms`, `5s`, `1m`, `1h 30m` and the like.

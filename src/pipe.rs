@@ -328,7 +328,7 @@ mod tests {
             .flat_map(Item::events)
             .map(|e| match e {
                 Event::Tick(t) => t.data.sequence(),
-                Event::Gap(_) => 0,
+                Event::Gap(_) | Event::Book(_) => 0,
             })
             .collect()
     }

@@ -193,6 +193,10 @@ channels! {
     Funding = "funding",
     /// Liquidation orders (Binance `forceOrder`).
     Liquidation = "liquidation",
+    /// Incremental L2 order book: a synced snapshot event, then every level change.
+    Depth = "depth",
+    /// The best N levels of the order book, after updates (`--book-levels`, `--book-interval`).
+    Book = "book",
     /// 1-second klines (candlesticks).
     Kline1s = "kline_1s",
     /// 1-minute klines.
@@ -323,6 +327,19 @@ impl Channel {
                 "avg_price",
                 "qty",
             ],
+            // NDJSON keys are `crate::book::row::DEPTH_FIELDS`; these are the CSV columns
+            // (one row per level change).
+            Channel::Depth => &[
+                "is_snapshot",
+                "first_update_id",
+                "update_id",
+                "prev_update_id",
+                "side",
+                "price",
+                "qty",
+            ],
+            // And `bid_0_price`, ..., `ask_0_price`, ... per `--book-levels` (see `sink::csv`).
+            Channel::Book => &["update_id"],
             _ => &[
                 "event_time",
                 "open_time",
@@ -391,6 +408,8 @@ pub enum Event {
     Tick(Tick),
     /// A stretch of time in which a stream's data may be missing.
     Gap(Gap),
+    /// An order-book row (`depth` or `book`); boxed: large, and off the hot path.
+    Book(Box<crate::book::row::BookRecord>),
 }
 
 /// A stream's data was interrupted between `from_ns` and `to_ns`: the output says so, so that

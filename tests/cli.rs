@@ -33,7 +33,7 @@ async fn usage_errors_are_one_line_with_exit_2() {
             &["stream", "BTCUSDTBTCUSDTBTCUSDTX", "--endpoint", &endpoint],
             "invalid symbol",
         ),
-        (&["stream", "BTCUSDT", "--channel", "depth"], "depth"),
+        (&["stream", "BTCUSDT", "--channel", "depth5"], "depth5"),
         (&["stream", "BTCUSDT", "--shutdown-timeout", "soon"], "soon"),
         (&["stream", "BTCUSDT", "--buffer", "0"], "--buffer"),
         (

@@ -4,6 +4,8 @@
 mod pty;
 mod util;
 
+mod books;
+mod books_pushed;
 mod brokers;
 mod bybit;
 mod cli;

@@ -67,8 +67,8 @@ async fn config_file_errors_name_the_key_and_the_line() {
             ":1:2: unknown key `outputs`",
         ),
         (
-            "[[streams]]\nsymbols = [\"BTCUSDT\"]\nchannels = [\"depth\"]\n",
-            ":3:12: invalid value \"depth\"",
+            "[[streams]]\nsymbols = [\"BTCUSDT\"]\nchannels = [\"depth5\"]\n",
+            ":3:12: invalid value \"depth5\"",
         ),
         (
             "[[streams]]\nsymbols = [\"BTC/USDT\"]\n",

@@ -129,7 +129,7 @@ async fn venue_refusals_are_one_line_and_exit_2() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["stream", "BTCUSDT", "--channel", "funding"],
-            "binance has no channel funding: its channels are ticker, bookTicker, trade, aggTrade, kline_1s",
+            "binance has no channel funding: its channels are ticker, bookTicker, trade, aggTrade, depth, book, kline_1s",
         ),
         (
             &[

@@ -76,6 +76,9 @@ struct SymbolFeed {
 
 type Fetch = BoxFuture<'static, (Symbol, Result<Snapshot, FetchError>)>;
 
+/// A snapshot fetch that ended, to apply with [`DepthFeeds::apply_fetched`].
+pub struct Fetched((Symbol, Result<Snapshot, FetchError>));
+
 /// Every depth stream of one connection.
 pub struct DepthFeeds {
     config: FeedConfig,
@@ -139,9 +142,23 @@ impl DepthFeeds {
     /// Waits for the next snapshot fetch to end and applies it (pending while none is in
     /// flight). Cancel-safe: a fetch that has not ended stays in flight.
     pub async fn next_snapshot(&mut self, sink: &mut Sink<'_>) {
-        let Some((symbol, result)) = self.fetches.next().await else {
-            return std::future::pending().await;
-        };
+        let fetched = self.next_fetched().await;
+        self.apply_fetched(fetched, sink);
+    }
+
+    /// Waits for the next snapshot fetch to end (pending while none is in flight), for
+    /// [`DepthFeeds::apply_fetched`]. Cancel-safe. Split from applying, so that the
+    /// caller's sink is not held across the wait.
+    pub async fn next_fetched(&mut self) -> Fetched {
+        match self.fetches.next().await {
+            Some(fetched) => Fetched(fetched),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Applies a fetch that ended (see [`DepthFeeds::next_fetched`]).
+    pub fn apply_fetched(&mut self, fetched: Fetched, sink: &mut Sink<'_>) {
+        let Fetched((symbol, result)) = fetched;
         let config = &self.config;
         let Some(feed) = self.symbols.get_mut(&symbol) else {
             return;

@@ -73,6 +73,13 @@ pub struct Rebuilt {
     broken: bool,
 }
 
+impl Rebuilt {
+    /// A gap was seen and no snapshot since: the book is unknown until the next one.
+    pub fn broken(&self) -> bool {
+        self.broken
+    }
+}
+
 /// Books rebuilt from `depth` rows, by `(exchange, symbol)`.
 #[derive(Debug, Default)]
 pub struct Rebuilder {

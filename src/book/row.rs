@@ -9,6 +9,64 @@
 
 use super::sync::DepthEvent;
 use super::{Book, BookRow, Level, write_levels_json};
+use crate::tick::{Channel, Symbol, Venue};
+
+/// One order-book row as it travels to the sink: whose it is, and the row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookRecord {
+    /// The venue.
+    pub exchange: Venue,
+    /// The market.
+    pub symbol: Symbol,
+    /// When the event (or snapshot) that produced the row was received, ns since the epoch.
+    pub recv_ns: u64,
+    /// The row.
+    pub data: BookData,
+}
+
+/// A `depth` or a `book` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BookData {
+    /// A `depth` row.
+    Depth(DepthRow),
+    /// A `book` row.
+    Book(BookLine),
+}
+
+impl BookRecord {
+    /// `depth` or `book`.
+    pub fn channel(&self) -> Channel {
+        match self.data {
+            BookData::Depth(_) => Channel::Depth,
+            BookData::Book(_) => Channel::Book,
+        }
+    }
+
+    /// The venue's time of the row, ns since the epoch.
+    pub fn exchange_ns(&self) -> u64 {
+        match &self.data {
+            BookData::Depth(row) => row.exchange_ns,
+            BookData::Book(line) => line.exchange_ns,
+        }
+    }
+
+    /// The whole NDJSON line, `\n` included.
+    pub fn write_ndjson_line(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"exchange\":\"");
+        out.extend_from_slice(self.exchange.as_bytes());
+        out.extend_from_slice(b"\",\"symbol\":\"");
+        self.symbol.append_to(out);
+        out.extend_from_slice(b"\",\"channel\":\"");
+        out.extend_from_slice(self.channel().as_str().as_bytes());
+        out.extend_from_slice(b"\",\"recv_ns\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.recv_ns).as_bytes());
+        match &self.data {
+            BookData::Depth(row) => row.write_ndjson(out),
+            BookData::Book(line) => line.write_ndjson(out),
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
 
 /// A `depth` row: one venue event, or the synced book as `is_snapshot`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

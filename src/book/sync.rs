@@ -91,6 +91,8 @@ pub enum GapReason {
     Sequence,
     /// The buffer filled (by count or time) before a usable snapshot arrived.
     Overflow,
+    /// The venue's checksum of the book did not match (OKX).
+    Checksum,
 }
 
 impl GapReason {
@@ -99,6 +101,7 @@ impl GapReason {
         match self {
             GapReason::Sequence => "sequence",
             GapReason::Overflow => "buffer_overflow",
+            GapReason::Checksum => "checksum",
         }
     }
 }

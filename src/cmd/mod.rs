@@ -95,7 +95,7 @@ fn serve(args: ReplayArgs, quiet: bool) -> i32 {
     };
     on_runtime(
         !quiet,
-        |signal| replay::serve(config, args.listen, signal),
+        |signal| replay::serve(config, args.listen, args.rest_listen, signal),
         |result| match result {
             Ok(()) => 0,
             Err(e) => fail(Exit::Failure, format_args!("{e:#}")),

@@ -70,6 +70,9 @@ pub enum ConfigError {
     /// `record` without `--out` and without `[output] path` in the config file.
     #[error("record needs --out PATH, or path in the [output] section of the --config file")]
     NoOut,
+    /// An order-book option that cannot work as typed.
+    #[error("{0}")]
+    Book(String),
     /// A `kafka://` or `nats://` output that names no usable broker, topic or subject.
     #[error(transparent)]
     BrokerUrl(#[from] crate::sink::broker::UrlError),

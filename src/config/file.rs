@@ -625,8 +625,8 @@ metrics-addr = "127.0.0.1:9898"
                 "f.toml:2:9: unknown venue \"kraken\": expected one of binance, binance-futures",
             ),
             (
-                "[[streams]]\nsymbols = [\"A\"]\nchannels = [\"depth\"]\n",
-                "f.toml:3:12: invalid value \"depth\": expected one of ticker, bookTicker",
+                "[[streams]]\nsymbols = [\"A\"]\nchannels = [\"depths\"]\n",
+                "f.toml:3:12: invalid value \"depths\": expected one of ticker, bookTicker",
             ),
             (
                 "[tuning]\nbuffer = 0\n",

@@ -80,6 +80,33 @@ impl From<ExistingChoice> for Existing {
     }
 }
 
+/// Order-book options of a run (`--book-levels`, `--book-interval`, `--depth-speed`,
+/// `--rest-endpoint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookOptions {
+    /// Levels a side of a `book` row.
+    pub levels: usize,
+    /// `book` rows every this much exchange time (0: after every update).
+    pub interval: Duration,
+    /// Binance's diff-depth speed.
+    pub depth_speed: crate::exchange::binance_depth::DepthSpeed,
+    /// `--rest-endpoint`, which wins over every group's `rest-endpoint`.
+    pub rest_endpoint: Option<String>,
+}
+
+impl BookOptions {
+    /// The REST base URL of each venue of the run: the flag, else the group's, else none
+    /// (the venue's default).
+    pub fn rest_endpoints(&self, config: &Config) -> Vec<(Venue, String)> {
+        let mut venues: Vec<Venue> = config.shards.iter().map(|s| s.venue).collect();
+        venues.dedup();
+        match &self.rest_endpoint {
+            Some(url) => venues.into_iter().map(|v| (v, url.clone())).collect(),
+            None => config.rest_endpoints.clone(),
+        }
+    }
+}
+
 /// A validated run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -94,6 +121,8 @@ pub struct Config {
     pub shards: Vec<Shard>,
     /// REST base URL per venue given in the config file (order-book snapshots).
     pub rest_endpoints: Vec<(Venue, String)>,
+    /// Order-book options.
+    pub book: BookOptions,
     /// Where ticks go.
     pub output: Output,
     /// Further outputs (`--out` given more than once); each gets every row.
@@ -156,7 +185,13 @@ impl Config {
             Some(Format::Table) if !tty => return Err(ConfigError::TableNeedsTerminal),
             Some(format) => format,
         };
-        Config::new(&args.run, &file, Output::Stdout(format), quiet)
+        Config::new(
+            &args.run,
+            &file,
+            Output::Stdout(format),
+            quiet,
+            Duration::ZERO,
+        )
     }
 
     /// The plan `foxtrot config check FILE` prints: what `record --config FILE` would run,
@@ -220,10 +255,11 @@ impl Config {
         if brokers > 0 && !more_outputs.is_empty() {
             return Err(ConfigError::BrokerNotAlone);
         }
-        let mut config = Config::new(&args.run, &file, output, quiet)?;
+        let mut config = Config::new(&args.run, &file, output, quiet, RECORD_BOOK_INTERVAL)?;
         config.more_outputs = more_outputs;
         let in_file = &file.output;
         config.raw = args.raw.clone().or_else(|| in_file.raw.clone());
+        config.check_book_outputs()?;
         let typed = &args.files;
         let defaults = crate::sink::files::FileSettings::default();
         config.files = crate::sink::files::FileSettings {
@@ -243,6 +279,32 @@ impl Config {
             parquet_decimal: typed.parquet_decimal || in_file.parquet_decimal == Some(true),
         };
         Ok(config)
+    }
+
+    /// Refuses outputs that cannot hold order-book rows (Parquet has one schema a channel,
+    /// and none for `depth`/`book` yet).
+    fn check_book_outputs(&self) -> Result<(), ConfigError> {
+        if !self
+            .channels
+            .iter()
+            .any(|c| matches!(c, Channel::Depth | Channel::Book))
+        {
+            return Ok(());
+        }
+        for output in std::iter::once(&self.output).chain(&self.more_outputs) {
+            if let Output::File {
+                path,
+                format: Format::Parquet,
+                ..
+            } = output
+            {
+                return Err(ConfigError::Book(format!(
+                    "--out {}: Parquet files do not take depth or book rows yet: record them to .ndjson or .csv",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The plan of `foxtrot convert`: its outputs and file policies, with `channels` (from
@@ -274,6 +336,7 @@ impl Config {
         file: &ConfigFile,
         output: Output,
         quiet: bool,
+        default_book_interval: Duration,
     ) -> Result<Config, ConfigError> {
         let typed_venue = run.venue.unwrap_or_default();
         // Endpoints: the flag, else the group's, else the file's (for the default venue's
@@ -427,7 +490,9 @@ impl Config {
         let duration = run.duration.or(file.stop.duration.map(|d| d.0));
         let connection = connection_settings(run, tuning);
         refuse_zero(duration, &connection)?;
+        let book = book_options(run, &streams, default_book_interval)?;
         Ok(Config {
+            book,
             streams,
             channels,
             endpoint,
@@ -475,6 +540,51 @@ impl Config {
             shard: shard.map(|s| (s, total)),
         })
     }
+}
+
+/// `book` rows every 100 ms of exchange time by default in `record`.
+pub const RECORD_BOOK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The order-book flags, checked against the streams they apply to.
+fn book_options(
+    run: &RunArgs,
+    streams: &[StreamId],
+    default_interval: Duration,
+) -> Result<BookOptions, ConfigError> {
+    use crate::exchange::binance_depth::DepthSpeed;
+    let depth_speed = match run.depth_speed.as_deref() {
+        Some("1000ms") => DepthSpeed::Slow,
+        _ => DepthSpeed::Fast,
+    };
+    let books = |venue: Venue| {
+        streams
+            .iter()
+            .any(|s| s.venue == venue && matches!(s.channel, Channel::Depth | Channel::Book))
+    };
+    if depth_speed == DepthSpeed::Slow && books(Venue::BinanceFutures) {
+        return Err(ConfigError::Book(
+            "--depth-speed 1000ms is Binance spot's: binance-futures depth streams are 100ms"
+                .to_owned(),
+        ));
+    }
+    if let Some(url) = &run.rest_endpoint
+        && crate::book::fetch::SnapshotClient::new(url, Duration::from_secs(1)).is_err()
+    {
+        return Err(ConfigError::Book(format!(
+            "invalid --rest-endpoint {url:?}: expected an http:// or https:// URL such as https://api.binance.com"
+        )));
+    }
+    Ok(BookOptions {
+        levels: run
+            .book_levels
+            .map_or(crate::sink::csv::DEFAULT_BOOK_LEVELS, |n| n as usize),
+        interval: run.book_interval.unwrap_or(default_interval),
+        depth_speed,
+        rest_endpoint: run
+            .rest_endpoint
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_owned()),
+    })
 }
 
 /// A broker output with the config file's `[output.kafka]` settings and the NATS flags.

@@ -29,9 +29,34 @@ impl Connection {
                 match self.offer_rest(role) {
                     Offer::Flush => continue,
                     Offer::Done(next) => break next,
-                    Offer::Control(_) => unreachable!("only ticks are offered"),
+                    Offer::Control(_) | Offer::Depth => unreachable!("only ticks are offered"),
                 }
             },
+            Offer::Depth => {
+                let mut resync = Vec::new();
+                if let Some(books) = self.books.as_mut() {
+                    books.on_frame(&self.out, &mut self.book_pending, &mut resync);
+                }
+                match self.send_book_rows().await {
+                    Next::Continue => {}
+                    stop => return stop,
+                }
+                if !resync.is_empty() && role == Role::Primary {
+                    match self.resubscribe(resync, link).await {
+                        Next::Continue => {}
+                        stop => return stop,
+                    }
+                }
+                // A frame may carry ticks too.
+                if self.out.ticks.len() > 1 {
+                    self.out.ticks.reverse();
+                }
+                match self.offer_rest(role) {
+                    Offer::Flush => self.flush().await,
+                    Offer::Done(next) => next,
+                    Offer::Control(_) | Offer::Depth => unreachable!("only ticks are offered"),
+                }
+            }
             Offer::Control(control) => self.on_control(control, link, role).await,
         }
     }
@@ -45,6 +70,9 @@ impl Connection {
         {
             Ok(Decoded::Data) => {
                 link.delivered = true;
+                if !self.out.depth.is_empty() {
+                    return Offer::Depth;
+                }
                 if self.out.ticks.len() > 1 {
                     self.out.ticks.reverse();
                 }

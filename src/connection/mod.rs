@@ -14,6 +14,7 @@
 //! `errors.rs` (why a connection gives up, which failures are final).
 
 mod dedup;
+mod depth;
 mod dial;
 mod errors;
 mod frame;
@@ -52,6 +53,7 @@ use dial::{Dial, Dialer, Link};
 use errors::{describe, is_permanent};
 
 pub use crate::admission::Admission;
+pub use depth::BookSettings;
 pub use errors::ConnectionError;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -133,6 +135,8 @@ pub struct Shared {
     pub limiter: Arc<ConnectLimiter>,
     /// Tunables.
     pub settings: Settings,
+    /// Order books (`depth`, `book`): levels, interval, REST endpoints and budgets.
+    pub books: BookSettings,
     /// `--raw`: where every frame, request and connect/disconnect is copied; `None` (one
     /// branch per frame) when off.
     pub raw: Option<crate::raw::Tap>,
@@ -167,6 +171,10 @@ pub struct Connection {
     decode_failures: HashMap<&'static str, u64>,
     /// Two sockets deliver the same streams (a make-before-break): check every tick.
     overlapping: bool,
+    /// The order books of this connection's `depth`/`book` streams, if it has any.
+    books: Option<depth::Books>,
+    /// Order-book rows and gaps not yet sent.
+    book_pending: depth::Pending,
     /// Frames the primary socket delivered since it was last found empty, and whether it
     /// was found empty after the last one (the burst is over).
     burst: (usize, bool),
@@ -194,6 +202,8 @@ enum Next {
 enum Offer {
     /// Handled (batched, skipped, or the run is over).
     Done(Next),
+    /// The frame carried order-book messages (in `out.depth`): applied asynchronously.
+    Depth,
     /// The batch is full: send it before the next frame.
     Flush,
     /// A control message, handled asynchronously (it may emit gap records).
@@ -247,6 +257,7 @@ impl Connection {
             .raw
             .clone()
             .map(|tap| (tap, venue, Arc::from(streams.as_slice())));
+        let (streams_for_books, shared_books) = (streams.clone(), shared.books.clone());
         let mut seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]> = FxHashMap::default();
         for stream in &streams {
             seen.entry(stream.symbol.clone()).or_default()[stream.channel.index()] = Some(Seen {
@@ -273,6 +284,8 @@ impl Connection {
             seen,
             decode_failures: HashMap::new(),
             overlapping: false,
+            books: depth::Books::of(&streams_for_books, &shared_books),
+            book_pending: Vec::new(),
             burst: (0, false),
         }
     }

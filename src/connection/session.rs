@@ -12,6 +12,9 @@ impl Connection {
             seen.last_ns = seen.last_ns.max(now_ns);
             seen.warned = false;
         }
+        if let Some(books) = self.books.as_mut() {
+            books.restart();
+        }
         let mut retiring: Option<Retiring> = None;
         let mut replacement: Option<Dial> = None;
         let mut replace_at = primary.opened + self.max_age;
@@ -166,6 +169,11 @@ impl Connection {
                             delivered: primary.delivered,
                             loss: Loss { why: describe(&e), reason: "disconnected" },
                         };
+                    }
+                }
+                () = depth::next_snapshot(&mut self.books, &mut self.book_pending), if self.books.is_some() => {
+                    if let Next::Stop = self.send_book_rows().await {
+                        return SessionEnd::Stopped;
                     }
                 }
                 _ = silence.tick() => self.warn_silent_streams(),

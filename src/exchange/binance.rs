@@ -38,6 +38,8 @@ const CHANNELS: &[Channel] = &[
     Channel::BookTicker,
     Channel::Trade,
     Channel::AggTrade,
+    Channel::Depth,
+    Channel::Book,
     Channel::Kline1s,
     Channel::Kline1m,
     Channel::Kline3m,
@@ -83,6 +85,18 @@ impl Exchange for Binance {
 
     fn channels(&self) -> &'static [Channel] {
         CHANNELS
+    }
+
+    fn book_sync(&self) -> super::BookSync {
+        // Spot REST `GET /api/v3/depth`: weight 50 at limit 1000; 6000 a minute per IP,
+        // of which foxtrot takes half (other clients may share the IP).
+        super::BookSync::RestSnapshot {
+            rules: crate::book::sync::Rules::Spot,
+            path: "/api/v3/depth",
+            limit: 1000,
+            weight: 50,
+            weight_per_minute: 3000,
+        }
     }
 
     fn parse_symbol(&self, text: &str) -> Result<Symbol, SymbolError> {
@@ -131,6 +145,23 @@ pub fn plan(
     streams: &[StreamId],
     limits: &Limits,
 ) -> Plan {
+    // `depth` and `book` of a symbol read the same diff-depth stream: subscribe it once.
+    let deduped: Vec<StreamId>;
+    let streams = if streams.iter().any(|s| s.channel == Channel::Book) {
+        deduped = streams
+            .iter()
+            .filter(|s| {
+                s.channel != Channel::Book
+                    || !streams
+                        .iter()
+                        .any(|d| d.channel == Channel::Depth && d.symbol == s.symbol)
+            })
+            .cloned()
+            .collect();
+        &deduped[..]
+    } else {
+        streams
+    };
     let base = endpoint.trim_end_matches('/');
     let url = |streams: &[StreamId]| {
         let mut url = String::with_capacity(base.len() + 16 + streams.len() * 24);
@@ -189,6 +220,8 @@ pub(crate) enum One {
     Tick(Tick),
     Control(Control),
     Unsupported,
+    /// A diff-depth event (`depthUpdate`): read again by [`super::binance_depth`].
+    Depth,
 }
 
 /// Decodes one frame of a Binance venue (spot or USD-M: the same wire format) into `out`.
@@ -205,6 +238,7 @@ pub(crate) fn decode_into(
         }
         One::Control(control) => Decoded::Control(control),
         One::Unsupported => Decoded::Unsupported,
+        One::Depth => return super::binance_depth::decode(frame, recv_ns, out),
     })
 }
 
@@ -245,6 +279,8 @@ fn wire_channel(channel: Channel) -> &'static str {
         Channel::AggTrade => "aggTrade",
         Channel::Funding => "markPrice",
         Channel::Liquidation => "forceOrder",
+        // Both read the diff-depth stream, at the `--depth-speed` chosen.
+        Channel::Depth | Channel::Book => super::binance_depth::stream_suffix(),
         // `kline_<interval>`, as Binance names them.
         kline => kline.as_str(),
     }
@@ -326,6 +362,7 @@ fn decode(venue: Venue, frame: &str, recv_ns: u64) -> Result<One, DecodeError> {
         Some("forceOrder") => decode_channel(venue, Channel::Liquidation, frame, recv_ns),
         // The interval is read from the payload.
         Some("kline") => decode_channel(venue, Channel::Kline1m, frame, recv_ns),
+        Some("depthUpdate") => Ok(One::Depth),
         Some("serverShutdown") => {
             let event_time = envelope.event_time.ok_or(DecodeError::UnknownShape)?;
             Ok(One::Control(Control::ServerShutdown { event_time }))
@@ -371,6 +408,7 @@ fn decode_stream(venue: Venue, stream: &str, data: &str, recv_ns: u64) -> Result
     match stream.split_once('@') {
         Some((_, name)) => match channel_from_wire(name) {
             Some(channel) => decode_channel(venue, channel, data, recv_ns),
+            None if super::binance_depth::is_diff_depth(name) => Ok(One::Depth),
             // depth@100ms, depth20, kline_1m, miniTicker, !ticker@arr, ...
             None => Ok(One::Unsupported),
         },
@@ -1416,6 +1454,7 @@ mod tests {
     fn combined_fixture_decodes_every_line() {
         let mut ticks = std::collections::BTreeMap::new();
         let mut unsupported = std::collections::BTreeMap::new();
+        let mut depth = std::collections::BTreeMap::<String, u32>::new();
         for line in lines(COMBINED) {
             let raw: Json = serde_json::from_str(line).unwrap();
             let stream = raw["stream"].as_str().unwrap().to_owned();
@@ -1434,6 +1473,7 @@ mod tests {
                     *ticks.entry(channel).or_insert(0) += 1;
                 }
                 One::Unsupported => *unsupported.entry(stream).or_insert(0) += 1,
+                One::Depth => *depth.entry(stream).or_insert(0) += 1,
                 One::Control(c) => panic!("unexpected control {c:?} from {line}"),
             }
         }
@@ -1448,24 +1488,30 @@ mod tests {
             ]
         );
         let unsupported: Vec<_> = unsupported.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        assert_eq!(unsupported, [("!bookTicker", 1), ("!ticker@arr", 1),]);
+        // Diff depth is read by `binance_depth` (its own tests).
         assert_eq!(
-            unsupported,
-            [
-                ("!bookTicker", 1),
-                ("!ticker@arr", 1),
-                ("btcusdt@depth@100ms", 5),
-            ]
+            depth.into_iter().collect::<Vec<_>>(),
+            [("btcusdt@depth@100ms".to_owned(), 5)]
         );
     }
 
     #[test]
     fn unsupported_market_data_is_recognised_raw_and_combined() {
         let cases = [
-            ("depth", DEPTH, "btcusdt@depth@100ms"),
             ("depth_partial", DEPTH_PARTIAL, "btcusdt@depth20@100ms"),
             ("miniTicker", MINI_TICKER, "btcusdt@miniTicker"),
-            ("futures_usdm_depth", FUTURES_DEPTH, "btcusdt@depth@0ms"),
         ];
+        // Diff depth is recognised, and read by `binance_depth`.
+        for (text, stream) in [
+            (DEPTH, "btcusdt@depth@100ms"),
+            (FUTURES_DEPTH, "btcusdt@depth@0ms"),
+        ] {
+            for line in lines(text) {
+                assert_eq!(decode(line).unwrap(), One::Depth, "{line}");
+                assert_eq!(decode(&wrap(stream, line)).unwrap(), One::Depth, "{line}");
+            }
+        }
         for (file, text, stream) in cases {
             let mut count = 0;
             for line in lines(text) {
@@ -1767,6 +1813,13 @@ mod tests {
         );
         assert_eq!(Binance.name(), "binance");
         for channel in Channel::ALL {
+            if matches!(channel, Channel::Depth | Channel::Book) {
+                // Both read the diff-depth stream (see `binance_depth`).
+                assert!(crate::exchange::binance_depth::is_diff_depth(wire_channel(
+                    channel
+                )));
+                continue;
+            }
             assert_eq!(channel_from_wire(wire_channel(channel)), Some(channel));
         }
     }

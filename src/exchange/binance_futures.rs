@@ -33,6 +33,8 @@ const CHANNELS: &[Channel] = &[
     Channel::BookTicker,
     Channel::Trade,
     Channel::AggTrade,
+    Channel::Depth,
+    Channel::Book,
     Channel::Funding,
     Channel::Liquidation,
     Channel::Kline1m,
@@ -76,7 +78,7 @@ pub fn route_path(route: u8) -> &'static str {
 /// The route a channel's streams live on.
 pub fn channel_route(channel: Channel) -> u8 {
     match channel {
-        Channel::BookTicker => PUBLIC,
+        Channel::BookTicker | Channel::Depth | Channel::Book => PUBLIC,
         _ => MARKET,
     }
 }
@@ -96,6 +98,18 @@ impl Exchange for BinanceFutures {
 
     fn channels(&self) -> &'static [Channel] {
         CHANNELS
+    }
+
+    fn book_sync(&self) -> super::BookSync {
+        // USD-M REST `GET /fapi/v1/depth`: weight 20 at limit 1000; 2400 a minute per IP,
+        // of which foxtrot takes half.
+        super::BookSync::RestSnapshot {
+            rules: crate::book::sync::Rules::UsdmFutures,
+            path: "/fapi/v1/depth",
+            limit: 1000,
+            weight: 20,
+            weight_per_minute: 1200,
+        }
     }
 
     fn parse_symbol(&self, text: &str) -> Result<Symbol, SymbolError> {

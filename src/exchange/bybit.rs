@@ -64,7 +64,13 @@ pub struct Bybit {
 pub const SPOT: Bybit = Bybit {
     venue: Venue::Bybit,
     path: "/v5/public/spot",
-    channels: &[Channel::Ticker, Channel::BookTicker, Channel::Trade],
+    channels: &[
+        Channel::Ticker,
+        Channel::BookTicker,
+        Channel::Trade,
+        Channel::Depth,
+        Channel::Book,
+    ],
     limits: Limits {
         // "Spot can input up to 10 args for each subscription request".
         subscribe_batch: 10,
@@ -80,6 +86,8 @@ pub const LINEAR: Bybit = Bybit {
         Channel::Ticker,
         Channel::BookTicker,
         Channel::Trade,
+        Channel::Depth,
+        Channel::Book,
         Channel::Funding,
         Channel::Liquidation,
     ],
@@ -173,6 +181,21 @@ impl Exchange for Bybit {
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
         decode(self.venue, frame, recv_ns, out)
     }
+
+    fn book_sync(&self) -> super::BookSync {
+        super::BookSync::Pushed(crate::book::pushed::Continuity::Bybit)
+    }
+
+    fn resubscribe(&self, stream: &StreamId) -> Vec<String> {
+        // A new subscription starts with a snapshot.
+        let topic = topic(stream);
+        ["unsubscribe", "subscribe"]
+            .map(|op| {
+                serde_json::json!({"op": op, "args": [topic], "req_id": format!("resync-{op}")})
+                    .to_string()
+            })
+            .to_vec()
+    }
 }
 
 /// A symbol as Bybit lists it: ASCII letters and digits, and `-` in dated futures
@@ -192,6 +215,8 @@ pub fn topic(stream: &StreamId) -> String {
         Channel::BookTicker => "orderbook.1",
         Channel::Ticker | Channel::Funding => "tickers",
         Channel::Liquidation => "allLiquidation",
+        // Both read the 50-level book (a snapshot, then deltas), one topic.
+        Channel::Depth | Channel::Book => "orderbook.50",
         // Not in any Bybit venue's channel list; the connection checks before planning.
         other => other.as_str(),
     };

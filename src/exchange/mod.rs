@@ -9,6 +9,7 @@
 //! This module owns that contract; it does no I/O (the connection task does).
 
 pub mod binance;
+pub mod binance_depth;
 pub mod binance_futures;
 pub mod bybit;
 pub mod okx;
@@ -165,6 +166,17 @@ pub trait Exchange: Send + Sync + 'static {
         None
     }
 
+    /// How this venue's order books (`depth`, `book`) are kept in sync.
+    fn book_sync(&self) -> BookSync {
+        BookSync::None
+    }
+
+    /// The requests that make the venue send a fresh snapshot of `stream`'s book after
+    /// it broke (OKX and Bybit: unsubscribe, then subscribe again); none by default.
+    fn resubscribe(&self, _stream: &StreamId) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The channels this venue has, in the order `foxtrot venues` lists them.
     fn channels(&self) -> &'static [Channel];
 
@@ -198,6 +210,28 @@ pub trait Exchange: Send + Sync + 'static {
     /// `out.ticks` (several when the venue batches), depth updates to `out.depth`; the caller
     /// clears `out` and reuses it, so no tick costs an allocation.
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError>;
+}
+
+/// How a venue's order books are kept in sync (see `crate::book`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookSync {
+    /// The venue has no `depth`/`book` channels.
+    None,
+    /// Diff events on the stream plus a REST snapshot (Binance's procedure).
+    RestSnapshot {
+        /// Spot or USD-M futures sequence rules.
+        rules: crate::book::sync::Rules,
+        /// The snapshot path under the REST endpoint (`/api/v3/depth`).
+        path: &'static str,
+        /// Levels a side asked of the snapshot.
+        limit: usize,
+        /// The request weight of one snapshot.
+        weight: u64,
+        /// Request weight per minute foxtrot allows itself (a share of the venue's limit).
+        weight_per_minute: u64,
+    },
+    /// The venue pushes whole books and then changes over the WebSocket (Bybit, OKX).
+    Pushed(crate::book::pushed::Continuity),
 }
 
 /// What one connection dials and sends.

@@ -48,6 +48,8 @@ const CHANNELS: &[Channel] = &[
     Channel::Ticker,
     Channel::BookTicker,
     Channel::Trade,
+    Channel::Depth,
+    Channel::Book,
     Channel::Funding,
     Channel::Liquidation,
 ];
@@ -115,6 +117,18 @@ impl Exchange for Okx {
         plan(endpoint, streams, &LIMITS)
     }
 
+    fn book_sync(&self) -> super::BookSync {
+        super::BookSync::Pushed(crate::book::pushed::Continuity::Okx)
+    }
+
+    fn resubscribe(&self, stream: &StreamId) -> Vec<String> {
+        // OKX sends a new snapshot when a channel is subscribed again.
+        let (text, _) = arg(stream);
+        ["unsubscribe", "subscribe"]
+            .map(|op| format!(r#"{{"op":"{op}","args":[{text}]}}"#))
+            .to_vec()
+    }
+
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
         decode(frame, recv_ns, out)
     }
@@ -145,6 +159,8 @@ pub fn channel_name(channel: Channel) -> &'static str {
         Channel::Ticker => "tickers",
         Channel::Funding => "funding-rate",
         Channel::Liquidation => "liquidation-orders",
+        // Both read the 400-level book with its checksum (`books`).
+        Channel::Depth | Channel::Book => "books",
         _ => "",
     }
 }

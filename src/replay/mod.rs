@@ -102,7 +102,7 @@ impl ReplayConfig {
                 live: args.live,
                 flood: args.flood,
                 clock_shift_ms: args.clock_shift_ms,
-                depth: None,
+                depth: depth_of(args),
                 idle_limit: None,
                 speed_milli: args.speed.map(|x| (x * 1000.0).round() as u64),
             },
@@ -113,6 +113,34 @@ impl ReplayConfig {
     pub fn load(files: &[PathBuf]) -> Result<ReplayConfig, LoadError> {
         Library::load(files).map(ReplayConfig::new)
     }
+}
+
+/// The depth mode `foxtrot replay --depth` was typed with.
+fn depth_of(args: &crate::cli::ReplayArgs) -> Option<Arc<DepthMarkets>> {
+    if !args.depth {
+        return None;
+    }
+    let defaults = DepthFeed::default();
+    let feed = DepthFeed {
+        futures: args.depth_futures,
+        seed: args.depth_seed.unwrap_or(defaults.seed),
+        levels: args.depth_levels.max(1),
+        interval: args.depth_interval,
+        max_events: args.depth_events,
+        gap_every: args.depth_gap_every.filter(|n| *n > 0),
+        gap_symbol: args
+            .depth_gap_symbol
+            .as_ref()
+            .map(|s| s.to_ascii_uppercase()),
+        rest: RestFaults {
+            delay: args.rest_delay,
+            delay_first: args.rest_delay_first.unwrap_or(0),
+            too_many_first: args.rest_429_first.unwrap_or(0),
+            retry_after_secs: args.rest_retry_after,
+            stale_first: args.rest_stale_first.unwrap_or(0),
+        },
+    };
+    Some(Arc::new(DepthMarkets::new(feed)))
 }
 
 /// A bound replay server, not yet accepting.
@@ -276,21 +304,40 @@ impl Drop for RunningServer {
 pub async fn serve(
     config: ReplayConfig,
     listen: SocketAddr,
+    rest_listen: SocketAddr,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let summary = config.library.to_string();
+    let markets = config.behavior.depth.clone();
     let server = Server::bind(listen, config)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    // Depth mode: the REST snapshots of the same books, on a second port.
+    let rest = match markets {
+        Some(markets) => Some(
+            RestServer::bind(rest_listen, markets)
+                .await
+                .with_context(|| format!("cannot listen on {rest_listen}"))?,
+        ),
+        None => None,
+    };
     {
         let mut stdout = io::stdout().lock();
         writeln!(stdout, "listening on ws://{}", server.local_addr())
+            .and_then(|()| match &rest {
+                Some(rest) => writeln!(stdout, "rest on {}", rest.url()),
+                None => Ok(()),
+            })
             .and_then(|()| stdout.flush())
             .context("cannot write to stdout")?;
     }
+    let rest = rest.map(RestServer::spawn);
     info!(library = %summary, url = %server.url(), "replay server started");
     let stats = server.stats();
     server.run(shutdown).await?;
+    if let Some(rest) = rest {
+        rest.shutdown().await;
+    }
     info!(stats = ?stats.snapshot(), "replay server stopped");
     Ok(())
 }

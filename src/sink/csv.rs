@@ -11,8 +11,18 @@
 //! plain decimal text, and the rest are integers and `true`/`false`. None can hold a comma,
 //! a quote or a line break.
 
+use std::sync::OnceLock;
+
+use crate::book::Level;
+use crate::book::row::{BookData, BookRecord};
 use crate::sink::Encode;
 use crate::tick::{COMMON_FIELDS, Channel, Tick, Value};
+
+/// `--book-levels` at most: the `book` CSV columns are named up to this many a side.
+pub const MAX_BOOK_LEVELS: usize = 1000;
+
+/// `--book-levels` by default.
+pub const DEFAULT_BOOK_LEVELS: usize = 20;
 
 /// The most fields one channel has (the 24 h ticker's).
 const MAX_FIELDS: usize = 14;
@@ -29,6 +39,51 @@ pub struct Csv {
     /// Per channel (indexed by [`channel_index`]) and per column after the common ones,
     /// which of the channel's fields (in `visit` order) fills it; `None` leaves it empty.
     field_at: [Vec<Option<usize>>; Channel::ALL.len()],
+    /// What fills each column after the common ones in a `depth` line and a `book` line.
+    depth_cells: Vec<BookCell>,
+    book_cells: Vec<BookCell>,
+}
+
+/// A column of an order-book row (see [`Csv::encode_book`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BookCell {
+    Empty,
+    IsSnapshot,
+    FirstId,
+    UpdateId,
+    PrevId,
+    Side,
+    Price,
+    Qty,
+    /// `{bid,ask}_{i}_{price,qty}` of a `book` row.
+    Level {
+        ask: bool,
+        i: usize,
+        qty: bool,
+    },
+}
+
+/// The `book` columns' names, `bid_0_price` ..., made once for [`MAX_BOOK_LEVELS`] a side:
+/// `[side][level][price, qty]` flattened.
+fn book_columns() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names = Vec::with_capacity(4 * MAX_BOOK_LEVELS);
+        for side in ["bid", "ask"] {
+            for i in 0..MAX_BOOK_LEVELS {
+                for field in ["price", "qty"] {
+                    let name: &'static str =
+                        Box::leak(format!("{side}_{i}_{field}").into_boxed_str());
+                    names.push(name);
+                }
+            }
+        }
+        names
+    })
+}
+
+fn book_column(ask: bool, i: usize, qty: bool) -> &'static str {
+    book_columns()[usize::from(ask) * 2 * MAX_BOOK_LEVELS + i * 2 + usize::from(qty)]
 }
 
 impl Csv {
@@ -38,11 +93,29 @@ impl Csv {
     /// fields that have a column (a `ticker` tick under `bookTicker` columns fills
     /// `bid`, `bid_qty`, `ask`, `ask_qty`), so a wrong call loses fields, never the row.
     pub fn new(channels: &[Channel]) -> Csv {
+        Csv::with_book_levels(channels, DEFAULT_BOOK_LEVELS)
+    }
+
+    /// As [`Csv::new`], with `book_levels` levels a side in the `book` columns
+    /// (`bid_0_price, bid_0_qty, ..., ask_0_price, ...`; at most [`MAX_BOOK_LEVELS`]).
+    pub fn with_book_levels(channels: &[Channel], book_levels: usize) -> Csv {
+        let book_levels = book_levels.min(MAX_BOOK_LEVELS);
         let mut columns = COMMON_FIELDS.to_vec();
+        let mut add = |field: &'static str| {
+            if !columns.contains(&field) {
+                columns.push(field);
+            }
+        };
         for channel in channels {
             for &field in channel.fields() {
-                if !columns.contains(&field) {
-                    columns.push(field);
+                add(field);
+            }
+            if *channel == Channel::Book {
+                for ask in [false, true] {
+                    for i in 0..book_levels {
+                        add(book_column(ask, i, false));
+                        add(book_column(ask, i, true));
+                    }
                 }
             }
         }
@@ -53,7 +126,43 @@ impl Csv {
                 .map(|column| channel.fields().iter().position(|f| f == column))
                 .collect()
         });
-        Csv { columns, field_at }
+        let depth_cells = field_columns
+            .iter()
+            .map(|column| match *column {
+                "is_snapshot" => BookCell::IsSnapshot,
+                "first_update_id" => BookCell::FirstId,
+                "update_id" => BookCell::UpdateId,
+                "prev_update_id" => BookCell::PrevId,
+                "side" => BookCell::Side,
+                "price" => BookCell::Price,
+                "qty" => BookCell::Qty,
+                _ => BookCell::Empty,
+            })
+            .collect();
+        let book_cells = field_columns
+            .iter()
+            .map(|column| {
+                if *column == "update_id" {
+                    return BookCell::UpdateId;
+                }
+                for ask in [false, true] {
+                    for i in 0..book_levels {
+                        for qty in [false, true] {
+                            if *column == book_column(ask, i, qty) {
+                                return BookCell::Level { ask, i, qty };
+                            }
+                        }
+                    }
+                }
+                BookCell::Empty
+            })
+            .collect();
+        Csv {
+            columns,
+            field_at,
+            depth_cells,
+            book_cells,
+        }
     }
 
     /// The column names, in order, as written by [`Encode::header`].
@@ -110,6 +219,103 @@ impl Encode for Csv {
             }
         }
         out.push(b'\n');
+    }
+
+    /// A `depth` row is one line per level change (one line with `side`, `price` and
+    /// `qty` empty when it has none, so no snapshot goes unseen); a `book` row one line.
+    fn encode_book(&mut self, record: &BookRecord, out: &mut Vec<u8>) {
+        let mut num = itoa::Buffer::new();
+        let mut prefix = Vec::with_capacity(96);
+        prefix.extend_from_slice(record.exchange.as_bytes());
+        prefix.push(b',');
+        record.symbol.append_to(&mut prefix);
+        prefix.push(b',');
+        prefix.extend_from_slice(record.channel().as_str().as_bytes());
+        prefix.push(b',');
+        prefix.extend_from_slice(num.format(record.recv_ns).as_bytes());
+        prefix.push(b',');
+        if record.exchange_ns() != 0 {
+            prefix.extend_from_slice(num.format(record.exchange_ns()).as_bytes());
+        }
+        match &record.data {
+            BookData::Depth(row) => {
+                let mut line = |side: &'static str, level: Option<&Level>| {
+                    out.extend_from_slice(&prefix);
+                    for cell in &self.depth_cells {
+                        out.push(b',');
+                        match cell {
+                            BookCell::IsSnapshot => out.extend_from_slice(if row.is_snapshot {
+                                b"true"
+                            } else {
+                                b"false"
+                            }),
+                            BookCell::FirstId => {
+                                if let Some(id) = row.first_update_id {
+                                    out.extend_from_slice(num.format(id).as_bytes());
+                                }
+                            }
+                            BookCell::UpdateId => {
+                                out.extend_from_slice(num.format(row.update_id).as_bytes())
+                            }
+                            BookCell::PrevId => {
+                                if let Some(id) = row.prev_update_id {
+                                    out.extend_from_slice(num.format(id).as_bytes());
+                                }
+                            }
+                            BookCell::Side => out.extend_from_slice(side.as_bytes()),
+                            BookCell::Price => {
+                                if let Some(level) = level {
+                                    level.price.append_to(out);
+                                }
+                            }
+                            BookCell::Qty => {
+                                if let Some(level) = level {
+                                    level.qty.append_to(out);
+                                }
+                            }
+                            BookCell::Empty | BookCell::Level { .. } => {}
+                        }
+                    }
+                    out.push(b'\n');
+                };
+                for level in &row.bids {
+                    line("bid", Some(level));
+                }
+                for level in &row.asks {
+                    line("ask", Some(level));
+                }
+                if row.bids.is_empty() && row.asks.is_empty() {
+                    line("", None);
+                }
+            }
+            BookData::Book(book) => {
+                out.extend_from_slice(&prefix);
+                for cell in &self.book_cells {
+                    out.push(b',');
+                    match *cell {
+                        BookCell::UpdateId => {
+                            out.extend_from_slice(num.format(book.update_id).as_bytes())
+                        }
+                        BookCell::Level { ask, i, qty } => {
+                            let side = if ask {
+                                &book.levels.asks
+                            } else {
+                                &book.levels.bids
+                            };
+                            if let Some(level) = side.get(i) {
+                                if qty {
+                                    level.qty.append_to(out);
+                                } else {
+                                    level.price.append_to(out);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                out.push(b'\n');
+            }
+        }
     }
 }
 
@@ -305,5 +511,56 @@ mod tests {
             assert_eq!(record.iter().collect::<Vec<_>>().join(","), line);
         }
         assert!(!text.contains('"'));
+    }
+
+    /// Order-book rows in a file that also holds trades: the shared columns (`update_id`,
+    /// `price`, `qty`) are shared, the rest empty, and every line has every column.
+    #[test]
+    fn book_rows_fill_their_columns_beside_other_channels() {
+        use crate::book::row::{BookData, BookLine, BookRecord, DepthRow};
+        use crate::book::{BookRow, Change};
+        let level = |p: &str, q: &str| Change::parse(p, q).unwrap().level;
+        let mut csv = Csv::with_book_levels(&[Channel::Trade, Channel::Depth, Channel::Book], 1);
+        let mut header = Vec::new();
+        csv.header(&mut header);
+        let header = String::from_utf8(header).unwrap();
+        assert_eq!(
+            header.trim_end(),
+            "exchange,symbol,channel,recv_ns,exchange_ns,event_time,trade_time,trade_id,price,qty,\
+             buyer_is_maker,is_snapshot,first_update_id,update_id,prev_update_id,side,\
+             bid_0_price,bid_0_qty,ask_0_price,ask_0_qty"
+        );
+        let record = |data| BookRecord {
+            exchange: crate::exchange::Venue::BinanceFutures,
+            symbol: crate::tick::Symbol::parse("BTCUSDT").unwrap(),
+            recv_ns: 9,
+            data,
+        };
+        let mut out = Vec::new();
+        let depth = DepthRow {
+            exchange_ns: 8,
+            is_snapshot: false,
+            first_update_id: Some(5),
+            update_id: 6,
+            prev_update_id: Some(4),
+            bids: vec![level("100.10", "0")],
+            asks: vec![level("101", "2.5")],
+        };
+        csv.encode_book(&record(BookData::Depth(depth)), &mut out);
+        let line = BookLine {
+            exchange_ns: 8,
+            update_id: 6,
+            levels: BookRow {
+                bids: vec![],
+                asks: vec![level("101", "2.5")],
+            },
+        };
+        csv.encode_book(&record(BookData::Book(line)), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "binance-futures,BTCUSDT,depth,9,8,,,,100.10,0,,false,5,6,4,bid,,,,\n\
+             binance-futures,BTCUSDT,depth,9,8,,,,101,2.5,,false,5,6,4,ask,,,,\n\
+             binance-futures,BTCUSDT,book,9,8,,,,,,,,,6,,,,,101,2.5\n"
+        );
     }
 }

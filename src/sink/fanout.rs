@@ -61,6 +61,10 @@ impl Sink for Fanout {
         self.each(|o| o.gap(gap)).map(|_| ())
     }
 
+    fn book(&mut self, record: &crate::book::row::BookRecord) -> io::Result<()> {
+        self.each(|o| o.book(record)).map(|_| ())
+    }
+
     fn buffered(&self) -> usize {
         self.outputs.iter().map(|o| o.buffered()).max().unwrap_or(0)
     }

@@ -538,6 +538,27 @@ impl Sink for FileSink {
         Ok(())
     }
 
+    fn book(&mut self, record: &crate::book::row::BookRecord) -> io::Result<()> {
+        let i = self.slot_of(record.exchange.name(), &record.symbol, record.channel());
+        let ready = self.ready(i, record.recv_ns);
+        self.on_error(ready)?;
+        let slot = &mut self.slots[i];
+        slot.pending += 1;
+        match &mut self.form {
+            Form::Lines(encoder) => {
+                let before = slot.buf.len();
+                encoder.encode_book(record, &mut slot.buf);
+                self.buffered += slot.buf.len() - before;
+                Ok(())
+            }
+            #[cfg(feature = "parquet")]
+            Form::Parquet(..) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "Parquet files do not take depth or book rows",
+            )),
+        }
+    }
+
     fn gap(&mut self, record: &Gap) -> io::Result<()> {
         let i = self.slot_of(record.exchange.name(), &record.symbol, record.channel);
         let ready = self.ready(i, record.to_ns);

@@ -29,6 +29,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::book::row::BookRecord;
 use crate::pipe::{Item, Receiver};
 use crate::stats::Stats;
 use crate::tick::{Event, Gap, Tick};
@@ -45,6 +46,12 @@ pub trait Encode: Send {
 
     /// Appends exactly one complete line, ending in `\n`, for `tick`.
     fn encode(&mut self, tick: &Tick, out: &mut Vec<u8>);
+
+    /// Appends the complete line(s) of an order-book row (`depth` in CSV is one line per
+    /// level change). A format without order-book rows writes the NDJSON line.
+    fn encode_book(&mut self, record: &BookRecord, out: &mut Vec<u8>) {
+        record.write_ndjson_line(out);
+    }
 }
 
 /// An output that takes ticks and decides when they reach the OS.
@@ -66,6 +73,18 @@ pub trait Sink: Send {
 
     /// Takes one gap record (inline, to a side file, or nowhere, as the format allows).
     fn gap(&mut self, gap: &Gap) -> io::Result<()>;
+
+    /// Takes one order-book row (`depth`, `book`). An output that cannot hold them
+    /// refuses (the plan refuses such outputs before the run; this is the backstop).
+    fn book(&mut self, record: &BookRecord) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "this output cannot take {} rows: record them to an .ndjson or .csv file",
+                record.channel()
+            ),
+        ))
+    }
 
     /// Bytes taken but not yet handed to the OS.
     fn buffered(&self) -> usize;
@@ -232,6 +251,7 @@ fn write(batch: &mut Vec<Item>, sink: &mut dyn Sink) -> io::Result<()> {
         match event {
             Event::Tick(tick) => sink.write(tick)?,
             Event::Gap(gap) => sink.gap(gap)?,
+            Event::Book(record) => sink.book(record)?,
         }
     }
     batch.clear();

@@ -20,6 +20,10 @@ pub struct Ndjson;
 impl Encode for Ndjson {
     fn header(&mut self, _out: &mut Vec<u8>) {}
 
+    fn encode_book(&mut self, record: &crate::book::row::BookRecord, out: &mut Vec<u8>) {
+        record.write_ndjson_line(out);
+    }
+
     fn encode(&mut self, tick: &Tick, out: &mut Vec<u8>) {
         // No escaping anywhere below: the exchange name is a constant from a venue's code,
         // `Symbol` is validated to ASCII letters and digits, `Decimal` to plain decimal
@@ -340,10 +344,11 @@ pub(crate) mod tests {
         assert_eq!(text.lines().count(), 1 + ticks.len());
         assert!(text.starts_with("earlier\n{\"exchange\""));
         // The samples cover every kind of channel, so the other tests do too.
-        for channel in Channel::ALL
-            .into_iter()
-            .filter(|c| !c.is_kline() || *c == Channel::Kline1m)
-        {
+        // Order-book rows are not ticks: `book::row` tests their lines.
+        for channel in Channel::ALL.into_iter().filter(|c| {
+            (!c.is_kline() || *c == Channel::Kline1m)
+                && !matches!(c, Channel::Depth | Channel::Book)
+        }) {
             assert!(
                 text.contains(&format!("\"channel\":\"{channel}\"")),
                 "{channel}"

@@ -152,7 +152,7 @@ fn open_one(output: &Output, config: &Config) -> Result<Opened, OpenError> {
                 )),
                 // CSV on stdout has nowhere to put gaps: they are logged and counted.
                 Format::Csv => Box::new(LineSink::new(
-                    Box::new(Csv::new(&config.channels)),
+                    Box::new(Csv::with_book_levels(&config.channels, config.book.levels)),
                     stdout,
                     false,
                     true,
@@ -198,7 +198,10 @@ fn open_file(
                 path: side.into(),
                 file: None,
             };
-            (Box::new(Csv::new(&config.channels)), side)
+            (
+                Box::new(Csv::with_book_levels(&config.channels, config.book.levels)),
+                side,
+            )
         }
         _ => (Box::new(Ndjson), Gaps::Inline),
     };
@@ -353,6 +356,12 @@ impl Sink for LineSink {
         Ok(())
     }
 
+    fn book(&mut self, record: &crate::book::row::BookRecord) -> io::Result<()> {
+        self.encoder.encode_book(record, &mut self.buf);
+        self.pending += 1;
+        Ok(())
+    }
+
     fn gap(&mut self, record: &Gap) -> io::Result<()> {
         match &mut self.gaps {
             Gaps::Inline => gap::ndjson_line(record, &mut self.buf),
@@ -470,6 +479,12 @@ impl Sink for TableSink {
 
     fn gap(&mut self, _gap: &Gap) -> io::Result<()> {
         // The view shows the latest value per row; the status line and summary count gaps.
+        Ok(())
+    }
+
+    fn book(&mut self, record: &crate::book::row::BookRecord) -> io::Result<()> {
+        self.table.update_book(record);
+        self.pending += 1;
         Ok(())
     }
 

@@ -12,6 +12,8 @@ use std::io::Write as _;
 
 use crate::tick::{Channel, Decimal, DecimalText, Symbol, Tick, TickData};
 
+mod ladder;
+
 /// Spaces between columns.
 const GAP: usize = 2;
 
@@ -54,10 +56,14 @@ pub struct Table {
     /// Log lines (each ending in `\n`) to print above the next frame, where they scroll
     /// away like a log instead of tearing the frame.
     above: Vec<u8>,
+    /// The order books of `depth`/`book` rows (see `ladder`).
+    books: ladder::Books,
 }
 
 /// The latest state of one (symbol, channel).
 struct Row {
+    /// The row's channel (a `book` row shows its best levels as a `bookTicker` would).
+    channel: Channel,
     tick: Tick,
     /// Per [`Column`], how its value compares with the previous update (prices only).
     moved: [Ordering; Column::ALL.len()],
@@ -75,6 +81,7 @@ impl Table {
             drawn: 0,
             note: None,
             above: Vec::new(),
+            books: ladder::Books::default(),
         }
     }
 
@@ -108,7 +115,11 @@ impl Table {
 
     /// Records `tick` as the latest of its row. Cheap: no rendering happens here.
     pub fn update(&mut self, tick: &Tick) {
-        let key = (tick.symbol.clone(), tick.channel());
+        self.update_as(tick.channel(), tick);
+    }
+
+    fn update_as(&mut self, channel: Channel, tick: &Tick) {
+        let key = (tick.symbol.clone(), channel);
         match self.rows.get_mut(&key) {
             Some(row) => {
                 for &column in Column::of(key.1) {
@@ -125,7 +136,14 @@ impl Table {
             None => {
                 let moved = [Ordering::Equal; Column::ALL.len()];
                 let tick = tick.clone();
-                self.rows.insert(key, Row { tick, moved });
+                self.rows.insert(
+                    key,
+                    Row {
+                        channel,
+                        tick,
+                        moved,
+                    },
+                );
             }
         }
     }
@@ -134,6 +152,9 @@ impl Table {
     ///
     /// `now_ns` (ns since the Unix epoch, like `recv_ns`) dates the AGE column.
     pub fn render(&mut self, now_ns: u64, out: &mut Vec<u8>) {
+        if self.render_ladder(now_ns, out) {
+            return;
+        }
         let mut shown = [false; Column::ALL.len()];
         for ((symbol, channel), row) in &self.rows {
             self.layout.fit_row(symbol, *channel, &row.tick.data);
@@ -259,7 +280,7 @@ impl Table {
         out: &mut Vec<u8>,
     ) {
         let layout = &self.layout;
-        let (symbol, channel) = (&row.tick.symbol, row.tick.channel());
+        let (symbol, channel) = (&row.tick.symbol, row.channel);
         let mut line = Line::start(out, limit);
         if line.cell(layout.symbol) {
             left(line.out, symbol.as_str(), layout.symbol);
@@ -485,7 +506,7 @@ impl Column {
     fn of(channel: Channel) -> &'static [Column] {
         use Column::*;
         match channel {
-            Channel::BookTicker => &[Bid, BidQty, Ask, AskQty],
+            Channel::BookTicker | Channel::Depth | Channel::Book => &[Bid, BidQty, Ask, AskQty],
             Channel::Trade | Channel::AggTrade => &[Price, Qty, Side],
             Channel::Ticker => &[Price, Bid, Ask, ChangePct, Volume],
             Channel::Funding => &[Price],
