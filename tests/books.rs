@@ -587,6 +587,17 @@ async fn bad_book_flags_are_refused() {
             ],
             "--depth-speed 1000ms",
         ),
+        (
+            vec![
+                "stream",
+                "BTCUSDT",
+                "--channel",
+                "depth",
+                "--on-full",
+                "drop-newest",
+            ],
+            "--on-full drop-newest cannot be used with the depth channel",
+        ),
     ] {
         let done = util::run(&args).await;
         done.assert_no_panic();

@@ -41,6 +41,11 @@ pub enum ConfigError {
     /// first connection and still write what raced in).
     #[error("{0} must be above zero, such as 30s or 1h")]
     ZeroDuration(&'static str),
+    /// `--on-full drop-newest` with a `depth` stream: a dropped row would break the book.
+    #[error(
+        "--on-full drop-newest cannot be used with the depth channel: a dropped depth row leaves a file that no longer rebuilds the book; use --on-full block"
+    )]
+    DepthDropNewest,
     /// The table needs a terminal.
     #[error("--format table needs a terminal on stdout: use --format ndjson or csv when piping")]
     TableNeedsTerminal,

@@ -491,6 +491,15 @@ impl Config {
         let connection = connection_settings(run, tuning);
         refuse_zero(duration, &connection)?;
         let book = book_options(run, &streams, default_book_interval)?;
+        let on_full = run
+            .on_full
+            .or(tuning.on_full.map(|c| c.0))
+            .unwrap_or(OnFull::Block);
+        // A dropped depth row would leave a file that no longer rebuilds the book, with
+        // nothing to say so: refused rather than lost silently.
+        if on_full == OnFull::DropNewest && streams.iter().any(|s| s.channel == Channel::Depth) {
+            return Err(ConfigError::DepthDropNewest);
+        }
         Ok(Config {
             book,
             streams,
@@ -514,10 +523,7 @@ impl Config {
                 .buffer
                 .or(tuning.buffer.map(|b| b.0))
                 .unwrap_or(DEFAULT_BUFFER) as usize,
-            on_full: run
-                .on_full
-                .or(tuning.on_full.map(|c| c.0))
-                .unwrap_or(OnFull::Block),
+            on_full,
             limit: run.limit.or(file.stop.limit.map(|n| n.0)),
             duration,
             streams_per_connection: run
