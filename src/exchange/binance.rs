@@ -20,11 +20,12 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny};
 use serde_json::value::RawValue;
 
+use super::scan::{ENDS_PLAIN_TEXT, Num, Scan, Sym, decimal, num};
 use super::{
     AckKey, Control, DecodeError, Decoded, Exchange, Heartbeat, Limits, Out, Plan, StreamId,
     Subscribe, Venue, epoch_ns,
 };
-use crate::tick::{self, Channel, Decimal, Symbol, SymbolError, Tick, TickData};
+use crate::tick::{self, Channel, Symbol, SymbolError, Tick, TickData};
 
 const DEFAULT_ENDPOINT: &str = "wss://stream.binance.com:9443";
 
@@ -479,141 +480,9 @@ fn decode_channel(
     }))
 }
 
-/// Reads a payload written exactly as Binance writes it: keys in Binance's order, no
-/// whitespace, no escapes, nothing extra. Every method returns `None` at the first byte
-/// that differs, and the caller then hands the payload to serde, so this reader only ever
-/// has to be right about what it accepts: whatever it accepts is JSON that serde reads
-/// into the same values (checked on every fixture and on damaged ones in the tests).
-/// It reads the payload once, where serde's derived visitor costs several times more.
-struct Scan<'a> {
-    rest: &'a str,
-}
-
-impl<'a> Scan<'a> {
-    fn new(payload: &'a str) -> Scan<'a> {
-        Scan { rest: payload }
-    }
-
-    /// Skips `text`, which must come next.
-    fn lit(&mut self, text: &str) -> Option<()> {
-        self.rest = self.rest.strip_prefix(text)?;
-        Some(())
-    }
-
-    /// A string holding plain decimal text, packed while its end is looked for (the
-    /// opening quote is part of the preceding literal); anything else is left to serde.
-    fn decimal(&mut self) -> Option<Num<'a>> {
-        let (decimal, len) = Decimal::read_prefix(self.rest.as_bytes())?;
-        self.rest = self.rest[len..].strip_prefix('"')?;
-        Some(Read::Checked(decimal))
-    }
-
-    /// A string holding a symbol as Binance writes it (upper case), kept while its end is
-    /// looked for; anything else is left to serde.
-    fn symbol(&mut self) -> Option<Sym<'a>> {
-        let (symbol, len) = Symbol::read_prefix(self.rest.as_bytes())?;
-        self.rest = self.rest[len..].strip_prefix('"')?;
-        Some(Read::Checked(symbol))
-    }
-
-    /// A JSON integer that fits `u64`, without sign or leading zeros (as serde requires).
-    fn u64(&mut self) -> Option<u64> {
-        let bytes = self.rest.as_bytes();
-        let (mut n, mut len) = (0u64, 0);
-        for &b in bytes {
-            let digit = b.wrapping_sub(b'0');
-            if digit >= 10 {
-                break;
-            }
-            n = n.checked_mul(10)?.checked_add(u64::from(digit))?;
-            len += 1;
-        }
-        if len == 0 || (len > 1 && bytes[0] == b'0') {
-            return None;
-        }
-        // A fraction or exponent would make it a float to serde.
-        if matches!(bytes.get(len), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
-        self.rest = &self.rest[len..];
-        Some(n)
-    }
-
-    fn bool(&mut self) -> Option<bool> {
-        if let Some(rest) = self.rest.strip_prefix("true") {
-            self.rest = rest;
-            Some(true)
-        } else if let Some(rest) = self.rest.strip_prefix("false") {
-            self.rest = rest;
-            Some(false)
-        } else {
-            None
-        }
-    }
-
-    /// The payload ends here.
-    fn end(&self) -> Option<()> {
-        self.rest.is_empty().then_some(())
-    }
-}
-
-/// The bytes that end plain JSON string text: the closing quote, or what the fast path
-/// leaves to serde (an escape, a control character). One lookup per byte, not three tests.
-static ENDS_PLAIN_TEXT: [bool; 256] = {
-    let mut ends = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        ends[b] = true;
-        b += 1;
-    }
-    ends[b'"' as usize] = true;
-    ends[b'\\' as usize] = true;
-    ends
-};
-
-#[inline(always)]
-fn decimal(field: &'static str, text: &str) -> Result<Decimal, DecodeError> {
-    Decimal::parse(text).map_err(|source| DecodeError::Decimal { field, source })
-}
-
-/// A field as read: text from serde, still to be checked, or checked (and kept) by the
-/// scanner while it looked for the field's end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Read<'a, T> {
-    Text(&'a str),
-    Checked(T),
-}
-
-impl<'a, T> Read<'a, T> {
-    /// The value: checked already, or checked now by `parse`.
-    #[inline(always)]
-    fn or_parse<E>(self, parse: impl FnOnce(&'a str) -> Result<T, E>) -> Result<T, E> {
-        match self {
-            Read::Text(text) => parse(text),
-            Read::Checked(value) => Ok(value),
-        }
-    }
-}
-
-impl<'de: 'a, 'a, T> Deserialize<'de> for Read<'a, T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Read<'a, T>, D::Error> {
-        <&'a str>::deserialize(d).map(Read::Text)
-    }
-}
-
-/// A price or quantity as read.
-type Num<'a> = Read<'a, Decimal>;
-/// A symbol as read.
-type Sym<'a> = Read<'a, Symbol>;
-
 #[inline(always)]
 fn sym(sym: Sym<'_>) -> Result<Symbol, DecodeError> {
     Ok(sym.or_parse(parse_symbol)?)
-}
-
-#[inline(always)]
-fn num(field: &'static str, num: Num<'_>) -> Result<Decimal, DecodeError> {
-    num.or_parse(|text| decimal(field, text))
 }
 
 fn check_event(event: &str, expected: &str) -> Result<(), DecodeError> {

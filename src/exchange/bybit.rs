@@ -48,6 +48,7 @@ use crate::tick::{Channel, Symbol, SymbolError, Tick, TickData};
 use rows::{FrameInfo, Rows, RowsSeed};
 
 mod rows;
+mod scan;
 
 const DEFAULT_ENDPOINT: &str = "wss://stream.bybit.com";
 
@@ -242,11 +243,43 @@ enum Parsed<'a> {
     Answer(Answer<'a>),
 }
 
-/// Decodes one frame in one pass: the message is read as a map and its `data` straight
-/// into rows by the topic read before it (Bybit writes `topic` and `type` first), so no
-/// part of the frame is read twice or held as raw text. (Capturing `data` as raw text or
-/// skipping a nested value would cost serde_json an allocation per frame.)
+/// Decodes one frame: the hot messages (trades, level 1 and book updates) as Bybit writes
+/// them are read by [`scan`]; whatever it declines, and every other message, by serde.
 fn decode(venue: Venue, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
+    let marks = (out.ticks.len(), out.depth.len(), out.levels.len());
+    if scan::message(venue, frame, recv_ns, out).is_some() {
+        return Ok(Decoded::Data);
+    }
+    out.ticks.truncate(marks.0);
+    out.depth.truncate(marks.1);
+    out.levels.truncate(marks.2);
+    decode_serde(venue, frame, recv_ns, out)
+}
+
+impl Bybit {
+    /// Decodes one frame by serde alone, as [`Exchange::decode`] does what its scanner
+    /// declines: for benchmarks and tests that compare the two.
+    #[doc(hidden)]
+    pub fn decode_serde(
+        &self,
+        frame: &str,
+        recv_ns: u64,
+        out: &mut Out,
+    ) -> Result<Decoded, DecodeError> {
+        decode_serde(self.venue, frame, recv_ns, out)
+    }
+}
+
+/// Decodes one frame by serde in one pass: the message is read as a map and its `data`
+/// straight into rows by the topic read before it (Bybit writes `topic` and `type` first),
+/// so no part of the frame is read twice or held as raw text. (Capturing `data` as raw text
+/// or skipping a nested value would cost serde_json an allocation per frame.)
+fn decode_serde(
+    venue: Venue,
+    frame: &str,
+    recv_ns: u64,
+    out: &mut Out,
+) -> Result<Decoded, DecodeError> {
     if !frame.trim_start().starts_with('{') {
         return Err(match serde_json::from_str::<IgnoredAny>(frame) {
             Ok(_) => DecodeError::UnknownShape,
@@ -272,15 +305,20 @@ fn decode(venue: Venue, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Deco
         Parsed::Answer(answer) => control(answer),
         Parsed::Unsupported => Ok(Decoded::Unsupported),
         Parsed::Data { ts } => {
-            // `ts` may follow `data` (linear tickers): stamp it now.
-            for tick in &mut out.ticks[ticks..] {
-                stamp(tick, ts);
-            }
-            for update in &mut out.depth[depth..] {
-                update.exchange_ns = epoch_ns(ts);
-            }
+            stamp_rows(out, (ticks, depth), ts);
             Ok(Decoded::Data)
         }
+    }
+}
+
+/// Stamps the rows a message added (from `marks`: ticks, depth updates) with its `ts`,
+/// which may follow `data` (linear tickers).
+fn stamp_rows(out: &mut Out, marks: (usize, usize), ts: u64) {
+    for tick in &mut out.ticks[marks.0..] {
+        stamp(tick, ts);
+    }
+    for update in &mut out.depth[marks.1..] {
+        update.exchange_ns = epoch_ns(ts);
     }
 }
 

@@ -13,6 +13,7 @@ pub mod binance_depth;
 pub mod binance_futures;
 pub mod bybit;
 pub mod okx;
+mod scan;
 
 use std::fmt;
 use std::time::Duration;

@@ -27,12 +27,15 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::scan::{Num, decimal, num};
 use super::{
     AckKey, Control, DecodeError, Decoded, DepthUpdate, Exchange, Heartbeat, Level, Limits, Out,
     Plan, StreamId, Subscribe, Venue, epoch_ns,
 };
 use crate::book::{Book, Change, Side, checksum};
 use crate::tick::{self, Channel, Decimal, Symbol, SymbolError, Tick, TickData, TradeId};
+
+mod scan;
 
 const DEFAULT_ENDPOINT: &str = "wss://ws.okx.com:8443";
 
@@ -277,8 +280,10 @@ impl Arg<'_> {
 struct TradeWire<'a> {
     #[serde(rename = "tradeId")]
     trade_id: &'a str,
-    px: &'a str,
-    sz: &'a str,
+    #[serde(borrow)]
+    px: Num<'a>,
+    #[serde(borrow)]
+    sz: Num<'a>,
     side: &'a str,
     ts: &'a str,
 }
@@ -375,23 +380,46 @@ struct BookWire<'a> {
     seq_id: Option<u64>,
 }
 
+/// A `books` message with its levels read into [`Out::levels`], by either reader.
+struct BookParts<'a> {
+    ts: &'a str,
+    checksum: Option<i64>,
+    prev_seq_id: Option<i64>,
+    seq_id: Option<u64>,
+    bids: std::ops::Range<u32>,
+    asks: std::ops::Range<u32>,
+}
+
+/// Which reader takes a push's arg and hot channels' `data`: the shared scanner, or serde.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reader {
+    Scan,
+    Serde,
+}
+
 /// Decodes one OKX frame into `out`.
 pub fn decode(frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
+    decode_with(Reader::Scan, frame, recv_ns, out)
+}
+
+/// Decodes one OKX frame by serde alone, as [`decode`] does what its scanner declines: for
+/// benchmarks and tests that compare the two.
+#[doc(hidden)]
+pub fn decode_serde(frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
+    decode_with(Reader::Serde, frame, recv_ns, out)
+}
+
+fn decode_with(
+    reader: Reader,
+    frame: &str,
+    recv_ns: u64,
+    out: &mut Out,
+) -> Result<Decoded, DecodeError> {
     if frame == "pong" {
         return Ok(Decoded::Control(Control::Pong));
     }
-    // The hot path: a push split by its fixed text, so `data` is read once, by its channel.
-    if let Some((arg, action, data)) = split_push(frame)
-        && let Ok(arg) = serde_json::from_str::<Arg<'_>>(arg)
-    {
-        let marks = (out.ticks.len(), out.depth.len(), out.levels.len());
-        if let Ok(decoded) = push(&arg, action, data, recv_ns, out) {
-            return Ok(decoded);
-        }
-        // Read it again the general way, for the error.
-        out.ticks.truncate(marks.0);
-        out.depth.truncate(marks.1);
-        out.levels.truncate(marks.2);
+    if let Some(decoded) = fast(reader, frame, recv_ns, out) {
+        return Ok(decoded);
     }
     let envelope: Frame<'_> = serde_json::from_str(frame)?;
     if let Some(event) = envelope.event {
@@ -400,7 +428,33 @@ pub fn decode(frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, Decod
     let (Some(arg), Some(data)) = (envelope.arg, envelope.data) else {
         return Err(DecodeError::UnknownShape);
     };
-    push(&arg, envelope.action, data.get(), recv_ns, out)
+    push(
+        &arg,
+        envelope.action,
+        data.get(),
+        recv_ns,
+        out,
+        Reader::Serde,
+    )
+}
+
+/// The hot path: a push split by its fixed text, so `data` is read once, by its channel
+/// and `reader`. `None` (and `out` as it was) for anything else, or for a push that fails
+/// to decode: the general path reads it again, for the result or the error.
+fn fast(reader: Reader, frame: &str, recv_ns: u64, out: &mut Out) -> Option<Decoded> {
+    let (arg, action, data) = split_push(frame)?;
+    let arg = match reader {
+        Reader::Scan => scan::arg(arg)?,
+        Reader::Serde => serde_json::from_str::<Arg<'_>>(arg).ok()?,
+    };
+    let marks = (out.ticks.len(), out.depth.len(), out.levels.len());
+    let decoded = push(&arg, action, data, recv_ns, out, reader).ok();
+    if decoded.is_none() {
+        out.ticks.truncate(marks.0);
+        out.depth.truncate(marks.1);
+        out.levels.truncate(marks.2);
+    }
+    decoded
 }
 
 /// A push in the layout OKX writes, `{"arg":{...}[,"action":"..."],"data":[...]}`, as
@@ -429,12 +483,13 @@ fn push(
     data: &str,
     recv_ns: u64,
     out: &mut Out,
+    reader: Reader,
 ) -> Result<Decoded, DecodeError> {
     let inst = || arg.inst_id.ok_or(DecodeError::UnknownShape);
     match arg.channel {
         "trades" => {
             let symbol = parse_symbol(inst()?)?;
-            each(data, |w: TradeWire<'_>| {
+            let trade = |w: TradeWire<'_>, out: &mut Out| {
                 let ts = int(w.ts)?;
                 out.ticks.push(row(
                     &symbol,
@@ -444,17 +499,21 @@ fn push(
                         event_time: ts,
                         trade_time: ts,
                         trade_id: TradeId::int(int(w.trade_id)?),
-                        price: decimal("px", w.px)?,
-                        qty: decimal("sz", w.sz)?,
+                        price: num("px", w.px)?,
+                        qty: num("sz", w.sz)?,
                         buyer_is_maker: side_is_sell(w.side)?,
                     }),
                 ));
                 Ok(())
-            })?
+            };
+            match reader {
+                Reader::Scan => scan::each(data, out, scan::trade, trade)?,
+                Reader::Serde => each(data, |w| trade(w, out))?,
+            }
         }
         "bbo-tbt" => {
             let symbol = parse_symbol(inst()?)?;
-            each(data, |w: BboWire<'_>| {
+            let bbo = |w: BboWire<'_>, out: &mut Out| {
                 let ts = int(w.ts)?;
                 let (bid, bid_qty) = w.bids.decimals("bids")?;
                 let (ask, ask_qty) = w.asks.decimals("asks")?;
@@ -471,7 +530,11 @@ fn push(
                     }),
                 ));
                 Ok(())
-            })?
+            };
+            match reader {
+                Reader::Scan => scan::each(data, out, scan::bbo, bbo)?,
+                Reader::Serde => each(data, |w| bbo(w, out))?,
+            }
         }
         "tickers" => {
             let symbol = parse_symbol(inst()?)?;
@@ -548,10 +611,8 @@ fn push(
                 Some("update") => false,
                 _ => return Err(DecodeError::UnknownShape),
             };
-            each(data, |w: BookWire<'_>| {
+            let book = |w: BookParts<'_>, out: &mut Out| {
                 let ts = int(w.ts)?;
-                let bids = levels(w.bids.get(), &mut out.levels)?;
-                let asks = levels(w.asks.get(), &mut out.levels)?;
                 out.depth.push(DepthUpdate {
                     symbol: symbol.clone(),
                     snapshot,
@@ -562,11 +623,27 @@ fn push(
                     checksum: w.checksum,
                     exchange_ns: epoch_ns(ts),
                     recv_ns,
-                    bids,
-                    asks,
+                    bids: w.bids,
+                    asks: w.asks,
                 });
                 Ok(())
-            })?
+            };
+            match reader {
+                Reader::Scan => scan::each(data, out, scan::book, book)?,
+                Reader::Serde => each(data, |w: BookWire<'_>| {
+                    let bids = levels(w.bids.get(), &mut out.levels)?;
+                    let asks = levels(w.asks.get(), &mut out.levels)?;
+                    let parts = BookParts {
+                        ts: w.ts,
+                        checksum: w.checksum,
+                        prev_seq_id: w.prev_seq_id,
+                        seq_id: w.seq_id,
+                        bids,
+                        asks,
+                    };
+                    book(parts, out)
+                })?,
+            }
         }
         _ => return Ok(Decoded::Unsupported),
     }
@@ -633,11 +710,6 @@ fn key_in_message(msg: &str) -> Option<AckKey> {
 #[inline]
 fn int(text: &str) -> Result<u64, DecodeError> {
     text.parse().map_err(|_| DecodeError::UnknownShape)
-}
-
-#[inline]
-fn decimal(field: &'static str, text: &str) -> Result<Decimal, DecodeError> {
-    Decimal::parse(text).map_err(|source| DecodeError::Decimal { field, source })
 }
 
 /// Tickers of quiet instruments leave fields empty (`"bidPx":""`).
@@ -713,13 +785,13 @@ impl<'de, T: Deserialize<'de>, F: FnMut(T) -> Result<(), DecodeError>> Visitor<'
 }
 
 /// The first `[px, sz, ...]` level of a side (`bbo-tbt` has at most one), if any.
-struct Best<'a>(Option<(&'a str, &'a str)>);
+struct Best<'a>(Option<(Num<'a>, Num<'a>)>);
 
 impl Best<'_> {
     /// Price and quantity, empty when the side is.
     fn decimals(&self, field: &'static str) -> Result<(Decimal, Decimal), DecodeError> {
         match self.0 {
-            Some((px, sz)) => Ok((decimal(field, px)?, decimal(field, sz)?)),
+            Some((px, sz)) => Ok((num(field, px)?, num(field, sz)?)),
             None => Ok((Decimal::EMPTY, Decimal::EMPTY)),
         }
     }
@@ -745,8 +817,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Best<'a> {
 
 /// One level `[px, sz, "0", orders]`: the price and size; the rest is skipped.
 struct LevelWire<'a> {
-    px: &'a str,
-    sz: &'a str,
+    px: Num<'a>,
+    sz: Num<'a>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for LevelWire<'a> {
@@ -777,8 +849,8 @@ fn levels(side: &str, levels: &mut Vec<Level>) -> Result<std::ops::Range<u32>, D
     let start = levels.len() as u32;
     each(side, |l: LevelWire<'_>| {
         levels.push(Level {
-            price: decimal("px", l.px)?,
-            qty: decimal("sz", l.sz)?,
+            price: num("px", l.px)?,
+            qty: num("sz", l.sz)?,
         });
         Ok(())
     })?;

@@ -11,6 +11,7 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::super::scan::{Num, Sym, num};
 use super::super::{DecodeError, DepthUpdate, Level, Out, Venue, epoch_ns};
 use super::parse_symbol;
 use crate::tick::{
@@ -168,6 +169,12 @@ pub(super) fn symbol(text: &str) -> Result<Symbol, DecodeError> {
     Ok(parse_symbol(text)?)
 }
 
+/// A symbol as read: kept by the scanner, or checked now.
+#[inline]
+pub(super) fn sym(symbol: Sym<'_>) -> Result<Symbol, DecodeError> {
+    Ok(symbol.or_parse(parse_symbol)?)
+}
+
 /// trade.mdx: one element of a `publicTrade` array.
 ///
 /// ```json
@@ -178,17 +185,17 @@ pub(super) fn symbol(text: &str) -> Result<Symbol, DecodeError> {
 #[derive(Deserialize)]
 pub(super) struct WireTrade<'a> {
     #[serde(rename = "T")]
-    time: u64,
+    pub(super) time: u64,
     #[serde(borrow, rename = "s")]
-    symbol: &'a str,
+    pub(super) symbol: Sym<'a>,
     #[serde(borrow, rename = "S")]
-    side: &'a str,
+    pub(super) side: &'a str,
     #[serde(borrow, rename = "v")]
-    qty: &'a str,
+    pub(super) qty: Num<'a>,
     #[serde(borrow, rename = "p")]
-    price: &'a str,
+    pub(super) price: Num<'a>,
     #[serde(borrow, rename = "i")]
-    id: &'a str,
+    pub(super) id: &'a str,
 }
 
 /// One `trade` row. UUID ids do not order trades; the key that de-duplicates them is the
@@ -220,12 +227,12 @@ pub(super) fn trade(
         event_time: frame.ts,
         trade_time: t.time,
         trade_id,
-        price: decimal("p", t.price)?,
-        qty: decimal("v", t.qty)?,
+        price: num("p", t.price)?,
+        qty: num("v", t.qty)?,
         buyer_is_maker,
     };
     out.ticks
-        .push(frame.tick(symbol(t.symbol)?, TickData::Trade(trade)));
+        .push(frame.tick(sym(t.symbol)?, TickData::Trade(trade)));
     Ok(())
 }
 
@@ -248,10 +255,10 @@ pub(super) fn integer(text: &str) -> Option<u64> {
 ///
 /// Read by hand so the levels go straight into the caller's [`Out::levels`].
 pub(super) struct BookData<'a> {
-    symbol: &'a str,
-    bids: std::ops::Range<u32>,
-    asks: std::ops::Range<u32>,
-    update_id: u64,
+    pub(super) symbol: Sym<'a>,
+    pub(super) bids: std::ops::Range<u32>,
+    pub(super) asks: std::ops::Range<u32>,
+    pub(super) update_id: u64,
 }
 
 /// Reads [`BookData`], appending levels to `levels`.
@@ -275,7 +282,7 @@ impl<'de> Visitor<'de> for BookSeed<'_> {
         let (mut symbol, mut bids, mut asks, mut update_id) = (None, None, None, None);
         while let Some(key) = map.next_key::<&'de str>()? {
             match key {
-                "s" => symbol = Some(map.next_value::<&'de str>()?),
+                "s" => symbol = Some(map.next_value::<Sym<'de>>()?),
                 "b" | "a" => {
                     let start = self.levels.len() as u32;
                     map.next_value_seed(LevelsSeed {
@@ -348,7 +355,7 @@ pub(super) fn book_ticker(
             .map_or((Decimal::EMPTY, Decimal::EMPTY), |l| (l.price, l.qty))
     };
     let ((bid, bid_qty), (ask, ask_qty)) = (best(&book.bids), best(&book.asks));
-    let symbol = symbol(book.symbol)?;
+    let symbol = sym(book.symbol)?;
     out.levels.clear();
     out.ticks.push(frame.tick(
         symbol,
@@ -374,7 +381,7 @@ pub(super) fn book_update(
     out: &mut Out,
 ) -> Result<(), DecodeError> {
     let update = DepthUpdate {
-        symbol: symbol(book.symbol)?,
+        symbol: sym(book.symbol)?,
         // A snapshot (and `u` = 1: the service restarted) replaces the book.
         snapshot: frame.snapshot || book.update_id == 1,
         first_update_id: None,
