@@ -3,11 +3,13 @@
 //! `decode/<channel>` decodes every line of that channel's real Binance fixture
 //! (`tests/data/binance/`) framed as a combined-stream frame, as foxtrot receives it;
 //! `decode_raw/<channel>` the bare `/ws` payloads. `encode/<format>/<channel>` encodes the
-//! resulting ticks into a reused buffer. `decode_okx/<channel>` decodes every line of OKX's
-//! real `trades` and `bbo-tbt` fixtures (`tests/data/okx/`), framed as OKX sends them.
-//! `decode_bybit/<channel>` decodes Bybit's real frames (`tests/data/bybit/`: `trade` from
-//! spot `publicTrade`, several trades a frame; `bookTicker` from spot and linear
-//! `orderbook.1`). Throughput is per message.
+//! resulting ticks into a reused buffer. `decode_okx/<channel>/<decoder>` decodes every line
+//! of OKX's real `trades`, `bbo-tbt` and `books` fixtures (`tests/data/okx/`) as OKX sends
+//! them; `decode_bybit/<channel>/<decoder>` Bybit's real frames (`tests/data/bybit/`: `trade`
+//! from spot `publicTrade`, several trades a frame; `bookTicker` from spot and linear
+//! `orderbook.1`; `depth` from `orderbook.50`). The decoder is `scan` (the venue's decoder:
+//! its one-pass scanner, serde for what it declines) or `serde` (serde alone, as before the
+//! scanner), so one run gives both. Throughput is per message.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -15,7 +17,7 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use foxtrot::exchange::binance::Binance;
 use foxtrot::exchange::bybit;
-use foxtrot::exchange::okx::Okx;
+use foxtrot::exchange::okx::{self, Okx};
 use foxtrot::exchange::{Decoded, Exchange, Out};
 use foxtrot::sink::Encode;
 use foxtrot::sink::csv::Csv;
@@ -93,38 +95,39 @@ fn decode(c: &mut Criterion) {
     }
 }
 
-fn decode_okx(c: &mut Criterion) {
-    let mut g = c.benchmark_group("decode_okx");
-    for (channel, file) in [(Channel::Trade, "trades"), (Channel::BookTicker, "bbo-tbt")] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/okx")
-            .join(format!("{file}.jsonl"));
-        let frames: Vec<String> = std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        g.throughput(Throughput::Elements(frames.len() as u64));
+/// A decoder under test: the venue's own (`scan`: its scanner, serde for the rest) or
+/// serde alone (`serde`), the per-message cost the scanner is measured against.
+type Decode = fn(&str, &mut Out) -> Result<Decoded, foxtrot::exchange::DecodeError>;
+
+/// Benchmarks `decoders` on `frames`, as `<channel>/<decoder>`.
+fn decode_each(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    channel: &str,
+    frames: &[String],
+    decoders: [(&str, Decode); 2],
+) {
+    g.throughput(Throughput::Elements(frames.len() as u64));
+    for (name, decode) in decoders {
         let mut out = Out::default();
-        g.bench_function(channel.as_str(), |b| {
+        g.bench_function(format!("{channel}/{name}"), |b| {
             b.iter(|| {
-                for frame in &frames {
+                for frame in frames {
                     out.clear();
-                    black_box(Okx.decode(black_box(frame), RECV_NS, &mut out).unwrap());
+                    black_box(decode(black_box(frame), &mut out).unwrap());
                 }
             })
         });
     }
-    g.finish();
 }
 
-/// The lines of Bybit fixture files.
-fn bybit_frames(files: &[&str]) -> Vec<String> {
+/// The lines of fixture files of one venue.
+fn venue_frames(venue: &str, files: &[&str]) -> Vec<String> {
     files
         .iter()
         .flat_map(|file| {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/data/bybit")
+                .join("tests/data")
+                .join(venue)
                 .join(file);
             std::fs::read_to_string(path)
                 .unwrap()
@@ -136,30 +139,41 @@ fn bybit_frames(files: &[&str]) -> Vec<String> {
         .collect()
 }
 
+fn decode_okx(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decode_okx");
+    let decoders: [(&str, Decode); 2] = [
+        ("scan", |f, out| Okx.decode(f, RECV_NS, out)),
+        ("serde", |f, out| okx::decode_serde(f, RECV_NS, out)),
+    ];
+    for (channel, file) in [
+        ("trade", "trades.jsonl"),
+        ("bookTicker", "bbo-tbt.jsonl"),
+        ("depth", "books.jsonl"),
+    ] {
+        decode_each(&mut g, channel, &venue_frames("okx", &[file]), decoders);
+    }
+    g.finish();
+}
+
 fn decode_bybit(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode_bybit");
+    let decoders: [(&str, Decode); 2] = [
+        ("scan", |f, out| bybit::SPOT.decode(f, RECV_NS, out)),
+        ("serde", |f, out| bybit::SPOT.decode_serde(f, RECV_NS, out)),
+    ];
     let cases = [
-        ("trade", bybit_frames(&["spot_publicTrade.jsonl"])),
+        ("trade", &["spot_publicTrade.jsonl"][..]),
         (
             "bookTicker",
-            bybit_frames(&["spot_orderbook_1.jsonl", "linear_orderbook_1.jsonl"]),
+            &["spot_orderbook_1.jsonl", "linear_orderbook_1.jsonl"][..],
+        ),
+        (
+            "depth",
+            &["spot_orderbook_50.jsonl", "linear_orderbook_50.jsonl"][..],
         ),
     ];
-    for (channel, frames) in cases {
-        g.throughput(Throughput::Elements(frames.len() as u64));
-        let mut out = Out::default();
-        g.bench_function(channel, |b| {
-            b.iter(|| {
-                for frame in &frames {
-                    out.clear();
-                    black_box(
-                        bybit::SPOT
-                            .decode(black_box(frame), RECV_NS, &mut out)
-                            .unwrap(),
-                    );
-                }
-            })
-        });
+    for (channel, files) in cases {
+        decode_each(&mut g, channel, &venue_frames("bybit", files), decoders);
     }
     g.finish();
 }
