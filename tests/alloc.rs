@@ -171,7 +171,8 @@ fn decode_encode_and_sink_allocate_nothing_per_message() {
 fn okx_decode_and_encode_allocate_nothing_per_message() {
     let _turn = serial();
     use foxtrot::exchange::okx::Okx;
-    for file in ["trades", "bbo-tbt", "liquidation-orders"] {
+    // `books`: depth updates and their levels, in `Out`'s reused buffers.
+    for file in ["trades", "bbo-tbt", "books", "liquidation-orders"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/okx")
             .join(format!("{file}.jsonl"));
@@ -313,7 +314,7 @@ fn a_record_run_allocates_nothing_per_message_in_steady_state() {
 }
 
 #[test]
-fn bybit_trade_and_book_ticker_frames_allocate_nothing_per_message() {
+fn bybit_trade_book_ticker_and_depth_frames_allocate_nothing_per_message() {
     let _turn = serial();
     use foxtrot::exchange::bybit;
     let lines = |file: &str| -> Vec<String> {
@@ -331,6 +332,9 @@ fn bybit_trade_and_book_ticker_frames_allocate_nothing_per_message() {
         (&bybit::LINEAR, lines("linear_publicTrade.jsonl")),
         (&bybit::SPOT, lines("spot_orderbook_1.jsonl")),
         (&bybit::LINEAR, lines("linear_orderbook_1.jsonl")),
+        // Depth updates and their levels, in `Out`'s reused buffers.
+        (&bybit::SPOT, lines("spot_orderbook_50.jsonl")),
+        (&bybit::LINEAR, lines("linear_orderbook_50.jsonl")),
     ];
     for (exchange, frames) in cases {
         let mut csv = Csv::new(&[Channel::Trade, Channel::BookTicker]);
