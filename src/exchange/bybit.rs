@@ -4,8 +4,10 @@
 //! `/linear`), the subscribe requests (`{"op":"subscribe","args":[topics],"req_id":"n"}`,
 //! at most 10 args per request on spot), the acks (`success`, matched by the echoed
 //! `req_id`), the heartbeat (`{"op":"ping"}` every 20 s, answered with a `pong`), and the
-//! reading of each message in one pass; the wire structs that mirror Bybit's JSON and their
-//! conversion to rows are in `rows`. It does no I/O.
+//! reading of each message in one pass: by `scan` (the shared scanner) for the hot topics as
+//! Bybit writes them, by serde for everything else and whatever the scanner declines; the
+//! wire structs that mirror Bybit's JSON and their conversion to rows are in `rows`. It
+//! does no I/O.
 //!
 //! How rows are produced, where Bybit's messages differ from one-row-per-event:
 //! - `publicTrade` frames hold an array of trades: one `trade` row each, in order.

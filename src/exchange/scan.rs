@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::DecodeError;
+use super::{DecodeError, Level};
 use crate::tick::{Decimal, Symbol};
 
 /// How deep [`Scan::skip`] follows nested arrays and objects before it declines.
@@ -52,9 +52,15 @@ impl<'a> Scan<'a> {
     /// opening quote is part of the preceding literal); anything else is left to serde.
     #[inline]
     pub(crate) fn decimal(&mut self) -> Option<Num<'a>> {
+        self.packed().map(Read::Checked)
+    }
+
+    /// [`Scan::decimal`]'s decimal itself.
+    #[inline]
+    fn packed(&mut self) -> Option<Decimal> {
         let (decimal, len) = Decimal::read_prefix(self.rest.as_bytes())?;
         self.rest = self.rest[len..].strip_prefix('"')?;
-        Some(Read::Checked(decimal))
+        Some(decimal)
     }
 
     /// A whole string value holding plain decimal text (quotes included).
@@ -92,9 +98,34 @@ impl<'a> Scan<'a> {
     #[inline]
     pub(crate) fn packed_decimal(&mut self) -> Option<Decimal> {
         self.lit("\"")?;
-        let (decimal, len) = Decimal::read_prefix(self.rest.as_bytes())?;
-        self.rest = self.rest[len..].strip_prefix('"')?;
-        Some(decimal)
+        self.packed()
+    }
+
+    /// An order-book side, `[["price","size"(,more)?],...]`, appended to `levels`; their
+    /// range. `more`: whether a level may carry more elements after the two (skipped), as
+    /// OKX's `[px, sz, "0", orders]` do; without it a level is exactly a pair.
+    pub(crate) fn levels(
+        &mut self,
+        levels: &mut Vec<Level>,
+        more: bool,
+    ) -> Option<std::ops::Range<u32>> {
+        let start = levels.len() as u32;
+        self.array(|s| {
+            s.lit("[")?;
+            let price = s.packed_decimal()?;
+            s.lit(",")?;
+            let qty = s.packed_decimal()?;
+            if more {
+                while s.more(b']')? {
+                    s.skip()?;
+                }
+            } else {
+                s.lit("]")?;
+            }
+            levels.push(Level { price, qty });
+            Some(())
+        })?;
+        Some(start..levels.len() as u32)
     }
 
     /// The text of a string up to its closing quote (the opening quote is part of the

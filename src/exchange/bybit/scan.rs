@@ -96,8 +96,8 @@ fn book<'a>(s: &mut Scan<'a>, levels: &mut Vec<Level>) -> Option<BookData<'a>> {
     let (mut symbol, mut bids, mut asks, mut update_id) = (None, None, None, None);
     s.object(|s, key| match key {
         "s" => once(&mut symbol, s.quoted_symbol()),
-        "b" => once(&mut bids, side(s, levels)),
-        "a" => once(&mut asks, side(s, levels)),
+        "b" => once(&mut bids, s.levels(levels, false)),
+        "a" => once(&mut asks, s.levels(levels, false)),
         "u" => once(&mut update_id, s.u64()),
         _ => s.skip(),
     })?;
@@ -107,21 +107,6 @@ fn book<'a>(s: &mut Scan<'a>, levels: &mut Vec<Level>) -> Option<BookData<'a>> {
         asks: asks?,
         update_id: update_id?,
     })
-}
-
-/// `[["price","size"],...]` appended to `levels`; their range.
-fn side(s: &mut Scan<'_>, levels: &mut Vec<Level>) -> Option<std::ops::Range<u32>> {
-    let start = levels.len() as u32;
-    s.array(|s| {
-        s.lit("[")?;
-        let price = s.packed_decimal()?;
-        s.lit(",")?;
-        let qty = s.packed_decimal()?;
-        s.lit("]")?;
-        levels.push(Level { price, qty });
-        Some(())
-    })?;
-    Some(start..levels.len() as u32)
 }
 
 #[cfg(test)]
@@ -151,13 +136,9 @@ mod tests {
     ];
 
     fn lines(file: &str) -> Vec<String> {
-        let path = format!("{}/tests/data/bybit/{file}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_owned)
-            .collect()
+        let mut lines = crate::book::testdata::lines(&format!("bybit/{file}"));
+        lines.retain(|l| !l.trim().is_empty());
+        lines
     }
 
     /// What the scanner and serde make of `frame`: `None` where the scanner declines, else

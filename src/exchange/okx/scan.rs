@@ -9,7 +9,8 @@
 
 use super::super::scan::{Scan, once};
 use super::super::{DecodeError, Level, Out};
-use super::{Arg, BboWire, Best, BookParts, TradeWire};
+use super::Arg;
+use super::rows::{BboWire, Best, BookParts, TradeWire};
 
 /// A push's `arg` object, as [`Arg`]'s serde reads it.
 pub(super) fn arg(text: &str) -> Option<Arg<'_>> {
@@ -113,8 +114,8 @@ pub(super) fn book<'a>(s: &mut Scan<'a>, levels: &mut Vec<Level>) -> Option<Book
     let (mut asks, mut bids, mut ts) = (None, None, None);
     let (mut checksum, mut prev_seq_id, mut seq_id) = (None, None, None);
     s.object(|s, key| match key {
-        "asks" => once(&mut asks, side(s, levels)),
-        "bids" => once(&mut bids, side(s, levels)),
+        "asks" => once(&mut asks, s.levels(levels, true)),
+        "bids" => once(&mut bids, s.levels(levels, true)),
         "ts" => once(&mut ts, s.str()),
         "checksum" => once(&mut checksum, s.i64()),
         "prevSeqId" => once(&mut prev_seq_id, s.i64()),
@@ -131,23 +132,6 @@ pub(super) fn book<'a>(s: &mut Scan<'a>, levels: &mut Vec<Level>) -> Option<Book
     })
 }
 
-/// `[[px, sz, ...],...]` appended to `levels`; their range.
-fn side(s: &mut Scan<'_>, levels: &mut Vec<Level>) -> Option<std::ops::Range<u32>> {
-    let start = levels.len() as u32;
-    s.array(|s| {
-        s.lit("[")?;
-        let price = s.packed_decimal()?;
-        s.lit(",")?;
-        let qty = s.packed_decimal()?;
-        while s.more(b']')? {
-            s.skip()?;
-        }
-        levels.push(Level { price, qty });
-        Some(())
-    })?;
-    Some(start..levels.len() as u32)
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -155,7 +139,7 @@ mod tests {
     use super::super::{Reader, decode, decode_serde, fast};
     use super::*;
     use crate::book::testdata::lines;
-    use crate::exchange::{Decoded, DepthUpdate};
+    use crate::exchange::DepthUpdate;
     use crate::tick::Tick;
 
     /// The fixtures of the channels the scanner reads.
