@@ -116,6 +116,15 @@ impl Decimal {
         self.0[0] == 0
     }
 
+    /// Whether the text holds only `0`s and `.` (`0`, `0.000`; also the empty text): a
+    /// level that venues send to remove a price. Read from the packed codes, not the text.
+    #[inline]
+    pub fn is_zero(&self) -> bool {
+        let zero_or_dot =
+            |word: u64| (0..16).all(|i| matches!((word >> (4 * i)) & 0xF, 0 | 1 | 15));
+        zero_or_dot(self.0[0]) && zero_or_dot(self.0[1])
+    }
+
     /// Appends the text to `out`: whole words unpacked and copied, then the excess dropped.
     /// (Written out rather than through an iterator: measured 13-20 % faster to encode.)
     #[inline]
@@ -204,6 +213,32 @@ mod tests {
         let mut out = Vec::new();
         d.append_to(&mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn zero_is_read_from_the_codes_as_from_the_text() {
+        for text in [
+            "0",
+            "0.0",
+            "0.00000000",
+            "00",
+            "-0",
+            "1",
+            "0.001",
+            "10",
+            "-0.5",
+            "0.",
+            "9.0",
+            "0000000000000000.000000000000000",
+            "0000000000000000.000000000000001",
+        ] {
+            let Ok(d) = Decimal::parse(text) else {
+                continue;
+            };
+            let by_text = text.bytes().all(|b| b == b'0' || b == b'.');
+            assert_eq!(d.is_zero(), by_text, "{text}");
+        }
+        assert!(Decimal::EMPTY.is_zero());
     }
 
     #[test]

@@ -371,7 +371,7 @@ pub(super) fn book_ticker(
 }
 
 pub(super) fn is_zero(qty: &Decimal) -> bool {
-    qty.to_text().bytes().all(|b| b == b'0' || b == b'.')
+    qty.is_zero()
 }
 
 /// `orderbook.50`/`.200`/`.500`: a snapshot or delta for the book code.
