@@ -301,7 +301,15 @@ async fn forced_gaps_resync_only_their_symbol() {
         ..feed(false, 0)
     };
     let symbols = ["BTCUSDT", "ETHUSDT"];
-    let (text, _) = record_until_caught_up(&feed, "binance", &symbols, &[]).await;
+    let stats_dir = tempfile::tempdir().unwrap();
+    let stats_file = stats_dir.path().join("stats.ndjson");
+    let extra = [
+        "--stats-interval",
+        "1h",
+        "--stats-file",
+        stats_file.to_str().unwrap(),
+    ];
+    let (text, stderr) = record_until_caught_up(&feed, "binance", &symbols, &extra).await;
     let seen = check(&feed, &symbols, &text);
     let (btc, eth) = (&seen["BTCUSDT"], &seen["ETHUSDT"]);
     assert_eq!((btc.snapshots, btc.gaps.len()), (1, 0), "{btc:?}");
@@ -311,6 +319,29 @@ async fn forced_gaps_resync_only_their_symbol() {
     assert_eq!(book_gaps, depth_gaps, "one gap record per stream: {eth:?}");
     assert!(eth.gaps.iter().all(|(_, r)| r == "sequence"), "{eth:?}");
     assert_eq!(eth.snapshots, depth_gaps + 1, "{eth:?}");
+
+    // Each re-sync is counted: in the summary, and in the final stats object per exchange
+    // and on each stream of the symbol, as many as the gap records of reason `sequence`.
+    assert_eq!(
+        util::summary_count(&stderr, "resyncs"),
+        depth_gaps,
+        "{stderr}"
+    );
+    let stats = std::fs::read_to_string(&stats_file).unwrap();
+    let last = util::parse_ndjson(&stats)
+        .pop()
+        .expect("a final stats object");
+    assert_eq!(last["final"], true);
+    assert_eq!(last["resyncs"], depth_gaps, "{last}");
+    assert_eq!(last["resyncs_by_exchange"]["binance"], depth_gaps, "{last}");
+    for stream in last["streams"].as_array().unwrap() {
+        let want = if stream["symbol"] == "ETHUSDT" {
+            depth_gaps
+        } else {
+            0
+        };
+        assert_eq!(stream["resyncs"], want, "{stream}");
+    }
 }
 
 /// A 429 with Retry-After, then a stale `lastUpdateId` per symbol: retried as the venue
