@@ -450,26 +450,150 @@ async fn sigint_mid_sync_leaves_a_file_that_rebuilds() {
     rebuilder.apply_text(&text).expect("the file rebuilds");
     for symbol in symbols {
         let rebuilt = rebuilder.get("binance", symbol).unwrap();
-        if rebuilt.broken() {
-            continue;
-        }
-        // The server's book at the file's last update id for the symbol.
-        let mut generator = feed.book_after(symbol, 0);
-        while generator.last_id() < rebuilt.update_id {
-            generator.next_event();
-        }
-        if generator.last_id() != rebuilt.update_id {
-            // The last row was a snapshot taken between events.
-            continue;
-        }
-        let (bids, asks) = generator.levels(usize::MAX);
-        let texts = |it: &mut dyn Iterator<Item = &foxtrot::book::Level>| -> Vec<(String, String)> {
-            it.map(|l| (l.price.to_string(), l.qty.to_string()))
-                .collect()
-        };
-        assert_eq!(texts(&mut rebuilt.book.bids()), bids, "{symbol}: bids");
-        assert_eq!(texts(&mut rebuilt.book.asks()), asks, "{symbol}: asks");
+        assert_is_servers_book(&feed, symbol, rebuilt, "the file");
     }
+}
+
+/// Unless `rebuilt` ends broken (a gap and no snapshot since) or on a snapshot taken
+/// between two events, it is the server's whole book at its last update id. Returns
+/// whether it was compared.
+fn assert_is_servers_book(
+    feed: &DepthFeed,
+    symbol: &str,
+    rebuilt: &foxtrot::book::rebuild::Rebuilt,
+    what: &str,
+) -> bool {
+    if rebuilt.broken() {
+        return false;
+    }
+    let mut generator = feed.book_after(symbol, 0);
+    while generator.last_id() < rebuilt.update_id {
+        generator.next_event();
+    }
+    if generator.last_id() != rebuilt.update_id {
+        return false;
+    }
+    let (bids, asks) = generator.levels(usize::MAX);
+    let texts = |it: &mut dyn Iterator<Item = &foxtrot::book::Level>| -> Vec<(String, String)> {
+        it.map(|l| (l.price.to_string(), l.qty.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        texts(&mut rebuilt.book.bids()),
+        bids,
+        "{what}: {symbol} bids"
+    );
+    assert_eq!(
+        texts(&mut rebuilt.book.asks()),
+        asks,
+        "{what}: {symbol} asks"
+    );
+    true
+}
+
+/// `depth` recorded onto stdout and, in the same run, into files rotated by size: every
+/// rotated file starts with each symbol's book (a synthetic snapshot event) and rebuilds
+/// on its own the server's book at its last update id, through ETHUSDT's forced re-syncs;
+/// the file that ends the run ends on the single file's books.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_depth_files_each_rebuild_the_servers_book() {
+    let feed = DepthFeed {
+        gap_every: Some(700),
+        gap_symbol: Some("ETHUSDT".to_owned()),
+        interval: Duration::from_millis(3),
+        ..feed(false, 1500)
+    };
+    let (server, rest) = servers(&feed).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rotated = dir.path().join("rotated");
+    let rotated_out = rotated.join("depth.ndjson");
+    let symbols = ["BTCUSDT", "ETHUSDT"];
+    let mut args = vec!["record", "--channel", "depth"];
+    args.extend(symbols);
+    args.extend([
+        "--endpoint",
+        server.url(),
+        "--rest-endpoint",
+        rest.url(),
+        // The single file: stdout (`--rotate` applies to every file output).
+        "--out",
+        "-",
+        "--out",
+        rotated_out.to_str().unwrap(),
+        "--rotate",
+        "150KB",
+        // Stops before the feed ends (2 x 1500 events, some withheld).
+        "--limit",
+        "2400",
+    ]);
+    let done = util::run(&args).await;
+    done.assert_no_panic();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    server.shutdown().await.unwrap();
+    rest.shutdown().await;
+
+    let whole = done.stdout.clone();
+    let mut whole_books = Rebuilder::new();
+    whole_books
+        .apply_text(&whole)
+        .expect("the single file rebuilds");
+    let names: Vec<_> = std::fs::read_dir(&rotated)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(names.len() >= 4, "a few files: {names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.to_str().unwrap().ends_with(".partial")),
+        "every file finished: {names:?}"
+    );
+    let (mut compared, mut carried, mut last) = (0, 0, None);
+    for name in &names {
+        let text = std::fs::read_to_string(name).unwrap();
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            first["is_snapshot"], true,
+            "{name:?} starts with a snapshot"
+        );
+        carried += text.matches("\"synthetic\":true").count();
+        let mut books = Rebuilder::new();
+        books
+            .apply_text(&text)
+            .unwrap_or_else(|e| panic!("{name:?} does not rebuild on its own: {e}"));
+        for symbol in symbols {
+            let rebuilt = books.get("binance", symbol).expect("every file has both");
+            let what = name.file_name().unwrap().to_str().unwrap();
+            compared += u64::from(assert_is_servers_book(&feed, symbol, rebuilt, what));
+        }
+        // The file with the run's last row.
+        let last_recv = |t: &str| -> u64 {
+            let v: Value = serde_json::from_str(t.lines().last().unwrap()).unwrap();
+            v["recv_ns"].as_u64().unwrap()
+        };
+        if last.as_ref().is_none_or(|(ns, _)| last_recv(&text) > *ns) {
+            last = Some((last_recv(&text), books));
+        }
+    }
+    assert!(
+        compared as usize >= names.len(),
+        "{compared} books compared"
+    );
+    assert!(carried >= names.len(), "{carried} synthetic snapshots");
+    let (_, last) = last.unwrap();
+    for symbol in symbols {
+        let (a, b) = (
+            last.get("binance", symbol).unwrap(),
+            whole_books.get("binance", symbol).unwrap(),
+        );
+        assert_eq!(a.update_id, b.update_id, "{symbol}");
+        assert!(
+            a.book == b.book,
+            "{symbol}: the last file ends on the single file's book"
+        );
+    }
+    // The single stream has venue snapshots only.
+    assert!(!whole.contains("\"synthetic\""));
 }
 
 /// `depth` and `book` as CSV: the columns the issue gives, one line per level change.

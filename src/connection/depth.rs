@@ -243,6 +243,7 @@ impl Books {
                         Outcome::Applied => DepthRow {
                             exchange_ns: update.exchange_ns,
                             is_snapshot: false,
+                            synthetic: false,
                             first_update_id: update.first_update_id,
                             update_id: update.last_update_id,
                             prev_update_id: update.prev_update_id,
