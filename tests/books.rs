@@ -761,3 +761,119 @@ async fn bad_book_flags_are_refused() {
         assert_eq!(done.stderr.trim().lines().count(), 1, "{}", done.stderr);
     }
 }
+
+/// Issue 10's first test, end to end: the replay server serves Binance's captured
+/// diff-depth events and answers the snapshot request with the captured REST snapshot.
+/// The `depth` file starts with that snapshot, drops the events it already holds (spot:
+/// events 1-2; USD-M: 1-4), applies event 3 (event 5) first, and rebuilds the book that
+/// applying the diffs by hand gives (the numbers of `book::sync`'s fixture tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorded_fixtures_sync_as_documented_through_the_binary() {
+    struct Case {
+        venue: &'static str,
+        events: &'static str,
+        snapshot: &'static str,
+        snapshot_id: u64,
+        first_applied: (u64, u64),
+        applied: usize,
+        best: [&'static str; 4],
+        levels: (usize, usize),
+    }
+    let cases = [
+        Case {
+            venue: "binance",
+            events: "depth.jsonl",
+            snapshot: "depth_snapshot.jsonl",
+            snapshot_id: 50093239218,
+            first_applied: (50093239208, 50093239224),
+            applied: 38,
+            best: [
+                "61824.00000000",
+                "4.34580000",
+                "61824.01000000",
+                "0.03557000",
+            ],
+            levels: (1007, 1073),
+        },
+        Case {
+            venue: "binance-futures",
+            events: "futures_usdm_depth.jsonl",
+            snapshot: "futures_usdm_depth_snapshot.jsonl",
+            snapshot_id: 5123107852948,
+            first_applied: (5123107850310, 5123107853551),
+            applied: 26,
+            best: ["61800.00", "14.476", "61800.10", "4.066"],
+            levels: (1083, 1059),
+        },
+    ];
+    for case in cases {
+        let server = util::start_replay(util::replay_config(&[case.events])).await;
+        let body = util::fixture_lines(case.snapshot).remove(0);
+        let markets = DepthMarkets::recorded(
+            case.venue == "binance-futures",
+            [("BTCUSDT".to_owned(), body)],
+        );
+        let rest = RestServer::bind("127.0.0.1:0".parse().unwrap(), Arc::new(markets))
+            .await
+            .unwrap()
+            .spawn();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("depth.ndjson");
+        let rows = (case.applied + 1).to_string();
+        let done = util::run(&[
+            "record",
+            "BTCUSDT",
+            "--venue",
+            case.venue,
+            "--channel",
+            "depth",
+            "--endpoint",
+            server.url(),
+            "--rest-endpoint",
+            rest.url(),
+            "--out",
+            out.to_str().unwrap(),
+            "--limit",
+            &rows,
+        ])
+        .await;
+        done.assert_no_panic();
+        assert_eq!(done.code, Some(0), "{}: {}", case.venue, done.stderr);
+        server.shutdown().await.unwrap();
+        rest.shutdown().await;
+        let text = std::fs::read_to_string(&out).unwrap();
+        let rows = util::parse_ndjson(&text);
+        assert_eq!(rows.len(), case.applied + 1, "{}", case.venue);
+        assert_eq!(rows[0]["is_snapshot"], true);
+        assert_eq!(rows[0]["update_id"], case.snapshot_id);
+        assert_eq!(
+            (
+                rows[1]["first_update_id"].as_u64(),
+                rows[1]["update_id"].as_u64()
+            ),
+            (Some(case.first_applied.0), Some(case.first_applied.1)),
+            "{}: the first applied event",
+            case.venue
+        );
+        assert!(rows[1..].iter().all(|r| r["is_snapshot"] == false));
+        let mut rebuilder = Rebuilder::new();
+        rebuilder.apply_text(&text).unwrap();
+        let book = &rebuilder.get(case.venue, "BTCUSDT").unwrap().book;
+        let (bid, ask) = (book.bids().next().unwrap(), book.asks().next().unwrap());
+        assert_eq!(
+            [bid.price, bid.qty, ask.price, ask.qty].map(|d| d.to_string()),
+            case.best,
+            "{}",
+            case.venue
+        );
+        assert_eq!(
+            (
+                book.len(foxtrot::book::Side::Bid),
+                book.len(foxtrot::book::Side::Ask)
+            ),
+            case.levels,
+            "{}",
+            case.venue
+        );
+    }
+}
