@@ -5,6 +5,7 @@
 //! record per stream and a new subscription; Bybit's mid-stream snapshot replaces the book.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use foxtrot::book::rebuild::Rebuilder;
 use foxtrot::book::{Book, Change, Side, checksum};
@@ -27,17 +28,14 @@ fn lines(rel: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Records `symbols` of `venue` (`depth` and `book` after every update) from `files` and
-/// returns the NDJSON file's text and stderr.
-async fn record(
-    files: &[std::path::PathBuf],
-    venue: &str,
-    symbols: &[&str],
-    stop: &[&str],
-) -> (String, String) {
-    let server = util::start_replay(ReplayConfig::new(Library::load(files).unwrap())).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("depth.ndjson");
+/// `record` of `symbols` of `venue` (`depth`, and `book` after every update, 5 levels)
+/// from the server at `url` into `out`.
+fn record_args<'a>(
+    venue: &'a str,
+    symbols: &[&'a str],
+    url: &'a str,
+    out: &'a Path,
+) -> Vec<&'a str> {
     let mut args = vec!["record", "--venue", venue];
     args.extend(symbols);
     args.extend([
@@ -50,10 +48,25 @@ async fn record(
         "--book-levels",
         "5",
         "--endpoint",
-        server.url(),
+        url,
         "--out",
         out.to_str().unwrap(),
     ]);
+    args
+}
+
+/// Records `symbols` of `venue` (`depth` and `book` after every update) from `files` and
+/// returns the NDJSON file's text and stderr.
+async fn record(
+    files: &[std::path::PathBuf],
+    venue: &str,
+    symbols: &[&str],
+    stop: &[&str],
+) -> (String, String) {
+    let server = util::start_replay(ReplayConfig::new(Library::load(files).unwrap())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("depth.ndjson");
+    let mut args = record_args(venue, symbols, server.url(), &out);
     args.extend(stop);
     let done = util::run(&args).await;
     done.assert_no_panic();
@@ -257,22 +270,7 @@ async fn record_until(
     .await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("depth.ndjson");
-    let mut args = vec!["record", "--venue", venue];
-    args.extend(symbols);
-    args.extend([
-        "--channel",
-        "depth",
-        "--channel",
-        "book",
-        "--book-interval",
-        "0",
-        "--book-levels",
-        "5",
-        "--endpoint",
-        server.url(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let args = record_args(venue, symbols, server.url(), &out);
     let child = util::foxtrot(&args).spawn().unwrap();
     let reached = tokio::time::timeout(util::PATIENCE * 2, async {
         loop {

@@ -308,6 +308,16 @@ mod tests {
     use crate::stats::Stats;
     use crate::tick::{Channel, Symbol};
 
+    /// What a scrape of a run with `stats` (a channel of 16) answers.
+    fn exposition(stats: Arc<Stats>) -> String {
+        let monitor = Arc::new(Monitor::new(stats, 16, std::time::Instant::now()));
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(RunCollector(monitor)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        text
+    }
+
     #[test]
     fn book_resyncs_have_a_series_per_exchange_and_book_stream() {
         let depth = StreamId::new(
@@ -317,11 +327,7 @@ mod tests {
         );
         let stats = Arc::new(Stats::new(std::slice::from_ref(&depth)));
         stats.book_resynced(crate::exchange::Venue::Binance, &[stats.position(&depth)]);
-        let monitor = Arc::new(Monitor::new(stats, 16, std::time::Instant::now()));
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(RunCollector(monitor)));
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        let text = exposition(stats);
         for line in [
             "# TYPE foxtrot_book_resyncs counter",
             "foxtrot_book_resyncs_total{exchange=\"binance\"} 1",
@@ -342,11 +348,7 @@ mod tests {
         stats
             .skew
             .publish(crate::exchange::Venue::Binance, 12_000_000, 1);
-        let monitor = Arc::new(Monitor::new(stats, 16, std::time::Instant::now()));
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(RunCollector(monitor)));
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        let text = exposition(stats);
         for line in [
             "# TYPE foxtrot_ticks_written counter",
             "foxtrot_ticks_written_total 1",
