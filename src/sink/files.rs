@@ -100,9 +100,9 @@ struct SlotKey(
 pub enum Form {
     /// Whole lines of a line format, through the file's compression.
     Lines(Box<dyn Encode>),
-    /// Parquet with row groups of this many rows, and DECIMAL columns (`--parquet-decimal`).
+    /// Parquet files written as the spec says.
     #[cfg(feature = "parquet")]
-    Parquet(usize, bool),
+    Parquet(super::parquet::ParquetSpec),
 }
 
 /// A file being written, in either form.
@@ -347,14 +347,11 @@ impl FileSink {
                 Out::Lines(Writer::create(&partial(&done), self.compression)?)
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(rows, decimal) => {
-                Out::Parquet(Box::new(super::parquet::ParquetFile::create(
-                    &partial(&done),
-                    self.slots[i].key.channel,
-                    *rows,
-                    *decimal,
-                )?))
-            }
+            Form::Parquet(spec) => Out::Parquet(Box::new(super::parquet::ParquetFile::create(
+                &partial(&done),
+                self.slots[i].key.channel,
+                spec,
+            )?)),
         };
         self.used.insert(done.clone());
         let slot = &mut self.slots[i];
@@ -544,19 +541,24 @@ impl Sink for FileSink {
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
         slot.pending += 1;
-        match &mut self.form {
-            Form::Lines(encoder) => {
+        match (&mut self.form, &mut slot.segment) {
+            #[cfg(feature = "parquet")]
+            (
+                _,
+                Some(Segment {
+                    writer: Out::Parquet(file),
+                    ..
+                }),
+            ) => file.push_book(record),
+            (Form::Lines(encoder), _) => {
                 let before = slot.buf.len();
                 encoder.encode_book(record, &mut slot.buf);
                 self.buffered += slot.buf.len() - before;
-                Ok(())
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(..) => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "Parquet files do not take depth or book rows",
-            )),
+            (Form::Parquet(..), _) => unreachable!("ready opened the file"),
         }
+        Ok(())
     }
 
     fn gap(&mut self, record: &Gap) -> io::Result<()> {
