@@ -114,7 +114,14 @@ impl ParquetFile {
     }
 
     /// The common columns of a row.
-    fn common(&mut self, exchange: &str, symbol: &str, channel: Channel, recv: u64, ex: Option<u64>) {
+    fn common(
+        &mut self,
+        exchange: &str,
+        symbol: &str,
+        channel: Channel,
+        recv: u64,
+        ex: Option<u64>,
+    ) {
         let c = &mut self.columns;
         c[0].text(Some(exchange));
         c[1].text(Some(symbol));
@@ -193,7 +200,10 @@ impl ParquetFile {
                 let at = COMMON_FIELDS.len();
                 self.columns[at].int(Some(line.update_id));
                 let depth = (self.columns.len() - at - 1) / 4;
-                for (s, levels) in [&line.levels.bids, &line.levels.asks].into_iter().enumerate() {
+                for (s, levels) in [&line.levels.bids, &line.levels.asks]
+                    .into_iter()
+                    .enumerate()
+                {
                     for i in 0..depth {
                         self.level(at + 1 + (s * depth + i) * 2, levels.get(i));
                     }
