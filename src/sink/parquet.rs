@@ -297,6 +297,7 @@ mod tests {
     use crate::sink::ndjson::tests::samples;
     use crate::tick::{Decimal, Symbol, TickData, Trade, TradeId};
     use arrow_array::{Array, StringArray};
+    use arrow_schema::DataType;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     fn spec(decimal: bool) -> ParquetSpec {
