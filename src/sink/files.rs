@@ -515,7 +515,7 @@ impl Sink for FileSink {
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
         slot.pending += 1;
-        match (&mut self.form, &mut slot.segment) {
+        let pushed = match (&mut self.form, &mut slot.segment) {
             #[cfg(feature = "parquet")]
             (
                 _,
@@ -528,11 +528,12 @@ impl Sink for FileSink {
                 let before = slot.buf.len();
                 encoder.encode(tick, &mut slot.buf);
                 self.buffered += slot.buf.len() - before;
+                Ok(())
             }
             #[cfg(feature = "parquet")]
             (Form::Parquet(..), _) => unreachable!("ready opened the file"),
-        }
-        Ok(())
+        };
+        self.on_error(pushed)
     }
 
     fn book(&mut self, record: &crate::book::row::BookRecord) -> io::Result<()> {
@@ -541,7 +542,7 @@ impl Sink for FileSink {
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
         slot.pending += 1;
-        match (&mut self.form, &mut slot.segment) {
+        let pushed = match (&mut self.form, &mut slot.segment) {
             #[cfg(feature = "parquet")]
             (
                 _,
@@ -554,11 +555,12 @@ impl Sink for FileSink {
                 let before = slot.buf.len();
                 encoder.encode_book(record, &mut slot.buf);
                 self.buffered += slot.buf.len() - before;
+                Ok(())
             }
             #[cfg(feature = "parquet")]
             (Form::Parquet(..), _) => unreachable!("ready opened the file"),
-        }
-        Ok(())
+        };
+        self.on_error(pushed)
     }
 
     fn gap(&mut self, record: &Gap) -> io::Result<()> {

@@ -31,8 +31,22 @@ use crate::tick::{COMMON_FIELDS, Channel, Tick, Value};
 /// The default of `--row-group-rows`.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 1_000_000;
 
-/// Rows collected before they are handed to the writer as one record batch.
+/// Rows collected before they are handed to the writer as one record batch (so the arrow
+/// builders hold about 1 MiB of a `bookTicker` file's rows, however far behind the sink is).
 const BATCH_ROWS: usize = 8192;
+
+/// ... or once the builders hold this many bytes (wide `book` rows), checked every
+/// [`BATCH_CHECK`] rows.
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_CHECK: usize = 256;
+
+/// A row group ends at `--row-group-rows` rows or when its encoded, compressed pages in
+/// memory reach this many bytes, whichever comes first.
+pub const ROW_GROUP_BYTES: usize = 8 << 20;
+
+/// The most a column's dictionary grows before the column falls back to plain pages for
+/// the rest of the row group, and the size of an uncompressed data page.
+const PAGE_BYTES: usize = 256 << 10;
 
 /// How a run's Parquet files are written (`--row-group-rows`, `--parquet-decimal`,
 /// `--book-levels`).
@@ -61,6 +75,8 @@ pub struct ParquetFile {
     with_decimal: bool,
     columns: Vec<Builder>,
     rows: usize,
+    /// The row count at which the builders' bytes are checked next.
+    check_at: usize,
     /// Scratch for a value's text.
     text: Vec<u8>,
     path: PathBuf,
@@ -79,6 +95,9 @@ impl ParquetFile {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(spec.row_group_rows))
+            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+            .set_dictionary_page_size_limit(PAGE_BYTES)
+            .set_data_page_size_limit(PAGE_BYTES)
             .build();
         let mut file = ParquetFile {
             writer: None,
@@ -89,6 +108,7 @@ impl ParquetFile {
             with_decimal: spec.decimal,
             columns: cols.iter().map(|c| Builder::new(c.kind)).collect(),
             rows: 0,
+            check_at: BATCH_CHECK,
             text: Vec::with_capacity(64),
             path: path.to_owned(),
         };
@@ -130,8 +150,9 @@ impl ParquetFile {
         c[4].int(ex);
     }
 
-    /// Adds one row. A tick of another channel than the file's is refused by the caller.
-    pub fn push(&mut self, tick: &Tick) {
+    /// Adds one row, handing a full batch to the writer. A tick of another channel than
+    /// the file's is refused by the caller.
+    pub fn push(&mut self, tick: &Tick) -> io::Result<()> {
         self.common(
             tick.exchange.name(),
             tick.symbol.as_str(),
@@ -160,11 +181,13 @@ impl ParquetFile {
             (None, _) => {}
         });
         self.rows += 1;
+        self.settle(false)
     }
 
-    /// Adds a `depth` row (one Parquet row per level change) or a `book` row. A record of
-    /// another channel than the file's is refused by the caller.
-    pub fn push_book(&mut self, record: &BookRecord) {
+    /// Adds a `depth` row (one Parquet row per level change) or a `book` row, handing a
+    /// full batch to the writer. A record of another channel than the file's is refused by
+    /// the caller.
+    pub fn push_book(&mut self, record: &BookRecord) -> io::Result<()> {
         let head = |file: &mut ParquetFile| {
             file.common(
                 record.exchange.name(),
@@ -211,6 +234,7 @@ impl ParquetFile {
                 self.rows += 1;
             }
         }
+        self.settle(false)
     }
 
     /// A level's price and qty text into columns `at` and `at + 1` (nulls for none).
@@ -233,7 +257,12 @@ impl ParquetFile {
 
     /// Hands the collected rows to the writer once there are enough (or `now`).
     pub fn settle(&mut self, now: bool) -> io::Result<()> {
-        if self.rows == 0 || (!now && self.rows < BATCH_ROWS) {
+        let mut enough = self.rows >= BATCH_ROWS;
+        if !enough && self.rows >= self.check_at {
+            self.check_at = self.rows + BATCH_CHECK;
+            enough = self.columns.iter().map(Builder::bytes).sum::<usize>() >= BATCH_BYTES;
+        }
+        if self.rows == 0 || !(now || enough) {
             return Ok(());
         }
         self.write_batch()
@@ -242,6 +271,7 @@ impl ParquetFile {
     fn write_batch(&mut self) -> io::Result<()> {
         let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Builder::finish).collect();
         self.rows = 0;
+        self.check_at = BATCH_CHECK;
         let mut schema = self.schema.clone();
         if self.with_decimal {
             let common = COMMON_FIELDS.len();
@@ -371,8 +401,8 @@ mod tests {
             .find(|t| t.channel() == Channel::Trade)
             .unwrap();
         let mut file = ParquetFile::create(&path, Channel::Trade, &spec(false)).unwrap();
-        file.push(&int_trade);
-        file.push(&uuid_trade());
+        file.push(&int_trade).unwrap();
+        file.push(&uuid_trade()).unwrap();
         file.finish().unwrap();
 
         let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
@@ -400,15 +430,15 @@ mod tests {
             .find(|t| t.channel() == Channel::Trade)
             .unwrap();
         let mut file = ParquetFile::create(&path, Channel::Trade, &spec(true)).unwrap();
-        file.push(&int_trade);
-        file.push(&uuid_trade());
+        file.push(&int_trade).unwrap();
+        file.push(&uuid_trade()).unwrap();
         file.settle(true).unwrap();
         // A later price with more digits after the point than the first rows had.
         let mut finer = uuid_trade();
         if let TickData::Trade(t) = &mut finer.data {
             t.price = Decimal::parse("1.123456789").unwrap();
         }
-        file.push(&finer);
+        file.push(&finer).unwrap();
         file.finish().unwrap();
 
         let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
