@@ -85,7 +85,7 @@ async fn a_full_disk_stops_the_raw_capture_with_one_line_and_whole_records() {
             .unwrap_or_else(|| panic!("{name}: no error line in {}", out.stderr));
         assert!(line.contains("No space left on device"), "{line}");
         assert!(
-            line.contains(&disk.dir.to_str().unwrap()),
+            line.contains(disk.dir.to_str().unwrap()),
             "names the file: {line}"
         );
         let files = files_under(&disk.dir);
