@@ -709,17 +709,6 @@ async fn bad_book_flags_are_refused() {
     for (args, want) in [
         (
             vec![
-                "record",
-                "BTCUSDT",
-                "--channel",
-                "depth",
-                "--out",
-                "x.parquet",
-            ],
-            "Parquet",
-        ),
-        (
-            vec![
                 "stream",
                 "BTCUSDT",
                 "--channel",

@@ -101,9 +101,9 @@ struct SlotKey(
 pub enum Form {
     /// Whole lines of a line format, through the file's compression.
     Lines(Box<dyn Encode>),
-    /// Parquet with row groups of this many rows, and DECIMAL columns (`--parquet-decimal`).
+    /// Parquet files written as the spec says.
     #[cfg(feature = "parquet")]
-    Parquet(usize, bool),
+    Parquet(super::parquet::ParquetSpec),
 }
 
 /// A file being written, in either form.
@@ -353,14 +353,11 @@ impl FileSink {
                 Out::Lines(Writer::create(&partial(&done), self.compression)?)
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(rows, decimal) => {
-                Out::Parquet(Box::new(super::parquet::ParquetFile::create(
-                    &partial(&done),
-                    self.slots[i].key.channel,
-                    *rows,
-                    *decimal,
-                )?))
-            }
+            Form::Parquet(spec) => Out::Parquet(Box::new(super::parquet::ParquetFile::create(
+                &partial(&done),
+                self.slots[i].key.channel,
+                spec,
+            )?)),
         };
         self.used.insert(done.clone());
         let slot = &mut self.slots[i];
@@ -530,7 +527,7 @@ impl Sink for FileSink {
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
         slot.pending += 1;
-        match (&mut self.form, &mut slot.segment) {
+        let pushed = match (&mut self.form, &mut slot.segment) {
             #[cfg(feature = "parquet")]
             (
                 _,
@@ -543,11 +540,12 @@ impl Sink for FileSink {
                 let before = slot.buf.len();
                 encoder.encode(tick, &mut slot.buf);
                 self.buffered += slot.buf.len() - before;
+                Ok(())
             }
             #[cfg(feature = "parquet")]
             (Form::Parquet(..), _) => unreachable!("ready opened the file"),
-        }
-        Ok(())
+        };
+        self.on_error(pushed)
     }
 
     fn book(&mut self, record: &crate::book::row::BookRecord) -> io::Result<()> {
@@ -557,8 +555,16 @@ impl Sink for FileSink {
         let rotates = self.period_ns.is_some() || self.size_limit.is_some();
         let slot = &mut self.slots[i];
         slot.pending += 1;
-        match &mut self.form {
-            Form::Lines(encoder) => {
+        let pushed = match (&mut self.form, &mut slot.segment) {
+            #[cfg(feature = "parquet")]
+            (
+                _,
+                Some(Segment {
+                    writer: Out::Parquet(file),
+                    ..
+                }),
+            ) => file.push_book(record),
+            (Form::Lines(encoder), _) => {
                 let before = slot.buf.len();
                 encoder.encode_book(record, &mut slot.buf);
                 self.buffered += slot.buf.len() - before;
@@ -568,11 +574,9 @@ impl Sink for FileSink {
                 Ok(())
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(..) => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "Parquet files do not take depth or book rows",
-            )),
-        }
+            (Form::Parquet(..), _) => unreachable!("ready opened the file"),
+        };
+        self.on_error(pushed)
     }
 
     fn gap(&mut self, record: &Gap) -> io::Result<()> {
