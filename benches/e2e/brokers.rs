@@ -50,7 +50,13 @@ impl Broker {
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(program)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .args(["--storage-engine", "memory://tansu/"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -64,7 +70,15 @@ impl Broker {
         };
         broker.wait_listening("tansu");
         let created = Command::new(program)
-            .args(["topic", "create", "md", "--broker", &url, "--partitions", "3"])
+            .args([
+                "topic",
+                "create",
+                "md",
+                "--broker",
+                &url,
+                "--partitions",
+                "3",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -97,22 +111,31 @@ impl Broker {
     fn wait_listening(&self, what: &str) {
         let until = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < until, "{what} did not listen on {}", self.port);
+            assert!(
+                Instant::now() < until,
+                "{what} did not listen on {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// The broker's own CPU time so far (user + system), from `/proc/PID/stat`.
     fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
         let fields: Vec<&str> = stat
             .rsplit_once(')')
             .map_or("", |(_, rest)| rest)
             .split_whitespace()
             .collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         // SAFETY: sysconf only reads a constant of the system.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
         Duration::from_micros((ticks(11) + ticks(12)) * 1_000_000 / hz)
@@ -302,9 +325,8 @@ pub fn bench(rounds: usize, n: u64, only: &str) {
         records: dir.path().join("records.ndjson"),
     };
     // The ceiling needs the file run's records.
-    let wanted = |kind: Kind| {
-        runner.available(kind) && (kind.label().contains(only) || kind == Kind::File)
-    };
+    let wanted =
+        |kind: Kind| runner.available(kind) && (kind.label().contains(only) || kind == Kind::File);
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); Kind::ALL.len()];
     for round in 0..rounds {
         for (i, kind) in Kind::ALL.into_iter().enumerate() {
@@ -363,7 +385,10 @@ pub fn bench(rounds: usize, n: u64, only: &str) {
     println!();
     let [file, kafka, ceiling, nats] = rates;
     if !kafka.is_nan() {
-        println!("record kafka / record ndjson:      {:.2}x rate (goal >= 0.5x)", kafka / file);
+        println!(
+            "record kafka / record ndjson:      {:.2}x rate (goal >= 0.5x)",
+            kafka / file
+        );
     }
     if !ceiling.is_nan() {
         println!(
@@ -372,7 +397,10 @@ pub fn bench(rounds: usize, n: u64, only: &str) {
         );
     }
     if !nats.is_nan() {
-        println!("record nats / record ndjson:       {:.2}x rate", nats / file);
+        println!(
+            "record nats / record ndjson:       {:.2}x rate",
+            nats / file
+        );
     }
 }
 

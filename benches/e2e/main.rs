@@ -70,7 +70,11 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .map_or(String::new(), String::clone);
     if args.iter().any(|a| a == "--brokers-only") {
-        brokers::bench(option("--rounds", 3) as usize, option("--messages", 1_000_000), &only);
+        brokers::bench(
+            option("--rounds", 3) as usize,
+            option("--messages", 1_000_000),
+            &only,
+        );
         return;
     }
     if !args.iter().any(|a| a == "--live-only") {
@@ -81,7 +85,11 @@ fn main() {
             &only,
         );
         println!();
-        brokers::bench(option("--rounds", 3) as usize, option("--messages", 1_000_000), &only);
+        brokers::bench(
+            option("--rounds", 3) as usize,
+            option("--messages", 1_000_000),
+            &only,
+        );
         println!();
     }
     if args.iter().any(|a| a == "--flood-only") {
