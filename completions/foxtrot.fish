@@ -65,6 +65,7 @@ kline_1M\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l flush-interval -d 'Once the output has caught up, let ticks gather this long before writing again: the most a tick waits before it reaches the OS. Longer costs less CPU at live rates (0 to 1s) [default: 1ms]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l read-interval -d 'Read a socket that trickles at most every DURATION (2ms to 1s; 0 reads each frame as it comes): fewer wake-ups with many quiet connections, but `recv_ns` may then be up to DURATION late [default: 0]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
 drop-newest\t'Never wait: drop the new tick and count it'"
@@ -124,6 +125,7 @@ kline_1M\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l flush-interval -d 'Once the output has caught up, let ticks gather this long before writing again: the most a tick waits before it reaches the OS. Longer costs less CPU at live rates (0 to 1s) [default: 1ms]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l read-interval -d 'Read a socket that trickles at most every DURATION (2ms to 1s; 0 reads each frame as it comes): fewer wake-ups with many quiet connections, but `recv_ns` may then be up to DURATION late [default: 0]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
 drop-newest\t'Never wait: drop the new tick and count it'"

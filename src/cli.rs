@@ -227,6 +227,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_flush_interval)]
     pub flush_interval: Option<Duration>,
 
+    /// Read a socket that trickles at most every DURATION (2ms to 1s; 0 reads each frame as
+    /// it comes): fewer wake-ups with many quiet connections, but `recv_ns` may then be up
+    /// to DURATION late [default: 0].
+    #[arg(long, value_name = "DURATION", value_parser = parse_read_interval)]
+    pub read_interval: Option<Duration>,
+
     /// Capacity of the channel between the connections and the output, in ticks
     /// [default: 65536].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_BUFFER)))]
@@ -690,6 +696,22 @@ pub fn parse_flush_interval(text: &str) -> Result<Duration, String> {
     if interval > Duration::from_secs(1) {
         return Err(format!(
             "{text} is longer than 1s: a tick would wait that long before reaching the OS"
+        ));
+    }
+    Ok(interval)
+}
+
+/// Parses a `--read-interval`: zero, or from [`crate::connection::REST_FROM`] to one second.
+pub fn parse_read_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_duration(text)?;
+    if interval > Duration::from_secs(1) {
+        return Err(format!(
+            "{text} is longer than 1s: recv_ns could be that late"
+        ));
+    }
+    if !interval.is_zero() && interval < crate::connection::REST_FROM {
+        return Err(format!(
+            "{text} is shorter than 2ms: resting that briefly costs more wake-ups than it saves (use 0 to read every frame as it comes)"
         ));
     }
     Ok(interval)

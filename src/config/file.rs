@@ -158,6 +158,8 @@ pub struct Tuning {
     pub shutdown_timeout: Option<DurationText>,
     /// Like `--flush-interval` (at most 1s).
     pub flush_interval: Option<FlushInterval>,
+    /// Like `--read-interval` (0, or 2ms to 1s).
+    pub read_interval: Option<ReadInterval>,
     /// Like `--connect-timeout`.
     pub connect_timeout: Option<DurationText>,
     /// Like `--streams-per-connection`.
@@ -418,6 +420,19 @@ impl<'de> Deserialize<'de> for FlushInterval {
         let text = String::deserialize(d)?;
         crate::cli::parse_flush_interval(&text)
             .map(FlushInterval)
+            .map_err(D::Error::custom)
+    }
+}
+
+/// A `read-interval`: zero, or from 2 ms to one second.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadInterval(pub Duration);
+
+impl<'de> Deserialize<'de> for ReadInterval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::cli::parse_read_interval(&text)
+            .map(ReadInterval)
             .map_err(D::Error::custom)
     }
 }

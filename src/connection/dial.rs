@@ -62,12 +62,7 @@ impl Dialer {
     pub(super) fn dial(&self) -> Dial {
         let dialer = self.clone();
         Box::pin(async move {
-            let config = WebSocketConfig::default()
-                .max_message_size(Some(MAX_MESSAGE_SIZE))
-                .max_frame_size(Some(MAX_MESSAGE_SIZE));
-            let (mut ws, _response) =
-                tokio_tungstenite::connect_async_with_config(&*dialer.url, Some(config), true)
-                    .await?;
+            let mut ws = connect(&dialer.url).await?;
             let raw = dialer.raw.as_ref().map(|(tap, venue, streams)| {
                 crate::raw::SocketTap::open(tap, *venue, dialer.url.clone(), streams.clone())
             });
@@ -96,6 +91,43 @@ impl Dialer {
             })
         })
     }
+}
+
+/// The handshake of `connect_async_with_config`, with [`ReadAhead`] between the socket and
+/// TLS (or the codec, without TLS), so the codec's small reads cost no system call each.
+async fn connect(url: &str) -> Result<Ws, tungstenite::Error> {
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::error::UrlError;
+    let request = url.into_client_request()?;
+    let uri = request.uri();
+    let host = uri
+        .host()
+        .ok_or(tungstenite::Error::Url(UrlError::NoHostName))?;
+    // `[::1]` in a URL is `::1` to the resolver.
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = match (uri.port_u16(), uri.scheme_str()) {
+        (Some(port), _) => port,
+        (None, Some("wss")) => 443,
+        (None, Some("ws")) => 80,
+        _ => return Err(tungstenite::Error::Url(UrlError::UnsupportedUrlScheme)),
+    };
+    let socket = TcpStream::connect((host.as_str(), port)).await?;
+    socket.set_nodelay(true)?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(read_ahead::CODEC_READ)
+        .max_message_size(Some(MAX_MESSAGE_SIZE))
+        .max_frame_size(Some(MAX_MESSAGE_SIZE));
+    let (ws, _response) = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        ReadAhead::new(socket),
+        Some(config),
+        None,
+    )
+    .await?;
+    Ok(ws)
 }
 
 #[cfg(test)]

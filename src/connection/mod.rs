@@ -18,6 +18,7 @@ mod depth;
 mod dial;
 mod errors;
 mod frame;
+mod read_ahead;
 mod session;
 
 use std::collections::HashMap;
@@ -51,12 +52,13 @@ use crate::tick::{Channel, Event, Gap, Symbol, Tick};
 use dedup::{Fresh, Seen};
 use dial::{Dial, Dialer, Link};
 use errors::{describe, is_permanent};
+use read_ahead::ReadAhead;
 
 pub use crate::admission::Admission;
 pub use depth::BookSettings;
 pub use errors::ConnectionError;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = WebSocketStream<MaybeTlsStream<ReadAhead<TcpStream>>>;
 
 /// How long to wait for the server's reply to our close frame before giving up on it.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -69,7 +71,7 @@ const FRAME_BATCH: usize = 64;
 /// trickle: the socket rests until the next read instant (see `Settings::read_every`). A
 /// flood brings more per wake-up, so it never rests.
 const SMALL_BURST: usize = FRAME_BATCH;
-/// The shortest `--flush-interval` at which sockets rest after a trickle: at 1 ms, with a
+/// The shortest `--read-interval` at which sockets rest after a trickle: at 1 ms, with a
 /// venue that sends every millisecond, the rest's timer wake-up costs as much as it saves;
 /// from a few milliseconds on it saves most wake-ups (README, "At live rates").
 pub const REST_FROM: Duration = Duration::from_millis(2);
@@ -98,8 +100,8 @@ pub struct Settings {
     /// After a small burst (see [`SMALL_BURST`]), leave the socket unread until the next
     /// multiple of this on the wall clock, so frames that trickle in are read together, and
     /// every connection reads at the same instants (one wake-up of the runtime for all);
-    /// zero reads each frame as it comes. A `--flush-interval` of [`REST_FROM`] or more sets
-    /// it: resting delays reading (and so `recv_ns`) by up to this much.
+    /// zero reads each frame as it comes (the default). `--read-interval` sets it (zero or
+    /// [`REST_FROM`] and more): resting delays reading (and so `recv_ns`) by up to this much.
     pub read_every: Duration,
 }
 

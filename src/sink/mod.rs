@@ -124,10 +124,13 @@ const BATCH: usize = 16;
 const GIVE_BACK_AFTER: usize = 8192;
 /// Flush early once this many bytes are buffered, even if more ticks are waiting.
 const FLUSH_AT: usize = 64 * 1024;
-/// The default of `--flush-interval`: how long the sink, once it has caught up, lets ticks
-/// gather before it looks again. This is also the most a tick waits before it reaches the
-/// OS (plus the time to write what came with it).
-pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(1);
+/// The default of `--flush-interval` for `stream`: how long the sink, once it has caught up,
+/// lets ticks gather before it looks again. This is also the most a tick waits before it
+/// reaches the OS (plus the time to write what came with it).
+pub const STREAM_FLUSH_INTERVAL: Duration = Duration::from_millis(1);
+/// The default of `--flush-interval` for `record` (files and brokers, where 10 ms before the
+/// OS has the tick matters to nobody, and saves a wake-up of the sink per millisecond).
+pub const RECORD_FLUSH_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Owns the receiver: writes every tick, flushes when it has caught up, finishes when every
 /// sender is gone. Stops early when `abort` fires or the output is closed.
@@ -232,9 +235,9 @@ async fn drain(
 }
 
 /// How long to sleep until the sink's next round: the next time the wall clock passes half
-/// an `interval` after a multiple of it. Connections that rest (`--flush-interval` of 2 ms
-/// and more) read at the multiples, so the sink comes half an interval after them and finds
-/// their ticks, instead of racing them and going idle just before they arrive.
+/// an `interval` after a multiple of it. Connections that rest (`--read-interval`) read at
+/// multiples of theirs, so with the same interval the sink comes half an interval after them
+/// and finds their ticks, instead of racing them and going idle just before they arrive.
 fn until_round(interval: Duration, now_ns: u64) -> Duration {
     let every = interval.as_nanos() as u64;
     if every == 0 {
