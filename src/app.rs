@@ -71,6 +71,8 @@ pub struct Report {
     pub stats: Snapshot,
     /// Our clock minus each venue's at the end, in seconds.
     pub clock_offsets: Vec<(crate::exchange::Venue, f64)>,
+    /// Order-book re-syncs per venue that keeps books (empty when the run keeps none).
+    pub resyncs: Vec<(crate::exchange::Venue, u64)>,
     /// From start to the end of the stop.
     pub elapsed: Duration,
     /// The deadline passed (and so `stats.lost` may be above zero).
@@ -108,12 +110,20 @@ impl Report {
         for (venue, seconds) in &self.clock_offsets {
             skew.push_str(&format!("; clock offset {venue} {seconds:+.3}s"));
         }
+        let resyncs = match self.resyncs.as_slice() {
+            [] => String::new(),
+            [(_, n)] => format!(", resyncs {n}"),
+            many => {
+                let each: Vec<String> = many.iter().map(|(v, n)| format!("{v} {n}")).collect();
+                format!(", resyncs {} ({})", s.resyncs, each.join(", "))
+            }
+        };
         let raw = match self.raw {
             Some((written, dropped)) => format!(", raw records {written} (dropped {dropped})"),
             None => String::new(),
         };
         format!(
-            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {}{raw} in {:.2}s{skew}",
+            "foxtrot: {deadline}received {}, written {}, dropped {}, lost {}, reconnects {}, stalls {}, gaps {}{resyncs}{raw} in {:.2}s{skew}",
             s.received,
             s.written,
             s.dropped,
@@ -330,6 +340,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     let report = Report {
         stats: stats.snapshot(),
         clock_offsets: stats.skew.estimates_s(),
+        resyncs: stats.resyncs(),
         elapsed: started.elapsed(),
         deadline_passed: matches!(drain, Drain::DeadlinePassed { .. })
             .then_some(config.shutdown_timeout),

@@ -45,6 +45,9 @@ pub struct Stats {
     pub dialing: crate::dialing::Dialing,
     /// Our clock minus each venue's (see [`crate::skew`]).
     pub skew: crate::skew::Skew,
+    /// Order-book re-syncs per venue: a symbol's book broke (a sequence break, a failed
+    /// checksum, a snapshot later than the buffer bound) and is built again.
+    resyncs: PerVenue,
     /// Per-stream counters, in the order of [`Stats::new`]'s streams.
     streams: Box<[StreamCounters]>,
     /// The streams, in the same order.
@@ -76,6 +79,18 @@ struct StreamCounters {
     received: AtomicU64,
     /// `recv_ns` of its latest tick; 0 before the first.
     last_recv_ns: AtomicU64,
+    /// Order-book re-syncs of its symbol (`depth` and `book` streams only).
+    resyncs: AtomicU64,
+}
+
+/// One counter per venue, indexed by `Venue as usize`.
+#[derive(Debug)]
+struct PerVenue(Box<[AtomicU64]>);
+
+impl Default for PerVenue {
+    fn default() -> PerVenue {
+        PerVenue(Venue::ALL.iter().map(|_| AtomicU64::new(0)).collect())
+    }
 }
 
 /// One stream's counters at a point in time.
@@ -87,6 +102,8 @@ pub struct StreamSnapshot<'a> {
     pub received: u64,
     /// Receive time of its latest tick (ns since the Unix epoch), if any came.
     pub last_recv_ns: Option<u64>,
+    /// Order-book re-syncs of its symbol (always 0 for channels other than `depth`, `book`).
+    pub resyncs: u64,
 }
 
 /// Where a stream's counters are in a [`Stats`]; see [`Stats::position`].
@@ -117,6 +134,8 @@ pub struct Snapshot {
     pub stalls: u64,
     /// See [`Stats::gaps`].
     pub gaps: u64,
+    /// Order-book re-syncs of every venue (see [`Stats::resyncs`]).
+    pub resyncs: u64,
     /// See [`Stats::replacements`].
     pub replacements: u64,
     /// See [`Stats::bytes_written`].
@@ -171,7 +190,38 @@ impl Stats {
                 id,
                 received: counters.received.load(Relaxed),
                 last_recv_ns: Some(counters.last_recv_ns.load(Relaxed)).filter(|&ns| ns > 0),
+                resyncs: counters.resyncs.load(Relaxed),
             })
+    }
+
+    /// Counts one order-book re-sync of a symbol of `venue`: once for the venue and once
+    /// on each of the symbol's `streams` that are counted (its `depth` and `book` streams,
+    /// each of which gets a gap record). Rare: called once per book break.
+    pub fn book_resynced(&self, venue: Venue, streams: &[Option<StreamIndex>]) {
+        self.resyncs.0[venue as usize].fetch_add(1, Relaxed);
+        for counters in streams
+            .iter()
+            .flatten()
+            .filter_map(|s| self.streams.get(s.0 as usize))
+        {
+            counters.resyncs.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Order-book re-syncs per venue: every venue this run keeps books of (its `depth`
+    /// or `book` streams), zeros included, so a series exists from the start; plus any
+    /// other venue that counted one.
+    pub fn resyncs(&self) -> Vec<(Venue, u64)> {
+        Venue::ALL
+            .iter()
+            .map(|&venue| (venue, self.resyncs.0[venue as usize].load(Relaxed)))
+            .filter(|&(venue, count)| {
+                count > 0
+                    || self.ids.iter().any(|id| {
+                        id.venue == venue && matches!(id.channel, Channel::Depth | Channel::Book)
+                    })
+            })
+            .collect()
     }
 
     /// Adds one to `counter`.
@@ -196,6 +246,7 @@ impl Stats {
             reconnects: self.reconnects.load(Relaxed),
             stalls: self.stalls.load(Relaxed),
             gaps: self.gaps.load(Relaxed),
+            resyncs: self.resyncs.0.iter().map(|c| c.load(Relaxed)).sum(),
             replacements: self.replacements.load(Relaxed),
             bytes_written: self.bytes_written.load(Relaxed),
             broker_errors: self.broker_errors.load(Relaxed),
@@ -264,6 +315,28 @@ mod tests {
                 ("ETHUSDT@trade".to_owned(), 1, Some(30)),
             ]
         );
+    }
+
+    #[test]
+    fn resyncs_count_per_venue_and_on_the_symbols_book_streams() {
+        let depth = id("ETHUSDT", Channel::Depth);
+        let book = id("ETHUSDT", Channel::Book);
+        let other = id("BTCUSDT", Channel::Depth);
+        let stats = Stats::new(&[depth.clone(), book.clone(), other.clone()]);
+        // Only venues with books are listed, from the start.
+        assert_eq!(stats.resyncs(), [(Venue::Binance, 0)]);
+        let at = [stats.position(&depth), stats.position(&book)];
+        stats.book_resynced(Venue::Binance, &at);
+        stats.book_resynced(Venue::Binance, &at[..1]);
+        stats.book_resynced(Venue::Okx, &[None]);
+        assert_eq!(
+            stats.resyncs(),
+            [(Venue::Binance, 2), (Venue::Okx, 1)],
+            "a venue that counted one is listed"
+        );
+        assert_eq!(stats.snapshot().resyncs, 3);
+        let per_stream: Vec<u64> = stats.streams().map(|s| s.resyncs).collect();
+        assert_eq!(per_stream, [2, 1, 0]);
     }
 
     #[test]

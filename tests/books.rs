@@ -301,7 +301,15 @@ async fn forced_gaps_resync_only_their_symbol() {
         ..feed(false, 0)
     };
     let symbols = ["BTCUSDT", "ETHUSDT"];
-    let (text, _) = record_until_caught_up(&feed, "binance", &symbols, &[]).await;
+    let stats_dir = tempfile::tempdir().unwrap();
+    let stats_file = stats_dir.path().join("stats.ndjson");
+    let extra = [
+        "--stats-interval",
+        "1h",
+        "--stats-file",
+        stats_file.to_str().unwrap(),
+    ];
+    let (text, stderr) = record_until_caught_up(&feed, "binance", &symbols, &extra).await;
     let seen = check(&feed, &symbols, &text);
     let (btc, eth) = (&seen["BTCUSDT"], &seen["ETHUSDT"]);
     assert_eq!((btc.snapshots, btc.gaps.len()), (1, 0), "{btc:?}");
@@ -311,6 +319,29 @@ async fn forced_gaps_resync_only_their_symbol() {
     assert_eq!(book_gaps, depth_gaps, "one gap record per stream: {eth:?}");
     assert!(eth.gaps.iter().all(|(_, r)| r == "sequence"), "{eth:?}");
     assert_eq!(eth.snapshots, depth_gaps + 1, "{eth:?}");
+
+    // Each re-sync is counted: in the summary, and in the final stats object per exchange
+    // and on each stream of the symbol, as many as the gap records of reason `sequence`.
+    assert_eq!(
+        util::summary_count(&stderr, "resyncs"),
+        depth_gaps,
+        "{stderr}"
+    );
+    let stats = std::fs::read_to_string(&stats_file).unwrap();
+    let last = util::parse_ndjson(&stats)
+        .pop()
+        .expect("a final stats object");
+    assert_eq!(last["final"], true);
+    assert_eq!(last["resyncs"], depth_gaps, "{last}");
+    assert_eq!(last["resyncs_by_exchange"]["binance"], depth_gaps, "{last}");
+    for stream in last["streams"].as_array().unwrap() {
+        let want = if stream["symbol"] == "ETHUSDT" {
+            depth_gaps
+        } else {
+            0
+        };
+        assert_eq!(stream["resyncs"], want, "{stream}");
+    }
 }
 
 /// A 429 with Retry-After, then a stale `lastUpdateId` per symbol: retried as the venue
@@ -419,26 +450,150 @@ async fn sigint_mid_sync_leaves_a_file_that_rebuilds() {
     rebuilder.apply_text(&text).expect("the file rebuilds");
     for symbol in symbols {
         let rebuilt = rebuilder.get("binance", symbol).unwrap();
-        if rebuilt.broken() {
-            continue;
-        }
-        // The server's book at the file's last update id for the symbol.
-        let mut generator = feed.book_after(symbol, 0);
-        while generator.last_id() < rebuilt.update_id {
-            generator.next_event();
-        }
-        if generator.last_id() != rebuilt.update_id {
-            // The last row was a snapshot taken between events.
-            continue;
-        }
-        let (bids, asks) = generator.levels(usize::MAX);
-        let texts = |it: &mut dyn Iterator<Item = &foxtrot::book::Level>| -> Vec<(String, String)> {
-            it.map(|l| (l.price.to_string(), l.qty.to_string()))
-                .collect()
-        };
-        assert_eq!(texts(&mut rebuilt.book.bids()), bids, "{symbol}: bids");
-        assert_eq!(texts(&mut rebuilt.book.asks()), asks, "{symbol}: asks");
+        assert_is_servers_book(&feed, symbol, rebuilt, "the file");
     }
+}
+
+/// Unless `rebuilt` ends broken (a gap and no snapshot since) or on a snapshot taken
+/// between two events, it is the server's whole book at its last update id. Returns
+/// whether it was compared.
+fn assert_is_servers_book(
+    feed: &DepthFeed,
+    symbol: &str,
+    rebuilt: &foxtrot::book::rebuild::Rebuilt,
+    what: &str,
+) -> bool {
+    if rebuilt.broken() {
+        return false;
+    }
+    let mut generator = feed.book_after(symbol, 0);
+    while generator.last_id() < rebuilt.update_id {
+        generator.next_event();
+    }
+    if generator.last_id() != rebuilt.update_id {
+        return false;
+    }
+    let (bids, asks) = generator.levels(usize::MAX);
+    let texts = |it: &mut dyn Iterator<Item = &foxtrot::book::Level>| -> Vec<(String, String)> {
+        it.map(|l| (l.price.to_string(), l.qty.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        texts(&mut rebuilt.book.bids()),
+        bids,
+        "{what}: {symbol} bids"
+    );
+    assert_eq!(
+        texts(&mut rebuilt.book.asks()),
+        asks,
+        "{what}: {symbol} asks"
+    );
+    true
+}
+
+/// `depth` recorded onto stdout and, in the same run, into files rotated by size: every
+/// rotated file starts with each symbol's book (a synthetic snapshot event) and rebuilds
+/// on its own the server's book at its last update id, through ETHUSDT's forced re-syncs;
+/// the file that ends the run ends on the single file's books.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_depth_files_each_rebuild_the_servers_book() {
+    let feed = DepthFeed {
+        gap_every: Some(700),
+        gap_symbol: Some("ETHUSDT".to_owned()),
+        interval: Duration::from_millis(3),
+        ..feed(false, 1500)
+    };
+    let (server, rest) = servers(&feed).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rotated = dir.path().join("rotated");
+    let rotated_out = rotated.join("depth.ndjson");
+    let symbols = ["BTCUSDT", "ETHUSDT"];
+    let mut args = vec!["record", "--channel", "depth"];
+    args.extend(symbols);
+    args.extend([
+        "--endpoint",
+        server.url(),
+        "--rest-endpoint",
+        rest.url(),
+        // The single file: stdout (`--rotate` applies to every file output).
+        "--out",
+        "-",
+        "--out",
+        rotated_out.to_str().unwrap(),
+        "--rotate",
+        "150KB",
+        // Stops before the feed ends (2 x 1500 events, some withheld).
+        "--limit",
+        "2400",
+    ]);
+    let done = util::run(&args).await;
+    done.assert_no_panic();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    server.shutdown().await.unwrap();
+    rest.shutdown().await;
+
+    let whole = done.stdout.clone();
+    let mut whole_books = Rebuilder::new();
+    whole_books
+        .apply_text(&whole)
+        .expect("the single file rebuilds");
+    let names: Vec<_> = std::fs::read_dir(&rotated)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(names.len() >= 4, "a few files: {names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.to_str().unwrap().ends_with(".partial")),
+        "every file finished: {names:?}"
+    );
+    let (mut compared, mut carried, mut last) = (0, 0, None);
+    for name in &names {
+        let text = std::fs::read_to_string(name).unwrap();
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            first["is_snapshot"], true,
+            "{name:?} starts with a snapshot"
+        );
+        carried += text.matches("\"synthetic\":true").count();
+        let mut books = Rebuilder::new();
+        books
+            .apply_text(&text)
+            .unwrap_or_else(|e| panic!("{name:?} does not rebuild on its own: {e}"));
+        for symbol in symbols {
+            let rebuilt = books.get("binance", symbol).expect("every file has both");
+            let what = name.file_name().unwrap().to_str().unwrap();
+            compared += u64::from(assert_is_servers_book(&feed, symbol, rebuilt, what));
+        }
+        // The file with the run's last row.
+        let last_recv = |t: &str| -> u64 {
+            let v: Value = serde_json::from_str(t.lines().last().unwrap()).unwrap();
+            v["recv_ns"].as_u64().unwrap()
+        };
+        if last.as_ref().is_none_or(|(ns, _)| last_recv(&text) > *ns) {
+            last = Some((last_recv(&text), books));
+        }
+    }
+    assert!(
+        compared as usize >= names.len(),
+        "{compared} books compared"
+    );
+    assert!(carried >= names.len(), "{carried} synthetic snapshots");
+    let (_, last) = last.unwrap();
+    for symbol in symbols {
+        let (a, b) = (
+            last.get("binance", symbol).unwrap(),
+            whole_books.get("binance", symbol).unwrap(),
+        );
+        assert_eq!(a.update_id, b.update_id, "{symbol}");
+        assert!(
+            a.book == b.book,
+            "{symbol}: the last file ends on the single file's book"
+        );
+    }
+    // The single stream has venue snapshots only.
+    assert!(!whole.contains("\"synthetic\""));
 }
 
 /// `depth` and `book` as CSV: the columns the issue gives, one line per level change.
@@ -554,17 +709,6 @@ async fn bad_book_flags_are_refused() {
     for (args, want) in [
         (
             vec![
-                "record",
-                "BTCUSDT",
-                "--channel",
-                "depth",
-                "--out",
-                "x.parquet",
-            ],
-            "Parquet",
-        ),
-        (
-            vec![
                 "stream",
                 "BTCUSDT",
                 "--channel",
@@ -604,5 +748,121 @@ async fn bad_book_flags_are_refused() {
         assert_eq!(done.code, Some(2), "{args:?}: {}", done.stderr);
         assert!(done.stderr.contains(want), "{args:?}: {}", done.stderr);
         assert_eq!(done.stderr.trim().lines().count(), 1, "{}", done.stderr);
+    }
+}
+
+/// Issue 10's first test, end to end: the replay server serves Binance's captured
+/// diff-depth events and answers the snapshot request with the captured REST snapshot.
+/// The `depth` file starts with that snapshot, drops the events it already holds (spot:
+/// events 1-2; USD-M: 1-4), applies event 3 (event 5) first, and rebuilds the book that
+/// applying the diffs by hand gives (the numbers of `book::sync`'s fixture tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorded_fixtures_sync_as_documented_through_the_binary() {
+    struct Case {
+        venue: &'static str,
+        events: &'static str,
+        snapshot: &'static str,
+        snapshot_id: u64,
+        first_applied: (u64, u64),
+        applied: usize,
+        best: [&'static str; 4],
+        levels: (usize, usize),
+    }
+    let cases = [
+        Case {
+            venue: "binance",
+            events: "depth.jsonl",
+            snapshot: "depth_snapshot.jsonl",
+            snapshot_id: 50093239218,
+            first_applied: (50093239208, 50093239224),
+            applied: 38,
+            best: [
+                "61824.00000000",
+                "4.34580000",
+                "61824.01000000",
+                "0.03557000",
+            ],
+            levels: (1007, 1073),
+        },
+        Case {
+            venue: "binance-futures",
+            events: "futures_usdm_depth.jsonl",
+            snapshot: "futures_usdm_depth_snapshot.jsonl",
+            snapshot_id: 5123107852948,
+            first_applied: (5123107850310, 5123107853551),
+            applied: 26,
+            best: ["61800.00", "14.476", "61800.10", "4.066"],
+            levels: (1083, 1059),
+        },
+    ];
+    for case in cases {
+        let server = util::start_replay(util::replay_config(&[case.events])).await;
+        let body = util::fixture_lines(case.snapshot).remove(0);
+        let markets = DepthMarkets::recorded(
+            case.venue == "binance-futures",
+            [("BTCUSDT".to_owned(), body)],
+        );
+        let rest = RestServer::bind("127.0.0.1:0".parse().unwrap(), Arc::new(markets))
+            .await
+            .unwrap()
+            .spawn();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("depth.ndjson");
+        let rows = (case.applied + 1).to_string();
+        let done = util::run(&[
+            "record",
+            "BTCUSDT",
+            "--venue",
+            case.venue,
+            "--channel",
+            "depth",
+            "--endpoint",
+            server.url(),
+            "--rest-endpoint",
+            rest.url(),
+            "--out",
+            out.to_str().unwrap(),
+            "--limit",
+            &rows,
+        ])
+        .await;
+        done.assert_no_panic();
+        assert_eq!(done.code, Some(0), "{}: {}", case.venue, done.stderr);
+        server.shutdown().await.unwrap();
+        rest.shutdown().await;
+        let text = std::fs::read_to_string(&out).unwrap();
+        let rows = util::parse_ndjson(&text);
+        assert_eq!(rows.len(), case.applied + 1, "{}", case.venue);
+        assert_eq!(rows[0]["is_snapshot"], true);
+        assert_eq!(rows[0]["update_id"], case.snapshot_id);
+        assert_eq!(
+            (
+                rows[1]["first_update_id"].as_u64(),
+                rows[1]["update_id"].as_u64()
+            ),
+            (Some(case.first_applied.0), Some(case.first_applied.1)),
+            "{}: the first applied event",
+            case.venue
+        );
+        assert!(rows[1..].iter().all(|r| r["is_snapshot"] == false));
+        let mut rebuilder = Rebuilder::new();
+        rebuilder.apply_text(&text).unwrap();
+        let book = &rebuilder.get(case.venue, "BTCUSDT").unwrap().book;
+        let (bid, ask) = (book.bids().next().unwrap(), book.asks().next().unwrap());
+        assert_eq!(
+            [bid.price, bid.qty, ask.price, ask.qty].map(|d| d.to_string()),
+            case.best,
+            "{}",
+            case.venue
+        );
+        assert_eq!(
+            (
+                book.len(foxtrot::book::Side::Bid),
+                book.len(foxtrot::book::Side::Ask)
+            ),
+            case.levels,
+            "{}",
+            case.venue
+        );
     }
 }

@@ -75,6 +75,10 @@ pub struct DepthRow {
     pub exchange_ns: u64,
     /// The whole book, replacing what came before.
     pub is_snapshot: bool,
+    /// A snapshot foxtrot wrote itself at the start of a rotated file: the book as the
+    /// previous file's rows left it, not a venue message (NDJSON `"synthetic":true` after
+    /// `is_snapshot`; the key is absent on every other row).
+    pub synthetic: bool,
     /// The event's first update id (Binance `U`); none on a snapshot.
     pub first_update_id: Option<u64>,
     /// The last update the row includes (Binance `u` or `lastUpdateId`, Bybit `u`, OKX
@@ -118,6 +122,7 @@ impl DepthRow {
         DepthRow {
             exchange_ns: event.exchange_ns,
             is_snapshot: false,
+            synthetic: false,
             first_update_id: Some(event.first_id),
             update_id: event.last_id,
             prev_update_id: event.prev_id,
@@ -131,11 +136,21 @@ impl DepthRow {
         DepthRow {
             exchange_ns,
             is_snapshot: true,
+            synthetic: false,
             first_update_id: None,
             update_id,
             prev_update_id: None,
             bids: book.bids().copied().collect(),
             asks: book.asks().copied().collect(),
+        }
+    }
+
+    /// The synthetic snapshot row that opens a rotated file: `book` as the rows before
+    /// left it, the last of which had `update_id` (see [`DepthRow::synthetic`]).
+    pub fn carried(book: &Book, update_id: u64, exchange_ns: u64) -> DepthRow {
+        DepthRow {
+            synthetic: true,
+            ..DepthRow::snapshot(book, update_id, exchange_ns)
         }
     }
 
@@ -145,7 +160,9 @@ impl DepthRow {
         let mut num = itoa::Buffer::new();
         out.extend_from_slice(b",\"exchange_ns\":");
         out.extend_from_slice(num.format(self.exchange_ns).as_bytes());
-        out.extend_from_slice(if self.is_snapshot {
+        out.extend_from_slice(if self.synthetic {
+            b",\"is_snapshot\":true,\"synthetic\":true,\"first_update_id\":"
+        } else if self.is_snapshot {
             b",\"is_snapshot\":true,\"first_update_id\":"
         } else {
             b",\"is_snapshot\":false,\"first_update_id\":"
@@ -327,6 +344,7 @@ mod tests {
         DepthRow {
             exchange_ns: 1_723_161_255_208_000_000,
             is_snapshot: false,
+            synthetic: false,
             first_update_id: Some(50093239208),
             update_id: 50093239224,
             prev_update_id: None,
@@ -357,6 +375,18 @@ mod tests {
         futures.write_ndjson(&mut out);
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains(r#""is_snapshot":true,"first_update_id":null,"update_id":50093239224,"prev_update_id":7,"#), "{text}");
+        // A carried snapshot says it is one; CSV has no column for it.
+        let mut book = Book::new();
+        book.apply(Side::Bid, &Change::parse("100", "1").unwrap());
+        let mut out = Vec::new();
+        DepthRow::carried(&book, 9, 1).write_ndjson(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#","exchange_ns":1,"is_snapshot":true,"synthetic":true,"first_update_id":null,"update_id":9,"bids":[["100","1"]],"asks":[]"#
+        );
+        let mut out = Vec::new();
+        DepthRow::carried(&book, 9, 1).write_csv(b"p,", &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "p,1,true,,9,,bid,100,1\n");
     }
 
     #[test]

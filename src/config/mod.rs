@@ -259,7 +259,6 @@ impl Config {
         config.more_outputs = more_outputs;
         let in_file = &file.output;
         config.raw = args.raw.clone().or_else(|| in_file.raw.clone());
-        config.check_book_outputs()?;
         let typed = &args.files;
         let defaults = crate::sink::files::FileSettings::default();
         config.files = crate::sink::files::FileSettings {
@@ -279,32 +278,6 @@ impl Config {
             parquet_decimal: typed.parquet_decimal || in_file.parquet_decimal == Some(true),
         };
         Ok(config)
-    }
-
-    /// Refuses outputs that cannot hold order-book rows (Parquet has one schema a channel,
-    /// and none for `depth`/`book` yet).
-    fn check_book_outputs(&self) -> Result<(), ConfigError> {
-        if !self
-            .channels
-            .iter()
-            .any(|c| matches!(c, Channel::Depth | Channel::Book))
-        {
-            return Ok(());
-        }
-        for output in std::iter::once(&self.output).chain(&self.more_outputs) {
-            if let Output::File {
-                path,
-                format: Format::Parquet,
-                ..
-            } = output
-            {
-                return Err(ConfigError::Book(format!(
-                    "--out {}: Parquet files do not take depth or book rows yet: record them to .ndjson or .csv",
-                    path.display()
-                )));
-            }
-        }
-        Ok(())
     }
 
     /// The plan of `foxtrot convert`: its outputs and file policies, with `channels` (from

@@ -6,7 +6,8 @@
 //! turns what that yields into `depth` rows, `book` rows and gap records, sent like ticks.
 //! Only frames that carry order-book messages come here: the hot path of the other
 //! channels never does. A re-sync writes one gap record per stream of the symbol
-//! (`depth`, `book`), reason `sequence` (or `checksum`, `buffer_overflow`).
+//! (`depth`, `book`), reason `sequence` (or `checksum`, `buffer_overflow`), and is
+//! counted once for the venue and once on each of those streams ([`Stats::book_resynced`]).
 
 use std::sync::Mutex;
 
@@ -242,6 +243,7 @@ impl Books {
                         Outcome::Applied => DepthRow {
                             exchange_ns: update.exchange_ns,
                             is_snapshot: false,
+                            synthetic: false,
                             first_update_id: update.first_update_id,
                             update_id: update.last_update_id,
                             prev_update_id: update.prev_update_id,
@@ -298,6 +300,11 @@ impl Connection {
             }
             let (channel, data) = match output {
                 FeedOutput::Gap(reason) => {
+                    let counted = [Channel::Depth, Channel::Book]
+                        .map(|c| self.slot(&symbol, c).and_then(|seen| seen.counted_at));
+                    self.shared
+                        .stats
+                        .book_resynced(self.exchange.venue(), &counted);
                     for channel in [Channel::Depth, Channel::Book] {
                         if self.slot(&symbol, channel).is_none() {
                             continue;

@@ -74,6 +74,9 @@ pub struct Behavior {
     /// out at their receive times' distances, divided by X, from the first one sent. `None`
     /// (or a library without receive times) sends as `rate` says.
     pub speed_milli: Option<u64>,
+    /// One update of an OKX or Bybit order-book stream goes wrong on the wire, once per
+    /// connection (see `dialect::books`).
+    pub book_fault: Option<super::dialect::books::BookFault>,
 }
 
 impl Default for Behavior {
@@ -97,6 +100,7 @@ impl Default for Behavior {
             idle_limit: None,
             clock_shift_ms: None,
             speed_milli: None,
+            book_fault: None,
         }
     }
 }

@@ -159,6 +159,9 @@ pub struct DepthMarkets {
     pub(crate) refused: Mutex<u64>,
     /// Snapshot requests answered so far, over all symbols (for `RestFaults::delay_first`).
     pub(crate) answered: Mutex<u64>,
+    /// Recorded REST snapshot bodies by symbol, answered instead of generated ones (the
+    /// captured fixtures, served beside their recorded diff-depth events).
+    recorded: HashMap<String, String>,
 }
 
 /// Two handles are equal when they are the same markets (a `Behavior` is compared).
@@ -178,7 +181,26 @@ impl DepthMarkets {
             markets: Mutex::new(HashMap::new()),
             refused: Mutex::new(0),
             answered: Mutex::new(0),
+            recorded: HashMap::new(),
         }
+    }
+
+    /// Markets whose snapshot endpoint answers each symbol of `bodies` with its recorded
+    /// body, as captured (whatever the `limit`), for the recorded diff-depth events a
+    /// library serves; spot's path, or USD-M's when `futures`. Weight and 429s as always.
+    pub fn recorded(futures: bool, bodies: impl IntoIterator<Item = (String, String)>) -> Self {
+        DepthMarkets {
+            recorded: bodies.into_iter().collect(),
+            ..DepthMarkets::new(DepthFeed {
+                futures,
+                ..DepthFeed::default()
+            })
+        }
+    }
+
+    /// The recorded snapshot body of `symbol`, if these markets serve recordings.
+    pub(crate) fn recorded_snapshot(&self, symbol: &str) -> Option<&str> {
+        self.recorded.get(symbol).map(String::as_str)
     }
 
     /// What is generated.

@@ -45,6 +45,21 @@ pub enum LoadError {
         /// What is wrong.
         source: crate::raw::format::ParseError,
     },
+    /// A row of a recording (`record --out`) that replay cannot turn back into a message.
+    #[error(
+        "{}:{line}: replay cannot serve {exchange} {channel} rows from an NDJSON or CSV recording (only Binance spot and USD-M trade, aggTrade, bookTicker and ticker rows); record with --raw and replay the raw capture, which serves every venue's frames as received",
+        path.display()
+    )]
+    Unservable {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number (of the CSV record).
+        line: usize,
+        /// The row's venue.
+        exchange: String,
+        /// The row's channel.
+        channel: String,
+    },
     /// A CSV recording that does not parse.
     #[error("{}: {source}", path.display())]
     Csv {
@@ -116,8 +131,10 @@ impl Library {
             if first.is_some_and(crate::raw::format::is_record) {
                 library.extend_raw(path, text.lines())?;
             } else if first.is_some_and(super::rows::is_ndjson_row) {
-                for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    library.push_row(super::rows::ndjson_row(line));
+                for (i, line) in text.lines().enumerate() {
+                    if !line.trim().is_empty() {
+                        library.push_row(path, i + 1, super::rows::ndjson_row(line))?;
+                    }
                 }
             } else if first.is_some_and(super::rows::is_csv_header) {
                 library.extend_csv(path, &text)?;
@@ -128,11 +145,26 @@ impl Library {
         Ok(library)
     }
 
-    /// Adds the Binance message a recorded row came from, or counts it skipped.
-    fn push_row(&mut self, row: Option<super::rows::Row>) {
+    /// Adds the Binance message a recorded row came from, or counts it skipped (a gap
+    /// record, a row missing a field); refuses a row of a venue or channel replay cannot
+    /// serve from rows.
+    fn push_row(
+        &mut self,
+        path: &Path,
+        line: usize,
+        row: Option<super::rows::Row>,
+    ) -> Result<(), LoadError> {
+        if let Some((exchange, channel)) = row.as_ref().and_then(super::rows::unservable) {
+            return Err(LoadError::Unservable {
+                path: path.to_path_buf(),
+                line,
+                exchange,
+                channel,
+            });
+        }
         let Some((frame, recv_ns)) = row.as_ref().and_then(super::rows::message) else {
             self.skipped += 1;
-            return;
+            return Ok(());
         };
         match classify(&frame) {
             Ok(Some((name, payload))) => {
@@ -141,6 +173,7 @@ impl Library {
             }
             _ => self.skipped += 1,
         }
+        Ok(())
     }
 
     /// Adds the rows of foxtrot's CSV output (header first).
@@ -163,7 +196,8 @@ impl Library {
                 .zip(record.iter())
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
-            self.push_row(Some(row));
+            let line = record.position().map_or(0, |p| p.line() as usize);
+            self.push_row(path, line, Some(row))?;
         }
         Ok(())
     }

@@ -41,6 +41,7 @@ use tracing::{info, warn};
 pub use behavior::{Behavior, DEFAULT_PING_INTERVAL};
 pub use book_gen::{BookGenerator, GenConfig, GenEvent};
 pub use depth::{DepthFeed, DepthMarkets, RestFaults};
+pub use dialect::books::BookFault;
 pub use dialect::okx::IDLE_LIMIT as OKX_IDLE_LIMIT;
 pub use fault::{
     DEFAULT_OVERSIZED_BYTES, Injection, InjectionKind, ParseFaultError, Refusal, RefusalStatus,
@@ -105,6 +106,7 @@ impl ReplayConfig {
                 depth: depth_of(args),
                 idle_limit: None,
                 speed_milli: args.speed.map(|x| (x * 1000.0).round() as u64),
+                book_fault: None,
             },
         })
     }

@@ -7,7 +7,8 @@
 //! 1000, default 500), request weight by limit counted per minute against the venue's
 //! budget and reported in `x-mbx-used-weight-1m`, and 429 with `Retry-After` past it.
 //! Faults from [`RestFaults`](super::depth::RestFaults): late answers, forced 429s and
-//! stale `lastUpdateId`s. Each connection is a tracked task that ends with the server.
+//! stale `lastUpdateId`s. Markets made with `DepthMarkets::recorded` answer captured
+//! snapshot bodies instead (the fixtures' sync, end to end). Each connection is a tracked task that ends with the server.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -314,7 +315,9 @@ async fn respond(
         return response;
     }
     let mut body = String::with_capacity(64 * query.limit + 128);
-    {
+    if let Some(recorded) = markets.recorded_snapshot(&query.symbol) {
+        body.push_str(recorded);
+    } else {
         let market = markets.market(&query.symbol);
         let mut state = market.advance(feed);
         state.snapshot_requests += 1;

@@ -3,8 +3,11 @@
 //!
 //! A row holds every field the Binance decoders read, so the message rebuilt from it
 //! decodes to the same row: the decimal text as recorded, ids, times in the unit recorded
-//! (a spot recording's are microseconds, which the server leaves alone). Rows of other
-//! venues and channels (and gap records) have no Binance message and are skipped.
+//! (a spot recording's are microseconds, which the server leaves alone). Gap records are
+//! skipped. Rows of other venues and channels are refused ([`unservable`]): a Bybit or OKX
+//! row does not hold what their messages carry (OKX's checksums, Bybit's trade direction
+//! and sequence), and `depth`/`book` rows are the rebuilt book, not the venue's events;
+//! a raw capture (`record --raw`) is what replays those.
 
 use std::collections::HashMap;
 
@@ -40,6 +43,19 @@ pub(crate) fn ndjson_row(line: &str) -> Option<Row> {
             })
             .collect(),
     )
+}
+
+/// The venue and channel of a row that has no Binance message to rebuild: not Binance
+/// spot or USD-M, or not `trade`, `aggTrade`, `bookTicker` or `ticker`.
+pub(crate) fn unservable(row: &Row) -> Option<(String, String)> {
+    let exchange = row.get("exchange")?;
+    let channel = row.get("channel")?;
+    let servable = matches!(exchange.as_str(), "binance" | "binance-futures")
+        && matches!(
+            channel.as_str(),
+            "trade" | "aggTrade" | "bookTicker" | "ticker"
+        );
+    (!servable).then(|| (exchange.clone(), channel.clone()))
 }
 
 /// The Binance message a row came from, and its receive time; `None` for a row of another
@@ -177,9 +193,14 @@ mod tests {
     }
 
     #[test]
-    fn gap_records_and_other_venues_are_skipped() {
+    fn gap_records_are_skipped_and_other_venues_and_channels_refused() {
         assert!(ndjson_row(r#"{"type":"gap","exchange":"binance"}"#).is_none());
         let okx = ndjson_row(&ROWS[0].replace("\"binance\"", "\"okx\"")).unwrap();
-        assert!(message(&okx).is_none());
+        assert_eq!(unservable(&okx), Some(("okx".into(), "trade".into())));
+        let depth = ndjson_row(&ROWS[0].replace("\"trade\"", "\"depth\"")).unwrap();
+        assert_eq!(unservable(&depth), Some(("binance".into(), "depth".into())));
+        for line in ROWS {
+            assert_eq!(unservable(&ndjson_row(line).unwrap()), None, "{line}");
+        }
     }
 }

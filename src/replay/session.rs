@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::behavior::{Behavior, MAX_BATCH, Pacer, Step};
+use super::dialect::books::Spoiled;
 use super::endpoint::{self, Dialect, Endpoint, Framing};
 use super::fault::{self, InjectionKind};
 use super::library::{Library, frame_combined};
@@ -264,6 +265,8 @@ struct Session {
     idle_limit: Option<Duration>,
     /// `--speed`: when the first message went out and its receive time.
     timeline: Option<(Instant, u64)>,
+    /// Updates of `behavior.book_fault`'s stream sent so far.
+    fault_count: super::dialect::books::FaultCount,
 }
 
 impl Session {
@@ -305,6 +308,7 @@ impl Session {
             idle_due: idle_limit.map(|limit| now + limit),
             idle_limit,
             timeline: None,
+            fault_count: Default::default(),
             behavior,
         };
         if session.behavior.live
@@ -433,12 +437,28 @@ impl Session {
                     if answer.changed {
                         self.reselect();
                     }
-                    for reply in answer.replies {
+                    // A book subscription starts with the book as it stands (see `books`).
+                    let snapshots: Vec<String> = answer
+                        .subscribed
+                        .iter()
+                        .filter_map(|name| {
+                            let stream = self.library.streams().iter().position(|s| s == name)?;
+                            super::dialect::books::fresh_snapshot(
+                                &self.library,
+                                stream,
+                                self.cursor,
+                            )
+                        })
+                        .collect();
+                    let data = snapshots.len() as u64;
+                    for reply in answer.replies.into_iter().chain(snapshots) {
                         if let Err(e) = self.sink.feed(Message::text(reply)).await {
                             debug!(error = %e, "write failed");
                             return Flow::Gone;
                         }
                     }
+                    self.sent += data;
+                    self.stats.sent(data);
                     return Flow::Continue;
                 }
                 let reply = self.answer(text.as_str());
@@ -587,17 +607,26 @@ impl Session {
                 continue;
             };
             self.unmatched = 0;
-            let text = match self.framing {
-                Framing::Raw => message.raw.clone(),
-                Framing::Combined => {
-                    let requested = &self.subscriptions.names()[subscription];
-                    // Binance names the stream as the client asked for it.
-                    if *requested == library.streams()[message.stream] {
-                        message.combined.clone()
-                    } else {
-                        frame_combined(requested, message.raw.as_str()).0
+            let spoiled = self.fault_count.spoil(
+                self.behavior.book_fault.as_ref(),
+                &library,
+                self.cursor - 1,
+            );
+            let text = match (spoiled, self.framing) {
+                (Spoiled::Withheld, _) => continue,
+                (Spoiled::Text(text), _) => Utf8Bytes::from(text),
+                (Spoiled::Unchanged, framing) => match framing {
+                    Framing::Raw => message.raw.clone(),
+                    Framing::Combined => {
+                        let requested = &self.subscriptions.names()[subscription];
+                        // Binance names the stream as the client asked for it.
+                        if *requested == library.streams()[message.stream] {
+                            message.combined.clone()
+                        } else {
+                            frame_combined(requested, message.raw.as_str()).0
+                        }
                     }
-                }
+                },
             };
             let text = match (self.micros, self.behavior.clock_shift_ms) {
                 (false, None) => text,

@@ -43,6 +43,10 @@ struct Record<'a> {
     reconnects: u64,
     stalls: u64,
     gaps: u64,
+    /// Order-book re-syncs of every venue (each also wrote gap records).
+    resyncs: u64,
+    /// Order-book re-syncs per venue that keeps books, keyed by exchange.
+    resyncs_by_exchange: std::collections::BTreeMap<&'static str, u64>,
     bytes_written: u64,
     /// Errors of a broker output (`--out kafka://`, `nats://`).
     broker_errors: u64,
@@ -66,6 +70,8 @@ struct StreamRecord<'a> {
     received: u64,
     rate: f64,
     last_age_s: f64,
+    /// Order-book re-syncs of the stream's symbol (0 but for `depth` and `book`).
+    resyncs: u64,
 }
 
 impl StatsJson {
@@ -157,6 +163,12 @@ fn record<'a>(sample: &'a Sample, previous: &Sample, last: bool) -> Record<'a> {
         reconnects: t.reconnects,
         stalls: t.stalls,
         gaps: t.gaps,
+        resyncs: t.resyncs,
+        resyncs_by_exchange: sample
+            .resyncs
+            .iter()
+            .map(|(venue, n)| (venue.name(), *n))
+            .collect(),
         bytes_written: t.bytes_written,
         broker_errors: t.broker_errors,
         broker_inflight: t.broker_inflight,
@@ -178,6 +190,7 @@ fn record<'a>(sample: &'a Sample, previous: &Sample, last: bool) -> Record<'a> {
                 received: s.received,
                 rate: round3(sample.stream_rate(previous, i)),
                 last_age_s: round3(sample.age(s.last_recv_ns).as_secs_f64()),
+                resyncs: s.resyncs,
             })
             .collect(),
     }
@@ -239,6 +252,8 @@ mod tests {
             "reconnects",
             "stalls",
             "gaps",
+            "resyncs",
+            "resyncs_by_exchange",
             "bytes_written",
             "broker_errors",
             "broker_inflight",

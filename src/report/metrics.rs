@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 use tracing::debug;
 
 use super::{Ending, Monitor, ReportError};
+use crate::tick::Channel;
 
 /// The content type of the OpenMetrics text format.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -257,6 +258,35 @@ impl Collector for RunCollector {
             let seconds = sample.age(s.last_recv_ns).as_secs_f64();
             ConstGauge::new(seconds).encode(age.encode_family(&labels)?)?;
         }
+        if sample.keeps_books() {
+            let mut resyncs = encoder.encode_descriptor(
+                "foxtrot_book_resyncs",
+                "Order books built again after a break (sequence, checksum, buffer overflow), per exchange",
+                None,
+                prometheus_client::metrics::MetricType::Counter,
+            )?;
+            for (venue, count) in &sample.resyncs {
+                let labels = [("exchange", venue.name())];
+                ConstCounter::new(*count).encode(resyncs.encode_family(&labels)?)?;
+            }
+            let mut per_stream = encoder.encode_descriptor(
+                "foxtrot_book_stream_resyncs",
+                "Order-book re-syncs of the stream's symbol, per depth and book stream",
+                None,
+                prometheus_client::metrics::MetricType::Counter,
+            )?;
+            for s in &sample.streams {
+                if !matches!(s.id.channel, Channel::Depth | Channel::Book) {
+                    continue;
+                }
+                let labels = [
+                    ("exchange", s.id.venue.name()),
+                    ("symbol", s.id.symbol.as_str()),
+                    ("channel", s.id.channel.as_str()),
+                ];
+                ConstCounter::new(s.resyncs).encode(per_stream.encode_family(&labels)?)?;
+            }
+        }
         let mut skew = encoder.encode_descriptor(
             "foxtrot_clock_offset",
             "Local clock minus the exchange's, estimated from event times (network delay included)",
@@ -278,6 +308,35 @@ mod tests {
     use crate::stats::Stats;
     use crate::tick::{Channel, Symbol};
 
+    /// What a scrape of a run with `stats` (a channel of 16) answers.
+    fn exposition(stats: Arc<Stats>) -> String {
+        let monitor = Arc::new(Monitor::new(stats, 16, std::time::Instant::now()));
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(RunCollector(monitor)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        text
+    }
+
+    #[test]
+    fn book_resyncs_have_a_series_per_exchange_and_book_stream() {
+        let depth = StreamId::new(
+            crate::exchange::Venue::Binance,
+            Symbol::parse("ETHUSDT").unwrap(),
+            Channel::Depth,
+        );
+        let stats = Arc::new(Stats::new(std::slice::from_ref(&depth)));
+        stats.book_resynced(crate::exchange::Venue::Binance, &[stats.position(&depth)]);
+        let text = exposition(stats);
+        for line in [
+            "# TYPE foxtrot_book_resyncs counter",
+            "foxtrot_book_resyncs_total{exchange=\"binance\"} 1",
+            "foxtrot_book_stream_resyncs_total{exchange=\"binance\",symbol=\"ETHUSDT\",channel=\"depth\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
+    }
+
     #[test]
     fn exposition_has_typed_families_with_stream_labels() {
         let stats = Arc::new(Stats::new(&[StreamId::new(
@@ -289,11 +348,7 @@ mod tests {
         stats
             .skew
             .publish(crate::exchange::Venue::Binance, 12_000_000, 1);
-        let monitor = Arc::new(Monitor::new(stats, 16, std::time::Instant::now()));
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(RunCollector(monitor)));
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        let text = exposition(stats);
         for line in [
             "# TYPE foxtrot_ticks_written counter",
             "foxtrot_ticks_written_total 1",
@@ -310,5 +365,6 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
         }
+        assert!(!text.contains("resyncs"), "no books, no re-sync series");
     }
 }

@@ -69,6 +69,8 @@ pub struct Sample {
     pub totals: Snapshot,
     /// Our clock minus each venue's, in seconds, for venues whose ticks carry event times.
     pub clock_offsets: Vec<(crate::exchange::Venue, f64)>,
+    /// Order-book re-syncs per venue that keeps books (see [`Stats::resyncs`]).
+    pub resyncs: Vec<(crate::exchange::Venue, u64)>,
     /// The channel's capacity in ticks.
     pub capacity: u64,
     /// Per stream, in the order of the plan.
@@ -86,6 +88,8 @@ pub struct StreamSample {
     pub received: u64,
     /// Receive time of its latest tick, if any came.
     pub last_recv_ns: Option<u64>,
+    /// Order-book re-syncs of its symbol (`depth` and `book` streams).
+    pub resyncs: u64,
 }
 
 impl Monitor {
@@ -107,6 +111,7 @@ impl Monitor {
             elapsed: at.duration_since(self.started),
             totals: self.stats.snapshot(),
             clock_offsets: self.stats.skew.estimates_s(),
+            resyncs: self.stats.resyncs(),
             capacity: self.capacity,
             streams: self
                 .stats
@@ -115,6 +120,7 @@ impl Monitor {
                     id: s.id.clone(),
                     received: s.received,
                     last_recv_ns: s.last_recv_ns,
+                    resyncs: s.resyncs,
                 })
                 .collect(),
             connecting: self.stats.dialing.status(),
@@ -127,6 +133,11 @@ impl Sample {
     /// output and not yet handed to the OS. At the end of a run this is what was lost.
     pub fn queued(&self) -> u64 {
         self.totals.lost
+    }
+
+    /// The run keeps order books (it has `depth` or `book` streams): re-syncs are shown.
+    pub fn keeps_books(&self) -> bool {
+        !self.resyncs.is_empty()
     }
 
     /// Receive time of the latest tick of any stream.

@@ -187,6 +187,9 @@ fn totals_line(now: &Sample, earlier: &Sample, stopping: bool) -> String {
         HumanCount(t.dropped),
         t.gaps,
     ));
+    if now.keeps_books() {
+        line.push_str(&format!(" · resyncs {}", t.resyncs));
+    }
     if t.stalls > 0 {
         line.push_str(&format!(" · stalls {}", t.stalls));
     }
@@ -206,13 +209,17 @@ fn totals_line(now: &Sample, earlier: &Sample, stopping: bool) -> String {
 /// A line per stream: its rate, count and age.
 fn stream_line(now: &Sample, earlier: &Sample, i: usize) -> String {
     let stream = &now.streams[i];
-    format!(
+    let mut line = format!(
         "{:<24} {:>8}/s · received {} · last {} ago",
         stream_name(&stream.id),
         rate_text(now.stream_rate(earlier, i)),
         HumanCount(stream.received),
         age_text(now.age(stream.last_recv_ns)),
-    )
+    );
+    if stream.resyncs > 0 {
+        line.push_str(&format!(" · resyncs {}", stream.resyncs));
+    }
+    line
 }
 
 fn rate_text(rate: f64) -> String {
@@ -281,6 +288,7 @@ mod tests {
             assert!(line.contains(needle), "{needle:?} not in {line:?}");
         }
         assert!(!line.contains("stalls"));
+        assert!(!line.contains("resyncs"), "no books, no re-syncs shown");
         assert!(!line.contains("broker"), "{line}");
         // A broker output's unacknowledged records and errors, once there are any.
         stats
@@ -309,6 +317,28 @@ mod tests {
         let sample = many.sample();
         assert!(totals_line(&sample, &sample, false).starts_with("3 streams · "));
         assert!(stream_line(&sample, &sample, 1).starts_with("B@trade "));
+    }
+
+    #[test]
+    fn book_resyncs_show_on_the_totals_and_their_stream() {
+        let ids: Vec<StreamId> = [Channel::Depth, Channel::Trade]
+            .map(|channel| {
+                StreamId::new(
+                    crate::exchange::Venue::Binance,
+                    Symbol::parse("ETHUSDT").unwrap(),
+                    channel,
+                )
+            })
+            .into();
+        let stats = Arc::new(Stats::new(&ids));
+        let monitor = Monitor::new(stats.clone(), 100, std::time::Instant::now());
+        let before = monitor.sample();
+        assert!(totals_line(&before, &before, false).ends_with("gaps 0 · resyncs 0"));
+        stats.book_resynced(crate::exchange::Venue::Binance, &[stats.position(&ids[0])]);
+        let now = monitor.sample();
+        assert!(totals_line(&now, &before, false).contains("resyncs 1"));
+        assert!(stream_line(&now, &before, 0).ends_with(" · resyncs 1"));
+        assert!(!stream_line(&now, &before, 1).contains("resyncs"));
     }
 
     #[test]

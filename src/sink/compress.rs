@@ -14,9 +14,16 @@ use std::time::{Duration, Instant};
 
 use super::output::named;
 
-/// Input bytes per zstd job on the compression thread: the most it holds besides the
-/// window (zstd's minimum is 512 KiB).
-const ZSTD_JOB_BYTES: u32 = 1 << 20;
+/// Input bytes per zstd job on the compression thread (zstd's minimum). With no overlap
+/// between jobs ([`ZSTD_NO_OVERLAP`]) zstd's input buffer holds three jobs (1.5 MiB), its
+/// output buffers about a job each: peak RSS 23 MiB instead of 25 MiB with 1 MiB jobs
+/// and the default overlap, at the same rate and (on the flood's rows) the same size.
+const ZSTD_JOB_BYTES: u32 = 512 << 10;
+
+/// zstd's `overlapLog` 1: each job starts without the previous job's tail as its window,
+/// so no prefix is kept (a job is 512 KiB of NDJSON, thousands of similar lines: the
+/// window loses little).
+const ZSTD_NO_OVERLAP: u32 = 1;
 
 /// The default of `--zstd-level`.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
@@ -123,9 +130,14 @@ impl Writer {
                 // (issue 12: compression never slows the sink by its whole cost).
                 encoder.multithread(1).map_err(|e| named(path, e))?;
                 // Small jobs bound the buffered input (zstd's default job is 4 windows).
-                encoder
-                    .set_parameter(zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_BYTES))
-                    .map_err(|e| named(path, e))?;
+                for parameter in [
+                    zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_BYTES),
+                    zstd::zstd_safe::CParameter::OverlapSizeLog(ZSTD_NO_OVERLAP),
+                ] {
+                    encoder
+                        .set_parameter(parameter)
+                        .map_err(|e| named(path, e))?;
+                }
                 Inner::Zstd(encoder)
             }
         };

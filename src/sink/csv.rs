@@ -540,6 +540,7 @@ mod tests {
         let depth = DepthRow {
             exchange_ns: 8,
             is_snapshot: false,
+            synthetic: false,
             first_update_id: Some(5),
             update_id: 6,
             prev_update_id: Some(4),

@@ -6,7 +6,8 @@
 //! (the template's `{exchange}`/`{symbol}`/`{channel}` values) with its buffer of whole
 //! lines and its open file; time and size decide when a slot's file is finished and the
 //! next one begins. A plain `--out FILE` without a template, rotation or compression is not
-//! this module's: `output` writes it in place.
+//! this module's: `output` writes it in place. A rotating output opens each next file with
+//! a snapshot of every `depth` book it carries ([`carry`]), so every file rebuilds alone.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
@@ -100,9 +101,9 @@ struct SlotKey(
 pub enum Form {
     /// Whole lines of a line format, through the file's compression.
     Lines(Box<dyn Encode>),
-    /// Parquet with row groups of this many rows, and DECIMAL columns (`--parquet-decimal`).
+    /// Parquet files written as the spec says.
     #[cfg(feature = "parquet")]
-    Parquet(usize, bool),
+    Parquet(super::parquet::ParquetSpec),
 }
 
 /// A file being written, in either form.
@@ -158,6 +159,8 @@ struct Segment {
 
 /// One name prefix's rows.
 struct Slot {
+    /// The `depth` books its files carry over (rotating outputs that got `depth` rows).
+    carried: Option<Box<carry::Carried>>,
     /// The key of its first row, for rendering names.
     key: Key,
     /// Whole lines not yet handed to the file.
@@ -171,6 +174,8 @@ struct Slot {
     /// The file reached the size limit: the next row starts a new one.
     full: bool,
 }
+
+mod carry;
 
 /// Every file of one templated, rotated or compressed output.
 pub struct FileSink {
@@ -309,6 +314,7 @@ impl FileSink {
                 symbol: symbol.clone(),
                 channel,
             },
+            carried: None,
             buf: Vec::new(),
             pending: 0,
             segment: None,
@@ -347,19 +353,22 @@ impl FileSink {
                 Out::Lines(Writer::create(&partial(&done), self.compression)?)
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(rows, decimal) => {
-                Out::Parquet(Box::new(super::parquet::ParquetFile::create(
-                    &partial(&done),
-                    self.slots[i].key.channel,
-                    *rows,
-                    *decimal,
-                )?))
-            }
+            Form::Parquet(spec) => Out::Parquet(Box::new(super::parquet::ParquetFile::create(
+                &partial(&done),
+                self.slots[i].key.channel,
+                spec,
+            )?)),
         };
         self.used.insert(done.clone());
         let slot = &mut self.slots[i];
         let before = slot.buf.len();
-        // The header goes before the rows already buffered for this file (none, as a rule).
+        // The header goes before the rows already buffered for this file (none, as a rule),
+        // and then the books the previous file's rows built.
+        if let (Some(carried), Form::Lines(encoder)) = (&slot.carried, &mut self.form) {
+            for record in carried.opening() {
+                encoder.encode_book(&record, &mut header);
+            }
+        }
         slot.buf.splice(0..0, header.iter().copied());
         self.buffered += slot.buf.len() - before;
         slot.segment = Some(Segment {
@@ -518,7 +527,7 @@ impl Sink for FileSink {
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
         slot.pending += 1;
-        match (&mut self.form, &mut slot.segment) {
+        let pushed = match (&mut self.form, &mut slot.segment) {
             #[cfg(feature = "parquet")]
             (
                 _,
@@ -531,32 +540,43 @@ impl Sink for FileSink {
                 let before = slot.buf.len();
                 encoder.encode(tick, &mut slot.buf);
                 self.buffered += slot.buf.len() - before;
+                Ok(())
             }
             #[cfg(feature = "parquet")]
             (Form::Parquet(..), _) => unreachable!("ready opened the file"),
-        }
-        Ok(())
+        };
+        self.on_error(pushed)
     }
 
     fn book(&mut self, record: &crate::book::row::BookRecord) -> io::Result<()> {
         let i = self.slot_of(record.exchange.name(), &record.symbol, record.channel());
         let ready = self.ready(i, record.recv_ns);
         self.on_error(ready)?;
+        let rotates = self.period_ns.is_some() || self.size_limit.is_some();
         let slot = &mut self.slots[i];
         slot.pending += 1;
-        match &mut self.form {
-            Form::Lines(encoder) => {
+        let pushed = match (&mut self.form, &mut slot.segment) {
+            #[cfg(feature = "parquet")]
+            (
+                _,
+                Some(Segment {
+                    writer: Out::Parquet(file),
+                    ..
+                }),
+            ) => file.push_book(record),
+            (Form::Lines(encoder), _) => {
                 let before = slot.buf.len();
                 encoder.encode_book(record, &mut slot.buf);
                 self.buffered += slot.buf.len() - before;
+                if rotates && record.channel() == crate::tick::Channel::Depth {
+                    slot.carried.get_or_insert_default().on_depth(record);
+                }
                 Ok(())
             }
             #[cfg(feature = "parquet")]
-            Form::Parquet(..) => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "Parquet files do not take depth or book rows",
-            )),
-        }
+            (Form::Parquet(..), _) => unreachable!("ready opened the file"),
+        };
+        self.on_error(pushed)
     }
 
     fn gap(&mut self, record: &Gap) -> io::Result<()> {
@@ -564,6 +584,9 @@ impl Sink for FileSink {
         let ready = self.ready(i, record.to_ns);
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
+        if let Some(carried) = &mut slot.carried {
+            carried.on_gap(record);
+        }
         if !self.csv {
             let before = slot.buf.len();
             gap::ndjson_line(record, &mut slot.buf);

@@ -218,7 +218,11 @@ fn open_file(
                         "a Parquet file holds one channel: add {{channel}} to --out {text} (such as ticks-{{channel}}.parquet) or record one --channel"
                     )));
                 }
-                Form::Parquet(config.files.row_group_rows, config.files.parquet_decimal)
+                Form::Parquet(super::parquet::ParquetSpec {
+                    row_group_rows: config.files.row_group_rows,
+                    decimal: config.files.parquet_decimal,
+                    book_levels: config.book.levels,
+                })
             }
             _ => Form::Lines(encoder),
         };

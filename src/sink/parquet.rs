@@ -1,103 +1,69 @@
-//! One Parquet file of one channel's ticks (arrow-rs `parquet`), zstd compressed.
+//! One Parquet file of one channel's rows (arrow-rs `parquet`), zstd compressed.
 //!
-//! Schema: `exchange`, `symbol`, `channel` (UTF8), `recv_ns` (UINT64), then the channel's
-//! fields in [`Channel::fields`] order: decimals as their exact text (UTF8), ids and times as
-//! UINT64, flags as BOOLEAN, except `trade_id`, which is UTF8 text for every venue (Binance's
-//! integers as their digits, Bybit derivatives' UUIDs as their canonical text): one column
-//! type across venues, and no id that an integer column cannot hold. So each row holds
-//! exactly what the NDJSON line of the same tick holds. Rows collect in arrow builders and go to the writer a batch at a time; the writer
-//! keeps the current row group's encoded, compressed pages in memory until `--row-group-rows`
-//! rows (or the file's end). The footer is written by [`ParquetFile::finish`]; until then
-//! the file is a `.partial` (a file without footer is never named `.parquet`).
+//! The columns are `schema`'s: per tick channel its fields as in NDJSON, per `depth` one
+//! row per level change and per `book` flat level columns, as in CSV. Decimals are their
+//! exact text (UTF8), `trade_id` is UTF8 for every venue (Binance's integers as their
+//! digits, Bybit derivatives' UUIDs as their canonical text). Rows collect in arrow
+//! builders and go to the writer a batch at a time; the writer keeps the current row
+//! group's encoded, compressed pages in memory until `--row-group-rows` rows (or the
+//! file's end). The footer is written by [`ParquetFile::finish`]; until then the file is a
+//! `.partial` (a file without footer is never named `.parquet`).
 
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 mod decimal;
+mod schema;
 
+use self::schema::Builder;
 use super::output::named;
+use crate::book::Level;
+use crate::book::row::{BookData, BookRecord};
 use crate::tick::{COMMON_FIELDS, Channel, Tick, Value};
 
 /// The default of `--row-group-rows`.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 1_000_000;
 
-/// Rows collected before they are handed to the writer as one record batch.
+/// Rows collected before they are handed to the writer as one record batch (so the arrow
+/// builders hold about 1 MiB of a `bookTicker` file's rows, however far behind the sink is).
 const BATCH_ROWS: usize = 8192;
 
-/// One column's builder.
-enum Column {
-    Text(StringBuilder),
-    Int(UInt64Builder),
-    Flag(BooleanBuilder),
-}
+/// ... or once the builders hold this many bytes (wide `book` rows), checked every
+/// [`BATCH_CHECK`] rows.
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_CHECK: usize = 256;
 
-impl Column {
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            Column::Text(b) => Arc::new(b.finish()),
-            Column::Int(b) => Arc::new(b.finish()),
-            Column::Flag(b) => Arc::new(b.finish()),
-        }
-    }
-}
+/// A row group ends at `--row-group-rows` rows or when its encoded pages in memory reach
+/// this many bytes (about 180 000 `bookTicker` rows), whichever comes first: the writer
+/// holds the whole group until it is written.
+pub const ROW_GROUP_BYTES: usize = 2 << 20;
 
-/// The arrow schema of `channel`'s rows; the channel's field types come from a sample tick.
-pub fn schema(channel: Channel) -> SchemaRef {
-    let mut fields = vec![
-        Field::new(COMMON_FIELDS[0], DataType::Utf8, false),
-        Field::new(COMMON_FIELDS[1], DataType::Utf8, false),
-        Field::new(COMMON_FIELDS[2], DataType::Utf8, false),
-        Field::new(COMMON_FIELDS[3], DataType::UInt64, false),
-        // Null where the venue gives no event time, as in NDJSON.
-        Field::new(COMMON_FIELDS[4], DataType::UInt64, true),
-    ];
-    for (name, kind) in channel.fields().iter().zip(kinds(channel)) {
-        let data_type = match kind {
-            Kind::Text => DataType::Utf8,
-            Kind::Int => DataType::UInt64,
-            Kind::Flag => DataType::Boolean,
-        };
-        fields.push(Field::new(*name, data_type, false));
-    }
-    Arc::new(Schema::new(fields))
-}
+/// The most a column's dictionary grows before the column falls back to plain pages for
+/// the rest of the row group, and the size of an uncompressed data page.
+const PAGE_BYTES: usize = 64 << 10;
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Text,
-    Int,
-    Flag,
-}
+/// The zstd level of the pages. Each column keeps its own compression context, so level 1
+/// (small tables) rather than 3 saves about 4 MiB over a file's columns, and the files of
+/// the flood bench come out no larger (pages are small and dictionary encoded).
+const ZSTD_LEVEL: i32 = 1;
 
-/// The value kind of each of `channel`'s fields, in order: ids and times are integers,
-/// flags are booleans, the rest (and `trade_id`, which may be a UUID) is text. A text
-/// column takes any value as its text; an integer or flag column only takes its own kind
-/// (a unit test holds every venue's values to that).
-fn kinds(channel: Channel) -> Vec<Kind> {
-    channel
-        .fields()
-        .iter()
-        .map(|name| {
-            if *name == "trade_id" {
-                Kind::Text
-            } else if name.ends_with("_time") || name.ends_with("_id") || *name == "trades" {
-                Kind::Int
-            } else if ["buyer_is_maker", "closed"].contains(name) || name.starts_with("is_") {
-                Kind::Flag
-            } else {
-                Kind::Text
-            }
-        })
-        .collect()
+/// How a run's Parquet files are written (`--row-group-rows`, `--parquet-decimal`,
+/// `--book-levels`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParquetSpec {
+    /// Rows per row group.
+    pub row_group_rows: usize,
+    /// DECIMAL columns beside the decimal text.
+    pub decimal: bool,
+    /// Levels a side in `book` files.
+    pub book_levels: usize,
 }
 
 /// A Parquet file being written.
@@ -113,52 +79,46 @@ pub struct ParquetFile {
     decimal: Option<Vec<(usize, i8)>>,
     /// Whether `--parquet-decimal` is on.
     with_decimal: bool,
-    columns: Vec<Column>,
+    columns: Vec<Builder>,
     rows: usize,
+    /// The row count at which the builders' bytes are checked next.
+    check_at: usize,
+    /// Scratch for a value's text.
+    text: Vec<u8>,
     path: PathBuf,
 }
 
 impl ParquetFile {
-    /// Creates `path` (which must not exist) for `channel`'s rows; with `with_decimal`, a
-    /// DECIMAL column beside each decimal text column (see `decimal`).
-    pub fn create(
-        path: &Path,
-        channel: Channel,
-        row_group_rows: usize,
-        with_decimal: bool,
-    ) -> io::Result<ParquetFile> {
+    /// Creates `path` (which must not exist) for `channel`'s rows.
+    pub fn create(path: &Path, channel: Channel, spec: &ParquetSpec) -> io::Result<ParquetFile> {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
             .map_err(|e| named(path, e))?;
-        let schema = schema(channel);
-        let level = ZstdLevel::try_new(3).map_err(|e| named(path, io::Error::other(e)))?;
+        let cols = schema::columns(channel, spec.book_levels);
+        let level = ZstdLevel::try_new(ZSTD_LEVEL).map_err(|e| named(path, io::Error::other(e)))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(row_group_rows))
+            .set_max_row_group_row_count(Some(spec.row_group_rows))
+            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+            .set_dictionary_page_size_limit(PAGE_BYTES)
+            .set_data_page_size_limit(PAGE_BYTES)
             .build();
-        let columns = schema
-            .fields()
-            .iter()
-            .map(|f| match f.data_type() {
-                DataType::Utf8 => Column::Text(StringBuilder::new()),
-                DataType::UInt64 => Column::Int(UInt64Builder::new()),
-                _ => Column::Flag(BooleanBuilder::new()),
-            })
-            .collect();
         let mut file = ParquetFile {
             writer: None,
             file: Some(file),
             props,
-            schema,
+            schema: schema::schema(&cols),
             decimal: None,
-            with_decimal,
-            columns,
+            with_decimal: spec.decimal,
+            columns: cols.iter().map(|c| Builder::new(c.kind)).collect(),
             rows: 0,
+            check_at: BATCH_CHECK,
+            text: Vec::with_capacity(64),
             path: path.to_owned(),
         };
-        if !with_decimal {
+        if !spec.decimal {
             // The schema is known: open the writer now, as before any row.
             file.writer_for(file.schema.clone())?;
         }
@@ -179,56 +139,145 @@ impl ParquetFile {
         Ok(self.writer.as_mut().expect("just made"))
     }
 
-    /// Adds one row. A tick of another channel than the file's is refused by the caller.
-    pub fn push(&mut self, tick: &Tick) {
-        let mut columns = self.columns.iter_mut();
-        let text = |c: Option<&mut Column>, s: &str| {
-            if let Some(Column::Text(b)) = c {
-                b.append_value(s);
-            }
-        };
-        text(columns.next(), tick.exchange.name());
-        text(columns.next(), tick.symbol.as_str());
-        text(columns.next(), tick.channel().as_str());
-        if let Some(Column::Int(b)) = columns.next() {
-            b.append_value(tick.recv_ns);
-        }
-        if let Some(Column::Int(b)) = columns.next() {
-            b.append_option(tick.exchange_ns());
-        }
-        let mut buf = Vec::new();
+    /// The common columns of a row.
+    fn common(
+        &mut self,
+        exchange: &str,
+        symbol: &str,
+        channel: Channel,
+        recv: u64,
+        ex: Option<u64>,
+    ) {
+        let c = &mut self.columns;
+        c[0].text(Some(exchange));
+        c[1].text(Some(symbol));
+        c[2].text(Some(channel.as_str()));
+        c[3].int(Some(recv));
+        c[4].int(ex);
+    }
+
+    /// Adds one row, handing a full batch to the writer. A tick of another channel than
+    /// the file's is refused by the caller.
+    pub fn push(&mut self, tick: &Tick) -> io::Result<()> {
+        self.common(
+            tick.exchange.name(),
+            tick.symbol.as_str(),
+            tick.channel(),
+            tick.recv_ns,
+            tick.exchange_ns(),
+        );
+        let mut columns = self.columns[COMMON_FIELDS.len()..].iter_mut();
+        let buf = &mut self.text;
         tick.data.visit(|_, value| match (columns.next(), value) {
-            (Some(Column::Int(b)), Value::Int(n)) => b.append_value(n),
-            (Some(Column::Flag(b)), Value::Bool(f)) => b.append_value(f),
-            (Some(Column::Text(b)), value) => {
+            (Some(Builder::Int(b)), Value::Int(n)) => b.append_value(n),
+            (Some(Builder::Flag(b)), Value::Bool(f)) => b.append_value(f),
+            (Some(Builder::Text(b)), value) => {
                 buf.clear();
                 match value {
-                    Value::Decimal(d) => d.append_to(&mut buf),
+                    Value::Decimal(d) => d.append_to(buf),
                     Value::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
                     Value::Bool(f) => buf.extend_from_slice(if f { b"true" } else { b"false" }),
                     Value::Text(t) => buf.extend_from_slice(t.as_bytes()),
-                    Value::Uuid(u) => crate::tick::append_uuid(&u, &mut buf),
+                    Value::Uuid(u) => crate::tick::append_uuid(&u, buf),
                 }
-                b.append_value(std::str::from_utf8(&buf).unwrap_or_default());
+                b.append_value(std::str::from_utf8(buf).unwrap_or_default());
             }
-            (Some(Column::Int(b)), _) => b.append_value(0),
-            (Some(Column::Flag(b)), _) => b.append_value(false),
+            (Some(Builder::Int(b)), _) => b.append_value(0),
+            (Some(Builder::Flag(b)), _) => b.append_value(false),
             (None, _) => {}
         });
         self.rows += 1;
+        self.settle(false)
+    }
+
+    /// Adds a `depth` row (one Parquet row per level change) or a `book` row, handing a
+    /// full batch to the writer. A record of another channel than the file's is refused by
+    /// the caller.
+    pub fn push_book(&mut self, record: &BookRecord) -> io::Result<()> {
+        let head = |file: &mut ParquetFile| {
+            file.common(
+                record.exchange.name(),
+                record.symbol.as_str(),
+                record.channel(),
+                record.recv_ns,
+                Some(record.exchange_ns()),
+            );
+        };
+        match &record.data {
+            BookData::Depth(row) => {
+                let levels = row
+                    .bids
+                    .iter()
+                    .map(|l| ("bid", Some(l)))
+                    .chain(row.asks.iter().map(|l| ("ask", Some(l))));
+                let empty = row.bids.is_empty() && row.asks.is_empty();
+                let none = empty.then_some(("", None));
+                for (side, level) in levels.chain(none) {
+                    head(self);
+                    let c = &mut self.columns[COMMON_FIELDS.len()..];
+                    c[0].flag(row.is_snapshot);
+                    c[1].int(row.first_update_id);
+                    c[2].int(Some(row.update_id));
+                    c[3].int(row.prev_update_id);
+                    c[4].text(level.is_some().then_some(side));
+                    self.level(COMMON_FIELDS.len() + 5, level);
+                    self.rows += 1;
+                }
+            }
+            BookData::Book(line) => {
+                head(self);
+                let at = COMMON_FIELDS.len();
+                self.columns[at].int(Some(line.update_id));
+                let depth = (self.columns.len() - at - 1) / 4;
+                for (s, levels) in [&line.levels.bids, &line.levels.asks]
+                    .into_iter()
+                    .enumerate()
+                {
+                    for i in 0..depth {
+                        self.level(at + 1 + (s * depth + i) * 2, levels.get(i));
+                    }
+                }
+                self.rows += 1;
+            }
+        }
+        self.settle(false)
+    }
+
+    /// A level's price and qty text into columns `at` and `at + 1` (nulls for none).
+    fn level(&mut self, at: usize, level: Option<&Level>) {
+        match level {
+            Some(level) => {
+                for (k, value) in [level.price, level.qty].iter().enumerate() {
+                    self.text.clear();
+                    value.append_to(&mut self.text);
+                    let text = std::str::from_utf8(&self.text).unwrap_or_default();
+                    self.columns[at + k].text(Some(text));
+                }
+            }
+            None => {
+                self.columns[at].text(None);
+                self.columns[at + 1].text(None);
+            }
+        }
     }
 
     /// Hands the collected rows to the writer once there are enough (or `now`).
     pub fn settle(&mut self, now: bool) -> io::Result<()> {
-        if self.rows == 0 || (!now && self.rows < BATCH_ROWS) {
+        let mut enough = self.rows >= BATCH_ROWS;
+        if !enough && self.rows >= self.check_at {
+            self.check_at = self.rows + BATCH_CHECK;
+            enough = self.columns.iter().map(Builder::bytes).sum::<usize>() >= BATCH_BYTES;
+        }
+        if self.rows == 0 || !(now || enough) {
             return Ok(());
         }
         self.write_batch()
     }
 
     fn write_batch(&mut self) -> io::Result<()> {
-        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Builder::finish).collect();
         self.rows = 0;
+        self.check_at = BATCH_CHECK;
         let mut schema = self.schema.clone();
         if self.with_decimal {
             let common = COMMON_FIELDS.len();
@@ -284,7 +333,16 @@ mod tests {
     use crate::sink::ndjson::tests::samples;
     use crate::tick::{Decimal, Symbol, TickData, Trade, TradeId};
     use arrow_array::{Array, StringArray};
+    use arrow_schema::DataType;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn spec(decimal: bool) -> ParquetSpec {
+        ParquetSpec {
+            row_group_rows: 100,
+            decimal,
+            book_levels: 2,
+        }
+    }
 
     /// Bybit linear's first trade in `tests/data/bybit/linear_publicTrade.jsonl`.
     const UUID: &str = "2a74ac78-691c-5b54-9dbe-5aafe8364627";
@@ -314,13 +372,20 @@ mod tests {
         let mut ticks = samples();
         ticks.push(uuid_trade());
         for tick in ticks {
-            let kinds = kinds(tick.channel());
+            let kinds: Vec<_> = tick
+                .channel()
+                .fields()
+                .iter()
+                .map(|name| schema::tick_kind(name))
+                .collect();
             let mut i = 0;
             tick.data.visit(|name, value| {
                 // A text column takes any value as its text; the others only their own kind.
                 let ok = matches!(
                     (kinds[i], value),
-                    (Kind::Int, Value::Int(_)) | (Kind::Flag, Value::Bool(_)) | (Kind::Text, _)
+                    (schema::Kind::Int, Value::Int(_))
+                        | (schema::Kind::Flag, Value::Bool(_))
+                        | (schema::Kind::Text, _)
                 );
                 assert!(
                     ok,
@@ -341,9 +406,9 @@ mod tests {
             .into_iter()
             .find(|t| t.channel() == Channel::Trade)
             .unwrap();
-        let mut file = ParquetFile::create(&path, Channel::Trade, 100, false).unwrap();
-        file.push(&int_trade);
-        file.push(&uuid_trade());
+        let mut file = ParquetFile::create(&path, Channel::Trade, &spec(false)).unwrap();
+        file.push(&int_trade).unwrap();
+        file.push(&uuid_trade()).unwrap();
         file.finish().unwrap();
 
         let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
@@ -370,16 +435,16 @@ mod tests {
             .into_iter()
             .find(|t| t.channel() == Channel::Trade)
             .unwrap();
-        let mut file = ParquetFile::create(&path, Channel::Trade, 100, true).unwrap();
-        file.push(&int_trade);
-        file.push(&uuid_trade());
+        let mut file = ParquetFile::create(&path, Channel::Trade, &spec(true)).unwrap();
+        file.push(&int_trade).unwrap();
+        file.push(&uuid_trade()).unwrap();
         file.settle(true).unwrap();
         // A later price with more digits after the point than the first rows had.
         let mut finer = uuid_trade();
         if let TickData::Trade(t) = &mut finer.data {
             t.price = Decimal::parse("1.123456789").unwrap();
         }
-        file.push(&finer);
+        file.push(&finer).unwrap();
         file.finish().unwrap();
 
         let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())

@@ -6,3 +6,4 @@ mod full_disk;
 mod layout;
 mod parquet;
 mod raw;
+mod raw_crash;

@@ -39,13 +39,14 @@ fn pyarrow_python() -> PathBuf {
 }
 
 const READ_BACK: &str = r#"
-import json, sys
+import decimal, json, sys
 import pyarrow.parquet as pq
 t = pq.read_table(sys.argv[1])
 md = pq.ParquetFile(sys.argv[1]).metadata
 print(json.dumps({"row_groups": md.num_row_groups, "compression": md.row_group(0).column(0).compression}))
+plain = lambda v: format(v, "f") if isinstance(v, decimal.Decimal) else str(v)
 for row in t.to_pylist():
-    print(json.dumps(row))
+    print(json.dumps(row, default=plain))
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,4 +251,218 @@ for text, dec in zip(t.column("price").to_pylist(), t.column("price_decimal").to
         assert_eq!(text, decimal, "the DECIMAL value is the text's");
     }
     server.shutdown().await.unwrap();
+}
+
+/// `depth` and `book` to Parquet beside NDJSON, with the raw capture the issue's example
+/// adds and `--parquet-decimal`: the Parquet rows are the NDJSON rows in the CSV's shape (a
+/// `depth` row per level change, a `book` row with flat level columns), every DECIMAL
+/// value its text's number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn depth_and_book_parquet_read_back_by_pyarrow_equal_the_ndjson_of_the_run() {
+    use foxtrot::replay::{Behavior, DepthFeed, DepthMarkets, Library, ReplayConfig, RestServer};
+    use std::sync::Arc;
+    let python = pyarrow_python();
+    let feed = DepthFeed {
+        levels: 40,
+        interval: std::time::Duration::from_millis(2),
+        max_events: Some(2000),
+        ..DepthFeed::default()
+    };
+    let markets = Arc::new(DepthMarkets::new(feed));
+    let server = start_replay(ReplayConfig {
+        library: Arc::new(Library::from_lines(std::iter::empty()).unwrap()),
+        behavior: Behavior {
+            depth: Some(Arc::clone(&markets)),
+            ..Behavior::default()
+        },
+    })
+    .await;
+    let rest = RestServer::bind("127.0.0.1:0".parse().unwrap(), markets)
+        .await
+        .unwrap()
+        .spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let ndjson = dir.path().join("d.ndjson");
+    let parquet = dir.path().join("d-{channel}.parquet");
+    let raw = dir.path().join("raw-{date}.jsonl.zst");
+    let out = run(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "depth",
+        "--channel",
+        "book",
+        "--book-levels",
+        "3",
+        "--book-interval",
+        "0",
+        "--endpoint",
+        server.url(),
+        "--rest-endpoint",
+        rest.url(),
+        "--limit",
+        "300",
+        "--row-group-rows",
+        "1000",
+        "--parquet-decimal",
+        "-q",
+        "--out",
+        ndjson.to_str().unwrap(),
+        "--out",
+        parquet.to_str().unwrap(),
+        "--raw",
+        raw.to_str().unwrap(),
+    ])
+    .await;
+    out.assert_no_panic();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines = parse_ndjson(&std::fs::read_to_string(&ndjson).unwrap());
+    let rows_of = |channel: &str| -> Vec<serde_json::Value> {
+        lines
+            .iter()
+            .filter(|l| l["channel"] == channel && l.get("type").is_none())
+            .flat_map(|l| match channel {
+                "depth" => depth_as_parquet(l),
+                _ => vec![book_as_parquet(l, 3)],
+            })
+            .collect()
+    };
+    for channel in ["depth", "book"] {
+        let file = dir.path().join(format!("d-{channel}.parquet"));
+        let (meta, mut rows) = read_back(&python, &file);
+        assert_eq!(meta["compression"], "ZSTD");
+        let mut decimals = 0;
+        for row in &mut rows {
+            decimals += take_decimals(row);
+        }
+        let want = rows_of(channel);
+        assert!(!want.is_empty(), "{channel}: rows recorded");
+        assert_eq!(rows.len(), want.len(), "{channel}: as many rows");
+        for (i, (got, want)) in rows.iter().zip(&want).enumerate() {
+            assert_eq!(got, want, "{channel}: row {i}");
+        }
+        assert!(decimals > 0, "{channel}: DECIMAL columns hold values");
+        assert_eq!(
+            meta["row_groups"].as_u64().unwrap() as usize,
+            rows.len().div_ceil(1000),
+            "{channel}: a row group per 1000 rows"
+        );
+    }
+    // The capture of the run does not rebuild the books: convert says so, exit 2.
+    let capture = super::layout::files_under(dir.path())
+        .into_iter()
+        .find(|f| f.to_str().unwrap().ends_with(".jsonl.zst"))
+        .expect("the raw capture");
+    let converted = run(&[
+        "convert",
+        capture.to_str().unwrap(),
+        "--out",
+        dir.path().join("c.ndjson").to_str().unwrap(),
+    ])
+    .await;
+    converted.assert_no_panic();
+    assert_eq!(converted.code, Some(2), "{}", converted.stderr);
+    assert!(
+        converted
+            .stderr
+            .contains("the capture holds only depth and book streams"),
+        "{}",
+        converted.stderr
+    );
+    assert_eq!(converted.stderr.lines().count(), 1, "{}", converted.stderr);
+    server.shutdown().await.unwrap();
+    rest.shutdown().await;
+}
+
+/// An NDJSON `depth` row as Parquet rows: one per level change, bids first; an empty one
+/// as one row with no side.
+fn depth_as_parquet(line: &serde_json::Value) -> Vec<serde_json::Value> {
+    use serde_json::{Value, json};
+    let mut head = serde_json::Map::new();
+    for key in [
+        "exchange",
+        "symbol",
+        "channel",
+        "recv_ns",
+        "exchange_ns",
+        "is_snapshot",
+        "first_update_id",
+        "update_id",
+        "prev_update_id",
+    ] {
+        head.insert(key.into(), line.get(key).cloned().unwrap_or(Value::Null));
+    }
+    let mut rows = Vec::new();
+    for side in ["bids", "asks"] {
+        for level in line[side].as_array().unwrap() {
+            let mut row = head.clone();
+            row.insert("side".into(), json!(&side[..3]));
+            row.insert("price".into(), level[0].clone());
+            row.insert("qty".into(), level[1].clone());
+            rows.push(Value::Object(row));
+        }
+    }
+    if rows.is_empty() {
+        for key in ["side", "price", "qty"] {
+            head.insert(key.into(), Value::Null);
+        }
+        rows.push(Value::Object(head));
+    }
+    rows
+}
+
+/// An NDJSON `book` row as its Parquet row: `bid_0_price` ... for `levels` a side.
+fn book_as_parquet(line: &serde_json::Value, levels: usize) -> serde_json::Value {
+    use serde_json::Value;
+    let mut row = serde_json::Map::new();
+    for key in [
+        "exchange",
+        "symbol",
+        "channel",
+        "recv_ns",
+        "exchange_ns",
+        "update_id",
+    ] {
+        row.insert(key.into(), line[key].clone());
+    }
+    for (side, name) in [("bids", "bid"), ("asks", "ask")] {
+        let have = line[side].as_array().unwrap();
+        for i in 0..levels {
+            for (k, field) in ["price", "qty"].into_iter().enumerate() {
+                let value = have.get(i).map_or(Value::Null, |l| l[k].clone());
+                row.insert(format!("{name}_{i}_{field}"), value);
+            }
+        }
+    }
+    Value::Object(row)
+}
+
+/// Removes the `NAME_decimal` columns of a row read back, checking each value equals its
+/// text column's number; returns how many were not null.
+fn take_decimals(row: &mut serde_json::Value) -> usize {
+    let map = row.as_object_mut().unwrap();
+    let names: Vec<String> = map
+        .keys()
+        .filter(|k| k.ends_with("_decimal"))
+        .cloned()
+        .collect();
+    let mut count = 0;
+    for name in names {
+        let decimal = map.remove(&name).unwrap();
+        let text = &map[name.trim_end_matches("_decimal")];
+        if let (Some(d), Some(t)) = (decimal.as_str(), text.as_str()) {
+            assert_eq!(number(d), number(t), "{name}");
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Decimal text without trailing zeros after the point.
+fn number(text: &str) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text.to_owned()
+    }
 }

@@ -34,6 +34,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
+use super::books::Spoiled;
 use crate::replay::behavior::{Pacer, Step};
 use crate::replay::session::{Shared, at, drain};
 
@@ -109,6 +110,8 @@ struct Session {
     /// The last ping received or data message sent: what keeps the connection alive.
     alive_at: Instant,
     pacer: Pacer,
+    /// Updates of `behavior.book_fault`'s stream sent so far.
+    fault_count: super::books::FaultCount,
 }
 
 /// What the loop does next.
@@ -142,6 +145,7 @@ pub(crate) async fn run(
         cursor: None,
         sent: 0,
         alive_at: now,
+        fault_count: Default::default(),
     };
     let flow = session.serve(stop).await;
     let sent = session.sent;
@@ -201,9 +205,15 @@ impl Session {
                     }
                 }, if may_send => {
                     let index = next.expect("guarded");
-                    let text = self.shared.library.messages()[index].raw.clone();
                     self.cursor = Some(index + 1);
                     self.pacer.consumed(1);
+                    let library = &self.shared.library;
+                    let fault = self.shared.behavior.book_fault.as_ref();
+                    let text = match self.fault_count.spoil(fault, library, index) {
+                        Spoiled::Unchanged => library.messages()[index].raw.clone(),
+                        Spoiled::Text(text) => text.into(),
+                        Spoiled::Withheld => continue,
+                    };
                     match self.ws.send(Message::Text(text)).await {
                         Ok(()) => {
                             self.sent += 1;
@@ -242,6 +252,7 @@ impl Session {
     /// Answers one text frame from the client.
     async fn answer(&mut self, text: &str) -> Flow {
         self.shared.stats.request();
+        let mut subscribed = Vec::new();
         let (op, req_id, outcome): (String, _, Result<&str, Cow<'static, str>>) =
             match serde_json::from_str::<Request>(text) {
                 Err(_) => ("".to_owned(), None, Err("Invalid request".into())),
@@ -252,7 +263,13 @@ impl Session {
                             self.shared.stats.pong();
                             Ok("pong")
                         }
-                        "subscribe" => self.subscribe(&request.args),
+                        "subscribe" => {
+                            let outcome = self.subscribe(&request.args);
+                            if outcome.is_ok() {
+                                subscribed = request.args.clone();
+                            }
+                            outcome
+                        }
                         "unsubscribe" => {
                             for topic in &request.args {
                                 self.subscribed.remove(topic);
@@ -271,10 +288,27 @@ impl Session {
             req_id.as_deref(),
             outcome.as_ref().map(|m| *m).map_err(|e| e.as_ref()),
         );
-        match self.ws.send(Message::text(reply)).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Gone,
+        if self.ws.send(Message::text(reply)).await.is_err() {
+            return Flow::Gone;
         }
+        // "Once you have subscribed successfully, you will receive a snapshot": the book as
+        // it stands where the recording is (see `books`).
+        let library = &self.shared.library;
+        let cursor = self.cursor.unwrap_or(0);
+        for topic in &subscribed {
+            let Some(stream) = library.streams().iter().position(|s| s == topic) else {
+                continue;
+            };
+            let Some(snapshot) = super::books::fresh_snapshot(library, stream, cursor) else {
+                continue;
+            };
+            if self.ws.send(Message::text(snapshot)).await.is_err() {
+                return Flow::Gone;
+            }
+            self.sent += 1;
+            self.shared.stats.sent(1);
+        }
+        Flow::Continue
     }
 
     fn subscribe(&mut self, args: &[String]) -> Result<&'static str, Cow<'static, str>> {

@@ -7,10 +7,13 @@
 //! nothing for a stream subscribed on the wrong route, and so does this server. The
 //! subscribe protocol and the heartbeat of Binance venues live in `request` and `session`;
 //! OKX's (`subscribe` args, the text heartbeat, closing idle connections) in `okx`;
-//! Bybit's (its own session loop: `req_id` acks, JSON pings, idle close) in `bybit`.
+//! Bybit's (its own session loop: `req_id` acks, JSON pings, idle close) in `bybit`; the
+//! fresh snapshot both venues push on every book subscription, and the fault that makes a
+//! client need one, in `books`.
 
 pub(crate) mod binance;
 pub(crate) mod binance_futures;
+pub(crate) mod books;
 pub(crate) mod bybit;
 pub(crate) mod okx;
 

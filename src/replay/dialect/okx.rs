@@ -97,6 +97,8 @@ pub(crate) struct Answer {
     pub(crate) replies: Vec<String>,
     /// The subscriptions changed.
     pub(crate) changed: bool,
+    /// The streams this frame subscribed (a book among them starts with a snapshot).
+    pub(crate) subscribed: Vec<String>,
 }
 
 /// Applies one client frame to `subscriptions` and returns the replies.
@@ -120,7 +122,12 @@ pub(crate) fn answer(text: &str, subscriptions: &mut Subscriptions) -> Answer {
             Ok((name, echo)) => {
                 let names = [name];
                 let done = if event == "subscribe" {
-                    subscriptions.add(&names).is_ok()
+                    let added = subscriptions.add(&names).is_ok();
+                    if added {
+                        let [name] = names;
+                        answer.subscribed.push(name);
+                    }
+                    added
                 } else {
                     subscriptions.remove(&names);
                     true

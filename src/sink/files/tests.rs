@@ -8,7 +8,7 @@ use crate::sink::csv::Csv;
 use crate::sink::ndjson::Ndjson;
 use crate::sink::ndjson::tests::samples;
 use crate::sink::template::{DAY_NS, HOUR_NS};
-use crate::tick::{Channel, Symbol, TickData};
+use crate::tick::{Channel, Event, Symbol, TickData};
 
 /// 2025-12-03T00:00:00Z
 const MIDNIGHT: u64 = 1_764_720_000_000_000_000;
@@ -239,4 +239,195 @@ fn a_compressed_partial_decodes_up_to_the_last_flush() {
     assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
     s.finish().unwrap();
     assert!(!partial.exists());
+}
+
+/// `depth` rows of two symbols: a snapshot each, then events that move levels around; a
+/// gap on ETHUSDT at row 120 and its new snapshot at 130. Row `n` is received at
+/// `MIDNIGHT + n s`.
+fn depth_records() -> Vec<Event> {
+    use crate::book::Change;
+    use crate::book::row::{BookData, BookRecord, DepthRow};
+    let level = |p: String, q: String| Change::parse(&p, &q).unwrap().level;
+    let mut out = Vec::new();
+    for n in 0..200u64 {
+        let symbol = if n % 2 == 0 { "BTCUSDT" } else { "ETHUSDT" };
+        let recv_ns = MIDNIGHT + n * 1_000_000_000;
+        if symbol == "ETHUSDT" && n == 121 {
+            out.push(Event::Gap(Gap {
+                exchange: crate::tick::Venue::Binance,
+                symbol: Symbol::parse(symbol).unwrap(),
+                channel: Channel::Depth,
+                from_ns: recv_ns,
+                to_ns: recv_ns,
+                reason: "sequence",
+            }));
+        }
+        if (121..131).contains(&n) && symbol == "ETHUSDT" {
+            continue;
+        }
+        let snapshot = n < 2 || (n == 131);
+        let row = if snapshot {
+            DepthRow {
+                is_snapshot: true,
+                update_id: n,
+                exchange_ns: n,
+                bids: (0..20)
+                    .map(|i| level(format!("{}", 100 - i), format!("{}", i + 1)))
+                    .collect(),
+                asks: (0..20)
+                    .map(|i| level(format!("{}", 101 + i), format!("{}", i + 1)))
+                    .collect(),
+                ..DepthRow::default()
+            }
+        } else {
+            DepthRow {
+                first_update_id: Some(n),
+                update_id: n,
+                exchange_ns: n,
+                bids: vec![
+                    level(format!("{}", 100 - n % 25), format!("{}", n % 3)),
+                    level(format!("{}.5", 90 - n % 7), format!("{}", n)),
+                ],
+                asks: vec![level(format!("{}", 101 + n % 30), format!("{}", n % 4))],
+                ..DepthRow::default()
+            }
+        };
+        out.push(Event::Book(Box::new(BookRecord {
+            exchange: crate::tick::Venue::Binance,
+            symbol: Symbol::parse(symbol).unwrap(),
+            recv_ns,
+            data: BookData::Depth(row),
+        })));
+    }
+    out
+}
+
+/// What the rebuilt books of `text` are, per symbol, as `price:qty` texts.
+fn rebuilt(text: &str) -> Vec<(String, Vec<String>, bool)> {
+    let mut r = crate::book::rebuild::Rebuilder::new();
+    r.apply_text(text)
+        .unwrap_or_else(|e| panic!("does not rebuild alone: {e}\n{text}"));
+    ["BTCUSDT", "ETHUSDT"]
+        .iter()
+        .filter_map(|s| {
+            let b = r.get("binance", s)?;
+            let levels = b
+                .book
+                .bids()
+                .chain(b.book.asks())
+                .map(|l| format!("{}:{}", l.price, l.qty))
+                .collect();
+            Some((s.to_string(), levels, b.broken()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_rotated_depth_file_starts_with_its_books_and_rebuilds_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = FileSettings {
+        rotate: Some(Rotate::Size(3_000)),
+        ..FileSettings::default()
+    };
+    let mut s = sink(dir.path(), "depth.ndjson", settings);
+    for (n, event) in depth_records().iter().enumerate() {
+        match event {
+            Event::Book(record) => s.book(record).unwrap(),
+            Event::Gap(gap) => s.gap(gap).unwrap(),
+            _ => unreachable!(),
+        }
+        if n % 5 == 4 {
+            s.flush().unwrap();
+        }
+    }
+    s.finish().unwrap();
+    // Names carry each file's start (a second per row): they sort in order.
+    let names = files(dir.path());
+    assert!(names.len() >= 5, "{names:?}");
+    let mut whole = String::new();
+    for (k, name) in names.iter().enumerate() {
+        let t = text(&dir.path().join(name));
+        whole.push_str(&t);
+        // Alone, the file rebuilds what the whole recording up to its end rebuilds.
+        assert_eq!(rebuilt(&t), rebuilt(&whole), "{name}");
+        if k > 0 {
+            let first: serde_json::Value = serde_json::from_str(t.lines().next().unwrap()).unwrap();
+            assert_eq!(first["is_snapshot"], true, "{name}");
+            assert_eq!(first["synthetic"], true, "{name}");
+        }
+    }
+    // The venue's snapshots are not marked; ETHUSDT's book, broken by the gap, is carried
+    // into no file until its new snapshot.
+    let carried = whole
+        .lines()
+        .filter(|l| l.contains("\"synthetic\":true"))
+        .count();
+    let snapshots = whole
+        .lines()
+        .filter(|l| l.contains("\"is_snapshot\":true"))
+        .count();
+    assert_eq!(
+        snapshots - carried,
+        3,
+        "two first snapshots and ETHUSDT's re-sync"
+    );
+    assert!(
+        carried >= 2 * (names.len() - 1) - 2,
+        "{carried} carried in {names:?}"
+    );
+}
+
+#[test]
+fn a_depth_file_of_each_hour_starts_with_the_book_in_csv_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let text_of = |s: &mut FileSink, events: &[Event]| {
+        for event in events {
+            match event {
+                Event::Book(record) => s.book(record).unwrap(),
+                Event::Gap(gap) => s.gap(gap).unwrap(),
+                _ => unreachable!(),
+            }
+        }
+        s.finish().unwrap();
+    };
+    // Rows a minute apart: 200 minutes make 4 hours.
+    let events: Vec<Event> = depth_records()
+        .into_iter()
+        .map(|mut e| {
+            if let Event::Book(r) = &mut e {
+                r.recv_ns = MIDNIGHT + (r.recv_ns - MIDNIGHT) * 60;
+            }
+            e
+        })
+        .collect();
+    let text = dir
+        .path()
+        .join("d-{date}T{hour}.csv")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let mut s = FileSink::new(
+        &text,
+        Form::Lines(Box::new(Csv::new(&[Channel::Depth]))),
+        true,
+        Existing::Refuse,
+        &FileSettings::default(),
+    )
+    .unwrap();
+    s.clock = || MIDNIGHT;
+    text_of(&mut s, &events);
+    let names: Vec<String> = files(dir.path())
+        .into_iter()
+        .filter(|n| !n.ends_with(".gaps.csv"))
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    for name in &names[1..] {
+        let t = self::text(&dir.path().join(name));
+        let mut lines = t.lines().skip(1);
+        let first = lines.next().unwrap();
+        assert!(
+            first.starts_with("binance,BTCUSDT,depth,") && first.contains(",true,,"),
+            "{name}: {first}"
+        );
+    }
 }

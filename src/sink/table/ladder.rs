@@ -247,6 +247,7 @@ mod tests {
         let snapshot = DepthRow {
             exchange_ns: 1,
             is_snapshot: true,
+            synthetic: false,
             first_update_id: None,
             update_id: 3,
             prev_update_id: None,
@@ -256,6 +257,7 @@ mod tests {
         table.update_book(&record("ETHUSDT", BookData::Depth(snapshot)));
         let removal = DepthRow {
             is_snapshot: false,
+            synthetic: false,
             first_update_id: Some(4),
             update_id: 4,
             bids: vec![level("5", "0")],
