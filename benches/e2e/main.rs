@@ -18,16 +18,21 @@
 //! read from `/proc/<pid>/status`. Resident after N against resident after M is the growth;
 //! `VmHWM` (the peak so far) is printed beside it.
 //!
+//! Then the broker section (`brokers.rs`): `record --out kafka://` (tansu) and `--out
+//! nats://` (nats-server -js), each broker started by the bench on a free port, beside
+//! `record --out file.ndjson` and a minimal rdkafka producer (tansu's ceiling on this box).
+//!
 //! Then the live-rate section (`live.rs`): fixed rates over 1 and over 15 connections, CPU
 //! per message, wake-ups and peak RSS of `record` and of the minimal loop, and the idle case.
 //!
 //! Options after `--`: `--rounds R` (3), `--messages N` (1000000), `--long M` (10000000; 0
 //! skips), `--only TEXT` (only contenders whose label contains TEXT); `--live-only` (skip
-//! the flood section), `--flood-only` (skip the live-rate section), `--rates R,R,..` (1000,10000,50000), `--live-seconds S` (10: each
+//! the flood and broker sections), `--brokers-only` (only the broker section), `--flood-only` (skip the live-rate section), `--rates R,R,..` (1000,10000,50000), `--live-seconds S` (10: each
 //! live run takes `rate × S` messages), `--live-rounds R` (1), `--idle S` (60; 0 skips).
 //! Under `cargo test` (no `--bench` argument) it only runs a quick smoke check.
 
 mod baseline;
+mod brokers;
 mod live;
 
 use std::io::{BufRead, BufReader, Read};
@@ -46,6 +51,10 @@ fn main() {
         baseline::run(mode, &args[2], &args[3], args[4].parse().expect("count"));
         return;
     }
+    if args.first().map(String::as_str) == Some("--child-kafka") {
+        brokers::child(&args[1..]);
+        return;
+    }
     if !args.iter().any(|a| a == "--bench") {
         smoke();
         return;
@@ -61,11 +70,25 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map_or(String::new(), String::clone);
+    if args.iter().any(|a| a == "--brokers-only") {
+        brokers::bench(
+            option("--rounds", 3) as usize,
+            option("--messages", 1_000_000),
+            &only,
+        );
+        return;
+    }
     if !args.iter().any(|a| a == "--live-only") {
         bench(
             option("--rounds", 3) as usize,
             option("--messages", 1_000_000),
             option("--long", 10_000_000),
+            &only,
+        );
+        println!();
+        brokers::bench(
+            option("--rounds", 3) as usize,
+            option("--messages", 1_000_000),
             &only,
         );
         println!();
@@ -744,5 +767,6 @@ fn smoke() {
         run_once(contender, &server, dir.path(), n);
     }
     live::smoke(dir.path());
+    brokers::smoke(dir.path());
     println!("e2e smoke: 7 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
 }

@@ -289,6 +289,19 @@ mod tests {
         }
         assert!(!line.contains("stalls"));
         assert!(!line.contains("resyncs"), "no books, no re-syncs shown");
+        assert!(!line.contains("broker"), "{line}");
+        // A broker output's unacknowledged records and errors, once there are any.
+        stats
+            .broker_inflight
+            .store(1_500, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .broker_errors
+            .fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+        let broker = totals_line(&monitor.sample(), &before, false);
+        assert!(
+            broker.ends_with(" · broker: 1,500 unacked, 2 errors"),
+            "{broker}"
+        );
         assert!(totals_line(&now, &before, true).starts_with("stopping: "));
         // Until the first connection: what is being dialed, and why it failed.
         stats.dialing.attempt("ws://127.0.0.1:1/stream", 3);

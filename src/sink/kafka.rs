@@ -12,6 +12,13 @@
 //! unacknowledged when the stop's deadline passes stays unwritten and is reported lost.
 //! Any librdkafka setting can be given in the config file's `[output.kafka]`.
 //!
+//! librdkafka's delivery reports are served on this sink's own thread (a `BaseProducer`
+//! polled every [`POLL_EVERY`] records, at each flush, and while its queue is full), not
+//! by a polling thread of their own: a record's memory is then allocated and freed on one
+//! thread. With a polling thread the frees crossed threads, and glibc's allocator made
+//! that about a quarter of the CPU foxtrot spent per record (measured with perf; see the
+//! README's broker figures).
+//!
 //! A broker that forgot this producer (a restart that lost its state, answered with
 //! `UnknownProducerId`) makes librdkafka's idempotent producer fail for good. This sink then
 //! builds a new producer and publishes again, in their original order, every record the old
@@ -27,7 +34,7 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{
-    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -50,15 +57,19 @@ pub const DEFAULTS: [(&str, &str); 10] = [
     // Java clients' key hashing, so a stream lands on the same partition either way.
     ("partitioner", "murmur2_random"),
     // The producer's own queue stays small: backlog waits in foxtrot's bounded channel
-    // (16 MiB and 100,000 records held 79 MiB peak RSS at 1 M records; these, 38 MiB, at
-    // the same rate).
-    ("queue.buffering.max.kbytes", "4096"),
-    ("queue.buffering.max.messages", "20000"),
+    // (peak RSS against tansu: 16 MiB and 100,000 records, 79 MiB; 4 MiB and 20,000, 40
+    // MiB; these, 31 MiB). 8,000 records are still 40 ms at 200,000 a second in flight.
+    ("queue.buffering.max.kbytes", "2048"),
+    ("queue.buffering.max.messages", "8000"),
     ("client.id", "foxtrot"),
 ];
 
-/// How long a full librdkafka queue is waited on before looking at the deadline again.
-const QUEUE_FULL_WAIT: Duration = Duration::from_millis(5);
+/// How long a full librdkafka queue is waited on (serving delivery reports, which make
+/// room) before looking at the deadline again.
+const QUEUE_FULL_WAIT: Duration = Duration::from_millis(1);
+
+/// Records handed over between two looks at librdkafka's delivery reports.
+const POLL_EVERY: u32 = 64;
 
 /// Between looks at the deadline while the last records are flushed.
 const FLUSH_SLICE: Duration = Duration::from_millis(100);
@@ -181,7 +192,8 @@ impl ProducerContext for Context {
 
 /// The Kafka output.
 pub struct KafkaSink {
-    producer: ThreadedProducer<Context>,
+    /// Polled by this sink's own thread (see [`KafkaSink::serve`]).
+    producer: BaseProducer<Context>,
     /// To build a new producer (see [`KafkaSink::repair`]).
     config: ClientConfig,
     topic: String,
@@ -197,12 +209,11 @@ pub struct KafkaSink {
     line: Vec<u8>,
     /// The record's key, reused.
     key: Vec<u8>,
+    /// Records handed over since delivery reports were last served.
+    unpolled: u32,
 }
 
-fn producer(
-    config: &ClientConfig,
-    shared: &Arc<Shared>,
-) -> Result<ThreadedProducer<Context>, String> {
+fn producer(config: &ClientConfig, shared: &Arc<Shared>) -> Result<BaseProducer<Context>, String> {
     config
         .create_with_context(Context {
             shared: shared.clone(),
@@ -259,12 +270,23 @@ pub fn open(target: &KafkaTarget, timeout: Duration) -> Result<KafkaSink, String
         },
         line: Vec::with_capacity(1024),
         key: Vec::with_capacity(64),
+        unpolled: 0,
     })
 }
 
 impl KafkaSink {
     fn acks(&self) -> Option<&Acks> {
         self.shared.acks.get()
+    }
+
+    /// Serves the delivery reports and errors librdkafka has ready (their callbacks run
+    /// here, on the sink's thread), without waiting.
+    fn serve(&mut self) {
+        self.unpolled = 0;
+        // One event per call; a delivery report holds a whole batch.
+        for _ in 0..4 {
+            self.producer.poll(Duration::ZERO);
+        }
     }
 
     /// Hands the record in `self.line` to librdkafka, waiting while its queue is full.
@@ -274,8 +296,8 @@ impl KafkaSink {
         }
         let opaque = ((self.seq as usize) << 1) | usize::from(tick);
         self.seq += 1;
-        // Counted before the hand-over: the delivery callback may settle it at once, on
-        // librdkafka's thread.
+        // Counted before the hand-over: a delivery report served while this one waits for
+        // room may settle it.
         if let Some(acks) = self.acks() {
             acks.sent();
         }
@@ -286,7 +308,13 @@ impl KafkaSink {
                 .payload(&self.line[..])
                 .headers(headers.take().expect("headers are given back on failure"));
             match self.producer.send(record) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.unpolled += 1;
+                    if self.unpolled >= POLL_EVERY {
+                        self.serve();
+                    }
+                    return Ok(());
+                }
                 Err((e, back)) => {
                     headers = back.headers;
                     if self.abort.is_cancelled() {
@@ -311,7 +339,11 @@ impl KafkaSink {
                 if self.shared.attention.swap(false, Relaxed) {
                     return self.repair();
                 }
-                std::thread::sleep(QUEUE_FULL_WAIT);
+                // Acknowledgements make room: their reports are served while waiting.
+                self.producer.poll(QUEUE_FULL_WAIT);
+                if self.shared.attention.swap(false, Relaxed) {
+                    return self.repair();
+                }
                 self.watch()
             }
             KafkaError::MessageProduction(RDKafkaErrorCode::Fatal) => self.repair(),
@@ -343,7 +375,8 @@ impl KafkaSink {
             && Instant::now() < until
             && !self.abort.is_cancelled()
         {
-            std::thread::sleep(QUEUE_FULL_WAIT);
+            // The purged records come back through their delivery reports.
+            self.producer.poll(QUEUE_FULL_WAIT);
         }
         let fresh = producer(&self.config, &self.shared).map_err(super::broker::fatal)?;
         // Dropping the old producer ends its callbacks before the records are taken.
@@ -401,7 +434,7 @@ impl KafkaSink {
                         if !self.abort.is_cancelled() =>
                     {
                         r.headers = back.headers;
-                        std::thread::sleep(QUEUE_FULL_WAIT);
+                        self.producer.poll(QUEUE_FULL_WAIT);
                     }
                     Err((_, back)) => {
                         // Kept for the next repair (or counted lost at the deadline).
@@ -488,7 +521,8 @@ impl Sink for KafkaSink {
     }
 
     fn flush(&mut self) -> std::io::Result<u64> {
-        // librdkafka batches by itself (linger.ms); acknowledgements count as they come.
+        // librdkafka batches by itself (linger.ms); acknowledgements count as they are served.
+        self.serve();
         Ok(0)
     }
 
@@ -498,6 +532,7 @@ impl Sink for KafkaSink {
     }
 
     fn refresh(&mut self) -> std::io::Result<()> {
+        self.serve();
         if self.shared.attention.swap(false, Relaxed) {
             self.repair()?;
         }

@@ -11,7 +11,8 @@
 //! fills behind it, and `--on-full` decides, as for a slow disk. A publish whose
 //! acknowledgement fails (timeout, broker restarting) is sent again with the same id, so
 //! nothing is lost and nothing is stored twice; such a retry can put the record after
-//! later ones of its stream, which the id lets a consumer re-sort.
+//! later ones of its stream, which the id lets a consumer re-sort. JetStream acknowledges a
+//! copy it dropped as a duplicate; how many there were is logged at the end (`-v`).
 //!
 //! The sink's methods are synchronous and run on the sink task's own thread; the client's
 //! futures are driven there with a small executor while the runtime's workers run the
@@ -31,7 +32,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use rustc_hash::FxHashMap;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::broker::{Acks, NatsTarget};
 use super::ndjson::Ndjson;
@@ -80,6 +81,9 @@ pub struct NatsSink {
     abort: CancellationToken,
     /// The record's payload, reused.
     line: Vec<u8>,
+    /// Publishes JetStream acknowledged as duplicates (a record it already held under the
+    /// same `Nats-Msg-Id`: stored once), told at the end.
+    duplicates: u64,
 }
 
 /// Runs `future` to completion on this thread (see the module docs).
@@ -190,6 +194,7 @@ pub fn open(
         acks,
         abort: CancellationToken::new(),
         line: Vec::with_capacity(1024),
+        duplicates: 0,
     })
 }
 
@@ -273,7 +278,8 @@ impl NatsSink {
     /// Settles one record whose acknowledgement came: counted, or sent again.
     fn settle(&mut self, pending: Pending, result: Result<PublishAck, PublishError>) {
         match result {
-            Ok(_) => {
+            Ok(ack) => {
+                self.duplicates += u64::from(ack.duplicate);
                 if let Some(acks) = self.acks() {
                     acks.acked(pending.tick, pending.payload.len() as u64);
                 }
@@ -428,6 +434,13 @@ impl Sink for NatsSink {
             if !self.settle_next() {
                 break;
             }
+        }
+        if self.duplicates > 0 {
+            info!(
+                "nats: JetStream already held {} of the records published (same Nats-Msg-Id \
+                 within the stream's duplicate window) and kept one copy of each",
+                self.duplicates
+            );
         }
         let left = self.acks().map_or(0, Acks::pending);
         if left > 0 {

@@ -323,3 +323,124 @@ async fn nats_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() {
     wait_stats(&mut lines, "broker_errors", 1).await;
     super::sigint_reports_the_unacknowledged_as_lost(child, lines).await;
 }
+
+/// The first update id of [`live_books`].
+const FIRST_ID: u64 = 1_000_000;
+
+/// A live timeline (as from a venue: a connection receives what is published after it
+/// connected) of `n` generated BTCUSDT book tickers, ids from [`FIRST_ID`] up by one, at
+/// `rate` a second.
+async fn live_books(n: u64, rate: u64) -> foxtrot::replay::RunningServer {
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"u":{},"s":"BTCUSDT","b":"61837.{:02}000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"#,
+                FIRST_ID + i,
+                i % 60
+            )
+        })
+        .collect();
+    let library = foxtrot::replay::Library::from_lines(lines.iter().map(String::as_str)).unwrap();
+    let mut config = ReplayConfig::new(library);
+    config.behavior.rate = rate;
+    config.behavior.live = true;
+    start_replay(config).await
+}
+
+/// The duplicates a run's log says JetStream acknowledged (`-v`).
+fn duplicates_reported(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .filter_map(|l| l.split("JetStream already held ").nth(1))
+        .map(|rest| rest.split(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_make_before_break_overlaps_are_stored_once() {
+    // Two overlaps: each recorder replaces its connection every second (make-before-break
+    // inside one process: foxtrot itself drops the repeats of the overlap), and a new
+    // recorder takes over from a running one (make-before-break of a deployment: both
+    // publish the overlap's ticks, with the same Nats-Msg-Id, and JetStream drops one copy).
+    let nats = Nats::start().await;
+    let server = live_books(6_000, 100).await;
+    let out = out(&nats);
+    let recorder = |create: bool| {
+        let mut args = vec![
+            "-v",
+            "record",
+            "BTCUSDT",
+            "--channel",
+            "bookTicker",
+            "--endpoint",
+            server.url(),
+            "--max-connection-age",
+            "1s",
+            "--stats-interval",
+            "100ms",
+            "--shutdown-timeout",
+            DRAIN,
+            "--out",
+            &out,
+        ];
+        if create {
+            args.push("--nats-create-stream");
+        }
+        foxtrot(&args).spawn().unwrap()
+    };
+    let mut old = recorder(true);
+    let mut old_lines = stderr_lines(&mut old);
+    // Two seconds of ticks: past its first replacement.
+    wait_stats(&mut old_lines, "written", 200).await;
+    let mut new = recorder(false);
+    let mut new_lines = stderr_lines(&mut new);
+    // Both publish for a second, then the old one stops.
+    wait_stats(&mut new_lines, "written", 100).await;
+    crate::util::signal(&old, "INT");
+    let (_, old_text) = rest(old_lines).await;
+    let old_done = finish(old).await;
+    assert_eq!(old_done.code, Some(0), "{old_text}");
+    // The new one goes on alone for a while.
+    wait_stats(&mut new_lines, "written", 400).await;
+    crate::util::signal(&new, "INT");
+    let (_, new_text) = rest(new_lines).await;
+    let new_done = finish(new).await;
+    assert_eq!(new_done.code, Some(0), "{new_text}");
+    assert!(
+        server.stats().connections_accepted() >= 4,
+        "each recorder replaced its connection at least once: {} connections",
+        server.stats().connections_accepted()
+    );
+
+    let (held, messages) = stream(&nats).await;
+    assert_eq!(messages.len() as u64, held);
+    // Each tick once, and no hole across the hand-over.
+    let mut ids: Vec<u64> = messages
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Value>(m["data"].as_str().unwrap()).unwrap()["update_id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len() as u64, held, "a tick stored twice");
+    assert_eq!(
+        ids[ids.len() - 1] - ids[0] + 1,
+        held,
+        "a hole in {:?}..{:?}",
+        ids.first(),
+        ids.last()
+    );
+    check_messages(&messages, false);
+    // Published twice, stored once: the overlap's duplicates, as JetStream acknowledged them.
+    let written = summary(&old_text, "written") + summary(&new_text, "written");
+    let duplicates = written - held;
+    assert!(duplicates > 0, "no overlap: {written} written, {held} held");
+    assert_eq!(
+        duplicates_reported(&old_text) + duplicates_reported(&new_text),
+        duplicates,
+        "{old_text}\n{new_text}"
+    );
+}
