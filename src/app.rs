@@ -194,10 +194,10 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     let mut raw_task = raw_files.map(|files| {
         let (tap, rx, counts) = crate::raw::Tap::new(crate::raw::CAPACITY);
         raw_counts = Some((tap, counts.clone()));
-        let abort = shutdown.abort.clone();
+        let (abort, stats) = (shutdown.abort.clone(), stats.clone());
         shutdown
             .tracker
-            .spawn_blocking(move || crate::raw::writer::run(files, rx, counts, abort))
+            .spawn_blocking(move || crate::raw::writer::run(files, rx, counts, stats, abort))
     });
     let (raw_tap, raw_counts) = raw_counts.unzip();
     let shared = Shared {
@@ -217,6 +217,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             config.book.interval,
             config.book.rest_endpoints(&config),
         ),
+        raw_only: config.output == crate::config::Output::Discard && raw_tap.is_some(),
         raw: raw_tap,
     };
     crate::exchange::binance_depth::set_speed(config.book.depth_speed);

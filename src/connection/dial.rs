@@ -23,11 +23,24 @@ pub(super) struct Link {
 }
 
 impl Link {
-    /// Copies `event` to the raw capture, if there is one.
+    /// Copies `event` to the raw capture, if there is one (it goes out at the next
+    /// [`Link::flush_raw`]).
     #[inline]
-    pub(super) fn tap(&self, recv_ns: u64, event: impl FnOnce() -> crate::raw::Event) {
-        if let Some(raw) = &self.raw {
+    pub(super) fn tap(&mut self, recv_ns: u64, event: impl FnOnce() -> crate::raw::Event) {
+        if let Some(raw) = &mut self.raw {
             raw.record(recv_ns, event());
+        }
+    }
+
+    /// Hands this socket's raw records to the capture's writer, waiting for room under
+    /// `--on-full block`: called at the end of every burst of frames, as the ticks' flush.
+    #[inline]
+    pub(super) async fn flush_raw(&mut self, shared: &Shared) {
+        if let Some(raw) = self.raw.as_mut().filter(|raw| !raw.is_empty()) {
+            let dropped = raw.flush(shared.on_full, &shared.abort).await;
+            if dropped > 0 {
+                shared.stats.dropped.fetch_add(dropped as u64, Relaxed);
+            }
         }
     }
 }
@@ -63,7 +76,7 @@ impl Dialer {
         let dialer = self.clone();
         Box::pin(async move {
             let mut ws = connect(&dialer.url).await?;
-            let raw = dialer.raw.as_ref().map(|(tap, venue, streams)| {
+            let mut raw = dialer.raw.as_ref().map(|(tap, venue, streams)| {
                 crate::raw::SocketTap::open(tap, *venue, dialer.url.clone(), streams.clone())
             });
             let mut pending = HashMap::new();
@@ -71,12 +84,15 @@ impl Dialer {
                 if i > 0 {
                     tokio::time::sleep(dialer.spacing).await;
                 }
-                if let Some(raw) = &raw {
+                if let Some(raw) = &mut raw {
                     let text = bytes::Bytes::from(subscribe.message.clone().into_bytes());
                     raw.record(clock::now_ns(), crate::raw::Event::Send(text));
                 }
                 ws.send(Message::text(subscribe.message.as_str())).await?;
                 pending.extend(subscribe.acks.iter().cloned());
+            }
+            if let Some(raw) = &mut raw {
+                raw.send_now();
             }
             let now = Instant::now();
             Ok(Link {

@@ -11,13 +11,15 @@
 //! Files: `dial.rs` (the plan dialed, the open socket), `session.rs` (the `select!` over the
 //! sockets, timers and tokens), `frame.rs` (the one entry point for a received frame),
 //! `dedup.rs` (what each stream last delivered, repeats across a make-before-break),
-//! `errors.rs` (why a connection gives up, which failures are final).
+//! `errors.rs` (why a connection gives up, which failures are final), `raw_only.rs` (frames
+//! read for a raw capture alone, not decoded).
 
 mod dedup;
 mod depth;
 mod dial;
 mod errors;
 mod frame;
+mod raw_only;
 mod read_ahead;
 mod session;
 
@@ -140,8 +142,11 @@ pub struct Shared {
     /// Order books (`depth`, `book`): levels, interval, REST endpoints and budgets.
     pub books: BookSettings,
     /// `--raw`: where every frame, request and connect/disconnect is copied; `None` (one
-    /// branch per frame) when off.
+    /// branch per burst of frames) when off.
     pub raw: Option<crate::raw::Tap>,
+    /// `record --raw` without `--out`: no output needs ticks, so connections that keep no
+    /// order book do not decode data frames (see `raw_only.rs`).
+    pub raw_only: bool,
 }
 
 /// One WebSocket connection's task and its state.
@@ -180,6 +185,9 @@ pub struct Connection {
     /// Frames the primary socket delivered since it was last found empty, and whether it
     /// was found empty after the last one (the burst is over).
     burst: (usize, bool),
+    /// Only the raw capture needs this connection's frames (and it keeps no book): data
+    /// frames are counted, not decoded.
+    raw_only: bool,
 }
 
 /// Which socket a frame came from.
@@ -259,7 +267,8 @@ impl Connection {
             .raw
             .clone()
             .map(|tap| (tap, venue, Arc::from(streams.as_slice())));
-        let (streams_for_books, shared_books) = (streams.clone(), shared.books.clone());
+        let books = depth::Books::of(&streams, &shared.books);
+        let raw_only = shared.raw_only && shared.raw.is_some() && books.is_none();
         let mut seen: FxHashMap<Symbol, [Option<Seen>; Channel::ALL.len()]> = FxHashMap::default();
         for stream in &streams {
             seen.entry(stream.symbol.clone()).or_default()[stream.channel.index()] = Some(Seen {
@@ -286,9 +295,10 @@ impl Connection {
             seen,
             decode_failures: HashMap::new(),
             overlapping: false,
-            books: depth::Books::of(&streams_for_books, &shared_books),
+            books,
             book_pending: Vec::new(),
             burst: (0, false),
+            raw_only,
         }
     }
 

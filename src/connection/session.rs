@@ -50,7 +50,12 @@ impl Connection {
                     return SessionEnd::Stopped;
                 }
                 () = sleep_until_opt(rest_until), if rest_until.is_some() => rest_until = None,
-                frame = primary.ws.next(), if rest_until.is_none() => match self.on_frames(frame, &mut primary).await {
+                // One branch per burst: a raw-only capture reads frames without decoding them.
+                frame = primary.ws.next(), if rest_until.is_none() => match if self.raw_only {
+                    self.on_frames_raw(frame, &mut primary).await
+                } else {
+                    self.on_frames(frame, &mut primary).await
+                } {
                     Next::Continue => {
                         rest_until = self.rest(settings.read_every);
                         // The new socket delivers: the old one can go.
@@ -88,7 +93,9 @@ impl Connection {
                 },
                 frame = next_frame(&mut retiring), if retiring.is_some() => {
                     let Some(old) = retiring.as_mut() else { continue };
-                    match self.on_frame(frame, &mut old.link, Role::Retiring).await {
+                    let next = self.on_frame(frame, &mut old.link, Role::Retiring).await;
+                    old.link.flush_raw(&self.shared).await;
+                    match next {
                         Next::Continue | Next::Replace => {}
                         Next::Stop => return SessionEnd::Stopped,
                         Next::Lost(_) => retiring = None,
@@ -163,6 +170,7 @@ impl Connection {
                     ping.as_mut().reset(self.ping_due(&primary).unwrap_or_else(far_future));
                     let ping = heartbeat.ping.unwrap_or_default();
                     primary.tap(clock::now_ns(), || crate::raw::Event::Send(bytes::Bytes::from_static(ping.as_bytes())));
+                    primary.flush_raw(&self.shared).await;
                     if let Err(e) = primary.ws.send(Message::text(ping)).await {
                         return SessionEnd::Lost {
                             since_ns: primary.last_frame_ns,
@@ -234,11 +242,14 @@ impl Connection {
             }
         };
         self.burst.0 += handled;
-        // The burst is over: send its ticks before waiting for anything else.
-        match self.flush().await {
+        // The burst is over: send its ticks (and its raw records, with `--raw`) before
+        // waiting for anything else.
+        let next = match self.flush().await {
             Next::Continue => next,
             stop => stop,
-        }
+        };
+        link.flush_raw(&self.shared).await;
+        next
     }
 
     /// When the primary socket should next be read: `None` at once (a burst is still being
@@ -313,6 +324,10 @@ impl Connection {
         link.last_frame = now;
         link.tap(now_ns, || raw_event(&frame));
         match frame {
+            Message::Text(text) if self.raw_only => {
+                link.last_frame_ns = now_ns;
+                self.skim(text.as_str(), link, role).await
+            }
             Message::Text(text) => {
                 link.last_frame_ns = now_ns;
                 self.deliver(text.as_str(), link, role).await
@@ -350,6 +365,10 @@ impl Connection {
     }
 
     pub(super) fn warn_silent_streams(&mut self) {
+        if self.raw_only {
+            // Frames are not read for their streams: no stream's silence is known.
+            return;
+        }
         let now = clock::now_ns();
         let limit = self.shared.settings.silent_stream_after.as_nanos() as u64;
         for (symbol, slots) in &mut self.seen {
@@ -380,6 +399,7 @@ impl Connection {
             }
             while let Some(Ok(frame)) = link.ws.next().await {
                 link.tap(clock::now_ns(), || raw_event(&frame));
+                link.flush_raw(&self.shared).await;
                 // Text, or binary that is UTF-8 text (see `on_frame_at`).
                 let text = match &frame {
                     Message::Text(text) => Some(text.as_str()),
@@ -419,7 +439,7 @@ fn rest_after(frames: usize, every: Duration, now_ns: u64) -> Option<Duration> {
 }
 
 /// A received frame as a raw capture event (its bytes shared, not copied).
-fn raw_event(frame: &Message) -> crate::raw::Event {
+pub(super) fn raw_event(frame: &Message) -> crate::raw::Event {
     use crate::raw::Event;
     match frame {
         Message::Text(text) => Event::Text(text.clone().into()),

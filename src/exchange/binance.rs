@@ -122,6 +122,18 @@ impl Exchange for Binance {
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
         decode_into(Venue::Binance, frame, recv_ns, out)
     }
+
+    fn is_data(&self, frame: &str) -> bool {
+        is_data(frame)
+    }
+}
+
+/// A combined-stream frame of a market stream: `{"stream":"<name>"` where the name is not
+/// a `!`-stream (`!serverShutdown` is a notice). Answers and errors have no `stream` key.
+pub fn is_data(frame: &str) -> bool {
+    frame
+        .strip_prefix(r#"{"stream":""#)
+        .is_some_and(|rest| !rest.starts_with('!'))
 }
 
 /// A symbol as Binance lists it: letters (any script, since December 2025) and digits,

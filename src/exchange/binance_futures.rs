@@ -138,6 +138,10 @@ impl Exchange for BinanceFutures {
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
         binance::decode_into(Venue::BinanceFutures, frame, recv_ns, out)
     }
+
+    fn is_data(&self, frame: &str) -> bool {
+        binance::is_data(frame)
+    }
 }
 
 #[cfg(test)]

@@ -185,6 +185,11 @@ impl Exchange for Bybit {
         decode(self.venue, frame, recv_ns, out)
     }
 
+    fn is_data(&self, frame: &str) -> bool {
+        // Pushes lead with their topic; answers and pongs (`success`, `op`) have none.
+        frame.starts_with(r#"{"topic":""#)
+    }
+
     fn book_sync(&self) -> super::BookSync {
         super::BookSync::Pushed(crate::book::pushed::Continuity::Bybit)
     }

@@ -211,6 +211,14 @@ pub trait Exchange: Send + Sync + 'static {
     /// `out.ticks` (several when the venue batches), depth updates to `out.depth`; the caller
     /// clears `out` and reuses it, so no tick costs an allocation.
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError>;
+
+    /// Whether `frame` is market data for sure, told by its first bytes without decoding it:
+    /// never an answer, an error or a notice about the connection. A raw-only capture
+    /// (`record --raw` without `--out`) decodes only the frames this says no to. `false`
+    /// (the default) has every frame decoded.
+    fn is_data(&self, _frame: &str) -> bool {
+        false
+    }
 }
 
 /// How a venue's order books are kept in sync (see `crate::book`).
@@ -585,6 +593,38 @@ mod tests {
                 let _ = venue.exchange().decode(&text, 1, &mut out);
             }
         }
+    }
+
+    /// A frame a venue calls data by its first bytes (a raw-only capture skips decoding it)
+    /// is never a control message: every fixture line of every venue, and each venue's own
+    /// pushes are told as data.
+    #[test]
+    fn frames_told_as_data_by_their_first_bytes_never_decode_as_control() {
+        let mut out = Out::default();
+        let mut told = 0;
+        for venue in Venue::ALL {
+            let exchange = venue.exchange();
+            for line in seeds() {
+                out.clear();
+                let decoded = exchange.decode(&line, 1, &mut out);
+                if exchange.is_data(&line) {
+                    told += 1;
+                    assert!(
+                        !matches!(decoded, Ok(Decoded::Control(_))),
+                        "{venue}: {line}"
+                    );
+                }
+            }
+        }
+        assert!(told > 100, "the pushes are told as data");
+        let binance = Venue::Binance.exchange();
+        assert!(binance.is_data(r#"{"stream":"btcusdt@trade","data":{}}"#));
+        assert!(!binance.is_data(r#"{"stream":"!serverShutdown","data":{}}"#));
+        assert!(!binance.is_data(r#"{"result":null,"id":1}"#));
+        assert!(Venue::BinanceFutures.exchange().is_data(r#"{"stream":"btcusdt@markPrice","data":{}}"#));
+        assert!(Venue::Bybit.exchange().is_data(r#"{"topic":"orderbook.1.BTCUSDT","ts":1}"#));
+        assert!(Venue::Okx.exchange().is_data(r#"{"arg":{"channel":"trades"},"data":[]}"#));
+        assert!(!Venue::Okx.exchange().is_data("pong"));
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! connect and disconnect of every connection, losslessly, as the ground truth that
 //! `foxtrot convert` re-normalizes and `foxtrot replay` serves.
 //!
-//! This module owns the record type and the [`Tap`] the connection tasks hold (in their
-//! shared state, `None` when `--raw` is off, so a run without it pays one branch per
-//! frame). A tap never blocks: it hands each record to a bounded channel with `try_send`
-//! (a frame's bytes are shared, not copied) and counts what a full channel refused. The
-//! records are written by [`writer`] on its own thread; [`format`] is the JSONL form,
-//! documented in the README.
+//! This module owns the record type, the [`Tap`] the connection tasks hold (in their
+//! shared state, `None` when `--raw` is off, so a run without it pays one branch per burst
+//! of frames) and each socket's [`SocketTap`]. A socket's records gather without waiting
+//! (a frame's bytes are shared, not copied) and go to the writer a burst at a time, like
+//! ticks to the sink: the queue holds [`CAPACITY`] records, and when it is full `--on-full
+//! block` waits for room (pushing back on the socket, never dropping) while `drop-newest`
+//! drops and counts. Connects, requests and disconnects are never dropped. The records are
+//! written by [`writer`] on its own thread; [`format`] is the JSONL form, documented in the
+//! README.
 
 pub mod convert;
 pub mod format;
@@ -16,13 +19,17 @@ pub mod writer;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU32, AtomicU64};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::{Semaphore, TryAcquireError};
+use tokio_util::sync::CancellationToken;
 
 use crate::exchange::{StreamId, Venue};
+use crate::pipe::OnFull;
 
-/// Records the channel to the raw writer holds; a full channel drops (and counts) records.
+/// Records the queue to the raw writer holds (records waiting in a socket's burst aside).
 pub const CAPACITY: usize = 16 * 1024;
 
 /// What happened on a connection.
@@ -69,31 +76,90 @@ pub struct Record {
 pub struct Counts {
     /// Records handed to the writer.
     pub taken: AtomicU64,
-    /// Records refused because the writer's channel was full (or the writer was gone).
+    /// Records dropped: no room under `--on-full drop-newest`, or the writer was gone.
     pub dropped: AtomicU64,
     /// Records written to the file.
     pub written: AtomicU64,
 }
 
+impl Counts {
+    fn drop_records(&self, n: usize) {
+        if n > 0 && self.dropped.fetch_add(n as u64, Relaxed) == 0 {
+            tracing::warn!(
+                "raw capture: records are being dropped (counted in the summary): the writer is gone or fell behind under --on-full drop-newest"
+            );
+        }
+    }
+}
+
+/// Records that travel together (a socket's burst of frames), in order.
+pub struct Batch {
+    /// The records.
+    pub records: Vec<Record>,
+    /// Room they took in the queue, given back once they are written (connects, requests
+    /// and disconnects take none).
+    permits: usize,
+    /// Frames among them that a raw-only run counted as received: written once they are.
+    pub ticks: usize,
+}
+
+/// The writer's end of the queue. Dropped, it refuses further records: taps waiting for
+/// room wake and count what they hold as dropped.
+pub struct Intake {
+    rx: mpsc::Receiver<Batch>,
+    room: Arc<Semaphore>,
+}
+
+impl Intake {
+    /// The next batch, waiting at most `wait`.
+    pub fn recv_timeout(&self, wait: Duration) -> Result<Batch, mpsc::RecvTimeoutError> {
+        self.rx.recv_timeout(wait)
+    }
+
+    /// The next batch if one is queued.
+    pub fn try_recv(&self) -> Option<Batch> {
+        self.rx.try_recv().ok()
+    }
+
+    /// `batch` is written: its room is free again.
+    pub fn done(&self, batch: &Batch) {
+        if batch.permits > 0 {
+            self.room.add_permits(batch.permits);
+        }
+    }
+}
+
+impl Drop for Intake {
+    fn drop(&mut self) {
+        self.room.close();
+    }
+}
+
 /// The connection tasks' end of the raw capture. Cloning is cheap.
 #[derive(Clone)]
 pub struct Tap {
-    tx: SyncSender<Record>,
+    tx: mpsc::Sender<Batch>,
+    room: Arc<Semaphore>,
+    capacity: usize,
     counts: Arc<Counts>,
     next_conn: Arc<AtomicU32>,
 }
 
 impl Tap {
-    /// A tap and the writer's end of its channel.
-    pub fn new(capacity: usize) -> (Tap, Receiver<Record>, Arc<Counts>) {
-        let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+    /// A tap whose queue holds `capacity` records, and the writer's end of it.
+    pub fn new(capacity: usize) -> (Tap, Intake, Arc<Counts>) {
+        let (tx, rx) = mpsc::channel();
+        let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
+        let room = Arc::new(Semaphore::new(capacity));
         let counts = Arc::new(Counts::default());
         let tap = Tap {
             tx,
+            room: room.clone(),
+            capacity,
             counts: counts.clone(),
             next_conn: Arc::new(AtomicU32::new(1)),
         };
-        (tap, rx, counts)
+        (tap, Intake { rx, room }, counts)
     }
 
     /// A number for a socket that just opened.
@@ -101,59 +167,183 @@ impl Tap {
         self.next_conn.fetch_add(1, Relaxed)
     }
 
-    /// Hands `record` to the writer without waiting; a full channel counts it as dropped.
-    #[inline]
+    /// Hands `record` to the writer at once, whatever the queue holds: for the rare records
+    /// that are never dropped (a socket's connect and disconnect).
     pub fn record(&self, record: Record) {
-        match self.tx.try_send(record) {
+        self.send(vec![record], 0, 0);
+    }
+
+    fn send(&self, records: Vec<Record>, permits: usize, ticks: usize) {
+        let n = records.len();
+        match self.tx.send(Batch {
+            records,
+            permits,
+            ticks,
+        }) {
             Ok(()) => {
-                self.counts.taken.fetch_add(1, Relaxed);
+                self.counts.taken.fetch_add(n as u64, Relaxed);
             }
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                if self.counts.dropped.fetch_add(1, Relaxed) == 0 {
-                    tracing::warn!(
-                        "raw capture: the writer fell behind; records are being dropped (counted in the summary)"
-                    );
-                }
-            }
+            Err(_) => self.counts.drop_records(n),
         }
     }
 }
 
-/// A socket's own tap: its venue and number, for the records of its frames. Dropped with
-/// the socket, which records the disconnect (so not `Clone`).
+/// A socket's own tap: its venue and number, and its records not yet handed over. Dropped
+/// with the socket, which records the disconnect and hands over what is left (so not
+/// `Clone`).
 pub struct SocketTap {
     tap: Tap,
     venue: Venue,
     conn: u32,
+    /// Records since the last [`SocketTap::flush`], in order.
+    burst: Vec<Record>,
+    /// Records of `burst` that must not be dropped (connects, requests).
+    kept: usize,
+    /// Frames of `burst` a raw-only run counted as received.
+    ticks: usize,
 }
+
+/// Records a burst is expected to hold (a connection reads up to 64 frames at once).
+const BURST: usize = 64;
 
 impl SocketTap {
     /// Numbers a new socket of `venue` and records its connect.
     pub fn open(tap: &Tap, venue: Venue, url: Arc<str>, streams: Arc<[StreamId]>) -> SocketTap {
-        let socket = SocketTap {
+        let mut socket = SocketTap {
             tap: tap.clone(),
             venue,
             conn: tap.next_conn(),
+            burst: Vec::with_capacity(BURST),
+            kept: 0,
+            ticks: 0,
         };
         socket.record(crate::clock::now_ns(), Event::Connect { url, streams });
         socket
     }
 
-    /// Records `event` of this socket at `recv_ns`.
+    /// Records `event` of this socket at `recv_ns`; it goes to the writer at the next
+    /// [`SocketTap::flush`]. Requests and connects are never dropped.
     #[inline]
-    pub fn record(&self, recv_ns: u64, event: Event) {
-        self.tap.record(Record {
+    pub fn record(&mut self, recv_ns: u64, event: Event) {
+        if matches!(event, Event::Connect { .. } | Event::Send(_)) {
+            self.kept = self.burst.len() + 1;
+        }
+        self.burst.push(Record {
             recv_ns,
             venue: self.venue,
             conn: self.conn,
             event,
         });
     }
+
+    /// The record just taken is a frame a raw-only run counted as received (in place of
+    /// its ticks): the run's `written` counts it once the writer has written it.
+    #[inline]
+    pub fn count_tick(&mut self) {
+        self.ticks += 1;
+    }
+
+    /// Whether no record waits to be handed over.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.burst.is_empty()
+    }
+
+    /// Hands the records gathered so far to the writer. When the queue lacks room, `Block`
+    /// waits for it (or for `abort`, then drops and counts them) and `DropNewest` hands over
+    /// what fits and drops the newest of the rest, never a connect or a request. Returns the
+    /// counted frames ([`SocketTap::count_tick`]) it dropped so.
+    pub async fn flush(&mut self, on_full: OnFull, abort: &CancellationToken) -> usize {
+        let n = self.burst.len();
+        if n == 0 {
+            return 0;
+        }
+        let room = self.tap.room.clone();
+        // More than the whole queue (a burst never is): the rest goes without room.
+        let want = n.min(self.tap.capacity);
+        let tried = room.try_acquire_many(want as u32).map(|p| p.forget());
+        let permits = match tried {
+            Ok(()) => want,
+            Err(TryAcquireError::Closed) => {
+                self.drop_burst();
+                return 0;
+            }
+            Err(TryAcquireError::NoPermits) => match on_full {
+                OnFull::Block => {
+                    let acquired = tokio::select! {
+                        biased;
+                        permit = room.acquire_many(want as u32) => permit.ok(),
+                        _ = abort.cancelled() => None,
+                    };
+                    let Some(permit) = acquired else {
+                        self.drop_burst();
+                        return 0;
+                    };
+                    permit.forget();
+                    want
+                }
+                OnFull::DropNewest => {
+                    let got = self.take_room(want);
+                    let fits = got.max(self.kept);
+                    self.tap.counts.drop_records(n - fits);
+                    self.burst.truncate(fits);
+                    // The newest records are frames; counted ones among them are dropped.
+                    let dropped = (n - fits).min(self.ticks);
+                    self.ticks -= dropped;
+                    self.hand_over(got);
+                    return dropped;
+                }
+            },
+        };
+        self.hand_over(permits);
+        0
+    }
+
+    /// Hands over what is gathered at once, taking no room: for a socket's connect and
+    /// requests, which are never dropped and should not wait for the next burst of frames.
+    pub fn send_now(&mut self) {
+        if !self.burst.is_empty() {
+            self.hand_over(0);
+        }
+    }
+
+    /// Takes up to `want` places without waiting; how many it took.
+    fn take_room(&self, want: usize) -> usize {
+        let room = &self.tap.room;
+        let mut want = want;
+        while want > 0 {
+            match room.try_acquire_many(want as u32) {
+                Ok(permit) => {
+                    permit.forget();
+                    return want;
+                }
+                Err(TryAcquireError::Closed) => return 0,
+                Err(TryAcquireError::NoPermits) => want = room.available_permits().min(want),
+            }
+        }
+        0
+    }
+
+    fn hand_over(&mut self, permits: usize) {
+        let records = std::mem::replace(&mut self.burst, Vec::with_capacity(BURST));
+        self.kept = 0;
+        self.tap.send(records, permits, std::mem::take(&mut self.ticks));
+    }
+
+    /// The writer is gone or the deadline passed: what the burst held is lost (counted).
+    fn drop_burst(&mut self) {
+        self.tap.counts.drop_records(self.burst.len());
+        self.burst.clear();
+        self.kept = 0;
+        self.ticks = 0;
+    }
 }
 
 impl Drop for SocketTap {
     fn drop(&mut self) {
         self.record(crate::clock::now_ns(), Event::Disconnect);
+        let records = std::mem::take(&mut self.burst);
+        self.tap.send(records, 0, self.ticks);
     }
 }
 
@@ -161,23 +351,79 @@ impl Drop for SocketTap {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_full_channel_drops_and_counts_without_waiting() {
-        let (tap, rx, counts) = Tap::new(2);
-        let socket = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
-        socket.record(1, Event::Text(Bytes::from_static(b"{}")));
-        socket.record(2, Event::Text(Bytes::from_static(b"{}")));
+    fn text(n: usize) -> Event {
+        Event::Text(Bytes::from(n.to_string()))
+    }
+
+    #[tokio::test]
+    async fn records_go_over_a_burst_at_a_time_in_order_and_the_disconnect_last() {
+        let (tap, intake, counts) = Tap::new(8);
+        let mut socket = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
+        socket.record(1, text(1));
+        socket.record(2, text(2));
+        assert!(intake.try_recv().is_none(), "nothing goes before the flush");
+        socket.flush(OnFull::Block, &CancellationToken::new()).await;
+        let batch = intake.try_recv().expect("the burst");
+        assert!(matches!(batch.records[0].event, Event::Connect { .. }));
+        assert_eq!(batch.records[1..].iter().map(|r| r.recv_ns).collect::<Vec<_>>(), [1, 2]);
+        intake.done(&batch);
         drop(socket);
-        assert_eq!(counts.taken.load(Relaxed), 2, "the connect and one frame");
-        assert_eq!(
-            counts.dropped.load(Relaxed),
-            2,
-            "a frame and the disconnect"
-        );
-        let got: Vec<_> = rx.try_iter().map(|r| (r.conn, r.event)).collect();
-        assert!(matches!(got[0], (1, Event::Connect { .. })));
-        assert_eq!(got[1], (1, Event::Text(Bytes::from_static(b"{}"))));
+        let last = intake.try_recv().expect("the disconnect");
+        assert_eq!(last.records[0].event, Event::Disconnect);
+        assert_eq!(counts.taken.load(Relaxed), 4);
+        assert_eq!(counts.dropped.load(Relaxed), 0);
         let second = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
         assert_eq!(second.conn, 2, "sockets are numbered in order");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn block_waits_for_room_and_drops_nothing() {
+        let (tap, intake, counts) = Tap::new(4);
+        let mut socket = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
+        for i in 0..3 {
+            socket.record(i, text(i as usize));
+        }
+        let abort = CancellationToken::new();
+        socket.flush(OnFull::Block, &abort).await;
+        let first = intake.try_recv().unwrap();
+        socket.record(9, text(9));
+        let waiting = tokio::time::timeout(Duration::from_secs(1), socket.flush(OnFull::Block, &abort));
+        assert!(waiting.await.is_err(), "a full queue makes the socket wait");
+        assert!(!socket.is_empty(), "still held, not dropped");
+        intake.done(&first);
+        socket.flush(OnFull::Block, &abort).await;
+        assert_eq!(intake.try_recv().unwrap().records.len(), 1);
+        assert_eq!(counts.dropped.load(Relaxed), 0);
+        // Past the hard deadline a full queue drops (and counts) what waits.
+        socket.record(10, text(10));
+        for i in 0..4 {
+            socket.record(11 + i, text(0));
+        }
+        abort.cancel();
+        socket.flush(OnFull::Block, &abort).await;
+        assert_eq!(counts.dropped.load(Relaxed), 5);
+    }
+
+    #[tokio::test]
+    async fn drop_newest_keeps_what_fits_and_every_request() {
+        let (tap, intake, counts) = Tap::new(4);
+        let mut socket = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
+        let abort = CancellationToken::new();
+        socket.record(1, text(1));
+        socket.flush(OnFull::DropNewest, &abort).await;
+        assert_eq!(intake.try_recv().unwrap().records.len(), 2, "room for 2 more");
+        socket.record(2, text(2));
+        socket.record(3, text(3));
+        socket.record(4, Event::Send(Bytes::from_static(b"sub")));
+        socket.record(5, text(5));
+        socket.flush(OnFull::DropNewest, &abort).await;
+        let batch = intake.try_recv().unwrap();
+        let kept: Vec<u64> = batch.records.iter().map(|r| r.recv_ns).collect();
+        assert_eq!(kept, [2, 3, 4], "what fits, and the request past it");
+        assert_eq!(counts.dropped.load(Relaxed), 1);
+        drop(intake);
+        socket.record(4, text(4));
+        socket.flush(OnFull::Block, &CancellationToken::new()).await;
+        assert_eq!(counts.dropped.load(Relaxed), 2, "the writer is gone: dropped, no wait");
     }
 }

@@ -5,21 +5,24 @@
 //! It ends when every tap is gone (the connections ended) or at the hard deadline, and
 //! finishes its files either way (a compressed stream gets its end). A failed write stops
 //! it with the error, naming the file; the taps then count what they could not hand over.
+//! The room a batch took in the queue is given back once its records are written, so a
+//! writer slower than the sockets pushes back on them (see [`super::SocketTap::flush`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Counts, Record, format};
+use super::{Counts, Intake, Record, format};
 use crate::config::Existing;
 use crate::sink::files::{FileSettings, FileSink, Form};
 use crate::sink::template::Template;
 use crate::sink::{Encode, OpenError, Sink};
+use crate::stats::Stats;
 use crate::tick::{Channel, Symbol, Tick};
 
 /// Write out once this many bytes are buffered.
@@ -94,14 +97,16 @@ impl RawFiles {
 }
 
 /// Writes every record `rx` yields into `files` until the taps are gone or `abort` fires,
-/// then finishes the files. Blocking: run it on its own thread.
+/// then finishes the files. The frames a raw-only run counted as received are counted in
+/// `stats` as written once they are. Blocking: run it on its own thread.
 pub fn run(
     mut files: RawFiles,
-    rx: Receiver<Record>,
+    rx: Intake,
     counts: Arc<Counts>,
+    stats: Arc<Stats>,
     abort: CancellationToken,
 ) -> io::Result<()> {
-    let result = write_all(&mut files, &rx, &counts, &abort);
+    let result = write_all(&mut files, &rx, (&counts, &stats), &abort);
     // Refuse further records at once: the taps count them as dropped.
     drop(rx);
     match result {
@@ -115,8 +120,8 @@ pub fn run(
 
 fn write_all(
     files: &mut RawFiles,
-    rx: &Receiver<Record>,
-    counts: &Counts,
+    rx: &Intake,
+    (counts, stats): (&Counts, &Stats),
     abort: &CancellationToken,
 ) -> io::Result<()> {
     let mut line = Vec::with_capacity(4096);
@@ -132,15 +137,27 @@ fn write_all(
         };
         if let Some(first) = first {
             let mut next = Some(first);
-            while let Some(record) = next {
-                line.clear();
-                format::encode(&record, &mut line);
-                files.write(&record, &line)?;
-                counts.written.fetch_add(1, Relaxed);
+            while let Some(batch) = next {
+                for record in &batch.records {
+                    line.clear();
+                    format::encode(record, &mut line);
+                    files.write(record, &line)?;
+                }
+                counts
+                    .written
+                    .fetch_add(batch.records.len() as u64, Relaxed);
+                if batch.ticks > 0 {
+                    // A raw-only run: the capture is its output.
+                    stats.written.fetch_add(batch.ticks as u64, Relaxed);
+                }
                 if files.files.buffered() >= FLUSH_AT {
                     files.files.flush()?;
                 }
-                next = rx.try_recv().ok();
+                rx.done(&batch);
+                if abort.is_cancelled() {
+                    return Ok(());
+                }
+                next = rx.try_recv();
             }
             files.files.flush()?;
         }

@@ -141,6 +141,11 @@ impl Exchange for Okx {
     fn decode(&self, frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, DecodeError> {
         decode(frame, recv_ns, out)
     }
+
+    fn is_data(&self, frame: &str) -> bool {
+        // Pushes lead with their arg; events (acks, errors, notices) with `event`.
+        frame.starts_with(r#"{"arg":{"#)
+    }
 }
 
 /// An instrument id as OKX spells it: upper-case letters and digits in parts joined by
