@@ -36,6 +36,10 @@ pub struct Shard {
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default of `--buffer`.
 pub const DEFAULT_BUFFER: u32 = 65_536;
+/// Default of `--buffer` for `record` to a compressed or Parquet file: such an output is
+/// slower than a flood, so its channel fills whatever its depth, and a deeper channel holds
+/// only memory (8 MiB at 65 536), not throughput (README, "Performance").
+pub const COMPRESSED_BUFFER: u32 = 16_384;
 /// Default of `--connect-timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -277,6 +281,23 @@ impl Config {
                 .map_or(defaults.row_group_rows, |n| n as usize),
             parquet_decimal: typed.parquet_decimal || in_file.parquet_decimal == Some(true),
         };
+        let compresses = |output: &Output| match output {
+            Output::File { path, format, .. } => {
+                let text = path.to_string_lossy();
+                *format == Format::Parquet
+                    || crate::sink::compress::Compression::of(&text, 0).0
+                        != crate::sink::compress::Compression::Plain
+            }
+            _ => false,
+        };
+        if args.run.buffer.is_none()
+            && file.tuning.buffer.is_none()
+            && std::iter::once(&config.output)
+                .chain(&config.more_outputs)
+                .any(compresses)
+        {
+            config.buffer = COMPRESSED_BUFFER as usize;
+        }
         Ok(config)
     }
 
@@ -857,6 +878,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("out of range 1..=22"), "{err}");
+    }
+
+    #[test]
+    fn compressed_outputs_get_a_shallower_channel_unless_one_is_asked_for() {
+        let buffer = |args: &[&str]| {
+            let mut all = vec!["BTCUSDT"];
+            all.extend_from_slice(args);
+            record(&all).unwrap().buffer
+        };
+        assert_eq!(buffer(&["--out", "t.ndjson"]), DEFAULT_BUFFER as usize);
+        assert_eq!(buffer(&["--out", "t.ndjson.zst"]), COMPRESSED_BUFFER as usize);
+        assert_eq!(
+            buffer(&["--out", "t.ndjson", "--out", "t.csv.gz"]),
+            COMPRESSED_BUFFER as usize
+        );
+        assert_eq!(buffer(&["--out", "t.ndjson.zst", "--buffer", "65536"]), 65536);
     }
 
     #[test]
