@@ -106,7 +106,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand -o 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC or nats://HOST:PORT/SUBJECT publishes instead (the only output then; one NDJSON line per record; the subject may use {exchange}, {symbol}, {channel})'
             cand --out 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as ''data/{exchange}/{channel}/{date}/{symbol}.csv.gz'' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC or nats://HOST:PORT/SUBJECT publishes instead (the only output then; one NDJSON line per record; the subject may use {exchange}, {symbol}, {channel})'
             cand --raw 'Raw capture: every frame received, every request sent and every connect/disconnect, as JSONL (the README''s "Raw capture"), beside or instead of --out. May be a template of {exchange}, {date}, {hour}, {start}; .gz or .zst compress'
-            cand --rotate 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time'
+            cand --rotate 'Finish each file and start the next every period (1h, 1d: on UTC boundaries; names get -{start} unless the template has a time) or at a size on disk (500MB; every file of a name is numbered -0001, -0002, ...)'
             cand --fsync 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]'
             cand --row-group-rows 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]'
             cand --zstd-level 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]'
@@ -201,7 +201,7 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
         &'foxtrot;convert'= {
             cand -o 'Where the ticks go, as `record --out` (format by extension, templates, several)'
             cand --out 'Where the ticks go, as `record --out` (format by extension, templates, several)'
-            cand --rotate 'Finish each file and start the next every period (1h, 1d: on UTC boundaries) or at a size on disk (500MB); names get -{start} unless the template has a time'
+            cand --rotate 'Finish each file and start the next every period (1h, 1d: on UTC boundaries; names get -{start} unless the template has a time) or at a size on disk (500MB; every file of a name is numbered -0001, -0002, ...)'
             cand --fsync 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]'
             cand --row-group-rows 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]'
             cand --zstd-level 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]'

@@ -441,8 +441,9 @@ pub struct RecordArgs {
 #[derive(Debug, Default, Clone, Args)]
 #[command(next_help_heading = "Files")]
 pub struct FileArgs {
-    /// Finish each file and start the next every period (1h, 1d: on UTC boundaries) or
-    /// at a size on disk (500MB); names get -{start} unless the template has a time.
+    /// Finish each file and start the next every period (1h, 1d: on UTC boundaries; names
+    /// get -{start} unless the template has a time) or at a size on disk (500MB; every file
+    /// of a name is numbered -0001, -0002, ...).
     #[arg(long, value_name = "PERIOD|SIZE", value_parser = crate::sink::rotate::Rotate::parse)]
     pub rotate: Option<crate::sink::rotate::Rotate>,
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use super::compress::{Compression, DEFAULT_ZSTD_LEVEL, Writer};
 use super::output::named;
 use super::rotate::{Fsync, Rotate};
-use super::template::{Key, Template, with_suffix};
+use super::template::{Key, Template, number_of, with_suffix};
 use super::{Encode, Sink, gap};
 use crate::config::Existing;
 use crate::tick::{Gap, Tick};
@@ -196,6 +196,9 @@ pub struct FileSink {
     index: HashMap<SlotKey, usize>,
     /// Every name this run used, so none repeats even after a file was moved away.
     used: HashSet<PathBuf>,
+    /// Size rotation: the next number of each rendered name (every file of a name is
+    /// numbered from the first, so they sort in order).
+    numbers: Option<HashMap<String, u32>>,
     /// Bytes in every slot's buffer.
     buffered: usize,
     /// When files were last synced (`--fsync interval:D`).
@@ -231,7 +234,8 @@ impl FileSink {
             Some(Rotate::Every(d)) => Some(d.as_nanos() as u64),
             _ => None,
         };
-        if settings.rotate.is_some() && !template.has_time() {
+        // Time rotation names files by their start; size rotation numbers them.
+        if matches!(settings.rotate, Some(Rotate::Every(_))) && !template.has_time() {
             template = template.with_start();
         }
         if !template.is_templated() && existing == Existing::Refuse && Path::new(text).exists() {
@@ -257,6 +261,7 @@ impl FileSink {
             slots: Vec::new(),
             index: HashMap::new(),
             used: HashSet::new(),
+            numbers: matches!(settings.rotate, Some(Rotate::Size(_))).then(HashMap::new),
             buffered: 0,
             synced: Instant::now(),
             fsyncs: 0,
@@ -342,7 +347,11 @@ impl FileSink {
     fn open(&mut self, i: usize, recv_ns: u64, period: u64) -> io::Result<()> {
         let time_ns = self.period_ns.map_or(recv_ns, |p| period * p);
         let base = self.template.render(&self.slots[i].key, time_ns, recv_ns);
-        let done = self.free_name(&base);
+        let done = if self.numbers.is_some() {
+            self.next_numbered(&base)
+        } else {
+            self.free_name(&base)
+        };
         if let Some(parent) = done.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| named(parent, e))?;
         }
@@ -381,19 +390,40 @@ impl FileSink {
         Ok(())
     }
 
-    /// The first of `base`, `base-1`, `base-2`, ... that neither exists (as itself or as a
-    /// `.partial`) nor was used by this run; with `--force`, `base` unless this run used it.
+    /// Whether `name` may not be written: it exists (as itself or as a `.partial`; with
+    /// `--force`, only as a `.partial`) or this run used it.
+    fn taken(&self, name: &Path) -> bool {
+        self.used.contains(name) || (!self.overwrite && name.exists()) || partial(name).exists()
+    }
+
+    /// The first of `base`, `base-0001`, `base-0002`, ... that is not [taken](Self::taken).
     fn free_name(&self, base: &str) -> PathBuf {
-        let taken = |name: &Path| {
-            self.used.contains(name) || (!self.overwrite && name.exists()) || partial(name).exists()
-        };
         let mut name = PathBuf::from(base);
         let mut n = 0;
-        while taken(&name) {
+        while self.taken(&name) {
             n += 1;
             name = PathBuf::from(with_suffix(base, n));
         }
         name
+    }
+
+    /// Size rotation: `base-0001`, `base-0002`, ... in turn, the first after the highest
+    /// number a file of `base` already has in its directory (a run continues the series of
+    /// an earlier one), never a name that is [taken](Self::taken).
+    fn next_numbered(&mut self, base: &str) -> PathBuf {
+        let numbers = self.numbers.as_ref().expect("size rotation");
+        let mut n = match numbers.get(base) {
+            Some(&next) => next,
+            None => highest_number(base) + 1,
+        };
+        while self.taken(Path::new(&with_suffix(base, n))) {
+            n += 1;
+        }
+        self.numbers
+            .as_mut()
+            .expect("size rotation")
+            .insert(base.to_owned(), n + 1);
+        PathBuf::from(with_suffix(base, n))
     }
 
     /// Writes slot `i`'s buffer to its file; returns the ticks it held.
@@ -504,6 +534,22 @@ impl FileSink {
         }
         result
     }
+}
+
+/// The highest number a file of `base` has in its directory (0 for none).
+fn highest_number(base: &str) -> u32 {
+    let dir = match Path::new(base).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| number_of(base, e.file_name().to_str()?))
+        .max()
+        .unwrap_or(0)
 }
 
 /// `NAME.partial`.

@@ -1,5 +1,5 @@
 //! Output names: the `--out` template (`{exchange}`, `{symbol}`, `{channel}`, `{date}`,
-//! `{hour}`, `{start}`), the `-1`, `-2` suffix of a name that would repeat, and UTC times.
+//! `{hour}`, `{start}`), the `-0001`, `-0002` number of a name's files, and UTC times.
 //!
 //! This module owns only text: which placeholders a template uses, what period its time
 //! placeholders imply, and the name of one file. Opening, rotating and renaming files is
@@ -181,10 +181,36 @@ fn extension_start(name: &str) -> usize {
     file_start + stem.len()
 }
 
-/// `name` with `-n` before its extension: `BTCUSDT.csv.gz` → `BTCUSDT-2.csv.gz`.
+/// Digits of a file's number: names of up to 9 999 files of one name sort in byte order.
+const NUMBER_DIGITS: usize = 4;
+
+/// `name` with `-n` before its extension, zero-padded to four digits: `BTCUSDT.csv.gz` →
+/// `BTCUSDT-0002.csv.gz`.
 pub fn with_suffix(name: &str, n: u32) -> String {
     let cut = extension_start(name);
-    format!("{}-{n}{}", &name[..cut], &name[cut..])
+    format!(
+        "{}-{n:0width$}{}",
+        &name[..cut],
+        &name[cut..],
+        width = NUMBER_DIGITS
+    )
+}
+
+/// The number [`with_suffix`] gave `file` (a file name, `.partial` or not) if it is one of
+/// `name`'s numbered files.
+pub fn number_of(name: &str, file: &str) -> Option<u32> {
+    let cut = extension_start(name);
+    let (stem, ext) = (&name[..cut], &name[cut..]);
+    let stem = &stem[stem.rfind('/').map_or(0, |i| i + 1)..];
+    let file = file.strip_suffix(".partial").unwrap_or(file);
+    let digits = file
+        .strip_prefix(stem)?
+        .strip_prefix('-')?
+        .strip_suffix(ext)?;
+    if digits.len() < NUMBER_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -233,9 +259,29 @@ mod tests {
 
     #[test]
     fn suffixes_and_start_go_before_the_extension() {
-        assert_eq!(with_suffix("d/BTCUSDT.csv.gz", 2), "d/BTCUSDT-2.csv.gz");
-        assert_eq!(with_suffix("d.x/ticks.ndjson", 1), "d.x/ticks-1.ndjson");
-        assert_eq!(with_suffix("ticks", 1), "ticks-1");
+        assert_eq!(with_suffix("d/BTCUSDT.csv.gz", 2), "d/BTCUSDT-0002.csv.gz");
+        assert_eq!(with_suffix("d.x/ticks.ndjson", 1), "d.x/ticks-0001.ndjson");
+        assert_eq!(with_suffix("ticks", 12), "ticks-0012");
+        assert_eq!(with_suffix("ticks", 12_345), "ticks-12345");
+        for (file, n) in [
+            ("ticks-0012.ndjson", Some(12)),
+            ("ticks-0012.ndjson.partial", Some(12)),
+            ("ticks-12345.ndjson", Some(12_345)),
+            ("ticks-12.ndjson", None),
+            ("ticks.ndjson", None),
+            ("ticks-0012.csv", None),
+            ("other-0012.ndjson", None),
+        ] {
+            assert_eq!(number_of("d.x/ticks.ndjson", file), n, "{file}");
+        }
+        // Numbered names sort in byte order, as `ls` and `sort` list them.
+        let mut names: Vec<String> = [1, 2, 9, 10, 11, 100, 999, 1000, 9999]
+            .iter()
+            .map(|&n| with_suffix("t-2025-12-03.csv.gz", n))
+            .collect();
+        let given = names.clone();
+        names.sort();
+        assert_eq!(names, given);
         let t = Template::parse("ticks.ndjson.zst").unwrap().with_start();
         assert_eq!(t.render(&key(), T, T), "ticks-20251203T075959Z.ndjson.zst");
     }

@@ -149,34 +149,48 @@ fn hourly_rotation_without_a_time_placeholder_names_files_by_start() {
 }
 
 #[test]
-fn size_rotation_and_names_that_would_repeat_get_suffixes() {
+fn size_rotation_numbers_every_file_of_a_name_in_sorting_order_across_runs() {
     let dir = tempfile::tempdir().unwrap();
+    // A file a row.
     let settings = FileSettings {
-        rotate: Some(Rotate::Size(300)),
+        rotate: Some(Rotate::Size(1)),
         ..FileSettings::default()
     };
-    let mut s = sink(dir.path(), "{symbol}-{date}.csv", settings);
-    for i in 0..6 {
-        s.write(&tick("BTCUSDT", MIDNIGHT + i)).unwrap();
-        s.flush().unwrap();
-    }
-    s.finish().unwrap();
+    let run = |from: u64, rows: u64| {
+        let mut s = sink(dir.path(), "{symbol}-{date}.csv", settings);
+        for i in from..from + rows {
+            s.write(&tick("BTCUSDT", MIDNIGHT + i)).unwrap();
+            s.flush().unwrap();
+        }
+        s.finish().unwrap();
+    };
+    run(0, 12);
     let names = files(dir.path());
-    assert!(names.len() > 1, "{names:?}");
-    assert!(names.contains(&"BTCUSDT-2025-12-03.csv".to_owned()));
-    for n in 1..names.len() {
-        assert!(
-            names.contains(&format!("BTCUSDT-2025-12-03-{n}.csv")),
-            "{names:?}"
-        );
-    }
-    let mut rows = 0;
-    for name in &names {
+    assert_eq!(names.len(), 12, "{names:?}");
+    // Every file is numbered from the first, so byte order (`ls`, `sort`) is write order,
+    // past 9 files too.
+    let numbered: Vec<String> = (1..=names.len())
+        .map(|n| format!("BTCUSDT-2025-12-03-{n:04}.csv"))
+        .collect();
+    assert_eq!(names, numbered);
+    // A second run goes on after the highest number, even with a hole in the series.
+    std::fs::remove_file(dir.path().join(&names[1])).unwrap();
+    run(12, 1);
+    let after = files(dir.path());
+    assert_eq!(
+        after.last().unwrap(),
+        &format!("BTCUSDT-2025-12-03-{:04}.csv", names.len() + 1)
+    );
+    let mut rows = Vec::new();
+    for name in &after {
         let t = text(&dir.path().join(name));
         assert!(t.starts_with("exchange,"), "{name} starts with its header");
-        rows += t.lines().count() - 1;
+        rows.extend(t.lines().skip(1).map(|l| l.split(',').nth(3).unwrap().to_owned()));
     }
-    assert_eq!(rows, 6);
+    let mut sorted = rows.clone();
+    sorted.sort_by_key(|ns| ns.parse::<u64>().unwrap());
+    assert_eq!(rows, sorted, "files in name order hold rows in time order");
+    assert_eq!(rows.len(), 12, "11 of the first run (one file removed) and 1");
 }
 
 #[test]
@@ -191,7 +205,7 @@ fn an_existing_file_is_never_overwritten_by_a_template() {
         b"keep"
     );
     assert_eq!(
-        text(&dir.path().join("BTCUSDT-1.ndjson.gz"))
+        text(&dir.path().join("BTCUSDT-0001.ndjson.gz"))
             .lines()
             .count(),
         1
@@ -341,7 +355,7 @@ fn every_rotated_depth_file_starts_with_its_books_and_rebuilds_alone() {
         }
     }
     s.finish().unwrap();
-    // Names carry each file's start (a second per row): they sort in order.
+    // Files are numbered: they sort in order.
     let names = files(dir.path());
     assert!(names.len() >= 5, "{names:?}");
     let mut whole = String::new();
