@@ -888,12 +888,18 @@ mod tests {
             record(&all).unwrap().buffer
         };
         assert_eq!(buffer(&["--out", "t.ndjson"]), DEFAULT_BUFFER as usize);
-        assert_eq!(buffer(&["--out", "t.ndjson.zst"]), COMPRESSED_BUFFER as usize);
+        assert_eq!(
+            buffer(&["--out", "t.ndjson.zst"]),
+            COMPRESSED_BUFFER as usize
+        );
         assert_eq!(
             buffer(&["--out", "t.ndjson", "--out", "t.csv.gz"]),
             COMPRESSED_BUFFER as usize
         );
-        assert_eq!(buffer(&["--out", "t.ndjson.zst", "--buffer", "65536"]), 65536);
+        assert_eq!(
+            buffer(&["--out", "t.ndjson.zst", "--buffer", "65536"]),
+            65536
+        );
     }
 
     #[test]

@@ -78,7 +78,10 @@ impl Connection {
     fn skim_now(&mut self, text: &str, link: &mut Link) -> Option<Control> {
         if !self.exchange.is_data(text) {
             self.out.clear();
-            match self.exchange.decode(text, link.last_frame_ns, &mut self.out) {
+            match self
+                .exchange
+                .decode(text, link.last_frame_ns, &mut self.out)
+            {
                 Ok(Decoded::Data) => {}
                 Ok(Decoded::Control(control)) => return Some(control),
                 Ok(Decoded::Unsupported) => return None,

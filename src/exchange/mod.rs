@@ -621,9 +621,21 @@ mod tests {
         assert!(binance.is_data(r#"{"stream":"btcusdt@trade","data":{}}"#));
         assert!(!binance.is_data(r#"{"stream":"!serverShutdown","data":{}}"#));
         assert!(!binance.is_data(r#"{"result":null,"id":1}"#));
-        assert!(Venue::BinanceFutures.exchange().is_data(r#"{"stream":"btcusdt@markPrice","data":{}}"#));
-        assert!(Venue::Bybit.exchange().is_data(r#"{"topic":"orderbook.1.BTCUSDT","ts":1}"#));
-        assert!(Venue::Okx.exchange().is_data(r#"{"arg":{"channel":"trades"},"data":[]}"#));
+        assert!(
+            Venue::BinanceFutures
+                .exchange()
+                .is_data(r#"{"stream":"btcusdt@markPrice","data":{}}"#)
+        );
+        assert!(
+            Venue::Bybit
+                .exchange()
+                .is_data(r#"{"topic":"orderbook.1.BTCUSDT","ts":1}"#)
+        );
+        assert!(
+            Venue::Okx
+                .exchange()
+                .is_data(r#"{"arg":{"channel":"trades"},"data":[]}"#)
+        );
         assert!(!Venue::Okx.exchange().is_data("pong"));
     }
 

@@ -327,7 +327,8 @@ impl SocketTap {
     fn hand_over(&mut self, permits: usize) {
         let records = std::mem::replace(&mut self.burst, Vec::with_capacity(BURST));
         self.kept = 0;
-        self.tap.send(records, permits, std::mem::take(&mut self.ticks));
+        self.tap
+            .send(records, permits, std::mem::take(&mut self.ticks));
     }
 
     /// The writer is gone or the deadline passed: what the burst held is lost (counted).
@@ -365,7 +366,13 @@ mod tests {
         socket.flush(OnFull::Block, &CancellationToken::new()).await;
         let batch = intake.try_recv().expect("the burst");
         assert!(matches!(batch.records[0].event, Event::Connect { .. }));
-        assert_eq!(batch.records[1..].iter().map(|r| r.recv_ns).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            batch.records[1..]
+                .iter()
+                .map(|r| r.recv_ns)
+                .collect::<Vec<_>>(),
+            [1, 2]
+        );
         intake.done(&batch);
         drop(socket);
         let last = intake.try_recv().expect("the disconnect");
@@ -387,7 +394,8 @@ mod tests {
         socket.flush(OnFull::Block, &abort).await;
         let first = intake.try_recv().unwrap();
         socket.record(9, text(9));
-        let waiting = tokio::time::timeout(Duration::from_secs(1), socket.flush(OnFull::Block, &abort));
+        let waiting =
+            tokio::time::timeout(Duration::from_secs(1), socket.flush(OnFull::Block, &abort));
         assert!(waiting.await.is_err(), "a full queue makes the socket wait");
         assert!(!socket.is_empty(), "still held, not dropped");
         intake.done(&first);
@@ -411,7 +419,11 @@ mod tests {
         let abort = CancellationToken::new();
         socket.record(1, text(1));
         socket.flush(OnFull::DropNewest, &abort).await;
-        assert_eq!(intake.try_recv().unwrap().records.len(), 2, "room for 2 more");
+        assert_eq!(
+            intake.try_recv().unwrap().records.len(),
+            2,
+            "room for 2 more"
+        );
         socket.record(2, text(2));
         socket.record(3, text(3));
         socket.record(4, Event::Send(Bytes::from_static(b"sub")));
@@ -424,6 +436,10 @@ mod tests {
         drop(intake);
         socket.record(4, text(4));
         socket.flush(OnFull::Block, &CancellationToken::new()).await;
-        assert_eq!(counts.dropped.load(Relaxed), 2, "the writer is gone: dropped, no wait");
+        assert_eq!(
+            counts.dropped.load(Relaxed),
+            2,
+            "the writer is gone: dropped, no wait"
+        );
     }
 }

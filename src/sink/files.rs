@@ -8,6 +8,10 @@
 //! next one begins. A plain `--out FILE` without a template, rotation or compression is not
 //! this module's: `output` writes it in place. A rotating output opens each next file with
 //! a snapshot of every `depth` book it carries ([`carry`]), so every file rebuilds alone.
+//!
+//! Beside this file: `settings.rs` (the file policies, and which `--out` needs this
+//! module), `names.rs` (free names, numbering, `.partial`), `segment.rs` (the file a slot
+//! is writing, lines or Parquet), `carry.rs` (the books carried across files).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
@@ -15,79 +19,28 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::compress::{Compression, DEFAULT_ZSTD_LEVEL, Writer};
+use super::compress::{Compression, Writer};
 use super::output::named;
 use super::rotate::{Fsync, Rotate};
-use super::template::{Key, Template, number_of, with_suffix};
-use super::{Encode, Sink, gap};
+use super::template::{Key, Template};
+use super::{Sink, gap};
 use crate::config::Existing;
 use crate::tick::{Gap, Tick};
 
-/// The file policies of a run (`--rotate`, `--fsync`, `--zstd-level`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileSettings {
-    /// Rotation besides the template's time boundaries.
-    pub rotate: Option<Rotate>,
-    /// When to `fsync`.
-    pub fsync: Fsync,
-    /// zstd level of `.zst` outputs.
-    pub zstd_level: i32,
-    /// Rows per Parquet row group.
-    pub row_group_rows: usize,
-    /// `--parquet-decimal`: DECIMAL columns beside the decimal text in Parquet files.
-    pub parquet_decimal: bool,
-}
+mod carry;
+mod names;
+mod segment;
+mod settings;
 
-impl Default for FileSettings {
-    fn default() -> FileSettings {
-        FileSettings {
-            rotate: None,
-            fsync: Fsync::Rotate,
-            zstd_level: DEFAULT_ZSTD_LEVEL,
-            row_group_rows: 1_000_000,
-            parquet_decimal: false,
-        }
-    }
-}
-
-/// The file policies in words, for the printed plan.
-pub fn describe(settings: &FileSettings) -> String {
-    let rotate = match settings.rotate {
-        None => "rotate at {date}/{hour}".to_owned(),
-        Some(Rotate::Every(d)) => format!("rotate every {}", humantime::format_duration(d)),
-        Some(Rotate::Size(n)) => format!("rotate at {n} bytes on disk"),
-    };
-    let fsync = match settings.fsync {
-        Fsync::Never => "fsync never".to_owned(),
-        Fsync::Rotate => "fsync finished files".to_owned(),
-        Fsync::Interval(d) => format!(
-            "fsync every {} and finished files",
-            humantime::format_duration(d)
-        ),
-    };
-    format!(
-        "{rotate}; {fsync}; zstd {}; row groups of {}",
-        settings.zstd_level, settings.row_group_rows
-    )
-}
-
-/// The suffix of a file being written.
-pub const PARTIAL: &str = ".partial";
+pub use names::PARTIAL;
+use names::{gaps_name, partial};
+pub use segment::Form;
+use segment::{Out, Segment};
+pub use settings::{FileSettings, describe, needs_file_sink};
 
 /// A file that, once its rows stop coming, closes this long after its period ended; rows of
 /// the old period still queued (a backlog) land in it rather than in a second file.
 const CLOSE_GRACE_NS: u64 = 5_000_000_000;
-
-/// Whether `--out TEXT` with `settings` needs a [`FileSink`] (rather than one file written in
-/// place): a template, rotation or compression.
-pub fn needs_file_sink(text: &str, settings: &FileSettings) -> bool {
-    let template = Template::parse(text);
-    let (compression, _) = Compression::of(text, settings.zstd_level);
-    settings.rotate.is_some()
-        || compression != Compression::Plain
-        || text.to_ascii_lowercase().ends_with(".parquet")
-        || template.is_ok_and(|t| t.is_templated())
-}
 
 /// What distinguishes two slots: the parts of the row's key the template names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -96,66 +49,6 @@ struct SlotKey(
     Option<crate::tick::Symbol>,
     Option<crate::tick::Channel>,
 );
-
-/// How rows become a file's bytes.
-pub enum Form {
-    /// Whole lines of a line format, through the file's compression.
-    Lines(Box<dyn Encode>),
-    /// Parquet files written as the spec says.
-    #[cfg(feature = "parquet")]
-    Parquet(super::parquet::ParquetSpec),
-}
-
-/// A file being written, in either form.
-enum Out {
-    Lines(Writer),
-    #[cfg(feature = "parquet")]
-    Parquet(Box<super::parquet::ParquetFile>),
-}
-
-impl Out {
-    fn settle(&mut self, now: bool) -> io::Result<()> {
-        match self {
-            Out::Lines(w) => w.settle(now),
-            #[cfg(feature = "parquet")]
-            Out::Parquet(p) => p.settle(now),
-        }
-    }
-
-    fn bytes_on_disk(&self) -> u64 {
-        match self {
-            Out::Lines(w) => w.bytes_on_disk(),
-            #[cfg(feature = "parquet")]
-            Out::Parquet(p) => p.bytes_on_disk(),
-        }
-    }
-
-    /// Syncs what is on disk (a Parquet file's finished row groups).
-    fn sync(&mut self) -> io::Result<()> {
-        match self {
-            Out::Lines(w) => w.sync(),
-            #[cfg(feature = "parquet")]
-            Out::Parquet(_) => Ok(()),
-        }
-    }
-
-    fn finish(self) -> io::Result<std::fs::File> {
-        match self {
-            Out::Lines(w) => w.finish(),
-            #[cfg(feature = "parquet")]
-            Out::Parquet(p) => p.finish(),
-        }
-    }
-}
-
-/// The file being written for one slot.
-struct Segment {
-    writer: Out,
-    /// The name it gets when finished.
-    done: PathBuf,
-    /// The CSV gap side file (`NAME.gaps.csv`), opened at the first gap.
-    gaps: Option<std::fs::File>,
-}
 
 /// One name prefix's rows.
 struct Slot {
@@ -174,8 +67,6 @@ struct Slot {
     /// The file reached the size limit: the next row starts a new one.
     full: bool,
 }
-
-mod carry;
 
 /// Every file of one templated, rotated or compressed output.
 pub struct FileSink {
@@ -390,42 +281,6 @@ impl FileSink {
         Ok(())
     }
 
-    /// Whether `name` may not be written: it exists (as itself or as a `.partial`; with
-    /// `--force`, only as a `.partial`) or this run used it.
-    fn taken(&self, name: &Path) -> bool {
-        self.used.contains(name) || (!self.overwrite && name.exists()) || partial(name).exists()
-    }
-
-    /// The first of `base`, `base-0001`, `base-0002`, ... that is not [taken](Self::taken).
-    fn free_name(&self, base: &str) -> PathBuf {
-        let mut name = PathBuf::from(base);
-        let mut n = 0;
-        while self.taken(&name) {
-            n += 1;
-            name = PathBuf::from(with_suffix(base, n));
-        }
-        name
-    }
-
-    /// Size rotation: `base-0001`, `base-0002`, ... in turn, the first after the highest
-    /// number a file of `base` already has in its directory (a run continues the series of
-    /// an earlier one), never a name that is [taken](Self::taken).
-    fn next_numbered(&mut self, base: &str) -> PathBuf {
-        let numbers = self.numbers.as_ref().expect("size rotation");
-        let mut n = match numbers.get(base) {
-            Some(&next) => next,
-            None => highest_number(base) + 1,
-        };
-        while self.taken(Path::new(&with_suffix(base, n))) {
-            n += 1;
-        }
-        self.numbers
-            .as_mut()
-            .expect("size rotation")
-            .insert(base.to_owned(), n + 1);
-        PathBuf::from(with_suffix(base, n))
-    }
-
     /// Writes slot `i`'s buffer to its file; returns the ticks it held.
     fn write_out(&mut self, i: usize) -> io::Result<u64> {
         let slot = &mut self.slots[i];
@@ -534,36 +389,6 @@ impl FileSink {
         }
         result
     }
-}
-
-/// The highest number a file of `base` has in its directory (0 for none).
-fn highest_number(base: &str) -> u32 {
-    let dir = match Path::new(base).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter_map(|e| number_of(base, e.file_name().to_str()?))
-        .max()
-        .unwrap_or(0)
-}
-
-/// `NAME.partial`.
-fn partial(done: &Path) -> PathBuf {
-    let mut name = done.as_os_str().to_owned();
-    name.push(PARTIAL);
-    name.into()
-}
-
-/// `NAME.gaps.csv`.
-fn gaps_name(done: &Path) -> PathBuf {
-    let mut name = done.as_os_str().to_owned();
-    name.push(".gaps.csv");
-    name.into()
 }
 
 impl Sink for FileSink {

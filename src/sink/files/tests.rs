@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::*;
+use crate::sink::Encode;
 use crate::sink::csv::Csv;
 use crate::sink::ndjson::Ndjson;
 use crate::sink::ndjson::tests::samples;
@@ -185,12 +186,20 @@ fn size_rotation_numbers_every_file_of_a_name_in_sorting_order_across_runs() {
     for name in &after {
         let t = text(&dir.path().join(name));
         assert!(t.starts_with("exchange,"), "{name} starts with its header");
-        rows.extend(t.lines().skip(1).map(|l| l.split(',').nth(3).unwrap().to_owned()));
+        rows.extend(
+            t.lines()
+                .skip(1)
+                .map(|l| l.split(',').nth(3).unwrap().to_owned()),
+        );
     }
     let mut sorted = rows.clone();
     sorted.sort_by_key(|ns| ns.parse::<u64>().unwrap());
     assert_eq!(rows, sorted, "files in name order hold rows in time order");
-    assert_eq!(rows.len(), 12, "11 of the first run (one file removed) and 1");
+    assert_eq!(
+        rows.len(),
+        12,
+        "11 of the first run (one file removed) and 1"
+    );
 }
 
 #[test]
