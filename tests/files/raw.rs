@@ -408,3 +408,57 @@ async fn the_hard_deadline_still_finishes_the_raw_capture() {
     assert_eq!(frames, 60);
     server.shutdown().await.unwrap();
 }
+
+/// `record --raw` alone against a flood, compressed so the writer is the slower side:
+/// under `--on-full block` (the default) the capture pushes back on the socket and drops
+/// nothing (every trade id is there, in order), and its frames count as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_only_capture_behind_a_flood_pushes_back_and_drops_nothing() {
+    const N: u64 = 100_000;
+    let mut config =
+        foxtrot::replay::ReplayConfig::new(foxtrot::replay::Library::load(&[]).unwrap());
+    config.behavior.flood = Some(N + 1_000);
+    let server = start_replay(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw.jsonl.zst");
+    let limit = N.to_string();
+    let out = run(&[
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--limit",
+        &limit,
+        "--zstd-level",
+        "9",
+        "--raw",
+        raw.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("received {N}, written {N}, dropped 0, lost 0")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(" (dropped 0)"), "{}", out.stderr);
+    let ids: Vec<u64> = records(&raw)
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Text(b) => {
+                let v: serde_json::Value = serde_json::from_slice(b).unwrap();
+                v["data"]["t"].as_u64()
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(ids.len() as u64 >= N, "{} frames", ids.len());
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "no frame is missing"
+    );
+    server.shutdown().await.unwrap();
+}
