@@ -414,7 +414,7 @@ async fn the_hard_deadline_still_finishes_the_raw_capture() {
 /// nothing (every trade id is there, in order), and its frames count as written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raw_only_capture_behind_a_flood_pushes_back_and_drops_nothing() {
-    const N: u64 = 100_000;
+    const N: u64 = 50_000;
     let mut config =
         foxtrot::replay::ReplayConfig::new(foxtrot::replay::Library::load(&[]).unwrap());
     config.behavior.flood = Some(N + 1_000);
