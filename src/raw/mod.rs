@@ -325,7 +325,10 @@ impl SocketTap {
     }
 
     fn hand_over(&mut self, permits: usize) {
-        let records = std::mem::replace(&mut self.burst, Vec::with_capacity(BURST));
+        // Exactly as many as there are (a trickle's burst is a record or two: a queue of
+        // them at the burst's capacity would hold many times their size); the burst keeps
+        // its memory for the next.
+        let records: Vec<Record> = self.burst.drain(..).collect();
         self.kept = 0;
         self.tap
             .send(records, permits, std::mem::take(&mut self.ticks));

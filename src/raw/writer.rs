@@ -72,7 +72,15 @@ impl RawFiles {
             false,
             existing,
             settings,
-        )?;
+        )
+        .map_err(|e| match e {
+            // `--append` and `--force` are `--out`'s: a capture is always a new file.
+            OpenError::Exists(path) => OpenError::Unsupported(format!(
+                "--raw {}: the file exists, and a capture never overwrites or appends to one: name a new file, or use a template such as raw-{{start}}.jsonl",
+                path.display()
+            )),
+            other => other,
+        })?;
         Ok(RawFiles {
             files,
             symbol: Symbol::parse("RAW").expect("a valid symbol"),

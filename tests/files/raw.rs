@@ -204,6 +204,28 @@ async fn bad_raw_paths_and_captures_get_one_line() {
     assert!(out.stderr.contains("{exchange}, {date}"), "{}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 
+    // An existing file (`/dev/full` too): `--append`/`--force` are --out's, not offered.
+    for existing in ["/dev/full", dir.path().join("old.jsonl").to_str().unwrap()] {
+        std::fs::write(dir.path().join("old.jsonl"), "").unwrap();
+        let out = run(&[
+            "record",
+            "BTCUSDT",
+            "--endpoint",
+            "ws://127.0.0.1:9",
+            "--raw",
+            existing,
+            "--force",
+        ])
+        .await;
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("never overwrites") && !out.stderr.contains("--append"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+
     let not_raw = dir.path().join("ticks.ndjson");
     std::fs::write(&not_raw, "{\"exchange\":\"binance\"}\n").unwrap();
     let out = run(&[
