@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::nats::{OUTAGE, flood, paced_flood, rest, wait_stats};
-use super::{DRAIN, Tansu, metric, read_back, scrape, summary};
+use super::{DRAIN, Tansu, metric, outage_recorder, read_back, scrape, summary};
 use crate::util::{finish, foxtrot, replay_config, start_replay, stderr_lines, stderr_until};
 
 /// Reads `topic` back, expecting `n` records.
@@ -193,29 +193,8 @@ async fn broker_down_for_5s(policy: &str) {
     let server = paced_flood(200_000, 4_000).await;
     let n: u64 = 40_000;
     // Trades: the flood numbers each stream's trades one by one, so a hole would show.
-    let mut child = foxtrot(&[
-        "record",
-        "BTCUSDT",
-        "ETHUSDT",
-        "--channel",
-        "trade",
-        "--endpoint",
-        server.url(),
-        "--limit",
-        &n.to_string(),
-        "--shutdown-timeout",
-        DRAIN,
-        "--buffer",
-        "2000",
-        "--on-full",
-        policy,
-        "--stats-interval",
-        "100ms",
-        "--out",
-        &format!("kafka://{}/restart", tansu.addr()),
-    ])
-    .spawn()
-    .unwrap();
+    let out = format!("kafka://{}/restart", tansu.addr());
+    let mut child = outage_recorder(server.url(), "trade", n, policy, &["--out", &out]);
     let mut lines = stderr_lines(&mut child);
     wait_stats(&mut lines, "written", 1_000).await;
     tansu.stop().await;
