@@ -9,7 +9,7 @@
 use super::*;
 use crate::book::row::{BookData, BookLine, BookRecord};
 use crate::book::{Book, Change, Level, Side};
-use crate::tick::BookTicker;
+use crate::tick::{BookTicker, Decimal};
 
 /// Levels shown a side when the terminal's height is unknown.
 const LADDER_LEVELS: usize = 20;
