@@ -37,8 +37,8 @@ use tracing::debug;
 
 use super::behavior::{Behavior, Pacer};
 use super::endpoint::Framing;
-use super::session::{PING_PAYLOAD, ping_timer, tick};
 use super::stats::Stats;
+use super::wait::{PING_PAYLOAD, ping_timer, tick};
 pub(crate) use venue::Protocol;
 use venue::{Format, Requests};
 
