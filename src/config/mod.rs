@@ -2,18 +2,26 @@
 //!
 //! Values come from the flags, else from the `--config` file, else from the defaults here.
 //! Every refusal here is a usage error (exit 2) with one line naming what is wrong and
-//! what to do. Opening the output file happens in `sink`, not here.
+//! what to do. Opening the output file happens in `sink`, not here. This file merges the
+//! sources into a [`Config`]; the output is chosen in `output`, the order-book options in
+//! `book`, the file is read in `file`.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod book;
 mod error;
 pub mod file;
+mod output;
 
+use book::book_options;
+pub use book::{BookOptions, RECORD_BOOK_INTERVAL};
 pub use error::{ConfigError, valid_endpoint};
-use file::{ConfigFile, ExistingChoice};
+use file::ConfigFile;
+pub use output::{Existing, Output};
+use output::{broker_output, format_of};
 
 use crate::cli::{Format, OnFull, RecordArgs, RunArgs, StreamArgs};
 use crate::exchange::{StreamId, Venue};
@@ -38,74 +46,6 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_BUFFER: u32 = 65_536;
 /// Default of `--connect-timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Where ticks go and in which format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
-    /// Standard output.
-    Stdout(Format),
-    /// Nowhere: `record --raw` without `--out` keeps only the raw capture.
-    Discard,
-    /// A file.
-    File {
-        /// The path as given.
-        path: PathBuf,
-        /// CSV or NDJSON (never table).
-        format: Format,
-        /// What to do when the file exists.
-        existing: Existing,
-    },
-    /// A Kafka topic or NATS JetStream subjects (`record --out kafka://...`, `nats://...`).
-    Broker(crate::sink::broker::Broker),
-}
-
-/// What to do with an output file that already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Existing {
-    /// Refuse to touch it.
-    Refuse,
-    /// Add to its end.
-    Append,
-    /// Truncate it.
-    Overwrite,
-}
-
-impl From<ExistingChoice> for Existing {
-    fn from(choice: ExistingChoice) -> Existing {
-        match choice {
-            ExistingChoice::Refuse => Existing::Refuse,
-            ExistingChoice::Append => Existing::Append,
-            ExistingChoice::Overwrite => Existing::Overwrite,
-        }
-    }
-}
-
-/// Order-book options of a run (`--book-levels`, `--book-interval`, `--depth-speed`,
-/// `--rest-endpoint`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookOptions {
-    /// Levels a side of a `book` row.
-    pub levels: usize,
-    /// `book` rows every this much exchange time (0: after every update).
-    pub interval: Duration,
-    /// Binance's diff-depth speed.
-    pub depth_speed: crate::exchange::binance_depth::DepthSpeed,
-    /// `--rest-endpoint`, which wins over every group's `rest-endpoint`.
-    pub rest_endpoint: Option<String>,
-}
-
-impl BookOptions {
-    /// The REST base URL of each venue of the run: the flag, else the group's, else none
-    /// (the venue's default).
-    pub fn rest_endpoints(&self, config: &Config) -> Vec<(Venue, String)> {
-        let mut venues: Vec<Venue> = config.shards.iter().map(|s| s.venue).collect();
-        venues.dedup();
-        match &self.rest_endpoint {
-            Some(url) => venues.into_iter().map(|v| (v, url.clone())).collect(),
-            None => config.rest_endpoints.clone(),
-        }
-    }
-}
 
 /// A validated run.
 #[derive(Debug, Clone)]
@@ -545,99 +485,11 @@ const RECORD_DEFAULTS: CommandDefaults = CommandDefaults {
     flush_interval: crate::sink::RECORD_FLUSH_INTERVAL,
 };
 
-/// `book` rows every 100 ms of exchange time by default in `record`.
-pub const RECORD_BOOK_INTERVAL: Duration = Duration::from_millis(100);
-
-/// The order-book flags, checked against the streams they apply to.
-fn book_options(
-    run: &RunArgs,
-    streams: &[StreamId],
-    default_interval: Duration,
-) -> Result<BookOptions, ConfigError> {
-    use crate::exchange::binance_depth::DepthSpeed;
-    let depth_speed = match run.depth_speed.as_deref() {
-        Some("1000ms") => DepthSpeed::Slow,
-        _ => DepthSpeed::Fast,
-    };
-    let books = |venue: Venue| {
-        streams
-            .iter()
-            .any(|s| s.venue == venue && matches!(s.channel, Channel::Depth | Channel::Book))
-    };
-    if depth_speed == DepthSpeed::Slow && books(Venue::BinanceFutures) {
-        return Err(ConfigError::Book(
-            "--depth-speed 1000ms is Binance spot's: binance-futures depth streams are 100ms"
-                .to_owned(),
-        ));
-    }
-    if let Some(url) = &run.rest_endpoint
-        && crate::book::fetch::SnapshotClient::new(url, Duration::from_secs(1)).is_err()
-    {
-        return Err(ConfigError::Book(format!(
-            "invalid --rest-endpoint {url:?}: expected an http:// or https:// URL such as https://api.binance.com"
-        )));
-    }
-    Ok(BookOptions {
-        levels: run
-            .book_levels
-            .map_or(crate::sink::csv::DEFAULT_BOOK_LEVELS, |n| n as usize),
-        interval: run.book_interval.unwrap_or(default_interval),
-        depth_speed,
-        rest_endpoint: run
-            .rest_endpoint
-            .as_ref()
-            .map(|u| u.trim_end_matches('/').to_owned()),
-    })
-}
-
-/// A broker output with the config file's `[output.kafka]` settings and the NATS flags.
-fn broker_output(
-    broker: crate::sink::broker::Broker,
-    file: &ConfigFile,
-    args: &RecordArgs,
-) -> crate::sink::broker::Broker {
-    use crate::sink::broker::Broker;
-    match broker {
-        Broker::Kafka(mut kafka) => {
-            kafka.settings = file
-                .output
-                .kafka
-                .iter()
-                .map(|(k, v)| (k.clone(), v.0.clone()))
-                .collect();
-            Broker::Kafka(kafka)
-        }
-        Broker::Nats(mut nats) => {
-            nats.create_stream = args.nats_create_stream;
-            Broker::Nats(nats)
-        }
-    }
-}
-
 /// Reads `--config`, or an empty file when none was given.
 fn load(run: &RunArgs) -> Result<ConfigFile, ConfigError> {
     match &run.config {
         Some(path) => ConfigFile::load(path),
         None => Ok(ConfigFile::default()),
-    }
-}
-
-fn format_of(path: &Path) -> Result<Format, ConfigError> {
-    // A compression suffix (.gz, .zst) follows the format's extension.
-    let text = path.to_string_lossy();
-    crate::sink::template::Template::parse(&text)?;
-    let (_, uncompressed) = crate::sink::compress::Compression::of(&text, 0);
-    let ext = Path::new(uncompressed)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("csv") => Ok(Format::Csv),
-        Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
-        Some("parquet") if cfg!(feature = "parquet") && uncompressed.len() == text.len() => {
-            Ok(Format::Parquet)
-        }
-        _ => Err(ConfigError::OutExtension(path.to_owned())),
     }
 }
 
