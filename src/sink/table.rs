@@ -152,6 +152,24 @@ impl Table {
         }
     }
 
+    /// Starts a frame: moves the cursor up over the previous one and writes the queued log
+    /// lines where it was, so they scroll up out of the new frame's way.
+    fn start_frame(&mut self, out: &mut Vec<u8>) {
+        if self.drawn > 0 {
+            out.extend_from_slice(b"\x1b[");
+            out.extend_from_slice(itoa::Buffer::new().format(self.drawn).as_bytes());
+            out.extend_from_slice(b"A\r");
+        }
+        for line in self.above.split_inclusive(|&b| b == b'\n') {
+            out.extend_from_slice(CLEAR_LINE);
+            out.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line));
+            // A line that wrapped leaves the rest of the old frame's next line: clear it.
+            out.extend_from_slice(CLEAR_TO_END);
+            out.push(b'\n');
+        }
+        self.above.clear();
+    }
+
     /// Appends the ANSI text that redraws the whole view over the previous frame.
     ///
     /// `now_ns` (ns since the Unix epoch, like `recv_ns`) dates the AGE column.
@@ -167,20 +185,7 @@ impl Table {
             }
         }
 
-        if self.drawn > 0 {
-            out.extend_from_slice(b"\x1b[");
-            out.extend_from_slice(itoa::Buffer::new().format(self.drawn).as_bytes());
-            out.extend_from_slice(b"A\r");
-        }
-        // Log lines go where the frame was, and scroll up out of its way.
-        for line in self.above.split_inclusive(|&b| b == b'\n') {
-            out.extend_from_slice(CLEAR_LINE);
-            out.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line));
-            // A line that wrapped leaves the rest of the old frame's next line: clear it.
-            out.extend_from_slice(CLEAR_TO_END);
-            out.push(b'\n');
-        }
-        self.above.clear();
+        self.start_frame(out);
 
         let limit = self.width.unwrap_or(usize::MAX);
         // One line stays free for the cursor below the frame, so the frame never scrolls.
