@@ -349,6 +349,26 @@ pub fn metric(body: &str, name: &str) -> f64 {
         .unwrap()
 }
 
+/// Starts the recorder of a SIGINT-with-the-broker-gone run: BTCUSDT's book tickers from
+/// the flood at `endpoint`, stats every 100 ms on stderr, a 2 s shutdown deadline; `output`
+/// is `--out` and whatever the broker (or the run) needs beside it.
+pub fn sigint_recorder(endpoint: &str, output: &[&str]) -> Child {
+    let mut args = vec![
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--endpoint",
+        endpoint,
+        "--stats-interval",
+        "100ms",
+        "--shutdown-timeout",
+        "2s",
+    ];
+    args.extend_from_slice(output);
+    foxtrot(&args).spawn().unwrap()
+}
+
 /// Sends SIGINT to a recorder whose broker is gone, then checks that it stops within 10 s,
 /// exits 3, reports what was not acknowledged as lost, and counted the broker errors.
 pub async fn sigint_reports_the_unacknowledged_as_lost(
