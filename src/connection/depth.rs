@@ -17,7 +17,7 @@ use crate::book::fetch::SnapshotClient;
 use crate::book::pushed::{Message as BookMessage, Outcome, PushedBook};
 use crate::book::row::{BookData, BookInterval, BookLine, BookRecord, DepthRow};
 use crate::book::sync::{DepthEvent, Limits as SyncLimits};
-use crate::book::{BookRow, Change};
+use crate::book::{BookRow, Change, LevelError};
 use crate::exchange::{BookSync, Venue};
 
 use super::*;
@@ -165,16 +165,44 @@ impl Books {
 
     /// Applies the order-book messages of `out`; what to write goes to `pending`, and the
     /// symbols whose pushed book broke (to subscribe again) to `resync`.
-    pub(super) fn on_frame(&mut self, out: &Out, pending: &mut Pending, resync: &mut Vec<Symbol>) {
+    ///
+    /// An update with a level the book cannot key (a negative size, a price past the
+    /// book's precision) is not applied, never applied in part: its error is returned for
+    /// the caller to count. A Binance book then breaks at the next update, whose ids no
+    /// longer follow; a pushed book breaks here, with a `sequence` gap and a re-subscribe.
+    pub(super) fn on_frame(
+        &mut self,
+        out: &Out,
+        pending: &mut Pending,
+        resync: &mut Vec<Symbol>,
+        refused: &mut Vec<(Symbol, LevelError)>,
+    ) {
         for update in &out.depth {
             let (bids, asks) = out.levels_of(update);
-            let changes = |levels: &[crate::exchange::Level]| -> Vec<Change> {
+            let changes = |levels: &[crate::exchange::Level]| -> Result<Vec<Change>, LevelError> {
                 levels
                     .iter()
-                    .filter_map(|l| Change::from_decimals(l.price, l.qty).ok())
+                    .map(|l| Change::from_decimals(l.price, l.qty))
                     .collect()
             };
-            let (bids, asks) = (changes(bids), changes(asks));
+            let (bids, asks) = match (changes(bids), changes(asks)) {
+                (Ok(bids), Ok(asks)) => (bids, asks),
+                (Err(e), _) | (_, Err(e)) => {
+                    if let Books::Pushed { symbols, .. } = self {
+                        // Rebuilt from the snapshot the re-subscribe brings.
+                        symbols.remove(&update.symbol);
+                        let reason = crate::book::sync::GapReason::Sequence;
+                        pending.push((
+                            update.symbol.clone(),
+                            update.recv_ns,
+                            FeedOutput::Gap(reason),
+                        ));
+                        resync.push(update.symbol.clone());
+                    }
+                    refused.push((update.symbol.clone(), e));
+                    continue;
+                }
+            };
             match self {
                 Books::Rest(feeds) => {
                     let event = DepthEvent {
@@ -383,5 +411,72 @@ impl Connection {
         self.seen
             .get_mut(symbol)
             .and_then(|slots| slots[channel.index()].as_mut())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::pushed::Continuity;
+    use crate::book::sync::GapReason;
+    use crate::decimal::Decimal;
+    use crate::exchange::{DepthUpdate, Level, Out};
+
+    fn frame(symbol: &Symbol, snapshot: bool, id: u64, bids: &[(&str, &str)]) -> Out {
+        let mut out = Out::default();
+        for (price, qty) in bids {
+            out.levels.push(Level {
+                price: Decimal::parse(price).unwrap(),
+                qty: Decimal::parse(qty).unwrap(),
+            });
+        }
+        out.depth.push(DepthUpdate {
+            symbol: symbol.clone(),
+            snapshot,
+            first_update_id: None,
+            last_update_id: id,
+            prev_update_id: None,
+            checksum: None,
+            exchange_ns: 0,
+            recv_ns: id,
+            bids: 0..bids.len() as u32,
+            asks: 0..0,
+        });
+        out
+    }
+
+    #[test]
+    fn an_update_with_a_level_the_book_cannot_key_breaks_the_book_not_silently() {
+        let symbol = Symbol::parse("BTCUSDT").unwrap();
+        let mut books = Books::Pushed {
+            rules: Continuity::Bybit,
+            levels: 5,
+            interval: Duration::ZERO,
+            symbols: FxHashMap::default(),
+        };
+        let (mut pending, mut resync, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+        let snapshot = frame(&symbol, true, 1, &[("100.5", "2")]);
+        books.on_frame(&snapshot, &mut pending, &mut resync, &mut refused);
+        assert!(
+            matches!(pending.as_slice(), [(_, 1, FeedOutput::Depth(_)), ..]),
+            "{pending:?}"
+        );
+        assert!(refused.is_empty() && resync.is_empty());
+        pending.clear();
+
+        // A negative size: nothing of the update is applied, the error is handed back,
+        // and the book breaks (a gap, a re-subscribe) instead of going on without a level.
+        let bad = frame(&symbol, false, 2, &[("100.4", "1"), ("100.5", "-1")]);
+        books.on_frame(&bad, &mut pending, &mut resync, &mut refused);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].0, symbol);
+        assert_eq!(resync, [symbol.clone()]);
+        assert!(
+            matches!(
+                pending.as_slice(),
+                [(_, 2, FeedOutput::Gap(GapReason::Sequence))]
+            ),
+            "{pending:?}"
+        );
     }
 }
