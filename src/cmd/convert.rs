@@ -55,8 +55,8 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> i32 {
         Ok(done) => {
             if !quiet {
                 eprintln!(
-                    "foxtrot: converted {} raw records into {} ticks ({} frames not decoded)",
-                    done.records, done.ticks, done.decode_errors
+                    "foxtrot: converted {} raw records into {} ticks and {} gap records ({} frames not decoded)",
+                    done.records, done.ticks, done.gaps, done.decode_errors
                 );
             }
             Exit::Ok.code()

@@ -229,6 +229,9 @@ enum SessionEnd {
         since_ns: u64,
         /// Whether the lost socket delivered data (resets the backoff).
         delivered: bool,
+        /// The lost socket's raw capture, whose disconnect record is written when this
+        /// is dropped: with the loss reason when the task opens a gap.
+        raw: Option<crate::raw::SocketTap>,
     },
 }
 
@@ -345,8 +348,10 @@ impl Connection {
                     failures = 0;
                     Stats::bump(&self.shared.stats.connects);
                     info!(url = %self.dialer.url, "connected");
+                    // The gap ends when the new socket's handshake completed (the raw
+                    // capture's connect record has the same time).
                     if let Some((since_ns, reason)) = open_gap.take()
-                        && self.gaps(since_ns, clock::now_ns(), reason).await.is_err()
+                        && self.gaps(since_ns, link.opened_ns, reason).await.is_err()
                     {
                         return Ok(());
                     }
@@ -360,7 +365,11 @@ impl Connection {
                             loss,
                             since_ns,
                             delivered,
+                            raw,
                         } => {
+                            if let Some(mut raw) = raw {
+                                raw.lost(loss.reason);
+                            }
                             if delivered {
                                 backoff.reset();
                             }
@@ -466,18 +475,10 @@ impl Connection {
         Ok(())
     }
 
-    /// One gap record per stream of this connection.
+    /// One gap record per stream of this connection (see [`stream_gaps`]).
     async fn gaps(&mut self, from_ns: u64, to_ns: u64, reason: &'static str) -> Result<(), ()> {
-        for i in 0..self.streams.len() {
-            let stream = &self.streams[i];
-            let gap = Gap {
-                exchange: self.exchange.venue(),
-                symbol: stream.symbol.clone(),
-                channel: stream.channel,
-                from_ns,
-                to_ns,
-                reason,
-            };
+        let gaps: Vec<Gap> = stream_gaps(&self.streams, from_ns, to_ns, reason).collect();
+        for gap in gaps {
             self.emit_gap(gap).await?;
         }
         Ok(())
@@ -516,6 +517,25 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// The gap records of a connection whose socket was lost (or never opened) from `from_ns`
+/// to `to_ns`: one per stream, in the connection's order. `foxtrot convert` rebuilds a
+/// capture's gaps with it.
+pub fn stream_gaps<'a>(
+    streams: &'a [StreamId],
+    from_ns: u64,
+    to_ns: u64,
+    reason: &'static str,
+) -> impl Iterator<Item = Gap> + 'a {
+    streams.iter().map(move |stream| Gap {
+        exchange: stream.venue,
+        symbol: stream.symbol.clone(),
+        channel: stream.channel,
+        from_ns,
+        to_ns,
+        reason,
+    })
 }
 
 async fn next_frame(

@@ -79,11 +79,7 @@ impl Connection {
                             ping.as_mut().reset(self.ping_due(&primary).unwrap_or_else(far_future));
                             continue;
                         }
-                        return SessionEnd::Lost {
-                            since_ns: primary.last_frame_ns,
-                            delivered: primary.delivered,
-                            loss,
-                        };
+                        return primary.lost(loss);
                     }
                 },
                 frame = next_frame(&mut retiring), if retiring.is_some() => {
@@ -147,11 +143,7 @@ impl Connection {
                         "no frame for {}: the connection is stalled",
                         humantime::format_duration(self.stale_after)
                     );
-                    return SessionEnd::Lost {
-                        since_ns: primary.last_frame_ns,
-                        delivered: primary.delivered,
-                        loss: Loss { why, reason: "stalled" },
-                    };
+                    return primary.lost(Loss { why, reason: "stalled" });
                 }
                 () = &mut ping, if heartbeat.ping.is_some() => {
                     let ping_at = self.ping_due(&primary).unwrap_or_else(far_future);
@@ -164,11 +156,7 @@ impl Connection {
                     let ping = heartbeat.ping.unwrap_or_default();
                     primary.tap(clock::now_ns(), || crate::raw::Event::Send(bytes::Bytes::from_static(ping.as_bytes())));
                     if let Err(e) = primary.ws.send(Message::text(ping)).await {
-                        return SessionEnd::Lost {
-                            since_ns: primary.last_frame_ns,
-                            delivered: primary.delivered,
-                            loss: Loss { why: describe(&e), reason: "disconnected" },
-                        };
+                        return primary.lost(Loss { why: describe(&e), reason: "disconnected" });
                     }
                 }
                 () = depth::next_snapshot(&mut self.books, &mut self.book_pending), if self.books.is_some() => {

@@ -7,7 +7,13 @@
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"binary","base64":"AAEC"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"close","code":1000,"reason":"bye"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"disconnect"}
+//! {"recv_ns":...,"exchange":"binance","conn":2,"event":"disconnect","reason":"stalled"}
 //! ```
+//!
+//! A `disconnect` has a `reason` (`disconnected`, `stalled`, `oversized`: the gap records'
+//! reason) when the connection task lost the socket it read and reconnects; none when the
+//! socket was closed on purpose (the run's end, a make-before-break). Captures written
+//! before foxtrot recorded reasons have none.
 //!
 //! A payload (`send`, `text`, `binary`, `ping`, `pong`) is `"text"`, a JSON string, when it
 //! is UTF-8 (newlines and quotes escaped, so one record is one line), and `"base64"`
@@ -61,7 +67,13 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Event::Disconnect => out.extend_from_slice(b",\"event\":\"disconnect\""),
+        Event::Disconnect { lost } => {
+            out.extend_from_slice(b",\"event\":\"disconnect\"");
+            if let Some(reason) = lost {
+                out.extend_from_slice(b",\"reason\":");
+                string(reason, out);
+            }
+        }
         Event::Send(b) => payload(out, "send", b),
         Event::Text(b) => payload(out, "text", b),
         Event::Binary(b) => payload(out, "binary", b),
@@ -96,6 +108,9 @@ pub enum ParseError {
     /// An event foxtrot does not know, or one without its fields.
     #[error("unknown or incomplete event {0:?}")]
     Event(String),
+    /// A `disconnect` record whose loss reason foxtrot does not know.
+    #[error("unknown disconnect reason {0:?}")]
+    Reason(String),
     /// A `base64` payload that does not decode.
     #[error("bad base64 payload: {0}")]
     Base64(#[from] base64::DecodeError),
@@ -142,7 +157,17 @@ pub fn parse(line: &str) -> Result<Record, ParseError> {
                 .filter_map(|s| stream(venue, s))
                 .collect(),
         },
-        "disconnect" => Event::Disconnect,
+        "disconnect" => Event::Disconnect {
+            lost: match l.reason.as_deref() {
+                None => None,
+                Some(reason) => Some(
+                    super::LOSS_REASONS
+                        .into_iter()
+                        .find(|r| *r == reason)
+                        .ok_or_else(|| ParseError::Reason(reason.to_owned()))?,
+                ),
+            },
+        },
         "send" => Event::Send(payload(&l)?),
         "text" => Event::Text(payload(&l)?),
         "binary" => Event::Binary(payload(&l)?),
@@ -204,7 +229,10 @@ mod tests {
             Event::Pong(Bytes::from_static(b"\x80")),
             Event::Close(Some((1000, "bye".into()))),
             Event::Close(None),
-            Event::Disconnect,
+            Event::Disconnect { lost: None },
+            Event::Disconnect {
+                lost: Some("stalled"),
+            },
         ];
         for event in events {
             let record = record(event);
