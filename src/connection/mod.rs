@@ -55,7 +55,7 @@ use errors::{describe, is_permanent};
 use read_ahead::ReadAhead;
 
 pub use crate::admission::Admission;
-pub use depth::BookSettings;
+pub use depth::{BookSettings, Books, Pending, book_data, resync_gaps};
 pub use errors::ConnectionError;
 
 type Ws = WebSocketStream<MaybeTlsStream<ReadAhead<TcpStream>>>;

@@ -159,7 +159,15 @@ impl Connection {
                         return primary.lost(Loss { why: describe(&e), reason: "disconnected" });
                     }
                 }
-                () = depth::next_snapshot(&mut self.books, &mut self.book_pending), if self.books.is_some() => {
+                answer = depth::next_snapshot(&mut self.books, &mut self.book_pending), if self.books.is_some() => {
+                    // The raw capture keeps the answer where it was applied (`foxtrot
+                    // convert` rebuilds the books from it).
+                    if let Some(answer) = answer {
+                        primary.tap(answer.recv_ns, || crate::raw::Event::Rest {
+                            url: answer.url.into(),
+                            answer: answer.body,
+                        });
+                    }
                     if let Next::Stop = self.send_book_rows().await {
                         return SessionEnd::Stopped;
                     }

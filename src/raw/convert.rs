@@ -28,6 +28,9 @@ use std::sync::Arc;
 
 use super::format::{self, ParseError};
 use super::{Event, Record};
+use crate::book::feed::Fetched;
+use crate::book::row::BookRecord;
+use crate::connection::{BookSettings, Books, Pending, book_data, resync_gaps};
 use crate::exchange::{Decoded, Out, StreamId, Venue};
 use crate::sink::Sink;
 use crate::tick::{Channel, Gap, Symbol, Tick};
@@ -67,6 +70,8 @@ pub struct Converted {
     pub ticks: u64,
     /// Gap records written.
     pub gaps: u64,
+    /// `depth` and `book` rows written.
+    pub books: u64,
     /// Frames the decoder refused.
     pub decode_errors: u64,
 }
@@ -78,6 +83,8 @@ pub enum Row<'a> {
     Tick(&'a Tick),
     /// A gap record.
     Gap(&'a Gap),
+    /// A `depth` or `book` row.
+    Book(&'a BookRecord),
 }
 
 /// One socket of the capture.
@@ -104,11 +111,17 @@ struct Task {
     /// named the loss (else it was inferred from an old capture, and is only written when
     /// a connect follows).
     gap: Option<(u64, &'static str, bool)>,
+    /// Its order books, as live (`depth`, `book`).
+    books: Option<Books>,
+    /// Order-book rows not yet written.
+    pending: Pending,
 }
 
-/// Turns raw records into ticks and gap records, socket by socket.
+/// Turns raw records into ticks, order-book rows and gap records, socket by socket.
 #[derive(Default)]
 pub struct Converter {
+    /// `--book-levels`, `--book-interval`: how `book` rows are made.
+    book_settings: BookSettings,
     sockets: HashMap<u32, Socket>,
     tasks: Vec<Task>,
     /// The task of each (URL, streams) pair.
@@ -122,6 +135,14 @@ pub struct Converter {
 }
 
 impl Converter {
+    /// A converter making `book` rows as `settings` say.
+    pub fn new(book_settings: BookSettings) -> Converter {
+        Converter {
+            book_settings,
+            ..Converter::default()
+        }
+    }
+
     /// Takes one record; hands its new rows to `emit`.
     pub fn push(
         &mut self,
@@ -138,6 +159,7 @@ impl Converter {
                 self.disconnect(record.conn, *lost);
                 return Ok(());
             }
+            Event::Rest { url, answer } => return self.rest(&record, url, answer, emit),
             // Binary frames that are UTF-8 text are read as text, as live.
             Event::Text(bytes) | Event::Binary(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) => text,
@@ -174,6 +196,18 @@ impl Converter {
                 return Ok(());
             }
         }
+        if !socket.out.depth.is_empty() {
+            // As live: the frame's order-book rows, then its ticks.
+            let task = &mut self.tasks[socket.task];
+            if let Some(books) = task.books.as_mut() {
+                books.on_frame(&socket.out, &mut task.pending, &mut Vec::new());
+            }
+            let task = socket.task;
+            self.book_rows(venue, task, &mut emit)?;
+        }
+        let Some(socket) = self.sockets.get_mut(&record.conn) else {
+            return Ok(());
+        };
         let ticks = std::mem::take(&mut socket.out.ticks);
         let mut result = Ok(());
         for tick in &ticks {
@@ -229,9 +263,80 @@ impl Converter {
                 streams: streams.clone(),
                 open: 0,
                 gap: None,
+                books: Books::offline(streams, &self.book_settings),
+                pending: Pending::new(),
             });
         }
         id
+    }
+
+    /// A REST answer the run applied (a Binance depth snapshot): applied to the books of
+    /// the socket's task, which write their rows.
+    fn rest(
+        &mut self,
+        record: &Record,
+        url: &str,
+        answer: &Result<bytes::Bytes, String>,
+        mut emit: impl FnMut(Row<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let Some(task) = self.sockets.get(&record.conn).map(|s| s.task) else {
+            return Ok(());
+        };
+        let symbol = url
+            .split_once('?')
+            .and_then(|(_, query)| query.split('&').find_map(|kv| kv.strip_prefix("symbol=")))
+            .and_then(|s| Symbol::parse(s).ok());
+        let Task { books, pending, .. } = &mut self.tasks[task];
+        let (Some(symbol), Some(books)) = (symbol, books.as_mut()) else {
+            return Ok(());
+        };
+        let body = match answer {
+            Ok(body) => Ok(&body[..]),
+            Err(e) => Err(e.as_str()),
+        };
+        let fetched = Fetched::captured(symbol, record.recv_ns, body);
+        books.apply_captured(fetched, pending);
+        self.book_rows(record.venue, task, &mut emit)
+    }
+
+    /// Writes the pending order-book rows of `task`: each row of a stream it carries, and
+    /// a gap record per carried stream of a symbol whose book broke (as live).
+    fn book_rows(
+        &mut self,
+        venue: Venue,
+        task: usize,
+        emit: &mut impl FnMut(Row<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let pending = std::mem::take(&mut self.tasks[task].pending);
+        let streams = self.tasks[task].streams.clone();
+        let carries = |symbol: &Symbol, channel: Channel| {
+            streams
+                .iter()
+                .any(|s| s.channel == channel && s.symbol == *symbol)
+        };
+        for (symbol, recv_ns, output) in pending {
+            match book_data(output) {
+                Err(reason) => {
+                    let carried = |c| carries(&symbol, c);
+                    for gap in resync_gaps(venue, &symbol, recv_ns, reason, carried) {
+                        self.converted.gaps += 1;
+                        emit(Row::Gap(&gap))?;
+                    }
+                }
+                Ok((channel, data)) if carries(&symbol, channel) => {
+                    self.converted.books += 1;
+                    let record = BookRecord {
+                        exchange: venue,
+                        symbol,
+                        recv_ns,
+                        data,
+                    };
+                    emit(Row::Book(&record))?;
+                }
+                Ok(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// A socket opened: it ends its task's gap, if one is open.
@@ -244,6 +349,12 @@ impl Converter {
     ) -> io::Result<()> {
         let task = self.task(record.venue, url, streams);
         self.disconnect(record.conn, None);
+        if self.tasks[task].open == 0
+            && let Some(books) = self.tasks[task].books.as_mut()
+        {
+            // A new session (not a make-before-break): every book is built again, as live.
+            books.restart();
+        }
         self.sockets.insert(
             record.conn,
             Socket {
@@ -319,13 +430,19 @@ pub fn channels(paths: &[impl AsRef<Path>]) -> Result<Vec<Channel>, ConvertError
     Ok(channels)
 }
 
-/// Converts the captures at `paths`, in order, into `sink`, and finishes it.
-pub fn convert(paths: &[impl AsRef<Path>], sink: &mut dyn Sink) -> Result<Converted, ConvertError> {
-    let mut converter = Converter::default();
+/// Converts the captures at `paths`, in order, into `sink`, and finishes it; `book` rows
+/// are made as `books` says.
+pub fn convert(
+    paths: &[impl AsRef<Path>],
+    books: BookSettings,
+    sink: &mut dyn Sink,
+) -> Result<Converted, ConvertError> {
+    let mut converter = Converter::new(books);
     let mut write_error = None;
     let write = |sink: &mut dyn Sink, row: Row<'_>| match row {
         Row::Tick(tick) => sink.write(tick),
         Row::Gap(gap) => sink.gap(gap),
+        Row::Book(record) => sink.book(record),
     };
     let read = for_each_record(paths, |record| {
         let pushed = converter.push(record, |row| write(&mut *sink, row));

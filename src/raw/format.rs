@@ -6,6 +6,7 @@
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"text","text":"{\"e\":\"trade\",...}"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"binary","base64":"AAEC"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"close","code":1000,"reason":"bye"}
+//! {"recv_ns":...,"exchange":"binance","conn":1,"event":"rest","url":"https://.../api/v3/depth?symbol=BTCUSDT&limit=1000","text":"{\"lastUpdateId\":...}"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"disconnect"}
 //! {"recv_ns":...,"exchange":"binance","conn":2,"event":"disconnect","reason":"stalled"}
 //! ```
@@ -42,17 +43,7 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"event\":\"");
         out.extend_from_slice(name.as_bytes());
         out.push(b'"');
-        match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                out.extend_from_slice(b",\"text\":");
-                string(text, out);
-            }
-            Err(_) => {
-                out.extend_from_slice(b",\"base64\":\"");
-                out.extend_from_slice(BASE64.encode(bytes).as_bytes());
-                out.push(b'"');
-            }
-        }
+        body(bytes, out);
     };
     match &record.event {
         Event::Connect { url, streams } => {
@@ -79,6 +70,17 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
         Event::Binary(b) => payload(out, "binary", b),
         Event::Ping(b) => payload(out, "ping", b),
         Event::Pong(b) => payload(out, "pong", b),
+        Event::Rest { url, answer } => {
+            out.extend_from_slice(b",\"event\":\"rest\",\"url\":");
+            string(url, out);
+            match answer {
+                Ok(bytes) => body(bytes, out),
+                Err(error) => {
+                    out.extend_from_slice(b",\"error\":");
+                    string(error, out);
+                }
+            }
+        }
         Event::Close(frame) => {
             out.extend_from_slice(b",\"event\":\"close\"");
             if let Some((code, reason)) = frame {
@@ -90,6 +92,21 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// A payload: `"text"` when it is UTF-8, `"base64"` otherwise.
+fn body(bytes: &Bytes, out: &mut Vec<u8>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            out.extend_from_slice(b",\"text\":");
+            string(text, out);
+        }
+        Err(_) => {
+            out.extend_from_slice(b",\"base64\":\"");
+            out.extend_from_slice(BASE64.encode(bytes).as_bytes());
+            out.push(b'"');
+        }
+    }
 }
 
 fn string(text: &str, out: &mut Vec<u8>) {
@@ -128,6 +145,7 @@ struct Line {
     streams: Option<Vec<String>>,
     code: Option<u16>,
     reason: Option<String>,
+    error: Option<String>,
 }
 
 /// Whether `line` looks like a raw capture record (not a venue message or a tick row).
@@ -173,6 +191,13 @@ pub fn parse(line: &str) -> Result<Record, ParseError> {
         "binary" => Event::Binary(payload(&l)?),
         "ping" => Event::Ping(payload(&l)?),
         "pong" => Event::Pong(payload(&l)?),
+        "rest" => Event::Rest {
+            url: Arc::from(l.url.clone().unwrap_or_default()),
+            answer: match &l.error {
+                Some(error) => Err(error.clone()),
+                None => Ok(payload(&l)?),
+            },
+        },
         "close" => Event::Close(l.code.map(|c| (c, l.reason.clone().unwrap_or_default()))),
         _ => return Err(ParseError::Event(l.event)),
     };
@@ -229,6 +254,16 @@ mod tests {
             Event::Pong(Bytes::from_static(b"\x80")),
             Event::Close(Some((1000, "bye".into()))),
             Event::Close(None),
+            Event::Rest {
+                url: "http://127.0.0.1:1/api/v3/depth?symbol=BTCUSDT&limit=1000".into(),
+                answer: Ok(Bytes::from_static(
+                    b"{\"lastUpdateId\":1,\"bids\":[],\"asks\":[]}",
+                )),
+            },
+            Event::Rest {
+                url: "http://127.0.0.1:1/api/v3/depth?symbol=BTCUSDT&limit=1000".into(),
+                answer: Err("REST snapshot answered 500: down".into()),
+            },
             Event::Disconnect { lost: None },
             Event::Disconnect {
                 lost: Some("stalled"),

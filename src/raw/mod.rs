@@ -59,6 +59,15 @@ pub enum Event {
     Pong(Bytes),
     /// A close frame received: its code and reason, if it had them.
     Close(Option<(u16, String)>),
+    /// A REST request's answer, recorded where the connection applied it (Binance depth
+    /// snapshots, fetched beside the stream): the URL requested, and the body of a `200`
+    /// answer or why there was none. `recv_ns` is when the answer was complete.
+    Rest {
+        /// The URL requested.
+        url: Arc<str>,
+        /// The body, or the error the run saw.
+        answer: Result<Bytes, String>,
+    },
 }
 
 /// One line of a raw capture.

@@ -488,7 +488,8 @@ async fn convert_rebuilds_the_gap_records_of_a_lost_connection() {
         .await;
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         assert!(
-            out.stderr.contains("into 30 ticks and 1 gap records"),
+            out.stderr
+                .contains("into 30 ticks, 0 order-book rows and 1 gap records"),
             "{}",
             out.stderr
         );
