@@ -919,5 +919,35 @@ async fn convert_of_a_depth_capture_gives_the_runs_rows() {
         let converted = convert_capture(&raw).await;
         assert!(converted.lines().count() > 1000, "{venue}");
         assert_eq!(converted, text, "{venue}: convert equals the run");
+
+        // A capture from before `rest` records: no book starts, and convert says why.
+        let old = dir.path().join("old.jsonl");
+        let kept: String = captured
+            .lines()
+            .filter(|l| !l.contains("\"event\":\"rest\""))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&old, kept).unwrap();
+        let out = dir.path().join("old.ndjson");
+        let done = util::run(&[
+            "convert",
+            old.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+        assert!(
+            done.stderr.contains("holds no REST depth snapshots"),
+            "{}",
+            done.stderr
+        );
+        let rows = util::parse_ndjson(&std::fs::read_to_string(&out).unwrap());
+        assert!(
+            rows.iter()
+                .all(|r| r["type"] == "gap" && r["reason"] == "buffer_overflow"),
+            "{venue}: {:?}",
+            rows.first()
+        );
     }
 }

@@ -255,7 +255,9 @@ async fn bybit_mid_stream_snapshot_replaces_the_book() {
 
 /// Records `symbols` of `venue` (`depth` and `book`) from a replay server with `behavior`
 /// over `library` until the NDJSON file satisfies `done`, then stops foxtrot with SIGINT;
-/// returns the file's text and stderr.
+/// returns the file's text and stderr. The run keeps a raw capture too, and `convert` of
+/// it gives the file's text line for line (the re-syncs' gap records and fresh snapshots
+/// included).
 async fn record_until(
     library: Library,
     behavior: Behavior,
@@ -270,7 +272,9 @@ async fn record_until(
     .await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("depth.ndjson");
-    let args = record_args(venue, symbols, server.url(), &out);
+    let raw = dir.path().join("raw.jsonl.gz");
+    let mut args = record_args(venue, symbols, server.url(), &out);
+    args.extend(["--raw", raw.to_str().unwrap()]);
     let child = util::foxtrot(&args).spawn().unwrap();
     let reached = tokio::time::timeout(util::PATIENCE * 2, async {
         loop {
@@ -290,7 +294,26 @@ async fn record_until(
     assert!(reached.is_ok(), "never done: {}", finished.stderr);
     assert_eq!(finished.code, Some(0), "{}", finished.stderr);
     server.shutdown().await.unwrap();
-    (std::fs::read_to_string(&out).unwrap(), finished.stderr)
+    let text = std::fs::read_to_string(&out).unwrap();
+    let converted = dir.path().join("converted.ndjson");
+    let done = util::run(&[
+        "convert",
+        raw.to_str().unwrap(),
+        "--book-interval",
+        "0",
+        "--book-levels",
+        "5",
+        "--out",
+        converted.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&converted).unwrap(),
+        text,
+        "{venue}: convert of the raw capture equals the run"
+    );
+    (text, finished.stderr)
 }
 
 /// Gap records as `(symbol, channel, reason)`.

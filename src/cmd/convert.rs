@@ -1,4 +1,5 @@
-//! `foxtrot convert`: raw captures (`record --raw`) into ticks, in any output format.
+//! `foxtrot convert`: raw captures (`record --raw`) into ticks, order-book rows and gap
+//! records, in any output format.
 
 use crate::cli::ConvertArgs;
 use crate::config::Config;
@@ -29,6 +30,11 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> i32 {
     let books = BookSettings::new(config.book.levels, config.book.interval, Vec::new());
     match convert::convert(&args.raw, books, opened.sink.as_mut()) {
         Ok(done) => {
+            if done.rest_books && done.snapshots == 0 {
+                eprintln!(
+                    "foxtrot: the capture holds no REST depth snapshots (it was written before foxtrot captured them): its Binance depth and book rows cannot be rebuilt"
+                );
+            }
             if !quiet {
                 eprintln!(
                     "foxtrot: converted {} raw records into {} ticks, {} order-book rows and {} gap records ({} frames not decoded)",

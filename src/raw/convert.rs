@@ -18,8 +18,15 @@
 //! when a connect of the task follows. Not exact: a gap still open when the capture ends
 //! gets the capture's last `recv_ns` as `to_ns` (the live run writes the moment it
 //! stopped, which no record holds). Not rebuilt: `never_connected` gaps (no socket, so no
-//! record), `rejected` gaps (a subscription the server refused: the capture holds the
-//! answer, not the run's decision), and order books.
+//! record) and `rejected` gaps (a subscription the server refused: the capture holds the
+//! answer, not the run's decision).
+//!
+//! Order books: each task has the books its connection had ([`Books::offline`]), fed the
+//! same inputs in the same order: the depth messages of its sockets' frames and, for
+//! Binance, the `rest` records (the snapshots, applied where the run applied them); their
+//! `depth` and `book` rows and re-sync gap records are written as live
+//! ([`book_data`], [`resync_gaps`]). A new session (a connect with none of the task's
+//! sockets open) restarts them, as live.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
@@ -72,6 +79,10 @@ pub struct Converted {
     pub gaps: u64,
     /// `depth` and `book` rows written.
     pub books: u64,
+    /// `rest` records (REST snapshots) read.
+    pub snapshots: u64,
+    /// Whether a connection had books built from REST snapshots (Binance `depth`/`book`).
+    pub rest_books: bool,
     /// Frames the decoder refused.
     pub decode_errors: u64,
 }
@@ -263,7 +274,9 @@ impl Converter {
                 streams: streams.clone(),
                 open: 0,
                 gap: None,
-                books: Books::offline(streams, &self.book_settings),
+                books: Books::offline(streams, &self.book_settings).inspect(|books| {
+                    self.converted.rest_books |= matches!(books, Books::Rest(_));
+                }),
                 pending: Pending::new(),
             });
         }
@@ -294,6 +307,7 @@ impl Converter {
             Ok(body) => Ok(&body[..]),
             Err(e) => Err(e.as_str()),
         };
+        self.converted.snapshots += 1;
         let fetched = Fetched::captured(symbol, record.recv_ns, body);
         books.apply_captured(fetched, pending);
         self.book_rows(record.venue, task, &mut emit)

@@ -1,5 +1,5 @@
-//! Raw capture (`--raw PATH`): every frame received, every request sent and every
-//! connect and disconnect of every connection, losslessly, as the ground truth that
+//! Raw capture (`--raw PATH`): every frame received, every request sent (and the answers
+//! of REST snapshot requests) and every connect and disconnect of every connection, losslessly, as the ground truth that
 //! `foxtrot convert` re-normalizes and `foxtrot replay` serves.
 //!
 //! This module owns the record type and the [`Tap`] the connection tasks hold (in their
