@@ -531,3 +531,39 @@ async fn bybit_lost_delta_resubscribes_and_the_fresh_snapshot_makes_the_book_rig
     assert!(fresh_u > 20, "{}", btc_depth[fresh]);
     assert_eq!(btc_depth[fresh + 1]["update_id"], fresh_u + 1);
 }
+
+/// Bybit books over a connection the server drops every 100 messages: each reconnect is
+/// one `disconnected` gap record per stream, the books are built again from the snapshot
+/// the new subscription brings, and (checked in [`record_until`]) `convert` of the raw
+/// capture gives the same rows and gap records line for line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_books_over_a_dropped_connection_convert_line_for_line() {
+    let (btc, _) = bybit_book_lines("BTCUSDT", 7, 100);
+    let (eth, _) = bybit_book_lines("ETHUSDT", 8, 100);
+    let interleaved: Vec<&str> = btc
+        .iter()
+        .zip(&eth)
+        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+        .collect();
+    let behavior = Behavior {
+        drop_after: Some(100),
+        ..Behavior::default()
+    };
+    let disconnects = |text: &str| text.matches("\"reason\":\"disconnected\"").count();
+    let (text, stderr) = record_until(
+        Library::from_lines(interleaved).unwrap(),
+        behavior,
+        "bybit",
+        &["BTCUSDT", "ETHUSDT"],
+        |text| disconnects(text) >= 8,
+    )
+    .await;
+    let rows = rows(&text);
+    assert!(disconnects(&text) >= 8, "{stderr}");
+    assert!(
+        snapshots(&rows, "BTCUSDT") >= 3,
+        "a snapshot per connection"
+    );
+    let mut rebuilder = Rebuilder::new();
+    rebuilder.apply_text(&text).unwrap();
+}

@@ -180,6 +180,9 @@ pub struct Connection {
     /// Frames the primary socket delivered since it was last found empty, and whether it
     /// was found empty after the last one (the burst is over).
     burst: (usize, bool),
+    /// `--raw`: the number of the last socket lost, whose gap a `stop` record ends when
+    /// the run ends before a reconnect.
+    lost_conn: Option<u32>,
 }
 
 /// Which socket a frame came from.
@@ -292,6 +295,7 @@ impl Connection {
             books: depth::Books::of(&streams_for_books, &shared_books),
             book_pending: Vec::new(),
             burst: (0, false),
+            lost_conn: None,
         }
     }
 
@@ -369,6 +373,7 @@ impl Connection {
                         } => {
                             if let Some(mut raw) = raw {
                                 raw.lost(loss.reason);
+                                self.lost_conn = Some(raw.conn());
                             }
                             if delivered {
                                 backoff.reset();
@@ -470,7 +475,17 @@ impl Connection {
     /// Ends the task; an interruption still open at shutdown gets its gap record.
     async fn end(&mut self, open_gap: Option<(u64, &'static str)>) -> Result<(), ConnectionError> {
         if let Some((since_ns, reason)) = open_gap {
-            let _ = self.gaps(since_ns, clock::now_ns(), reason).await;
+            let to_ns = clock::now_ns();
+            // The raw capture says when (so `foxtrot convert` ends the gap at the same time).
+            if let (Some(tap), Some(conn)) = (&self.shared.raw, self.lost_conn) {
+                tap.record(crate::raw::Record {
+                    recv_ns: to_ns,
+                    venue: self.exchange.venue(),
+                    conn,
+                    event: crate::raw::Event::Stop,
+                });
+            }
+            let _ = self.gaps(since_ns, to_ns, reason).await;
         }
         Ok(())
     }

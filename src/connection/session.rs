@@ -375,7 +375,9 @@ impl Connection {
                 return;
             }
             while let Some(Ok(frame)) = link.ws.next().await {
-                link.tap(clock::now_ns(), || raw_event(&frame));
+                // One clock read: the raw record and the ticks get the same `recv_ns`.
+                let now_ns = clock::now_ns();
+                link.tap(now_ns, || raw_event(&frame));
                 // Text, or binary that is UTF-8 text (see `on_frame_at`).
                 let text = match &frame {
                     Message::Text(text) => Some(text.as_str()),
@@ -383,7 +385,7 @@ impl Connection {
                     _ => None,
                 };
                 if let Some(text) = text {
-                    link.last_frame_ns = clock::now_ns();
+                    link.last_frame_ns = now_ns;
                     if let Next::Stop = self.deliver(text, link, Role::Primary).await {
                         return;
                     }

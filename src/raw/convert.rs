@@ -15,9 +15,10 @@
 //! live run ends the gap when the new socket's handshake completed, the connect record's
 //! time). In captures without loss reasons (written before foxtrot recorded them), the
 //! disconnect of a task's only open socket after it carried data counts as `disconnected`
-//! when a connect of the task follows. Not exact: a gap still open when the capture ends
-//! gets the capture's last `recv_ns` as `to_ns` (the live run writes the moment it
-//! stopped, which no record holds). Not rebuilt: `never_connected` gaps (no socket, so no
+//! when a connect of the task follows. A `stop` record (the run ended while the task was
+//! reconnecting) ends the gap at its `recv_ns`, the time the live run wrote. Not exact: a
+//! gap that neither ends (a capture cut by a crash, or an old one) gets the capture's last
+//! `recv_ns` as `to_ns`. Not rebuilt: `never_connected` gaps (no socket, so no
 //! record) and `rejected` gaps (a subscription the server refused: the capture holds the
 //! answer, not the run's decision).
 //!
@@ -134,6 +135,8 @@ pub struct Converter {
     /// `--book-levels`, `--book-interval`: how `book` rows are made.
     book_settings: BookSettings,
     sockets: HashMap<u32, Socket>,
+    /// The task of every socket seen, open or closed.
+    task_of_conn: HashMap<u32, usize>,
     tasks: Vec<Task>,
     /// The task of each (URL, streams) pair.
     task_of: HashMap<(Arc<str>, Arc<[StreamId]>), usize>,
@@ -171,6 +174,7 @@ impl Converter {
                 return Ok(());
             }
             Event::Rest { url, answer } => return self.rest(&record, url, answer, emit),
+            Event::Stop => return self.stop(&record, emit),
             // Binary frames that are UTF-8 text are read as text, as live.
             Event::Text(bytes) | Event::Binary(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) => text,
@@ -283,6 +287,26 @@ impl Converter {
         id
     }
 
+    /// The task of a closed socket stopped before it reconnected: its gap ends now.
+    fn stop(
+        &mut self,
+        record: &Record,
+        mut emit: impl FnMut(Row<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let Some(&task) = self.task_of_conn.get(&record.conn) else {
+            return Ok(());
+        };
+        if self.tasks[task].open > 0 {
+            return Ok(());
+        }
+        match self.tasks[task].gap.take() {
+            Some((from_ns, reason, _)) => {
+                self.gaps(task, from_ns, record.recv_ns, reason, &mut emit)
+            }
+            None => Ok(()),
+        }
+    }
+
     /// A REST answer the run applied (a Binance depth snapshot): applied to the books of
     /// the socket's task, which write their rows.
     fn rest(
@@ -384,6 +408,7 @@ impl Converter {
             },
         );
         self.tasks[task].open += 1;
+        self.task_of_conn.insert(record.conn, task);
         match self.tasks[task].gap.take() {
             Some((from_ns, reason, _)) => {
                 self.gaps(task, from_ns, record.recv_ns, reason, &mut emit)

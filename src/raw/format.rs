@@ -9,12 +9,14 @@
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"rest","url":"https://.../api/v3/depth?symbol=BTCUSDT&limit=1000","text":"{\"lastUpdateId\":...}"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"disconnect"}
 //! {"recv_ns":...,"exchange":"binance","conn":2,"event":"disconnect","reason":"stalled"}
+//! {"recv_ns":...,"exchange":"binance","conn":2,"event":"stop"}
 //! ```
 //!
 //! A `disconnect` has a `reason` (`disconnected`, `stalled`, `oversized`: the gap records'
 //! reason) when the connection task lost the socket it read and reconnects; none when the
 //! socket was closed on purpose (the run's end, a make-before-break). Captures written
-//! before foxtrot recorded reasons have none.
+//! before foxtrot recorded reasons have none. A `stop` follows a socket's disconnect when
+//! the run ended before its connection could reconnect (the end of that gap).
 //!
 //! A payload (`send`, `text`, `binary`, `ping`, `pong`) is `"text"`, a JSON string, when it
 //! is UTF-8 (newlines and quotes escaped, so one record is one line), and `"base64"`
@@ -70,6 +72,7 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
         Event::Binary(b) => payload(out, "binary", b),
         Event::Ping(b) => payload(out, "ping", b),
         Event::Pong(b) => payload(out, "pong", b),
+        Event::Stop => out.extend_from_slice(b",\"event\":\"stop\""),
         Event::Rest { url, answer } => {
             out.extend_from_slice(b",\"event\":\"rest\",\"url\":");
             string(url, out);
@@ -191,6 +194,7 @@ pub fn parse(line: &str) -> Result<Record, ParseError> {
         "binary" => Event::Binary(payload(&l)?),
         "ping" => Event::Ping(payload(&l)?),
         "pong" => Event::Pong(payload(&l)?),
+        "stop" => Event::Stop,
         "rest" => Event::Rest {
             url: Arc::from(l.url.clone().unwrap_or_default()),
             answer: match &l.error {
@@ -265,6 +269,7 @@ mod tests {
                 answer: Err("REST snapshot answered 500: down".into()),
             },
             Event::Disconnect { lost: None },
+            Event::Stop,
             Event::Disconnect {
                 lost: Some("stalled"),
             },

@@ -59,6 +59,9 @@ pub enum Event {
     Pong(Bytes),
     /// A close frame received: its code and reason, if it had them.
     Close(Option<(u16, String)>),
+    /// The connection task whose last socket this was stopped (the run ended) while it
+    /// had no socket open, reconnecting: the end of the gap its disconnect opened.
+    Stop,
     /// A REST request's answer, recorded where the connection applied it (Binance depth
     /// snapshots, fetched beside the stream): the URL requested, and the body of a `200`
     /// answer or why there was none. `recv_ns` is when the answer was complete.
@@ -176,6 +179,11 @@ impl SocketTap {
     /// will reconnect: its disconnect record says so.
     pub fn lost(&mut self, reason: &'static str) {
         self.lost = Some(reason);
+    }
+
+    /// This socket's number.
+    pub fn conn(&self) -> u32 {
+        self.conn
     }
 
     /// Records `event` of this socket at `recv_ns`.

@@ -566,4 +566,44 @@ async fn captures_without_loss_reasons_still_get_their_gaps() {
         (Some(120), Some(200))
     );
     assert_eq!(gap["reason"], "disconnected");
+
+    // A loss the capture names, and the run's end before the reconnect: the `stop` record
+    // ends the gap (the live run wrote the same time).
+    let lost = |conn: u32, ns: u64| {
+        format!(
+            "{{\"recv_ns\":{ns},\"exchange\":\"binance\",\"conn\":{conn},\"event\":\"disconnect\",\"reason\":\"stalled\"}}\n"
+        )
+    };
+    let stop = "{\"recv_ns\":900,\"exchange\":\"binance\",\"conn\":1,\"event\":\"stop\"}\n";
+    std::fs::write(
+        &raw,
+        [
+            connect(1, 100),
+            text(1, 110, &trade[0]),
+            lost(1, 400),
+            stop.to_owned(),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let out = run(&[
+        "convert",
+        raw.to_str().unwrap(),
+        "--out",
+        converted.to_str().unwrap(),
+        "--force",
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let rows = parse_ndjson(&std::fs::read_to_string(&converted).unwrap());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let gap = &rows[1];
+    assert_eq!(
+        (
+            gap["from_ns"].as_u64(),
+            gap["to_ns"].as_u64(),
+            gap["reason"].as_str()
+        ),
+        (Some(110), Some(900), Some("stalled"))
+    );
 }
