@@ -871,16 +871,11 @@ async fn the_recorded_fixtures_sync_as_documented_through_the_binary() {
 async fn convert_capture(raw: &Path) -> String {
     let out = raw.with_extension("converted.ndjson");
     let levels = LEVELS.to_string();
-    let done = util::run(&[
-        "convert",
-        raw.to_str().unwrap(),
-        "--book-levels",
-        &levels,
-        "--book-interval",
-        "0",
-        "--out",
-        out.to_str().unwrap(),
-    ])
+    let done = util::convert(
+        raw,
+        &out,
+        &["--book-levels", &levels, "--book-interval", "0"],
+    )
     .await;
     done.assert_no_panic();
     assert_eq!(done.code, Some(0), "{}", done.stderr);
@@ -929,13 +924,7 @@ async fn convert_of_a_depth_capture_gives_the_runs_rows() {
             .collect();
         std::fs::write(&old, kept).unwrap();
         let out = dir.path().join("old.ndjson");
-        let done = util::run(&[
-            "convert",
-            old.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .await;
+        let done = util::convert(&old, &out, &[]).await;
         assert_eq!(done.code, Some(0), "{}", done.stderr);
         assert!(
             done.stderr.contains("holds no REST depth snapshots"),

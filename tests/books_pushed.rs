@@ -296,16 +296,11 @@ async fn record_until(
     server.shutdown().await.unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     let converted = dir.path().join("converted.ndjson");
-    let done = util::run(&[
-        "convert",
-        raw.to_str().unwrap(),
-        "--book-interval",
-        "0",
-        "--book-levels",
-        "5",
-        "--out",
-        converted.to_str().unwrap(),
-    ])
+    let done = util::convert(
+        &raw,
+        &converted,
+        &["--book-interval", "0", "--book-levels", "5"],
+    )
     .await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(

@@ -355,16 +355,11 @@ async fn depth_and_book_parquet_read_back_by_pyarrow_equal_the_ndjson_of_the_run
         .find(|f| f.to_str().unwrap().ends_with(".jsonl.zst"))
         .expect("the raw capture");
     let c = dir.path().join("c.ndjson");
-    let converted = run(&[
-        "convert",
-        capture.to_str().unwrap(),
-        "--book-levels",
-        "3",
-        "--book-interval",
-        "0",
-        "--out",
-        c.to_str().unwrap(),
-    ])
+    let converted = convert(
+        &capture,
+        &c,
+        &["--book-levels", "3", "--book-interval", "0"],
+    )
     .await;
     converted.assert_no_panic();
     assert_eq!(converted.code, Some(0), "{}", converted.stderr);

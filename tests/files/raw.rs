@@ -120,13 +120,7 @@ async fn raw_capture_holds_every_frame_and_converts_to_the_ndjson_of_the_run() {
     }
 
     let converted = dir.path().join("converted.ndjson");
-    let out = run(&[
-        "convert",
-        raw.to_str().unwrap(),
-        "--out",
-        converted.to_str().unwrap(),
-    ])
-    .await;
+    let out = convert(raw, &converted, &[]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     out.assert_no_panic();
     let want = std::fs::read_to_string(&ndjson).unwrap();
@@ -172,13 +166,7 @@ async fn raw_only_run_keeps_the_capture_and_convert_makes_csv() {
     assert_eq!(frames, 41);
 
     let csv = dir.path().join("trades.csv");
-    let out = run(&[
-        "convert",
-        raw.to_str().unwrap(),
-        "--out",
-        csv.to_str().unwrap(),
-    ])
-    .await;
+    let out = convert(&raw, &csv, &[]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(
@@ -209,13 +197,7 @@ async fn bad_raw_paths_and_captures_get_one_line() {
 
     let not_raw = dir.path().join("ticks.ndjson");
     std::fs::write(&not_raw, "{\"exchange\":\"binance\"}\n").unwrap();
-    let out = run(&[
-        "convert",
-        not_raw.to_str().unwrap(),
-        "--out",
-        dir.path().join("out.csv").to_str().unwrap(),
-    ])
-    .await;
+    let out = convert(&not_raw, &dir.path().join("out.csv"), &[]).await;
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(
         out.stderr
@@ -479,13 +461,7 @@ async fn convert_rebuilds_the_gap_records_of_a_lost_connection() {
         assert_eq!(gaps[0]["to_ns"].as_u64(), Some(next_connect), "{reason}");
 
         let converted = dir.path().join("converted.ndjson");
-        let out = run(&[
-            "convert",
-            raw.to_str().unwrap(),
-            "--out",
-            converted.to_str().unwrap(),
-        ])
-        .await;
+        let out = convert(&raw, &converted, &[]).await;
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         assert!(
             out.stderr
@@ -546,13 +522,7 @@ async fn captures_without_loss_reasons_still_get_their_gaps() {
     .concat();
     std::fs::write(&raw, capture).unwrap();
     let converted = dir.path().join("converted.ndjson");
-    let out = run(&[
-        "convert",
-        raw.to_str().unwrap(),
-        "--out",
-        converted.to_str().unwrap(),
-    ])
-    .await;
+    let out = convert(&raw, &converted, &[]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let rows = parse_ndjson(&std::fs::read_to_string(&converted).unwrap());
     let kinds: Vec<_> = rows
@@ -586,14 +556,7 @@ async fn captures_without_loss_reasons_still_get_their_gaps() {
         .concat(),
     )
     .unwrap();
-    let out = run(&[
-        "convert",
-        raw.to_str().unwrap(),
-        "--out",
-        converted.to_str().unwrap(),
-        "--force",
-    ])
-    .await;
+    let out = convert(&raw, &converted, &["--force"]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let rows = parse_ndjson(&std::fs::read_to_string(&converted).unwrap());
     assert_eq!(rows.len(), 2, "{rows:?}");
