@@ -421,7 +421,7 @@ async fn convert_rebuilds_the_gap_records_of_a_lost_connection() {
             "--limit",
             "30",
             "--stale-after",
-            "300ms",
+            "1s",
             "--out",
             ndjson.to_str().unwrap(),
             "--raw",
