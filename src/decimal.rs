@@ -9,6 +9,8 @@
 use std::fmt;
 use std::ops::Deref;
 
+use crate::swar::{self, ONES};
+
 /// The longest decimal text kept, in characters.
 pub const MAX_DECIMAL_LEN: usize = 32;
 
@@ -19,8 +21,6 @@ const DOT: u8 = (b'.' & 0x0F) + 1;
 // `unpack` relies on `-` and `.` being the two highest codes.
 const _: () = assert!(MINUS == 14 && DOT == 15);
 
-/// One in each byte of a word: multiplied by a byte value, that value in every byte.
-const ONES: u64 = 0x0101_0101_0101_0101;
 /// Each byte's code; 0 for a byte plain decimal text cannot hold.
 static CODE: [u8; 256] = {
     let mut code = [0; 256];
@@ -68,21 +68,37 @@ impl Decimal {
     #[inline]
     pub fn read_prefix(bytes: &[u8]) -> Option<(Decimal, usize)> {
         // Eight characters a step, as words (a byte at a time with a table lookup was a
-        // sixth of a flood's CPU). Two words in two variables, not an array: an array is
-        // written in halves in memory and then read whole, which stalls the read.
-        let (mut lo, mut hi) = (0u64, 0u64);
+        // sixth of a flood's CPU). Most prices and quantities are shorter than sixteen
+        // characters: two words and no loop.
+        let a = Eight::classify(swar::load(bytes));
+        if a.len < 8 {
+            let many_dots = a.dots & a.dots.wrapping_sub(1) != 0;
+            let nibbles = u64::from(a.nibbles());
+            return finish(bytes, [nibbles, 0], a.len, many_dots, a.minuses & !0x80);
+        }
+        // Eight characters were read, so eight bytes are there.
+        let b = Eight::classify(swar::load(&bytes[8..]));
+        if b.len < 8 {
+            let many_dots = a.dots & a.dots.wrapping_sub(1) != 0
+                || b.dots & b.dots.wrapping_sub(1) != 0
+                || (a.dots != 0 && b.dots != 0);
+            let lo = u64::from(a.nibbles()) | u64::from(b.nibbles()) << 32;
+            let stray_minus = (a.minuses & !0x80) | b.minuses;
+            return finish(bytes, [lo, 0], 8 + b.len, many_dots, stray_minus);
+        }
+        Decimal::read_prefix_long(bytes)
+    }
+
+    /// [`Decimal::read_prefix`] for text of sixteen characters or more.
+    #[inline(never)]
+    fn read_prefix_long(bytes: &[u8]) -> Option<(Decimal, usize)> {
+        let mut words = [0u64; 2];
         // Dots counted up to two (more is as wrong as two); any minus but a first one.
         let (mut dots, mut stray_minus) = (0, 0);
         let mut len = 0;
         for step in 0..MAX_DECIMAL_LEN / 8 {
-            let eight = Eight::classify(load_eight(&bytes[len..]));
-            let nibbles = u64::from(eight.nibbles());
-            match step {
-                0 => lo = nibbles,
-                1 => lo |= nibbles << 32,
-                2 => hi = nibbles,
-                _ => hi |= nibbles << 32,
-            }
+            let eight = Eight::classify(swar::load(&bytes[len..]));
+            words[step / 2] |= u64::from(eight.nibbles()) << (32 * (step % 2));
             let dot = eight.dots;
             dots += u32::from(dot != 0) + u32::from(dot & dot.wrapping_sub(1) != 0);
             stray_minus |= if step == 0 {
@@ -98,14 +114,7 @@ impl Decimal {
         if len == MAX_DECIMAL_LEN && bytes.get(len).is_some_and(|&b| CODE[usize::from(b)] != 0) {
             return None;
         }
-        // `-?digits(.digits)?`: at most one dot and a minus only first, digits at both ends
-        // of the unsigned part (so neither part beside the dot is empty).
-        let text = &bytes[..len];
-        let digits = text.strip_prefix(b"-").unwrap_or(text);
-        let is_digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
-        let plain =
-            dots <= 1 && stray_minus == 0 && is_digit(digits.first()) && is_digit(digits.last());
-        plain.then_some((Decimal([lo, hi]), len))
+        finish(bytes, words, len, dots > 1, stray_minus)
     }
 
     /// The number of characters.
@@ -195,27 +204,24 @@ impl fmt::Debug for DecimalText {
     }
 }
 
-/// The high bit of each byte of a word.
-const HIGH: u64 = ONES * 0x80;
-/// The low seven bits of each byte of a word.
-const LOW7: u64 = ONES * 0x7F;
-
-/// Up to eight bytes as a little-endian word, zero past the end of `bytes` (a zero byte
-/// ends decimal text like any other byte it cannot hold).
-#[inline]
-fn load_eight(bytes: &[u8]) -> u64 {
-    match bytes.first_chunk::<8>() {
-        Some(eight) => u64::from_le_bytes(*eight),
-        None => load_short(bytes),
-    }
-}
-
-/// [`load_eight`] at the end of the input (a decimal inside JSON is followed by more).
-#[cold]
-fn load_short(bytes: &[u8]) -> u64 {
-    let mut eight = [0; 8];
-    eight[..bytes.len()].copy_from_slice(bytes);
-    u64::from_le_bytes(eight)
+/// The checks on a read text of `len` characters packed in `words`:
+/// `-?digits(.digits)?`, that is at most one dot, a minus only first (`stray_minus`: the
+/// high bits of any other), and digits at both ends of the unsigned part (so neither part
+/// beside the dot is empty).
+#[inline(always)]
+fn finish(
+    bytes: &[u8],
+    words: [u64; 2],
+    len: usize,
+    many_dots: bool,
+    stray_minus: u64,
+) -> Option<(Decimal, usize)> {
+    let text = &bytes[..len];
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    let is_digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
+    let plain =
+        !many_dots && stray_minus == 0 && is_digit(digits.first()) && is_digit(digits.last());
+    plain.then_some((Decimal(words), len))
 }
 
 /// Eight bytes read as decimal text with word arithmetic (no byte carries into the
@@ -233,24 +239,12 @@ struct Eight {
 impl Eight {
     #[inline]
     fn classify(word: u64) -> Eight {
-        let low7 = word & LOW7;
-        let ascii = !word & HIGH;
-        // The high bit set where the low seven bits are at least '0', at least ':'.
-        let at_least_zero = (low7 + ONES * u64::from(0x80 - b'0')) & HIGH;
-        let at_least_colon = (low7 + ONES * u64::from(0x80 - b':')) & HIGH;
-        let digit = at_least_zero & !at_least_colon & ascii;
-        // The high bit set where the byte equals `c` (exact: a zero byte of `word ^ c`).
-        let equals = |c: u8| {
-            let z = word ^ (ONES * u64::from(c));
-            !(((z & LOW7) + LOW7) | z) & HIGH
-        };
-        let (dot, minus) = (equals(b'.'), equals(b'-'));
-        let cannot = !(digit | dot | minus) & HIGH;
-        // All ones below the first byte that cannot be held (all of them when none).
-        let keep = ((cannot & cannot.wrapping_neg()) >> 7).wrapping_sub(1);
+        let digit = swar::in_range(word, b'0', b':');
+        let (dot, minus) = (swar::equals(word, b'.'), swar::equals(word, b'-'));
+        let (keep, len) = swar::before_first(!(digit | dot | minus) & swar::HIGH);
         Eight {
             codes: ((word & (ONES * 0x0F)) + ONES) & keep,
-            len: cannot.trailing_zeros() as usize / 8,
+            len,
             dots: dot & keep,
             minuses: minus & keep,
         }
