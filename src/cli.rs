@@ -123,6 +123,15 @@ pub struct ConvertArgs {
     /// File policies: rotation, fsync, compression level.
     #[command(flatten)]
     pub files: FileArgs,
+
+    /// Levels a side of each `book` row, as `record --book-levels` [default: 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Order books")]
+    pub book_levels: Option<u32>,
+
+    /// One `book` row per symbol every DURATION of exchange time, as `record
+    /// --book-interval` [default: 100ms].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Order books")]
+    pub book_interval: Option<Duration>,
 }
 
 const CONFIG_EXAMPLES: &str = "\

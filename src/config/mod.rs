@@ -230,6 +230,8 @@ impl Config {
             run: RunArgs {
                 // Stands in for the streams, which come from the capture.
                 symbols: vec!["BTCUSDT".to_owned()],
+                book_levels: args.book_levels,
+                book_interval: args.book_interval,
                 ..RunArgs::default()
             },
             out: args.out.clone(),

@@ -1,5 +1,5 @@
-//! Raw capture (`--raw PATH`): every frame received, every request sent and every
-//! connect and disconnect of every connection, losslessly, as the ground truth that
+//! Raw capture (`--raw PATH`): every frame received, every request sent (and the answers
+//! of REST snapshot requests) and every connect and disconnect of every connection, losslessly, as the ground truth that
 //! `foxtrot convert` re-normalizes and `foxtrot replay` serves.
 //!
 //! This module owns the record type and the [`Tap`] the connection tasks hold (in their
@@ -22,6 +22,10 @@ use bytes::Bytes;
 
 use crate::exchange::{StreamId, Venue};
 
+/// Why a connection task loses the socket it reads (the `reason` of its gap records and of
+/// a capture's `disconnect` records).
+pub const LOSS_REASONS: [&str; 3] = ["disconnected", "stalled", "oversized"];
+
 /// Records the channel to the raw writer holds; a full channel drops (and counts) records.
 pub const CAPACITY: usize = 16 * 1024;
 
@@ -36,7 +40,13 @@ pub enum Event {
         streams: Arc<[StreamId]>,
     },
     /// The socket is gone (closed, lost or dropped).
-    Disconnect,
+    Disconnect {
+        /// Why, when the connection task lost the socket it was reading and will reconnect
+        /// (one of [`LOSS_REASONS`], the gap records' reason); `None` for a socket closed on
+        /// purpose (shutdown, a make-before-break) or dropped before it carried data, and in
+        /// captures written before foxtrot recorded it.
+        lost: Option<&'static str>,
+    },
     /// A text message foxtrot sent (a subscribe request, an application ping).
     Send(Bytes),
     /// A text frame received.
@@ -49,6 +59,18 @@ pub enum Event {
     Pong(Bytes),
     /// A close frame received: its code and reason, if it had them.
     Close(Option<(u16, String)>),
+    /// The connection task whose last socket this was stopped (the run ended) while it
+    /// had no socket open, reconnecting: the end of the gap its disconnect opened.
+    Stop,
+    /// A REST request's answer, recorded where the connection applied it (Binance depth
+    /// snapshots, fetched beside the stream): the URL requested, and the body of a `200`
+    /// answer or why there was none. `recv_ns` is when the answer was complete.
+    Rest {
+        /// The URL requested.
+        url: Arc<str>,
+        /// The body, or the error the run saw.
+        answer: Result<Bytes, String>,
+    },
 }
 
 /// One line of a raw capture.
@@ -125,18 +147,43 @@ pub struct SocketTap {
     tap: Tap,
     venue: Venue,
     conn: u32,
+    lost: Option<&'static str>,
 }
 
 impl SocketTap {
-    /// Numbers a new socket of `venue` and records its connect.
+    /// Numbers a new socket of `venue` and records its connect, now.
     pub fn open(tap: &Tap, venue: Venue, url: Arc<str>, streams: Arc<[StreamId]>) -> SocketTap {
+        SocketTap::open_at(tap, venue, url, streams, crate::clock::now_ns())
+    }
+
+    /// Numbers a new socket of `venue` and records its connect at `recv_ns` (the moment its
+    /// handshake completed, which also ends the gap records of a reconnect).
+    pub fn open_at(
+        tap: &Tap,
+        venue: Venue,
+        url: Arc<str>,
+        streams: Arc<[StreamId]>,
+        recv_ns: u64,
+    ) -> SocketTap {
         let socket = SocketTap {
             tap: tap.clone(),
             venue,
             conn: tap.next_conn(),
+            lost: None,
         };
-        socket.record(crate::clock::now_ns(), Event::Connect { url, streams });
+        socket.record(recv_ns, Event::Connect { url, streams });
         socket
+    }
+
+    /// The connection task lost this socket for `reason` (one of [`LOSS_REASONS`]) and
+    /// will reconnect: its disconnect record says so.
+    pub fn lost(&mut self, reason: &'static str) {
+        self.lost = Some(reason);
+    }
+
+    /// This socket's number.
+    pub fn conn(&self) -> u32 {
+        self.conn
     }
 
     /// Records `event` of this socket at `recv_ns`.
@@ -153,7 +200,8 @@ impl SocketTap {
 
 impl Drop for SocketTap {
     fn drop(&mut self) {
-        self.record(crate::clock::now_ns(), Event::Disconnect);
+        let lost = self.lost;
+        self.record(crate::clock::now_ns(), Event::Disconnect { lost });
     }
 }
 
