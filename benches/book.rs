@@ -17,6 +17,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use foxtrot::book::sync::{DepthEvent, DepthSync, Limits, Rules, Snapshot};
 use foxtrot::book::{Book, BookRow, Change, Side, binance, checksum, write_levels_json};
+use foxtrot::exchange::binance_depth;
 use foxtrot::replay::{BookGenerator, GenConfig};
 
 const LEVELS: usize = 5000;
@@ -68,7 +69,7 @@ fn diff_20(g: &mut BookGenerator) -> (DepthEvent, String) {
         if event.bids.len() + event.asks.len() == 20 {
             let mut json = String::new();
             g.write_event(&event, "BTCUSDT", 0, &mut json);
-            return (binance::depth_event(&json, 0).unwrap().1, json);
+            return (binance_depth::depth_event(&json, 0).unwrap().1, json);
         }
     }
 }
@@ -183,7 +184,7 @@ fn book_ops(c: &mut Criterion) {
         let event = g.next_event();
         let mut json = String::new();
         g.write_event(&event, "BTCUSDT", 0, &mut json);
-        let parsed = binance::depth_event(&json, 0).unwrap().1;
+        let parsed = binance_depth::depth_event(&json, 0).unwrap().1;
         if i > 0 {
             changes += parsed.bids.len() + parsed.asks.len();
         }

@@ -218,6 +218,8 @@ Register-ArgumentCompleter -Native -CommandName 'foxtrot' -ScriptBlock {
             [CompletionResult]::new('--fsync', '--fsync', [CompletionResultType]::ParameterName, 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]')
             [CompletionResult]::new('--row-group-rows', '--row-group-rows', [CompletionResultType]::ParameterName, 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]')
             [CompletionResult]::new('--zstd-level', '--zstd-level', [CompletionResultType]::ParameterName, 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]')
+            [CompletionResult]::new('--book-levels', '--book-levels', [CompletionResultType]::ParameterName, 'Levels a side of each `book` row, as `record --book-levels` [default: 20]')
+            [CompletionResult]::new('--book-interval', '--book-interval', [CompletionResultType]::ParameterName, 'One `book` row per symbol every DURATION of exchange time, as `record --book-interval` [default: 100ms]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing file')
             [CompletionResult]::new('--parquet-decimal', '--parquet-decimal', [CompletionResultType]::ParameterName, 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file''s first rows (null where a value does not fit)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')

@@ -204,7 +204,7 @@ _foxtrot() {
             return 0
             ;;
         foxtrot__subcmd__convert)
-            opts="-o -v -q -h --out --force --rotate --fsync --row-group-rows --parquet-decimal --zstd-level --verbose --quiet --help"
+            opts="-o -v -q -h --out --force --rotate --fsync --row-group-rows --parquet-decimal --zstd-level --book-levels --book-interval --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -231,6 +231,14 @@ _foxtrot() {
                     return 0
                     ;;
                 --zstd-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --book-levels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --book-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -205,6 +205,8 @@ set edit:completion:arg-completer[foxtrot] = {|@words|
             cand --fsync 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]'
             cand --row-group-rows 'Rows per Parquet row group; a file''s last group may be smaller [default: 1000000]'
             cand --zstd-level 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]'
+            cand --book-levels 'Levels a side of each `book` row, as `record --book-levels` [default: 20]'
+            cand --book-interval 'One `book` row per symbol every DURATION of exchange time, as `record --book-interval` [default: 100ms]'
             cand --force 'Overwrite an existing file'
             cand --parquet-decimal 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file''s first rows (null where a value does not fit)'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'

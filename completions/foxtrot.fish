@@ -219,6 +219,8 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l rotate -d 'F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l fsync -d 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l row-group-rows -d 'Rows per Parquet row group; a file\'s last group may be smaller [default: 1000000]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l zstd-level -d 'zstd level of .zst outputs, 1 (fast) to 22 (small) [default: 3]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l book-levels -d 'Levels a side of each `book` row, as `record --book-levels` [default: 20]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l book-interval -d 'One `book` row per symbol every DURATION of exchange time, as `record --book-interval` [default: 100ms]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l force -d 'Overwrite an existing file'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l parquet-decimal -d 'Parquet: beside each decimal text column (price, qty, ...) a DECIMAL column NAME_decimal at the scale of the file\'s first rows (null where a value does not fit)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'

@@ -123,6 +123,15 @@ pub struct ConvertArgs {
     /// File policies: rotation, fsync, compression level.
     #[command(flatten)]
     pub files: FileArgs,
+
+    /// Levels a side of each `book` row, as `record --book-levels` [default: 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Order books")]
+    pub book_levels: Option<u32>,
+
+    /// One `book` row per symbol every DURATION of exchange time, as `record
+    /// --book-interval` [default: 100ms].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Order books")]
+    pub book_interval: Option<Duration>,
 }
 
 const CONFIG_EXAMPLES: &str = "\
@@ -691,25 +700,23 @@ pub fn parse_speed(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Parses a `--flush-interval`: a duration of at most one second.
-pub fn parse_flush_interval(text: &str) -> Result<Duration, String> {
+/// Parses a duration of at most one second; `late` says what a longer one would delay.
+fn parse_within_a_second(text: &str, late: &str) -> Result<Duration, String> {
     let interval = parse_duration(text)?;
     if interval > Duration::from_secs(1) {
-        return Err(format!(
-            "{text} is longer than 1s: a tick would wait that long before reaching the OS"
-        ));
+        return Err(format!("{text} is longer than 1s: {late}"));
     }
     Ok(interval)
 }
 
+/// Parses a `--flush-interval`: a duration of at most one second.
+pub fn parse_flush_interval(text: &str) -> Result<Duration, String> {
+    parse_within_a_second(text, "a tick would wait that long before reaching the OS")
+}
+
 /// Parses a `--read-interval`: zero, or from [`crate::connection::REST_FROM`] to one second.
 pub fn parse_read_interval(text: &str) -> Result<Duration, String> {
-    let interval = parse_duration(text)?;
-    if interval > Duration::from_secs(1) {
-        return Err(format!(
-            "{text} is longer than 1s: recv_ns could be that late"
-        ));
-    }
+    let interval = parse_within_a_second(text, "recv_ns could be that late")?;
     if !interval.is_zero() && interval < crate::connection::REST_FROM {
         return Err(format!(
             "{text} is shorter than 2ms: resting that briefly costs more wake-ups than it saves (use 0 to read every frame as it comes)"
@@ -744,5 +751,25 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn flush_and_read_intervals_stop_at_one_second() {
+        assert_eq!(parse_flush_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(
+            parse_flush_interval("2s"),
+            Err("2s is longer than 1s: a tick would wait that long before reaching the OS".into())
+        );
+        assert_eq!(parse_read_interval("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_read_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(
+            parse_read_interval("1001ms"),
+            Err("1001ms is longer than 1s: recv_ns could be that late".into())
+        );
+        assert!(
+            parse_read_interval("1ms")
+                .unwrap_err()
+                .contains("shorter than 2ms")
+        );
     }
 }

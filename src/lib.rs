@@ -41,5 +41,6 @@ pub mod shutdown;
 pub mod sink;
 pub mod skew;
 pub mod stats;
+pub mod swar;
 pub mod terminal;
 pub mod tick;

@@ -23,16 +23,27 @@ impl ShortText {
     pub fn new(text: &[u8]) -> Option<ShortText> {
         debug_assert!(!text.contains(&0), "NUL in short text");
         let words = match text.len() {
-            0..=8 => [partial(text), 0, 0],
-            9..=16 => [word(&text[..8]), partial(&text[8..]), 0],
-            17..=CAPACITY => [word(&text[..8]), word(&text[8..16]), partial(&text[16..])],
+            0..=8 => [crate::swar::load(text), 0, 0],
+            9..=16 => [word(&text[..8]), crate::swar::load(&text[8..]), 0],
+            17..=CAPACITY => [
+                word(&text[..8]),
+                word(&text[8..16]),
+                crate::swar::load(&text[16..]),
+            ],
             _ => return None,
         };
+        Some(ShortText::from_words(words))
+    }
+
+    /// Text already read as little-endian words, zero after its end; the caller has
+    /// checked that it holds no NUL byte.
+    #[inline]
+    pub fn from_words(words: [u64; CAPACITY / 8]) -> ShortText {
         let mut bytes = [0; CAPACITY];
         for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
-        Some(ShortText(bytes))
+        ShortText(bytes)
     }
 
     /// The length of the text: where the zero padding starts.
@@ -84,24 +95,6 @@ impl fmt::Debug for ShortText {
 #[inline]
 fn word(eight: &[u8]) -> u64 {
     u64::from_le_bytes(eight.try_into().expect("eight bytes"))
-}
-
-/// Up to eight bytes as a little-endian word, zero above the text, read with at most two
-/// loads that may overlap (overlapping bytes are the same bytes, so OR-ing them is exact).
-#[inline]
-fn partial(b: &[u8]) -> u64 {
-    let n = b.len();
-    let four = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4")));
-    match n {
-        0 => 0,
-        1..=3 => {
-            u64::from(b[0])
-                | u64::from(b[n / 2]) << (8 * (n / 2))
-                | u64::from(b[n - 1]) << (8 * (n - 1))
-        }
-        4..=7 => four(0) | four(n - 4) << (8 * (n - 4)),
-        _ => word(b),
-    }
 }
 
 #[cfg(test)]

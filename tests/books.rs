@@ -866,3 +866,77 @@ async fn the_recorded_fixtures_sync_as_documented_through_the_binary() {
         );
     }
 }
+
+/// Converts the raw capture at `raw` with the `book` flags of [`record_args`]; the text.
+async fn convert_capture(raw: &Path) -> String {
+    let out = raw.with_extension("converted.ndjson");
+    let levels = LEVELS.to_string();
+    let done = util::convert(
+        raw,
+        &out,
+        &["--book-levels", &levels, "--book-interval", "0"],
+    )
+    .await;
+    done.assert_no_panic();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    std::fs::read_to_string(&out).unwrap()
+}
+
+/// `convert` of the raw capture of a depth run gives the run's `depth` and `book` rows
+/// and gap records line for line: the capture holds each REST snapshot's answer (`rest`
+/// records) where the run applied it, and convert drives the same sync with them. Spot
+/// with forced gaps (re-syncs, each with a new snapshot), and futures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn convert_of_a_depth_capture_gives_the_runs_rows() {
+    let gappy = DepthFeed {
+        gap_every: Some(300),
+        gap_symbol: Some("ETHUSDT".to_owned()),
+        max_events: Some(700),
+        interval: Duration::from_millis(4),
+        ..feed(false, 0)
+    };
+    for (feed, venue) in [(gappy, "binance"), (feed(true, 500), "binance-futures")] {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw.jsonl");
+        let extra = ["--raw", raw.to_str().unwrap()];
+        let symbols = ["BTCUSDT", "ETHUSDT"];
+        let (text, _) = record_until_caught_up(&feed, venue, &symbols, &extra).await;
+        let captured = std::fs::read_to_string(&raw).unwrap();
+        let rests = captured
+            .lines()
+            .filter(|l| l.contains("\"event\":\"rest\""))
+            .count();
+        assert!(rests >= 2, "{venue}: a snapshot per symbol: {rests}");
+        if venue == "binance" {
+            assert!(text.contains("\"type\":\"gap\""), "forced re-syncs");
+            assert!(rests >= 3, "a snapshot per re-sync too: {rests}");
+        }
+        let converted = convert_capture(&raw).await;
+        assert!(converted.lines().count() > 1000, "{venue}");
+        assert_eq!(converted, text, "{venue}: convert equals the run");
+
+        // A capture from before `rest` records: no book starts, and convert says why.
+        let old = dir.path().join("old.jsonl");
+        let kept: String = captured
+            .lines()
+            .filter(|l| !l.contains("\"event\":\"rest\""))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&old, kept).unwrap();
+        let out = dir.path().join("old.ndjson");
+        let done = util::convert(&old, &out, &[]).await;
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+        assert!(
+            done.stderr.contains("holds no REST depth snapshots"),
+            "{}",
+            done.stderr
+        );
+        let rows = util::parse_ndjson(&std::fs::read_to_string(&out).unwrap());
+        assert!(
+            rows.iter()
+                .all(|r| r["type"] == "gap" && r["reason"] == "buffer_overflow"),
+            "{venue}: {:?}",
+            rows.first()
+        );
+    }
+}

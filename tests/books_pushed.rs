@@ -255,7 +255,9 @@ async fn bybit_mid_stream_snapshot_replaces_the_book() {
 
 /// Records `symbols` of `venue` (`depth` and `book`) from a replay server with `behavior`
 /// over `library` until the NDJSON file satisfies `done`, then stops foxtrot with SIGINT;
-/// returns the file's text and stderr.
+/// returns the file's text and stderr. The run keeps a raw capture too, and `convert` of
+/// it gives the file's text line for line (the re-syncs' gap records and fresh snapshots
+/// included).
 async fn record_until(
     library: Library,
     behavior: Behavior,
@@ -270,7 +272,9 @@ async fn record_until(
     .await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("depth.ndjson");
-    let args = record_args(venue, symbols, server.url(), &out);
+    let raw = dir.path().join("raw.jsonl.gz");
+    let mut args = record_args(venue, symbols, server.url(), &out);
+    args.extend(["--raw", raw.to_str().unwrap()]);
     let child = util::foxtrot(&args).spawn().unwrap();
     let reached = tokio::time::timeout(util::PATIENCE * 2, async {
         loop {
@@ -290,7 +294,21 @@ async fn record_until(
     assert!(reached.is_ok(), "never done: {}", finished.stderr);
     assert_eq!(finished.code, Some(0), "{}", finished.stderr);
     server.shutdown().await.unwrap();
-    (std::fs::read_to_string(&out).unwrap(), finished.stderr)
+    let text = std::fs::read_to_string(&out).unwrap();
+    let converted = dir.path().join("converted.ndjson");
+    let done = util::convert(
+        &raw,
+        &converted,
+        &["--book-interval", "0", "--book-levels", "5"],
+    )
+    .await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&converted).unwrap(),
+        text,
+        "{venue}: convert of the raw capture equals the run"
+    );
+    (text, finished.stderr)
 }
 
 /// Gap records as `(symbol, channel, reason)`.
@@ -507,4 +525,40 @@ async fn bybit_lost_delta_resubscribes_and_the_fresh_snapshot_makes_the_book_rig
     let fresh_u = btc_depth[fresh]["update_id"].as_u64().unwrap();
     assert!(fresh_u > 20, "{}", btc_depth[fresh]);
     assert_eq!(btc_depth[fresh + 1]["update_id"], fresh_u + 1);
+}
+
+/// Bybit books over a connection the server drops every 100 messages: each reconnect is
+/// one `disconnected` gap record per stream, the books are built again from the snapshot
+/// the new subscription brings, and (checked in [`record_until`]) `convert` of the raw
+/// capture gives the same rows and gap records line for line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_books_over_a_dropped_connection_convert_line_for_line() {
+    let (btc, _) = bybit_book_lines("BTCUSDT", 7, 100);
+    let (eth, _) = bybit_book_lines("ETHUSDT", 8, 100);
+    let interleaved: Vec<&str> = btc
+        .iter()
+        .zip(&eth)
+        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+        .collect();
+    let behavior = Behavior {
+        drop_after: Some(100),
+        ..Behavior::default()
+    };
+    let disconnects = |text: &str| text.matches("\"reason\":\"disconnected\"").count();
+    let (text, stderr) = record_until(
+        Library::from_lines(interleaved).unwrap(),
+        behavior,
+        "bybit",
+        &["BTCUSDT", "ETHUSDT"],
+        |text| disconnects(text) >= 8,
+    )
+    .await;
+    let rows = rows(&text);
+    assert!(disconnects(&text) >= 8, "{stderr}");
+    assert!(
+        snapshots(&rows, "BTCUSDT") >= 3,
+        "a snapshot per connection"
+    );
+    let mut rebuilder = Rebuilder::new();
+    rebuilder.apply_text(&text).unwrap();
 }

@@ -117,6 +117,18 @@ pub async fn run(args: &[&str]) -> Finished {
     finish(foxtrot(args).spawn().unwrap()).await
 }
 
+/// `foxtrot convert RAW --out OUT`, with `flags` after them.
+pub async fn convert(raw: &Path, out: &Path, flags: &[&str]) -> Finished {
+    let mut args = vec![
+        "convert",
+        raw.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    run(&args).await
+}
+
 /// Sends a signal (`INT`, `TERM`) to a child.
 pub fn signal(child: &Child, name: &str) {
     let pid = child.id().expect("child already reaped").to_string();

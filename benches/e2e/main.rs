@@ -30,16 +30,23 @@
 //! the flood and broker sections), `--brokers-only` (only the broker section), `--flood-only` (skip the live-rate section), `--rates R,R,..` (1000,10000,50000), `--live-seconds S` (10: each
 //! live run takes `rate × S` messages), `--live-rounds R` (1), `--idle S` (60; 0 skips).
 //! Under `cargo test` (no `--bench` argument) it only runs a quick smoke check.
+//!
+//! This file owns the flood server, the contenders and the flood section's table;
+//! `measure.rs` measures one child run, `memory.rs` the flatness and stop sections.
 
 mod baseline;
 mod brokers;
 mod live;
+mod measure;
+mod memory;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use measure::{Sample, lines_in, measure, measure_websocat, median};
+use memory::{idle_stop, resident_after};
 
 const FOXTROT: &str = env!("CARGO_BIN_EXE_foxtrot");
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
@@ -334,101 +341,6 @@ const CONTENDERS: &[Contender] = &[
     },
 ];
 
-/// What one child run cost.
-#[derive(Clone, Copy, Debug)]
-struct Sample {
-    wall: Duration,
-    cpu: Duration,
-    max_rss_kib: u64,
-    /// Voluntary plus involuntary context switches of all the child's threads: its wake-ups.
-    switches: u64,
-}
-
-/// Runs `cmd` to its end and measures it; panics if it fails.
-#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
-fn measure(mut cmd: Command) -> Sample {
-    let started = Instant::now();
-    let child = cmd.stdin(Stdio::null()).spawn().expect("spawn");
-    let (status, usage) = wait4(&child);
-    let wall = started.elapsed();
-    assert!(status == 0, "{cmd:?} failed (wait status {status:#x})");
-    sample(wall, &usage)
-}
-
-/// Runs `websocat URL | head -n N > out` and measures websocat.
-#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
-fn measure_websocat(url: &str, out: &Path, n: u64) -> Sample {
-    let mut head = Command::new("head")
-        .args(["-n", &n.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(std::fs::File::create(out).unwrap())
-        .spawn()
-        .expect("spawn head");
-    let started = Instant::now();
-    // Its stdin stays open (and unused) until it exits: at EOF it would close early.
-    let websocat = Command::new("websocat")
-        .arg(stream_url(url))
-        .stdin(Stdio::piped())
-        .stdout(head.stdin.take().unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn websocat");
-    let (_broken_pipe, usage) = wait4(&websocat);
-    let wall = started.elapsed();
-    assert!(head.wait().unwrap().success());
-    sample(wall, &usage)
-}
-
-fn sample(wall: Duration, usage: &libc::rusage) -> Sample {
-    let time = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    Sample {
-        wall,
-        cpu: time(usage.ru_utime) + time(usage.ru_stime),
-        max_rss_kib: usage.ru_maxrss as u64,
-        switches: (usage.ru_nvcsw + usage.ru_nivcsw) as u64,
-    }
-}
-
-/// Reaps `child` and returns its wait status and its own resource usage.
-fn wait4(child: &Child) -> (i32, libc::rusage) {
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data that `wait4` fills in; the pid is our own child,
-    // which `std` has not reaped (we never call `wait` on it).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
-    (status, usage)
-}
-
-/// Counts lines in small reads: a child's peak RSS starts at this process's RSS (Linux
-/// carries it over through `exec`), so the parent must never hold the file.
-fn lines_in(path: &Path) -> u64 {
-    let mut reader = BufReader::with_capacity(64 * 1024, std::fs::File::open(path).unwrap());
-    let mut lines = 0;
-    loop {
-        let chunk = reader.fill_buf().unwrap();
-        if chunk.is_empty() {
-            return lines;
-        }
-        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-        let len = chunk.len();
-        reader.consume(len);
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
-
 /// Runs `contender` once for `n` messages and checks its output.
 fn run_once(contender: &Contender, server: &Server, dir: &Path, n: u64) -> Sample {
     let out = dir.join(format!("out.{}", contender.extension.unwrap_or("none")));
@@ -601,160 +513,6 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
         "idle `record` stop after SIGINT: median {median_stop:.0} ms, max {:.0} ms",
         stops[stops.len() - 1]
     );
-}
-
-/// A process's memory as `/proc/<pid>/status` gives it.
-#[derive(Clone, Copy, Debug)]
-struct Resident {
-    /// `VmRSS`: resident now.
-    rss_kib: u64,
-    /// `VmHWM`: the most it has been resident.
-    hwm_kib: u64,
-}
-
-/// Reads `VmRSS` and `VmHWM` (kB) of the live process `pid`.
-fn resident(pid: u32) -> Resident {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .and_then(|v| v.trim().strip_suffix("kB"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no `{name}: ... kB` in {path}:\n{status}"))
-    };
-    Resident {
-        rss_kib: field("VmRSS"),
-        hwm_kib: field("VmHWM"),
-    }
-}
-
-/// `foxtrot stream --format ndjson` on the contenders' source with no `--limit` (it runs
-/// until SIGINT), its stdout piped to this process.
-fn stream_unlimited(url: &str) -> Command {
-    let mut cmd = Command::new(FOXTROT);
-    cmd.args(["stream", "--format", "ndjson"]);
-    foxtrot_source(&mut cmd, url);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
-    cmd
-}
-
-/// Counts the lines of `output` in 64 KiB reads, sending the running count after each read;
-/// returns the total at EOF.
-fn count_lines(mut output: impl Read, counts: mpsc::Sender<u64>) -> u64 {
-    let mut buffer = vec![0; 64 * 1024];
-    let mut lines = 0;
-    loop {
-        let read = match output.read(&mut buffer) {
-            Ok(0) => return lines,
-            Ok(read) => read,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => panic!("read foxtrot's stdout: {e}"),
-        };
-        lines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
-        // The receiver stops listening before the end; later counts are not wanted.
-        let _ = counts.send(lines);
-    }
-}
-
-/// Receives counts until one reaches `messages`; panics if the output ends first.
-fn await_count(counts: &mpsc::Receiver<u64>, messages: u64) {
-    let mut seen = 0;
-    while seen < messages {
-        seen = counts.recv().unwrap_or_else(|_| {
-            panic!("foxtrot's stdout ended after {seen} of {messages} messages")
-        });
-    }
-}
-
-/// Receives counts until none has come for `quiet`, i.e. the writer has gone idle; panics if
-/// the output ends instead.
-fn await_quiet(counts: &mpsc::Receiver<u64>, quiet: Duration) {
-    loop {
-        match counts.recv_timeout(quiet) {
-            Ok(_) => {}
-            Err(mpsc::RecvTimeoutError::Timeout) => return,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                panic!("foxtrot's stdout ended while it drained its queue")
-            }
-        }
-    }
-}
-
-/// Sends `signal` to the live process `pid`; panics if that fails.
-fn signal(pid: u32, signal: libc::c_int) {
-    // SAFETY: `kill` only sends a signal; `pid` is our own child, which has not been reaped.
-    let sent = unsafe { libc::kill(pid as libc::pid_t, signal) };
-    assert_eq!(
-        sent,
-        0,
-        "kill({pid}, {signal}): {}",
-        std::io::Error::last_os_error()
-    );
-}
-
-/// Runs `stream --format ndjson` against a flood server of its own until it has written
-/// `messages` lines, stops the server (SIGSTOP) and, once foxtrot has drained its queue and
-/// idles, returns its memory. Then stops foxtrot with SIGINT and checks it exits 0.
-#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
-fn resident_after(messages: u64) -> Resident {
-    let server = Server::start(2 * messages);
-    let mut child = stream_unlimited(&server.url)
-        .spawn()
-        .expect("spawn foxtrot stream");
-    let stdout = child.stdout.take().expect("foxtrot's stdout is piped");
-    let (sender, counts) = mpsc::channel();
-    let reader = std::thread::spawn(move || count_lines(stdout, sender));
-    await_count(&counts, messages);
-    signal(server.child.id(), libc::SIGSTOP);
-    await_quiet(&counts, Duration::from_millis(500));
-    let memory = resident(child.id());
-    signal(child.id(), libc::SIGINT);
-    drop(counts);
-    reader.join().expect("the line counter panicked");
-    let (status, _) = wait4(&child);
-    assert!(
-        status == 0,
-        "foxtrot stream after {messages} messages: SIGINT gave wait status {status:#x}, not exit 0"
-    );
-    drop(server); // SIGKILL ends it although it is stopped.
-    memory
-}
-
-/// Starts `foxtrot record` on a stream the flood does not generate (so the sink idles),
-/// sends SIGINT once it is connected and returns how long it took to exit.
-#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
-fn idle_stop(server: &Server, dir: &Path) -> Duration {
-    let out = dir.join("idle.ndjson");
-    let mut child = Command::new(FOXTROT)
-        .args(["record", "BTCUSDT", "--channel", "ticker", "--endpoint"])
-        .arg(&server.url)
-        .arg("--out")
-        .arg(&out)
-        .args(["-v", "--force"])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("connected") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no `connected`");
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    let pid = child.id() as libc::pid_t;
-    let started = Instant::now();
-    // SAFETY: sending a signal to our own child, which has not been reaped.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    // Keep draining stderr so the child never blocks on it.
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let (status, _) = wait4(&child);
-    let took = started.elapsed();
-    assert!(status == 0, "idle record failed (wait status {status:#x})");
-    took
 }
 
 /// Under `cargo test`: one tiny flood through foxtrot and through the minimal loop.

@@ -21,7 +21,7 @@ use tracing::warn;
 
 use super::BookRow;
 use super::budget::WeightBudget;
-use super::fetch::{FetchError, SnapshotClient};
+use super::fetch::{FetchError, RestAnswer, SnapshotClient};
 use super::row::{BookInterval, BookLine, DepthRow};
 use super::sync::{Counters, DepthEvent, DepthSync, GapReason, Limits, Output, Rules, Snapshot};
 use crate::tick::Symbol;
@@ -74,15 +74,33 @@ struct SymbolFeed {
     failures: u32,
 }
 
-type Fetch = BoxFuture<'static, (Symbol, Result<Snapshot, FetchError>)>;
+type Fetch = BoxFuture<'static, (Symbol, Result<Snapshot, FetchError>, Option<RestAnswer>)>;
 
 /// A snapshot fetch that ended, to apply with [`DepthFeeds::apply_fetched`].
-pub struct Fetched((Symbol, Result<Snapshot, FetchError>));
+pub struct Fetched((Symbol, Result<Snapshot, FetchError>, Option<RestAnswer>));
+
+impl Fetched {
+    /// A fetch as a raw capture holds it (`foxtrot convert`): the answer's body read at
+    /// its receive time, or the error the run saw.
+    pub fn captured(symbol: Symbol, recv_ns: u64, body: Result<&[u8], &str>) -> Fetched {
+        let result = match body {
+            Ok(body) => super::fetch::snapshot_of(body, recv_ns),
+            Err(e) => Err(FetchError::Transport(e.to_owned())),
+        };
+        Fetched((symbol, result, None))
+    }
+
+    /// The answer as the raw capture keeps it (`None` for one read from a capture).
+    pub fn answer(&mut self) -> Option<RestAnswer> {
+        self.0.2.take()
+    }
+}
 
 /// Every depth stream of one connection.
 pub struct DepthFeeds {
     config: FeedConfig,
-    client: SnapshotClient,
+    /// `None` offline (`foxtrot convert`): snapshots come from the capture.
+    client: Option<SnapshotClient>,
     budget: Arc<Mutex<WeightBudget>>,
     symbols: HashMap<Symbol, SymbolFeed>,
     fetches: FuturesUnordered<Fetch>,
@@ -97,8 +115,22 @@ impl DepthFeeds {
     ) -> DepthFeeds {
         DepthFeeds {
             config,
-            client,
+            client: Some(client),
             budget,
+            symbols: HashMap::new(),
+            fetches: FuturesUnordered::new(),
+        }
+    }
+
+    /// Feeds that fetch nothing: the snapshots a symbol wants are handed in with
+    /// [`DepthFeeds::apply_fetched`] (`foxtrot convert`, from a raw capture's `rest`
+    /// records, in the order the run applied them).
+    pub fn offline(config: FeedConfig) -> DepthFeeds {
+        DepthFeeds {
+            config,
+            client: None,
+            // Never drawn from: nothing is fetched.
+            budget: Arc::new(Mutex::new(WeightBudget::new(1, Instant::now()))),
             symbols: HashMap::new(),
             fetches: FuturesUnordered::new(),
         }
@@ -158,7 +190,7 @@ impl DepthFeeds {
 
     /// Applies a fetch that ended (see [`DepthFeeds::next_fetched`]).
     pub fn apply_fetched(&mut self, fetched: Fetched, sink: &mut Sink<'_>) {
-        let Fetched((symbol, result)) = fetched;
+        let Fetched((symbol, result, _)) = fetched;
         let config = &self.config;
         let Some(feed) = self.symbols.get_mut(&symbol) else {
             return;
@@ -207,17 +239,16 @@ impl DepthFeeds {
             return;
         }
         feed.sync.snapshot_started();
+        let Some(client) = self.client.clone() else {
+            return;
+        };
         let delay = match feed.failures {
             0 => Duration::ZERO,
             n => FIRST_RETRY_DELAY
                 .saturating_mul(1 << (n - 1).min(10))
                 .min(MAX_RETRY_DELAY),
         };
-        let (client, budget, symbol) = (
-            self.client.clone(),
-            Arc::clone(&self.budget),
-            symbol.clone(),
-        );
+        let (budget, symbol) = (Arc::clone(&self.budget), symbol.clone());
         let (path, limit, weight) = (
             self.config.snapshot_path,
             self.config.snapshot_limit,
@@ -232,10 +263,10 @@ impl DepthFeeds {
                 };
                 tokio::time::sleep_until(at).await;
             }
-            let result = client
-                .depth(path, symbol.as_str(), limit, crate::clock::now_ns)
+            let (result, answer) = client
+                .depth_answer(path, symbol.as_str(), limit, crate::clock::now_ns)
                 .await;
-            (symbol, result)
+            (symbol, result, Some(answer))
         }));
     }
 }

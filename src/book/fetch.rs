@@ -58,6 +58,26 @@ pub enum FetchError {
     Body(#[from] WireError),
 }
 
+/// A REST answer as a raw capture keeps it (see [`crate::raw::Event::Rest`]).
+#[derive(Debug, Clone)]
+pub struct RestAnswer {
+    /// The URL requested.
+    pub url: String,
+    /// When the answer was complete (the snapshot's `recv_ns`).
+    pub recv_ns: u64,
+    /// The body of a `200` answer, or why there was none.
+    pub body: Result<Bytes, String>,
+}
+
+/// A `200` answer's body read as a Binance depth snapshot received at `recv_ns`.
+pub fn snapshot_of(body: &[u8], recv_ns: u64) -> Result<Snapshot, FetchError> {
+    let text = std::str::from_utf8(body).map_err(|e| FetchError::Status {
+        status: 200,
+        body: format!("not UTF-8: {e}"),
+    })?;
+    Ok(binance::snapshot(text, recv_ns)?)
+}
+
 /// Where snapshots come from, and how.
 #[derive(Clone)]
 pub struct SnapshotClient {
@@ -133,14 +153,44 @@ impl SnapshotClient {
         limit: usize,
         recv_ns: impl FnOnce() -> u64,
     ) -> Result<Snapshot, FetchError> {
-        let body = self
-            .get(&format!("{path}?symbol={symbol}&limit={limit}"))
-            .await?;
-        let text = std::str::from_utf8(&body).map_err(|e| FetchError::Status {
-            status: 200,
-            body: format!("not UTF-8: {e}"),
-        })?;
-        Ok(binance::snapshot(text, recv_ns())?)
+        self.depth_answer(path, symbol, limit, recv_ns).await.0
+    }
+
+    /// [`SnapshotClient::depth`], with what a raw capture keeps of it: the URL, the
+    /// answer's receive time and its body (or the error).
+    pub async fn depth_answer(
+        &self,
+        path: &str,
+        symbol: &str,
+        limit: usize,
+        recv_ns: impl FnOnce() -> u64,
+    ) -> (Result<Snapshot, FetchError>, RestAnswer) {
+        let path_and_query = format!("{path}?symbol={symbol}&limit={limit}");
+        let got = self.get(&path_and_query).await;
+        let recv_ns = recv_ns();
+        let answer = RestAnswer {
+            url: self.url(&path_and_query),
+            recv_ns,
+            body: match &got {
+                Ok(body) => Ok(body.clone()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        (got.and_then(|body| snapshot_of(&body, recv_ns)), answer)
+    }
+
+    /// The full URL of `path_and_query` on this endpoint.
+    pub fn url(&self, path_and_query: &str) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!(
+            "{scheme}://{host}:{}{}{path_and_query}",
+            self.port, self.prefix
+        )
     }
 
     /// One GET of `path_and_query` under the deadline; the body of a 200 answer.

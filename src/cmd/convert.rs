@@ -1,10 +1,11 @@
-//! `foxtrot convert`: raw captures (`record --raw`) into ticks, in any output format.
+//! `foxtrot convert`: raw captures (`record --raw`) into ticks, order-book rows and gap
+//! records, in any output format.
 
 use crate::cli::ConvertArgs;
 use crate::config::Config;
+use crate::connection::BookSettings;
 use crate::exit::Exit;
 use crate::raw::convert;
-use crate::tick::Channel;
 
 /// Converts, prints one summary line (unless `quiet`) and returns the exit code.
 pub fn run(args: &ConvertArgs, quiet: bool) -> i32 {
@@ -17,31 +18,6 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(Exit::Failure, &e),
     };
-    // Order books are not rebuilt offline: a capture holds the socket's frames, not the
-    // REST snapshot a book starts from, nor the gaps the live run decided.
-    let is_book = |c: &Channel| matches!(c, Channel::Depth | Channel::Book);
-    let books: Vec<&str> = channels
-        .iter()
-        .filter(|c| is_book(c))
-        .map(|c| c.as_str())
-        .collect();
-    let why = "convert does not rebuild order books from a raw capture (it holds no REST snapshots); record depth and book with --out";
-    if !books.is_empty() && channels.iter().all(is_book) {
-        return fail(
-            Exit::Usage,
-            &format_args!(
-                "nothing to convert: the capture holds only {} streams: {why}",
-                books.join(" and ")
-            ),
-        );
-    }
-    if !books.is_empty() {
-        eprintln!(
-            "foxtrot: the capture's {} streams are skipped: {why}",
-            books.join(" and ")
-        );
-    }
-    let channels: Vec<Channel> = channels.into_iter().filter(|c| !is_book(c)).collect();
     let config = match Config::for_convert(args, channels) {
         Ok(config) => config,
         Err(e) => return fail(Exit::Usage, &e),
@@ -51,12 +27,18 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> i32 {
         Err(e) if e.is_usage() => return fail(Exit::Usage, &e),
         Err(e) => return fail(Exit::Failure, &e),
     };
-    match convert::convert(&args.raw, opened.sink.as_mut()) {
+    let books = BookSettings::new(config.book.levels, config.book.interval, Vec::new());
+    match convert::convert(&args.raw, books, opened.sink.as_mut()) {
         Ok(done) => {
+            if done.rest_books && done.snapshots == 0 {
+                eprintln!(
+                    "foxtrot: the capture holds no REST depth snapshots (it was written before foxtrot captured them): its Binance depth and book rows cannot be rebuilt"
+                );
+            }
             if !quiet {
                 eprintln!(
-                    "foxtrot: converted {} raw records into {} ticks ({} frames not decoded)",
-                    done.records, done.ticks, done.decode_errors
+                    "foxtrot: converted {} raw records into {} ticks, {} order-book rows and {} gap records ({} frames not decoded)",
+                    done.records, done.ticks, done.books, done.gaps, done.decode_errors
                 );
             }
             Exit::Ok.code()

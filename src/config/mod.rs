@@ -2,18 +2,26 @@
 //!
 //! Values come from the flags, else from the `--config` file, else from the defaults here.
 //! Every refusal here is a usage error (exit 2) with one line naming what is wrong and
-//! what to do. Opening the output file happens in `sink`, not here.
+//! what to do. Opening the output file happens in `sink`, not here. This file merges the
+//! sources into a [`Config`]; the output is chosen in `output`, the order-book options in
+//! `book`, the file is read in `file`.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod book;
 mod error;
 pub mod file;
+mod output;
 
+use book::book_options;
+pub use book::{BookOptions, RECORD_BOOK_INTERVAL};
 pub use error::{ConfigError, valid_endpoint};
-use file::{ConfigFile, ExistingChoice};
+use file::ConfigFile;
+pub use output::{Existing, Output};
+use output::{broker_output, format_of};
 
 use crate::cli::{Format, OnFull, RecordArgs, RunArgs, StreamArgs};
 use crate::exchange::{StreamId, Venue};
@@ -42,74 +50,6 @@ pub const DEFAULT_BUFFER: u32 = 65_536;
 pub const COMPRESSED_BUFFER: u32 = 16_384;
 /// Default of `--connect-timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Where ticks go and in which format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
-    /// Standard output.
-    Stdout(Format),
-    /// Nowhere: `record --raw` without `--out` keeps only the raw capture.
-    Discard,
-    /// A file.
-    File {
-        /// The path as given.
-        path: PathBuf,
-        /// CSV or NDJSON (never table).
-        format: Format,
-        /// What to do when the file exists.
-        existing: Existing,
-    },
-    /// A Kafka topic or NATS JetStream subjects (`record --out kafka://...`, `nats://...`).
-    Broker(crate::sink::broker::Broker),
-}
-
-/// What to do with an output file that already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Existing {
-    /// Refuse to touch it.
-    Refuse,
-    /// Add to its end.
-    Append,
-    /// Truncate it.
-    Overwrite,
-}
-
-impl From<ExistingChoice> for Existing {
-    fn from(choice: ExistingChoice) -> Existing {
-        match choice {
-            ExistingChoice::Refuse => Existing::Refuse,
-            ExistingChoice::Append => Existing::Append,
-            ExistingChoice::Overwrite => Existing::Overwrite,
-        }
-    }
-}
-
-/// Order-book options of a run (`--book-levels`, `--book-interval`, `--depth-speed`,
-/// `--rest-endpoint`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookOptions {
-    /// Levels a side of a `book` row.
-    pub levels: usize,
-    /// `book` rows every this much exchange time (0: after every update).
-    pub interval: Duration,
-    /// Binance's diff-depth speed.
-    pub depth_speed: crate::exchange::binance_depth::DepthSpeed,
-    /// `--rest-endpoint`, which wins over every group's `rest-endpoint`.
-    pub rest_endpoint: Option<String>,
-}
-
-impl BookOptions {
-    /// The REST base URL of each venue of the run: the flag, else the group's, else none
-    /// (the venue's default).
-    pub fn rest_endpoints(&self, config: &Config) -> Vec<(Venue, String)> {
-        let mut venues: Vec<Venue> = config.shards.iter().map(|s| s.venue).collect();
-        venues.dedup();
-        match &self.rest_endpoint {
-            Some(url) => venues.into_iter().map(|v| (v, url.clone())).collect(),
-            None => config.rest_endpoints.clone(),
-        }
-    }
-}
 
 /// A validated run.
 #[derive(Debug, Clone)]
@@ -311,6 +251,8 @@ impl Config {
             run: RunArgs {
                 // Stands in for the streams, which come from the capture.
                 symbols: vec!["BTCUSDT".to_owned()],
+                book_levels: args.book_levels,
+                book_interval: args.book_interval,
                 ..RunArgs::default()
             },
             out: args.out.clone(),
@@ -566,99 +508,11 @@ const RECORD_DEFAULTS: CommandDefaults = CommandDefaults {
     flush_interval: crate::sink::RECORD_FLUSH_INTERVAL,
 };
 
-/// `book` rows every 100 ms of exchange time by default in `record`.
-pub const RECORD_BOOK_INTERVAL: Duration = Duration::from_millis(100);
-
-/// The order-book flags, checked against the streams they apply to.
-fn book_options(
-    run: &RunArgs,
-    streams: &[StreamId],
-    default_interval: Duration,
-) -> Result<BookOptions, ConfigError> {
-    use crate::exchange::binance_depth::DepthSpeed;
-    let depth_speed = match run.depth_speed.as_deref() {
-        Some("1000ms") => DepthSpeed::Slow,
-        _ => DepthSpeed::Fast,
-    };
-    let books = |venue: Venue| {
-        streams
-            .iter()
-            .any(|s| s.venue == venue && matches!(s.channel, Channel::Depth | Channel::Book))
-    };
-    if depth_speed == DepthSpeed::Slow && books(Venue::BinanceFutures) {
-        return Err(ConfigError::Book(
-            "--depth-speed 1000ms is Binance spot's: binance-futures depth streams are 100ms"
-                .to_owned(),
-        ));
-    }
-    if let Some(url) = &run.rest_endpoint
-        && crate::book::fetch::SnapshotClient::new(url, Duration::from_secs(1)).is_err()
-    {
-        return Err(ConfigError::Book(format!(
-            "invalid --rest-endpoint {url:?}: expected an http:// or https:// URL such as https://api.binance.com"
-        )));
-    }
-    Ok(BookOptions {
-        levels: run
-            .book_levels
-            .map_or(crate::sink::csv::DEFAULT_BOOK_LEVELS, |n| n as usize),
-        interval: run.book_interval.unwrap_or(default_interval),
-        depth_speed,
-        rest_endpoint: run
-            .rest_endpoint
-            .as_ref()
-            .map(|u| u.trim_end_matches('/').to_owned()),
-    })
-}
-
-/// A broker output with the config file's `[output.kafka]` settings and the NATS flags.
-fn broker_output(
-    broker: crate::sink::broker::Broker,
-    file: &ConfigFile,
-    args: &RecordArgs,
-) -> crate::sink::broker::Broker {
-    use crate::sink::broker::Broker;
-    match broker {
-        Broker::Kafka(mut kafka) => {
-            kafka.settings = file
-                .output
-                .kafka
-                .iter()
-                .map(|(k, v)| (k.clone(), v.0.clone()))
-                .collect();
-            Broker::Kafka(kafka)
-        }
-        Broker::Nats(mut nats) => {
-            nats.create_stream = args.nats_create_stream;
-            Broker::Nats(nats)
-        }
-    }
-}
-
 /// Reads `--config`, or an empty file when none was given.
 fn load(run: &RunArgs) -> Result<ConfigFile, ConfigError> {
     match &run.config {
         Some(path) => ConfigFile::load(path),
         None => Ok(ConfigFile::default()),
-    }
-}
-
-fn format_of(path: &Path) -> Result<Format, ConfigError> {
-    // A compression suffix (.gz, .zst) follows the format's extension.
-    let text = path.to_string_lossy();
-    crate::sink::template::Template::parse(&text)?;
-    let (_, uncompressed) = crate::sink::compress::Compression::of(&text, 0);
-    let ext = Path::new(uncompressed)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("csv") => Ok(Format::Csv),
-        Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
-        Some("parquet") if cfg!(feature = "parquet") && uncompressed.len() == text.len() => {
-            Ok(Format::Parquet)
-        }
-        _ => Err(ConfigError::OutExtension(path.to_owned())),
     }
 }
 
@@ -724,188 +578,4 @@ fn connection_settings(run: &RunArgs, tuning: &file::Tuning) -> crate::connectio
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    fn record(args: &[&str]) -> Result<Config, ConfigError> {
-        let cli = Cli::try_parse_from(["foxtrot", "record"].iter().chain(args)).unwrap();
-        match cli.command {
-            Command::Record(r) => Config::for_record(&r, false),
-            _ => unreachable!(),
-        }
-    }
-
-    /// `record` gathers ticks for 10 ms, `stream` for 1 ms; sockets rest only when
-    /// `--read-interval` asks, whatever the flush interval.
-    #[test]
-    fn flush_and_read_intervals_are_set_apart() {
-        let recorded = record(&["BTCUSDT", "--out", "t.ndjson"]).unwrap();
-        assert_eq!(recorded.flush_interval, Duration::from_millis(10));
-        assert_eq!(recorded.connection.read_every, Duration::ZERO);
-        let cli = Cli::try_parse_from(["foxtrot", "stream", "BTCUSDT"]).unwrap();
-        let Command::Stream(args) = cli.command else {
-            unreachable!()
-        };
-        let streamed = Config::for_stream_on(&args, true, false).unwrap();
-        assert_eq!(streamed.flush_interval, Duration::from_millis(1));
-        let slow = record(&["BTCUSDT", "--out", "t.ndjson", "--flush-interval", "50ms"]).unwrap();
-        assert_eq!(slow.connection.read_every, Duration::ZERO);
-        let resting = record(&["BTCUSDT", "--out", "t.ndjson", "--read-interval", "20ms"]).unwrap();
-        assert_eq!(resting.connection.read_every, Duration::from_millis(20));
-        assert_eq!(resting.flush_interval, Duration::from_millis(10));
-        for bad in ["1ms", "2s", "soon"] {
-            let parsed = Cli::try_parse_from(["foxtrot", "record", "--read-interval", bad]);
-            assert!(parsed.is_err(), "--read-interval {bad} was taken");
-        }
-    }
-
-    #[test]
-    fn formats_follow_the_extension() {
-        let cases = [
-            ("t.csv", Some(Format::Csv)),
-            ("t.CSV", Some(Format::Csv)),
-            ("t.ndjson", Some(Format::Ndjson)),
-            ("t.jsonl", Some(Format::Ndjson)),
-            ("t.json", None),
-            ("t.parquet", Some(Format::Parquet)),
-            ("t.parquet.gz", None),
-            ("t", None),
-        ];
-        for (path, want) in cases {
-            let got = record(&["BTCUSDT", "--out", path]);
-            match (got, want) {
-                (Ok(c), Some(f)) => {
-                    assert!(matches!(c.output, Output::File { format, .. } if format == f))
-                }
-                (Err(ConfigError::OutExtension(_)), None) => {}
-                (got, want) => panic!("{path}: got {got:?}, want {want:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn streams_are_symbols_times_channels_without_duplicates() {
-        let c = record(&[
-            "btcusdt",
-            "ETHUSDT",
-            "BTCUSDT",
-            "--channel",
-            "trade",
-            "--channel",
-            "bookTicker",
-            "--channel",
-            "trade",
-            "--out",
-            "x.csv",
-        ])
-        .unwrap();
-        let names: Vec<String> = c
-            .streams
-            .iter()
-            .map(|s| format!("{}@{}", s.symbol, s.channel))
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "BTCUSDT@trade",
-                "BTCUSDT@bookTicker",
-                "ETHUSDT@trade",
-                "ETHUSDT@bookTicker"
-            ]
-        );
-        assert_eq!(c.channels, [Channel::Trade, Channel::BookTicker]);
-    }
-
-    #[test]
-    fn refusals() {
-        assert!(matches!(
-            record(&["BTC-USDT", "--out", "x.csv"]),
-            Err(ConfigError::Symbol(_))
-        ));
-        assert!(matches!(
-            record(&["BTCUSDT", "--out", "x.csv", "--endpoint", "http://x"]),
-            Err(ConfigError::Endpoint(_))
-        ));
-        let c = record(&["BTCUSDT", "--out", "-"]).unwrap();
-        assert_eq!(c.output, Output::Stdout(Format::Ndjson));
-    }
-
-    #[test]
-    fn file_policies_and_raw_come_from_the_file_unless_typed() {
-        use crate::sink::rotate::{Fsync, Rotate};
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.toml");
-        std::fs::write(
-            &path,
-            "[output]\npath = \"t.ndjson.zst\"\nraw = \"raw-{date}.jsonl.zst\"\n\
-             rotate = \"1h\"\nfsync = \"never\"\nzstd-level = 9\nrow-group-rows = 10\n\
-             parquet-decimal = true\n",
-        )
-        .unwrap();
-        let file = path.to_str().unwrap();
-        let c = record(&["BTCUSDT", "--config", file]).unwrap();
-        assert_eq!(c.raw, Some(PathBuf::from("raw-{date}.jsonl.zst")));
-        assert_eq!(
-            c.files.rotate,
-            Some(Rotate::Every(Duration::from_secs(3600)))
-        );
-        assert_eq!(
-            (c.files.fsync, c.files.zstd_level, c.files.row_group_rows),
-            (Fsync::Never, 9, 10)
-        );
-        assert!(c.files.parquet_decimal);
-        let typed = record(&[
-            "BTCUSDT",
-            "--config",
-            file,
-            "--zstd-level",
-            "2",
-            "--fsync",
-            "rotate",
-            "--raw",
-            "r.jsonl",
-        ])
-        .unwrap();
-        assert_eq!(
-            (typed.files.zstd_level, typed.files.fsync),
-            (2, Fsync::Rotate)
-        );
-        assert_eq!(typed.raw, Some(PathBuf::from("r.jsonl")));
-        std::fs::write(&path, "[output]\nzstd-level = 23\n").unwrap();
-        let err = record(&["BTCUSDT", "--config", file])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("out of range 1..=22"), "{err}");
-    }
-
-    #[test]
-    fn compressed_outputs_get_a_shallower_channel_unless_one_is_asked_for() {
-        let buffer = |args: &[&str]| {
-            let mut all = vec!["BTCUSDT"];
-            all.extend_from_slice(args);
-            record(&all).unwrap().buffer
-        };
-        assert_eq!(buffer(&["--out", "t.ndjson"]), DEFAULT_BUFFER as usize);
-        assert_eq!(
-            buffer(&["--out", "t.ndjson.zst"]),
-            COMPRESSED_BUFFER as usize
-        );
-        assert_eq!(
-            buffer(&["--out", "t.ndjson", "--out", "t.csv.gz"]),
-            COMPRESSED_BUFFER as usize
-        );
-        assert_eq!(
-            buffer(&["--out", "t.ndjson.zst", "--buffer", "65536"]),
-            65536
-        );
-    }
-
-    #[test]
-    fn raw_alone_records_without_an_output() {
-        let c = record(&["BTCUSDT", "--raw", "raw.jsonl"]).unwrap();
-        assert_eq!(c.output, Output::Discard);
-        assert!(c.more_outputs.is_empty());
-    }
-}
+mod tests;

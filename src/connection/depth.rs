@@ -12,12 +12,12 @@
 use std::sync::Mutex;
 
 use crate::book::budget::WeightBudget;
-use crate::book::feed::{DepthFeeds, FeedConfig, FeedOutput};
-use crate::book::fetch::SnapshotClient;
+use crate::book::feed::{DepthFeeds, FeedConfig, FeedOutput, Fetched};
+use crate::book::fetch::{RestAnswer, SnapshotClient};
 use crate::book::pushed::{Message as BookMessage, Outcome, PushedBook};
 use crate::book::row::{BookData, BookInterval, BookLine, BookRecord, DepthRow};
-use crate::book::sync::{DepthEvent, Limits as SyncLimits};
-use crate::book::{BookRow, Change};
+use crate::book::sync::{DepthEvent, GapReason, Limits as SyncLimits};
+use crate::book::{BookRow, Change, LevelError};
 use crate::exchange::{BookSync, Venue};
 
 use super::*;
@@ -82,14 +82,15 @@ impl BookSettings {
 }
 
 /// What one symbol's pushed book holds besides the book.
-pub(super) struct Pushed {
+pub struct Pushed {
     book: PushedBook,
     interval: BookInterval,
     row: BookRow,
 }
 
-/// The order books of one connection.
-pub(super) enum Books {
+/// The order books of one connection (and of one connection task of a raw capture, in
+/// `foxtrot convert`).
+pub enum Books {
     /// Binance: diff events and REST snapshots.
     Rest(Box<DepthFeeds>),
     /// Bybit, OKX: books pushed over the socket.
@@ -102,11 +103,21 @@ pub(super) enum Books {
 }
 
 /// Rows waiting to be sent: `(symbol, recv_ns, row)`.
-pub(super) type Pending = Vec<(Symbol, u64, FeedOutput)>;
+pub type Pending = Vec<(Symbol, u64, FeedOutput)>;
 
 impl Books {
     /// The books of a connection carrying `streams`, if any is `depth` or `book`.
     pub(super) fn of(streams: &[StreamId], settings: &BookSettings) -> Option<Books> {
+        Books::build(streams, settings, false)
+    }
+
+    /// [`Books::of`] for `foxtrot convert`: Binance's fetch nothing; the snapshots come
+    /// from the capture ([`Books::apply_captured`]).
+    pub fn offline(streams: &[StreamId], settings: &BookSettings) -> Option<Books> {
+        Books::build(streams, settings, true)
+    }
+
+    fn build(streams: &[StreamId], settings: &BookSettings, offline: bool) -> Option<Books> {
         let venue = streams.first()?.venue;
         let wants = |channel| streams.iter().any(|s| s.channel == channel);
         if !wants(Channel::Depth) && !wants(Channel::Book) {
@@ -121,15 +132,6 @@ impl Books {
                 weight,
                 weight_per_minute,
             } => {
-                let endpoint = settings.rest_endpoint(venue)?;
-                let client = match SnapshotClient::new(endpoint, settings.snapshot_timeout) {
-                    Ok(client) => client,
-                    Err(e) => {
-                        // The plan checks the URL before the run; this is the backstop.
-                        error!("{e}: no order book for {venue}");
-                        return None;
-                    }
-                };
                 let config = FeedConfig {
                     rules,
                     snapshot_path: path,
@@ -139,6 +141,18 @@ impl Books {
                     depth_rows: wants(Channel::Depth),
                     book_levels: wants(Channel::Book).then_some(settings.levels),
                     book_interval: settings.interval,
+                };
+                if offline {
+                    return Some(Books::Rest(Box::new(DepthFeeds::offline(config))));
+                }
+                let endpoint = settings.rest_endpoint(venue)?;
+                let client = match SnapshotClient::new(endpoint, settings.snapshot_timeout) {
+                    Ok(client) => client,
+                    Err(e) => {
+                        // The plan checks the URL before the run; this is the backstop.
+                        error!("{e}: no order book for {venue}");
+                        return None;
+                    }
                 };
                 let budget = settings.budget(venue, weight_per_minute);
                 Some(Books::Rest(Box::new(DepthFeeds::new(
@@ -156,7 +170,7 @@ impl Books {
 
     /// The stream restarted (a reconnect): every book is built again. The connection
     /// writes the reconnect's gap records itself.
-    pub(super) fn restart(&mut self) {
+    pub fn restart(&mut self) {
         match self {
             Books::Rest(feeds) => feeds.restart(),
             Books::Pushed { symbols, .. } => symbols.clear(),
@@ -165,16 +179,44 @@ impl Books {
 
     /// Applies the order-book messages of `out`; what to write goes to `pending`, and the
     /// symbols whose pushed book broke (to subscribe again) to `resync`.
-    pub(super) fn on_frame(&mut self, out: &Out, pending: &mut Pending, resync: &mut Vec<Symbol>) {
+    ///
+    /// An update with a level the book cannot key (a negative size, a price past the
+    /// book's precision) is not applied, never applied in part: its error is returned for
+    /// the caller to count. A Binance book then breaks at the next update, whose ids no
+    /// longer follow; a pushed book breaks here, with a `sequence` gap and a re-subscribe.
+    pub fn on_frame(
+        &mut self,
+        out: &Out,
+        pending: &mut Pending,
+        resync: &mut Vec<Symbol>,
+        refused: &mut Vec<(Symbol, LevelError)>,
+    ) {
         for update in &out.depth {
             let (bids, asks) = out.levels_of(update);
-            let changes = |levels: &[crate::exchange::Level]| -> Vec<Change> {
+            let changes = |levels: &[crate::exchange::Level]| -> Result<Vec<Change>, LevelError> {
                 levels
                     .iter()
-                    .filter_map(|l| Change::from_decimals(l.price, l.qty).ok())
+                    .map(|l| Change::from_decimals(l.price, l.qty))
                     .collect()
             };
-            let (bids, asks) = (changes(bids), changes(asks));
+            let (bids, asks) = match (changes(bids), changes(asks)) {
+                (Ok(bids), Ok(asks)) => (bids, asks),
+                (Err(e), _) | (_, Err(e)) => {
+                    if let Books::Pushed { symbols, .. } = self {
+                        // Rebuilt from the snapshot the re-subscribe brings.
+                        symbols.remove(&update.symbol);
+                        let reason = GapReason::Sequence;
+                        pending.push((
+                            update.symbol.clone(),
+                            update.recv_ns,
+                            FeedOutput::Gap(reason),
+                        ));
+                        resync.push(update.symbol.clone());
+                    }
+                    refused.push((update.symbol.clone(), e));
+                    continue;
+                }
+            };
             match self {
                 Books::Rest(feeds) => {
                     let event = DepthEvent {
@@ -267,6 +309,48 @@ impl Books {
     }
 }
 
+impl Books {
+    /// A snapshot fetch as a raw capture holds it, applied where the run applied it.
+    pub fn apply_captured(&mut self, fetched: Fetched, pending: &mut Pending) {
+        if let Books::Rest(feeds) = self {
+            feeds.apply_fetched(fetched, &mut |s, r, o| pending.push((s.clone(), r, o)));
+        }
+    }
+}
+
+/// What a pending output writes: a `depth` or `book` row, or (`Err`) the reason the
+/// symbol's book broke (see [`resync_gaps`]).
+pub fn book_data(output: FeedOutput) -> Result<(Channel, BookData), GapReason> {
+    match output {
+        FeedOutput::Gap(reason) => Err(reason),
+        FeedOutput::Depth(row) => Ok((Channel::Depth, BookData::Depth(row))),
+        FeedOutput::Book(line) => Ok((Channel::Book, BookData::Book(line))),
+    }
+}
+
+/// The gap records of a book that broke at `recv_ns`: one per stream of the symbol the
+/// connection carries (`carries`), `depth` then `book`, from and to `recv_ns`.
+pub fn resync_gaps(
+    venue: Venue,
+    symbol: &Symbol,
+    recv_ns: u64,
+    reason: GapReason,
+    mut carries: impl FnMut(Channel) -> bool,
+) -> Vec<Gap> {
+    [Channel::Depth, Channel::Book]
+        .into_iter()
+        .filter(|c| carries(*c))
+        .map(|channel| Gap {
+            exchange: venue,
+            symbol: symbol.clone(),
+            channel,
+            from_ns: recv_ns,
+            to_ns: recv_ns,
+            reason: reason.as_str(),
+        })
+        .collect()
+}
+
 /// A pushed book's break reason as the sync's (for the gap record's `reason`).
 fn gap(reason: &'static str) -> crate::book::sync::GapReason {
     match reason {
@@ -276,12 +360,18 @@ fn gap(reason: &'static str) -> crate::book::sync::GapReason {
 }
 
 /// Waits for the next snapshot fetch of `books` to end and applies it; pending while
-/// there is none (Bybit, OKX, or no fetch in flight). Cancel-safe.
-pub(super) async fn next_snapshot(books: &mut Option<Books>, pending: &mut Pending) {
+/// there is none (Bybit, OKX, or no fetch in flight). Cancel-safe. Returns the answer for
+/// the raw capture.
+pub(super) async fn next_snapshot(
+    books: &mut Option<Books>,
+    pending: &mut Pending,
+) -> Option<RestAnswer> {
     match books {
         Some(Books::Rest(feeds)) => {
-            let fetched = feeds.next_fetched().await;
+            let mut fetched = feeds.next_fetched().await;
+            let answer = fetched.answer();
             feeds.apply_fetched(fetched, &mut |s, r, o| pending.push((s.clone(), r, o)));
+            answer
         }
         _ => std::future::pending().await,
     }
@@ -298,33 +388,25 @@ impl Connection {
             if stopped {
                 break;
             }
-            let (channel, data) = match output {
-                FeedOutput::Gap(reason) => {
+            let (channel, data) = match book_data(output) {
+                Err(reason) => {
                     let counted = [Channel::Depth, Channel::Book]
                         .map(|c| self.slot(&symbol, c).and_then(|seen| seen.counted_at));
                     self.shared
                         .stats
                         .book_resynced(self.exchange.venue(), &counted);
-                    for channel in [Channel::Depth, Channel::Book] {
-                        if self.slot(&symbol, channel).is_none() {
-                            continue;
-                        }
-                        let gap = Gap {
-                            exchange: self.exchange.venue(),
-                            symbol: symbol.clone(),
-                            channel,
-                            from_ns: recv_ns,
-                            to_ns: recv_ns,
-                            reason: reason.as_str(),
-                        };
+                    let venue = self.exchange.venue();
+                    let gaps = resync_gaps(venue, &symbol, recv_ns, reason, |c| {
+                        self.slot(&symbol, c).is_some()
+                    });
+                    for gap in gaps {
                         if self.emit_gap(gap).await.is_err() {
                             stopped = true;
                         }
                     }
                     continue;
                 }
-                FeedOutput::Depth(row) => (Channel::Depth, BookData::Depth(row)),
-                FeedOutput::Book(line) => (Channel::Book, BookData::Book(line)),
+                Ok(row) => row,
             };
             let Some(seen) = self.slot(&symbol, channel) else {
                 continue;
@@ -368,6 +450,9 @@ impl Connection {
                 warn!(url = %self.dialer.url, "the {symbol} book broke; subscribing again for a new snapshot");
             }
             for request in requests {
+                link.tap(clock::now_ns(), || {
+                    crate::raw::Event::Send(bytes::Bytes::from(request.clone().into_bytes()))
+                });
                 if let Err(e) = link.ws.send(Message::text(request)).await {
                     return Next::Lost(Loss {
                         why: describe(&e),
@@ -383,5 +468,72 @@ impl Connection {
         self.seen
             .get_mut(symbol)
             .and_then(|slots| slots[channel.index()].as_mut())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::pushed::Continuity;
+    use crate::book::sync::GapReason;
+    use crate::decimal::Decimal;
+    use crate::exchange::{DepthUpdate, Level, Out};
+
+    fn frame(symbol: &Symbol, snapshot: bool, id: u64, bids: &[(&str, &str)]) -> Out {
+        let mut out = Out::default();
+        for (price, qty) in bids {
+            out.levels.push(Level {
+                price: Decimal::parse(price).unwrap(),
+                qty: Decimal::parse(qty).unwrap(),
+            });
+        }
+        out.depth.push(DepthUpdate {
+            symbol: symbol.clone(),
+            snapshot,
+            first_update_id: None,
+            last_update_id: id,
+            prev_update_id: None,
+            checksum: None,
+            exchange_ns: 0,
+            recv_ns: id,
+            bids: 0..bids.len() as u32,
+            asks: 0..0,
+        });
+        out
+    }
+
+    #[test]
+    fn an_update_with_a_level_the_book_cannot_key_breaks_the_book_not_silently() {
+        let symbol = Symbol::parse("BTCUSDT").unwrap();
+        let mut books = Books::Pushed {
+            rules: Continuity::Bybit,
+            levels: 5,
+            interval: Duration::ZERO,
+            symbols: FxHashMap::default(),
+        };
+        let (mut pending, mut resync, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+        let snapshot = frame(&symbol, true, 1, &[("100.5", "2")]);
+        books.on_frame(&snapshot, &mut pending, &mut resync, &mut refused);
+        assert!(
+            matches!(pending.as_slice(), [(_, 1, FeedOutput::Depth(_)), ..]),
+            "{pending:?}"
+        );
+        assert!(refused.is_empty() && resync.is_empty());
+        pending.clear();
+
+        // A negative size: nothing of the update is applied, the error is handed back,
+        // and the book breaks (a gap, a re-subscribe) instead of going on without a level.
+        let bad = frame(&symbol, false, 2, &[("100.4", "1"), ("100.5", "-1")]);
+        books.on_frame(&bad, &mut pending, &mut resync, &mut refused);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].0, symbol);
+        assert_eq!(resync, [symbol.clone()]);
+        assert!(
+            matches!(
+                pending.as_slice(),
+                [(_, 2, FeedOutput::Gap(GapReason::Sequence))]
+            ),
+            "{pending:?}"
+        );
     }
 }

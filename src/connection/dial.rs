@@ -8,9 +8,12 @@ pub(super) struct Link {
     pub(super) ws: Ws,
     /// When the handshake completed.
     pub(super) opened: Instant,
+    /// Wall-clock time the handshake completed: the raw capture's connect record and the
+    /// end of the gap records of a reconnect (so `foxtrot convert` rebuilds them exactly).
+    pub(super) opened_ns: u64,
     /// When the last frame of any kind arrived.
     pub(super) last_frame: Instant,
-    /// Wall-clock time of the last frame (gap records start here).
+    /// Wall-clock time of the last data frame, or of the handshake (gap records start here).
     pub(super) last_frame_ns: u64,
     /// Whether any data frame arrived.
     pub(super) delivered: bool,
@@ -23,6 +26,18 @@ pub(super) struct Link {
 }
 
 impl Link {
+    /// The session ends: this socket was lost for `loss`. Its raw capture goes with the
+    /// end, so that the task marks the disconnect record with the reason when it opens a
+    /// gap (and `foxtrot convert` rebuilds the same gap records).
+    pub(super) fn lost(&mut self, loss: Loss) -> SessionEnd {
+        SessionEnd::Lost {
+            since_ns: self.last_frame_ns,
+            delivered: self.delivered,
+            loss,
+            raw: self.raw.take(),
+        }
+    }
+
     /// Copies `event` to the raw capture, if there is one (it goes out at the next
     /// [`Link::flush_raw`]).
     #[inline]
@@ -76,8 +91,10 @@ impl Dialer {
         let dialer = self.clone();
         Box::pin(async move {
             let mut ws = connect(&dialer.url).await?;
+            let opened_ns = clock::now_ns();
             let mut raw = dialer.raw.as_ref().map(|(tap, venue, streams)| {
-                crate::raw::SocketTap::open(tap, *venue, dialer.url.clone(), streams.clone())
+                let (url, streams) = (dialer.url.clone(), streams.clone());
+                crate::raw::SocketTap::open_at(tap, *venue, url, streams, opened_ns)
             });
             let mut pending = HashMap::new();
             for (i, subscribe) in dialer.subscribes.iter().enumerate() {
@@ -98,8 +115,9 @@ impl Dialer {
             Ok(Link {
                 ws,
                 opened: now,
+                opened_ns,
                 last_frame: now,
-                last_frame_ns: clock::now_ns(),
+                last_frame_ns: opened_ns,
                 delivered: false,
                 pending,
                 last_ping: now,

@@ -33,9 +33,13 @@ impl Connection {
                 }
             },
             Offer::Depth => {
-                let mut resync = Vec::new();
+                let (mut resync, mut refused) = (Vec::new(), Vec::new());
                 if let Some(books) = self.books.as_mut() {
-                    books.on_frame(&self.out, &mut self.book_pending, &mut resync);
+                    books.on_frame(&self.out, &mut self.book_pending, &mut resync, &mut refused);
+                }
+                for (symbol, e) in refused {
+                    Stats::bump(&self.shared.stats.decode_errors);
+                    self.count_failure("depth level", || format!("{symbol} depth update: {e}"));
                 }
                 match self.send_book_rows().await {
                     Next::Continue => {}

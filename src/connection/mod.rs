@@ -57,7 +57,7 @@ use errors::{describe, is_permanent};
 use read_ahead::ReadAhead;
 
 pub use crate::admission::Admission;
-pub use depth::BookSettings;
+pub use depth::{BookSettings, Books, Pending, book_data, resync_gaps};
 pub use errors::ConnectionError;
 
 type Ws = WebSocketStream<MaybeTlsStream<ReadAhead<TcpStream>>>;
@@ -188,6 +188,9 @@ pub struct Connection {
     /// Only the raw capture needs this connection's frames (and it keeps no book): data
     /// frames are counted, not decoded.
     raw_only: bool,
+    /// `--raw`: the number of the last socket lost, whose gap a `stop` record ends when
+    /// the run ends before a reconnect.
+    lost_conn: Option<u32>,
 }
 
 /// Which socket a frame came from.
@@ -237,6 +240,9 @@ enum SessionEnd {
         since_ns: u64,
         /// Whether the lost socket delivered data (resets the backoff).
         delivered: bool,
+        /// The lost socket's raw capture, whose disconnect record is written when this
+        /// is dropped: with the loss reason when the task opens a gap.
+        raw: Option<crate::raw::SocketTap>,
     },
 }
 
@@ -299,6 +305,7 @@ impl Connection {
             book_pending: Vec::new(),
             burst: (0, false),
             raw_only,
+            lost_conn: None,
         }
     }
 
@@ -355,8 +362,10 @@ impl Connection {
                     failures = 0;
                     Stats::bump(&self.shared.stats.connects);
                     info!(url = %self.dialer.url, "connected");
+                    // The gap ends when the new socket's handshake completed (the raw
+                    // capture's connect record has the same time).
                     if let Some((since_ns, reason)) = open_gap.take()
-                        && self.gaps(since_ns, clock::now_ns(), reason).await.is_err()
+                        && self.gaps(since_ns, link.opened_ns, reason).await.is_err()
                     {
                         return Ok(());
                     }
@@ -370,7 +379,12 @@ impl Connection {
                             loss,
                             since_ns,
                             delivered,
+                            raw,
                         } => {
+                            if let Some(mut raw) = raw {
+                                raw.lost(loss.reason);
+                                self.lost_conn = Some(raw.conn());
+                            }
                             if delivered {
                                 backoff.reset();
                             }
@@ -471,23 +485,25 @@ impl Connection {
     /// Ends the task; an interruption still open at shutdown gets its gap record.
     async fn end(&mut self, open_gap: Option<(u64, &'static str)>) -> Result<(), ConnectionError> {
         if let Some((since_ns, reason)) = open_gap {
-            let _ = self.gaps(since_ns, clock::now_ns(), reason).await;
+            let to_ns = clock::now_ns();
+            // The raw capture says when (so `foxtrot convert` ends the gap at the same time).
+            if let (Some(tap), Some(conn)) = (&self.shared.raw, self.lost_conn) {
+                tap.record(crate::raw::Record {
+                    recv_ns: to_ns,
+                    venue: self.exchange.venue(),
+                    conn,
+                    event: crate::raw::Event::Stop,
+                });
+            }
+            let _ = self.gaps(since_ns, to_ns, reason).await;
         }
         Ok(())
     }
 
-    /// One gap record per stream of this connection.
+    /// One gap record per stream of this connection (see [`stream_gaps`]).
     async fn gaps(&mut self, from_ns: u64, to_ns: u64, reason: &'static str) -> Result<(), ()> {
-        for i in 0..self.streams.len() {
-            let stream = &self.streams[i];
-            let gap = Gap {
-                exchange: self.exchange.venue(),
-                symbol: stream.symbol.clone(),
-                channel: stream.channel,
-                from_ns,
-                to_ns,
-                reason,
-            };
+        let gaps: Vec<Gap> = stream_gaps(&self.streams, from_ns, to_ns, reason).collect();
+        for gap in gaps {
             self.emit_gap(gap).await?;
         }
         Ok(())
@@ -526,6 +542,25 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// The gap records of a connection whose socket was lost (or never opened) from `from_ns`
+/// to `to_ns`: one per stream, in the connection's order. `foxtrot convert` rebuilds a
+/// capture's gaps with it.
+pub fn stream_gaps<'a>(
+    streams: &'a [StreamId],
+    from_ns: u64,
+    to_ns: u64,
+    reason: &'static str,
+) -> impl Iterator<Item = Gap> + 'a {
+    streams.iter().map(move |stream| Gap {
+        exchange: stream.venue,
+        symbol: stream.symbol.clone(),
+        channel: stream.channel,
+        from_ns,
+        to_ns,
+        reason,
+    })
 }
 
 async fn next_frame(

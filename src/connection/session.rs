@@ -84,11 +84,7 @@ impl Connection {
                             ping.as_mut().reset(self.ping_due(&primary).unwrap_or_else(far_future));
                             continue;
                         }
-                        return SessionEnd::Lost {
-                            since_ns: primary.last_frame_ns,
-                            delivered: primary.delivered,
-                            loss,
-                        };
+                        return primary.lost(loss);
                     }
                 },
                 frame = next_frame(&mut retiring), if retiring.is_some() => {
@@ -154,11 +150,7 @@ impl Connection {
                         "no frame for {}: the connection is stalled",
                         humantime::format_duration(self.stale_after)
                     );
-                    return SessionEnd::Lost {
-                        since_ns: primary.last_frame_ns,
-                        delivered: primary.delivered,
-                        loss: Loss { why, reason: "stalled" },
-                    };
+                    return primary.lost(Loss { why, reason: "stalled" });
                 }
                 () = &mut ping, if heartbeat.ping.is_some() => {
                     let ping_at = self.ping_due(&primary).unwrap_or_else(far_future);
@@ -172,14 +164,19 @@ impl Connection {
                     primary.tap(clock::now_ns(), || crate::raw::Event::Send(bytes::Bytes::from_static(ping.as_bytes())));
                     primary.flush_raw(&self.shared).await;
                     if let Err(e) = primary.ws.send(Message::text(ping)).await {
-                        return SessionEnd::Lost {
-                            since_ns: primary.last_frame_ns,
-                            delivered: primary.delivered,
-                            loss: Loss { why: describe(&e), reason: "disconnected" },
-                        };
+                        return primary.lost(Loss { why: describe(&e), reason: "disconnected" });
                     }
                 }
-                () = depth::next_snapshot(&mut self.books, &mut self.book_pending), if self.books.is_some() => {
+                answer = depth::next_snapshot(&mut self.books, &mut self.book_pending), if self.books.is_some() => {
+                    // The raw capture keeps the answer where it was applied (`foxtrot
+                    // convert` rebuilds the books from it).
+                    if let Some(answer) = answer {
+                        primary.tap(answer.recv_ns, || crate::raw::Event::Rest {
+                            url: answer.url.into(),
+                            answer: answer.body,
+                        });
+                        primary.flush_raw(&self.shared).await;
+                    }
                     if let Next::Stop = self.send_book_rows().await {
                         return SessionEnd::Stopped;
                     }
@@ -398,7 +395,9 @@ impl Connection {
                 return;
             }
             while let Some(Ok(frame)) = link.ws.next().await {
-                link.tap(clock::now_ns(), || raw_event(&frame));
+                // One clock read: the raw record and the ticks get the same `recv_ns`.
+                let now_ns = clock::now_ns();
+                link.tap(now_ns, || raw_event(&frame));
                 link.flush_raw(&self.shared).await;
                 // Text, or binary that is UTF-8 text (see `on_frame_at`).
                 let text = match &frame {
@@ -407,7 +406,7 @@ impl Connection {
                     _ => None,
                 };
                 if let Some(text) = text {
-                    link.last_frame_ns = clock::now_ns();
+                    link.last_frame_ns = now_ns;
                     if let Next::Stop = self.deliver(text, link, Role::Primary).await {
                         return;
                     }

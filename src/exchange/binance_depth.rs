@@ -4,7 +4,9 @@
 //! This module owns `<symbol>@depth@100ms` (or `@depth`, the 1000 ms stream of spot): the
 //! name a `depth` or `book` stream subscribes to, and reading a `depthUpdate` event (in a
 //! combined frame or raw) into one [`DepthUpdate`] whose levels keep Binance's decimal
-//! text. The sync with the REST snapshot is the connection's (see `crate::book::sync`).
+//! text. The sync with the REST snapshot is the connection's (see `crate::book::sync`);
+//! [`depth_event`] reads an event through the same decoder into the sync's
+//! [`DepthEvent`], for the sync's tests, the replay server's tests and the book bench.
 //! Depth frames are rare next to trades and book tickers (ten a second per symbol), so
 //! they are read by serde on their own path; the hot path of the other channels does not
 //! see them.
@@ -18,6 +20,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{DecodeError, Decoded, DepthUpdate, Level, Out, epoch_ns};
+use crate::book::sync::DepthEvent;
+use crate::book::{Change, LevelError};
 use crate::tick::{Decimal, Symbol};
 
 /// Whether `depth`/`book` streams use spot's 1000 ms stream (`@depth`) rather than
@@ -120,6 +124,47 @@ pub fn decode(frame: &str, recv_ns: u64, out: &mut Out) -> Result<Decoded, Decod
     Ok(Decoded::Data)
 }
 
+/// Why [`depth_event`] could not read an event.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// The frame, as [`decode`] refuses it.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A level the book cannot key (a negative quantity, a price out of range).
+    #[error("depth level: {0}")]
+    Level(#[from] LevelError),
+    /// A frame that is not one diff-depth event.
+    #[error("not one depthUpdate event")]
+    NotOneEvent,
+}
+
+/// Reads one `depthUpdate` frame (combined or raw) received at `recv_ns` with [`decode`],
+/// the decoder recording uses, into the sync's [`DepthEvent`] and its symbol.
+pub fn depth_event(frame: &str, recv_ns: u64) -> Result<(Symbol, DepthEvent), EventError> {
+    let mut out = Out::default();
+    decode(frame, recv_ns, &mut out)?;
+    let [update] = out.depth.as_slice() else {
+        return Err(EventError::NotOneEvent);
+    };
+    let (bids, asks) = out.levels_of(update);
+    let changes = |levels: &[Level]| -> Result<Vec<Change>, LevelError> {
+        levels
+            .iter()
+            .map(|l| Change::from_decimals(l.price, l.qty))
+            .collect()
+    };
+    let event = DepthEvent {
+        first_id: update.first_update_id.unwrap_or(update.last_update_id),
+        last_id: update.last_update_id,
+        prev_id: update.prev_update_id,
+        exchange_ns: update.exchange_ns,
+        recv_ns: update.recv_ns,
+        bids: changes(bids)?,
+        asks: changes(asks)?,
+    };
+    Ok((update.symbol.clone(), event))
+}
+
 fn push_levels(
     levels: &[(&str, &str)],
     out: &mut Vec<Level>,
@@ -182,6 +227,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every captured event reads into the sync's event: ids, both times and every level.
+    #[test]
+    fn every_fixture_event_reads_into_the_sync_event() {
+        for (file, futures) in [("depth.jsonl", false), ("futures_usdm_depth.jsonl", true)] {
+            for line in lines(file) {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let (symbol, event) = depth_event(&line, 7).unwrap();
+                assert_eq!(symbol.as_str(), "BTCUSDT");
+                assert_eq!(event.first_id, v["U"].as_u64().unwrap());
+                assert_eq!(event.last_id, v["u"].as_u64().unwrap());
+                assert_eq!(event.prev_id.is_some(), futures);
+                assert_eq!(event.recv_ns, 7);
+                let ms = if futures { &v["T"] } else { &v["E"] };
+                assert_eq!(event.exchange_ns, ms.as_u64().unwrap() * 1_000_000);
+                assert_eq!(event.bids.len(), v["b"].as_array().unwrap().len());
+                assert_eq!(event.asks.len(), v["a"].as_array().unwrap().len());
+                for (change, level) in event.bids.iter().zip(v["b"].as_array().unwrap()) {
+                    assert_eq!(change.level.price.to_string(), level[0].as_str().unwrap());
+                    assert_eq!(change.level.qty.to_string(), level[1].as_str().unwrap());
+                    assert_eq!(
+                        change.removes,
+                        change.level.qty.to_string().parse::<f64>().unwrap() == 0.0
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn depth_event_refuses_what_the_book_cannot_key() {
+        let negative = r#"{"E":1,"s":"BTCUSDT","U":1,"u":2,"b":[["1","-1"]],"a":[]}"#;
+        assert!(matches!(
+            depth_event(negative, 0),
+            Err(EventError::Level(_))
+        ));
+        let no_ids = r#"{"E":1,"s":"BTCUSDT","b":[],"a":[]}"#;
+        assert!(matches!(
+            depth_event(no_ids, 0),
+            Err(EventError::Decode(DecodeError::Json(_)))
+        ));
     }
 
     #[test]

@@ -6,8 +6,17 @@
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"text","text":"{\"e\":\"trade\",...}"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"binary","base64":"AAEC"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"close","code":1000,"reason":"bye"}
+//! {"recv_ns":...,"exchange":"binance","conn":1,"event":"rest","url":"https://.../api/v3/depth?symbol=BTCUSDT&limit=1000","text":"{\"lastUpdateId\":...}"}
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"disconnect"}
+//! {"recv_ns":...,"exchange":"binance","conn":2,"event":"disconnect","reason":"stalled"}
+//! {"recv_ns":...,"exchange":"binance","conn":2,"event":"stop"}
 //! ```
+//!
+//! A `disconnect` has a `reason` (`disconnected`, `stalled`, `oversized`: the gap records'
+//! reason) when the connection task lost the socket it read and reconnects; none when the
+//! socket was closed on purpose (the run's end, a make-before-break). Captures written
+//! before foxtrot recorded reasons have none. A `stop` follows a socket's disconnect when
+//! the run ended before its connection could reconnect (the end of that gap).
 //!
 //! A payload (`send`, `text`, `binary`, `ping`, `pong`) is `"text"`, a JSON string, when it
 //! is UTF-8 (newlines and quotes escaped, so one record is one line), and `"base64"`
@@ -36,17 +45,7 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"event\":\"");
         out.extend_from_slice(name.as_bytes());
         out.push(b'"');
-        match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                out.extend_from_slice(b",\"text\":");
-                string(text, out);
-            }
-            Err(_) => {
-                out.extend_from_slice(b",\"base64\":\"");
-                out.extend_from_slice(BASE64.encode(bytes).as_bytes());
-                out.push(b'"');
-            }
-        }
+        body(bytes, out);
     };
     match &record.event {
         Event::Connect { url, streams } => {
@@ -61,12 +60,30 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Event::Disconnect => out.extend_from_slice(b",\"event\":\"disconnect\""),
+        Event::Disconnect { lost } => {
+            out.extend_from_slice(b",\"event\":\"disconnect\"");
+            if let Some(reason) = lost {
+                out.extend_from_slice(b",\"reason\":");
+                string(reason, out);
+            }
+        }
         Event::Send(b) => payload(out, "send", b),
         Event::Text(b) => payload(out, "text", b),
         Event::Binary(b) => payload(out, "binary", b),
         Event::Ping(b) => payload(out, "ping", b),
         Event::Pong(b) => payload(out, "pong", b),
+        Event::Stop => out.extend_from_slice(b",\"event\":\"stop\""),
+        Event::Rest { url, answer } => {
+            out.extend_from_slice(b",\"event\":\"rest\",\"url\":");
+            string(url, out);
+            match answer {
+                Ok(bytes) => body(bytes, out),
+                Err(error) => {
+                    out.extend_from_slice(b",\"error\":");
+                    string(error, out);
+                }
+            }
+        }
         Event::Close(frame) => {
             out.extend_from_slice(b",\"event\":\"close\"");
             if let Some((code, reason)) = frame {
@@ -78,6 +95,21 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// A payload: `"text"` when it is UTF-8, `"base64"` otherwise.
+fn body(bytes: &Bytes, out: &mut Vec<u8>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            out.extend_from_slice(b",\"text\":");
+            string(text, out);
+        }
+        Err(_) => {
+            out.extend_from_slice(b",\"base64\":\"");
+            out.extend_from_slice(BASE64.encode(bytes).as_bytes());
+            out.push(b'"');
+        }
+    }
 }
 
 fn string(text: &str, out: &mut Vec<u8>) {
@@ -96,6 +128,9 @@ pub enum ParseError {
     /// An event foxtrot does not know, or one without its fields.
     #[error("unknown or incomplete event {0:?}")]
     Event(String),
+    /// A `disconnect` record whose loss reason foxtrot does not know.
+    #[error("unknown disconnect reason {0:?}")]
+    Reason(String),
     /// A `base64` payload that does not decode.
     #[error("bad base64 payload: {0}")]
     Base64(#[from] base64::DecodeError),
@@ -113,6 +148,7 @@ struct Line {
     streams: Option<Vec<String>>,
     code: Option<u16>,
     reason: Option<String>,
+    error: Option<String>,
 }
 
 /// Whether `line` looks like a raw capture record (not a venue message or a tick row).
@@ -142,12 +178,30 @@ pub fn parse(line: &str) -> Result<Record, ParseError> {
                 .filter_map(|s| stream(venue, s))
                 .collect(),
         },
-        "disconnect" => Event::Disconnect,
+        "disconnect" => Event::Disconnect {
+            lost: match l.reason.as_deref() {
+                None => None,
+                Some(reason) => Some(
+                    super::LOSS_REASONS
+                        .into_iter()
+                        .find(|r| *r == reason)
+                        .ok_or_else(|| ParseError::Reason(reason.to_owned()))?,
+                ),
+            },
+        },
         "send" => Event::Send(payload(&l)?),
         "text" => Event::Text(payload(&l)?),
         "binary" => Event::Binary(payload(&l)?),
         "ping" => Event::Ping(payload(&l)?),
         "pong" => Event::Pong(payload(&l)?),
+        "stop" => Event::Stop,
+        "rest" => Event::Rest {
+            url: Arc::from(l.url.clone().unwrap_or_default()),
+            answer: match &l.error {
+                Some(error) => Err(error.clone()),
+                None => Ok(payload(&l)?),
+            },
+        },
         "close" => Event::Close(l.code.map(|c| (c, l.reason.clone().unwrap_or_default()))),
         _ => return Err(ParseError::Event(l.event)),
     };
@@ -204,7 +258,21 @@ mod tests {
             Event::Pong(Bytes::from_static(b"\x80")),
             Event::Close(Some((1000, "bye".into()))),
             Event::Close(None),
-            Event::Disconnect,
+            Event::Rest {
+                url: "http://127.0.0.1:1/api/v3/depth?symbol=BTCUSDT&limit=1000".into(),
+                answer: Ok(Bytes::from_static(
+                    b"{\"lastUpdateId\":1,\"bids\":[],\"asks\":[]}",
+                )),
+            },
+            Event::Rest {
+                url: "http://127.0.0.1:1/api/v3/depth?symbol=BTCUSDT&limit=1000".into(),
+                answer: Err("REST snapshot answered 500: down".into()),
+            },
+            Event::Disconnect { lost: None },
+            Event::Stop,
+            Event::Disconnect {
+                lost: Some("stalled"),
+            },
         ];
         for event in events {
             let record = record(event);

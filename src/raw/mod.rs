@@ -1,5 +1,5 @@
-//! Raw capture (`--raw PATH`): every frame received, every request sent and every
-//! connect and disconnect of every connection, losslessly, as the ground truth that
+//! Raw capture (`--raw PATH`): every frame received, every request sent (and the answers
+//! of REST snapshot requests) and every connect and disconnect of every connection, losslessly, as the ground truth that
 //! `foxtrot convert` re-normalizes and `foxtrot replay` serves.
 //!
 //! This module owns the record type, the [`Tap`] the connection tasks hold (in their
@@ -8,7 +8,7 @@
 //! (a frame's bytes are shared, not copied) and go to the writer a burst at a time, like
 //! ticks to the sink: the queue holds [`CAPACITY`] records, and when it is full `--on-full
 //! block` waits for room (pushing back on the socket, never dropping) while `drop-newest`
-//! drops and counts. Connects, requests and disconnects are never dropped. The records are
+//! drops and counts. Connects, requests, REST answers and disconnects are never dropped. The records are
 //! written by [`writer`] on its own thread; [`format`] is the JSONL form, documented in the
 //! README.
 
@@ -29,6 +29,10 @@ use tokio_util::sync::CancellationToken;
 use crate::exchange::{StreamId, Venue};
 use crate::pipe::OnFull;
 
+/// Why a connection task loses the socket it reads (the `reason` of its gap records and of
+/// a capture's `disconnect` records).
+pub const LOSS_REASONS: [&str; 3] = ["disconnected", "stalled", "oversized"];
+
 /// Records the queue to the raw writer holds (records waiting in a socket's burst aside).
 pub const CAPACITY: usize = 16 * 1024;
 
@@ -43,7 +47,13 @@ pub enum Event {
         streams: Arc<[StreamId]>,
     },
     /// The socket is gone (closed, lost or dropped).
-    Disconnect,
+    Disconnect {
+        /// Why, when the connection task lost the socket it was reading and will reconnect
+        /// (one of [`LOSS_REASONS`], the gap records' reason); `None` for a socket closed on
+        /// purpose (shutdown, a make-before-break) or dropped before it carried data, and in
+        /// captures written before foxtrot recorded it.
+        lost: Option<&'static str>,
+    },
     /// A text message foxtrot sent (a subscribe request, an application ping).
     Send(Bytes),
     /// A text frame received.
@@ -56,6 +66,18 @@ pub enum Event {
     Pong(Bytes),
     /// A close frame received: its code and reason, if it had them.
     Close(Option<(u16, String)>),
+    /// The connection task whose last socket this was stopped (the run ended) while it
+    /// had no socket open, reconnecting: the end of the gap its disconnect opened.
+    Stop,
+    /// A REST request's answer, recorded where the connection applied it (Binance depth
+    /// snapshots, fetched beside the stream): the URL requested, and the body of a `200`
+    /// answer or why there was none. `recv_ns` is when the answer was complete.
+    Rest {
+        /// The URL requested.
+        url: Arc<str>,
+        /// The body, or the error the run saw.
+        answer: Result<Bytes, String>,
+    },
 }
 
 /// One line of a raw capture.
@@ -201,14 +223,28 @@ pub struct SocketTap {
     kept: usize,
     /// Frames of `burst` a raw-only run counted as received.
     ticks: usize,
+    /// Why the connection task lost this socket, for its disconnect record.
+    lost: Option<&'static str>,
 }
 
 /// Records a burst is expected to hold (a connection reads up to 64 frames at once).
 const BURST: usize = 64;
 
 impl SocketTap {
-    /// Numbers a new socket of `venue` and records its connect.
+    /// Numbers a new socket of `venue` and records its connect, now.
     pub fn open(tap: &Tap, venue: Venue, url: Arc<str>, streams: Arc<[StreamId]>) -> SocketTap {
+        SocketTap::open_at(tap, venue, url, streams, crate::clock::now_ns())
+    }
+
+    /// Numbers a new socket of `venue` and records its connect at `recv_ns` (the moment its
+    /// handshake completed, which also ends the gap records of a reconnect).
+    pub fn open_at(
+        tap: &Tap,
+        venue: Venue,
+        url: Arc<str>,
+        streams: Arc<[StreamId]>,
+        recv_ns: u64,
+    ) -> SocketTap {
         let mut socket = SocketTap {
             tap: tap.clone(),
             venue,
@@ -216,16 +252,31 @@ impl SocketTap {
             burst: Vec::with_capacity(BURST),
             kept: 0,
             ticks: 0,
+            lost: None,
         };
-        socket.record(crate::clock::now_ns(), Event::Connect { url, streams });
+        socket.record(recv_ns, Event::Connect { url, streams });
         socket
     }
 
+    /// The connection task lost this socket for `reason` (one of [`LOSS_REASONS`]) and
+    /// will reconnect: its disconnect record says so.
+    pub fn lost(&mut self, reason: &'static str) {
+        self.lost = Some(reason);
+    }
+
+    /// This socket's number.
+    pub fn conn(&self) -> u32 {
+        self.conn
+    }
+
     /// Records `event` of this socket at `recv_ns`; it goes to the writer at the next
-    /// [`SocketTap::flush`]. Requests and connects are never dropped.
+    /// [`SocketTap::flush`]. Connects, requests and REST answers are never dropped.
     #[inline]
     pub fn record(&mut self, recv_ns: u64, event: Event) {
-        if matches!(event, Event::Connect { .. } | Event::Send(_)) {
+        if matches!(
+            event,
+            Event::Connect { .. } | Event::Send(_) | Event::Rest { .. } | Event::Stop
+        ) {
             self.kept = self.burst.len() + 1;
         }
         self.burst.push(Record {
@@ -345,7 +396,8 @@ impl SocketTap {
 
 impl Drop for SocketTap {
     fn drop(&mut self) {
-        self.record(crate::clock::now_ns(), Event::Disconnect);
+        let lost = self.lost;
+        self.record(crate::clock::now_ns(), Event::Disconnect { lost });
         let records = std::mem::take(&mut self.burst);
         self.tap.send(records, 0, self.ticks);
     }
@@ -379,7 +431,7 @@ mod tests {
         intake.done(&batch);
         drop(socket);
         let last = intake.try_recv().expect("the disconnect");
-        assert_eq!(last.records[0].event, Event::Disconnect);
+        assert_eq!(last.records[0].event, Event::Disconnect { lost: None });
         assert_eq!(counts.taken.load(Relaxed), 4);
         assert_eq!(counts.dropped.load(Relaxed), 0);
         let second = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));

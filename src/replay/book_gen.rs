@@ -350,6 +350,7 @@ mod tests {
     use super::*;
     use crate::book::sync::{DepthSync, Limits, Output, Rules};
     use crate::book::{Book, binance};
+    use crate::exchange::binance_depth;
 
     fn book_of(levels: &(TextLevels, TextLevels)) -> Vec<String> {
         levels
@@ -405,7 +406,7 @@ mod tests {
                 }
                 let mut json = String::new();
                 server.write_event(&event, "BTCUSDT", i, &mut json);
-                let (_, parsed) = binance::depth_event(&json, 0).unwrap();
+                let (_, parsed) = binance_depth::depth_event(&json, 0).unwrap();
                 sync.on_event(parsed, &mut check);
                 if i == 0 {
                     assert!(sync.wants_snapshot());

@@ -7,6 +7,7 @@
 //! `behavior` and `fault`; the request protocol in `request`; counters in [`Stats`].
 //! Command-line parsing is not here.
 
+mod accept;
 mod behavior;
 mod book_gen;
 
@@ -22,6 +23,7 @@ mod rows;
 mod session;
 mod stats;
 mod streams;
+mod wait;
 
 use std::future::Future;
 use std::io::{self, Write as _};
@@ -51,7 +53,7 @@ pub use rest::{RestServer, RunningRest, weight as rest_weight};
 pub use stats::{Stats, StatsSnapshot};
 pub use streams::MAX_STREAMS;
 
-use session::Shared;
+use accept::Shared;
 
 /// How long sessions get to close after shutdown before they are aborted.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -210,7 +212,7 @@ impl Server {
                         let (shared, stop, abort) = (Arc::clone(&shared), stop.clone(), abort.clone());
                         tracker.spawn(async move {
                             tokio::select! {
-                                () = session::serve(tcp, peer, shared, stop) => {}
+                                () = accept::serve(tcp, peer, shared, stop) => {}
                                 () = abort.cancelled() => {}
                             }
                         });

@@ -1,43 +1,38 @@
-//! One client connection, from handshake to close.
+//! One client connection replaying the recording, from the upgraded WebSocket to close.
 //!
 //! This module owns a session's loop: one `select!` over the shutdown token, incoming
 //! frames (requests, pings, pongs, close), flushing, the age and pong deadlines, the ping
 //! timer and the send pacing. Every branch's future is cancel-safe (nothing is half-sent
 //! when another branch wins): data is queued with `feed` in handlers and written by the
 //! separate flush branch. Faults that leave the WebSocket protocol (dropping the TCP
-//! connection, stalling) happen after the loop, on the bare socket. It does not accept TCP
-//! connections or decide when the server stops (see `mod.rs`).
+//! connection, stalling) happen after the loop, on the bare socket. It does not do the
+//! handshake or choose the kind of session (see `accept`).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
+use super::accept::Shared;
 use super::behavior::{Behavior, MAX_BATCH, Pacer, Step};
 use super::dialect::books::Spoiled;
-use super::endpoint::{self, Dialect, Endpoint, Framing};
+use super::endpoint::{Dialect, Endpoint, Framing};
 use super::fault::{self, InjectionKind};
 use super::library::{Library, frame_combined};
 use super::request::{self, Request as ClientRequest, RequestError};
 use super::stats::Stats;
 use super::streams::Subscriptions;
-
-/// How long a client may take to complete the HTTP upgrade.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use super::wait::{PING_PAYLOAD, at, drain, ping_timer, tick, wait_until};
 
 /// How long to wait for the client's side of a closing handshake. Shorter than the
 /// server's shutdown grace, so a silent client never needs the abort.
@@ -47,28 +42,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// subscription still lets requests and shutdown through.
 const SCAN_BUDGET: usize = 4096;
 
-/// The payload of server pings; Binance expects clients to echo it in the pong.
-pub(super) const PING_PAYLOAD: &[u8] = b"foxtrot-replay";
-
-/// The read buffer of a stalled session, which discards what it reads.
-const DRAIN_BUFFER: usize = 8192;
-
-/// What every session of one server shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    /// The messages to send, loaded once.
-    pub(crate) library: Arc<Library>,
-    /// How sessions pace, stop and ping.
-    pub(crate) behavior: Behavior,
-    /// Where sessions report what they did.
-    pub(crate) stats: Arc<Stats>,
-    /// Handshakes refused by `Behavior::refuse` so far, for `Refusal::first`.
-    pub(crate) refusals: AtomicU64,
-    /// When the server started: the origin of the live timeline (`Behavior::live`).
-    pub(crate) started: Instant,
-}
-
-type Ws = WebSocketStream<TcpStream>;
+pub(super) type Ws = WebSocketStream<TcpStream>;
 
 /// Why a session is not sending data right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,129 +73,8 @@ enum Flow {
     Stall,
 }
 
-/// Serves one accepted TCP connection until it closes or `stop` is cancelled.
-pub(crate) async fn serve(
-    tcp: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    stop: CancellationToken,
-) {
-    // Small frames should leave at once; the replay data path batches on its own.
-    if let Err(e) = tcp.set_nodelay(true) {
-        debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-    }
-    let mut endpoint = None;
-    let mut bybit = None;
-    let mut refused = false;
-    // tungstenite's `Callback` fixes this signature, large error type included.
-    #[allow(clippy::result_large_err)]
-    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        // A refusal stands in front of routing, as a venue's rate limiter does.
-        if let Some(refusal) = &shared.behavior.refuse {
-            if refusal.claim(&shared.refusals) {
-                refused = true;
-                return Err(refusal.response());
-            }
-        }
-        if let Some(category) = super::dialect::bybit::category(req.uri().path()) {
-            bybit = Some(category);
-            return Ok(resp);
-        }
-        match endpoint::parse(req.uri().path(), req.uri().query()) {
-            Some(found) => {
-                endpoint = Some(found);
-                Ok(resp)
-            }
-            None => {
-                refused = true;
-                let mut refusal = ErrorResponse::new(Some("not found".to_owned()));
-                *refusal.status_mut() = StatusCode::NOT_FOUND;
-                Err(refusal)
-            }
-        }
-    };
-    let handshake = tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        tokio_tungstenite::accept_hdr_async(tcp, callback),
-    );
-    let ws = tokio::select! {
-        result = handshake => result,
-        () = stop.cancelled() => return,
-    };
-    let ws = match ws {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            if refused {
-                shared.stats.handshake_refused();
-            }
-            debug!(%peer, error = %e, "handshake failed");
-            return;
-        }
-        Err(_) => {
-            debug!(%peer, "handshake timed out");
-            return;
-        }
-    };
-    if let (Some(category), Some(total)) = (bybit, shared.behavior.flood) {
-        shared.stats.session_opened();
-        let _open = OpenGuard(&shared.stats);
-        let request = super::flood::Request {
-            protocol: super::flood::Protocol::Bybit(category),
-            streams: &[],
-            framing: Framing::Raw,
-        };
-        let sent =
-            super::flood::run(ws, request, total, &shared.behavior, &shared.stats, &stop).await;
-        debug!(%peer, sent, "bybit flood ended");
-        return;
-    }
-    if let Some(category) = bybit {
-        shared.stats.session_opened();
-        let _open = OpenGuard(&shared.stats);
-        let sent = super::dialect::bybit::run(ws, category, Arc::clone(&shared), &stop).await;
-        debug!(%peer, sent, "bybit session ended");
-        return;
-    }
-    let Some(endpoint) = endpoint else {
-        return;
-    };
-    shared.stats.session_opened();
-    let _open = OpenGuard(&shared.stats);
-    if let Some(total) = shared.behavior.flood {
-        let request = super::flood::Request {
-            protocol: match endpoint.dialect {
-                Dialect::Binance => super::flood::Protocol::Binance,
-                Dialect::Okx => super::flood::Protocol::Okx,
-            },
-            streams: &endpoint.streams,
-            framing: endpoint.framing,
-        };
-        let sent =
-            super::flood::run(ws, request, total, &shared.behavior, &shared.stats, &stop).await;
-        debug!(%peer, sent, "flood ended");
-        return;
-    }
-    if let Some(markets) = &shared.behavior.depth {
-        let sent = super::depth::run(ws, &endpoint, markets, &shared.stats, &stop).await;
-        debug!(%peer, sent, "depth session ended");
-        return;
-    }
-    let session = Session::new(&shared, endpoint, ws);
-    let sent = session.run(&stop).await;
-    debug!(%peer, sent, "session ended");
-}
-
-/// Keeps `connections_open` right even when the session future is dropped by the abort.
-struct OpenGuard<'a>(&'a Stats);
-
-impl Drop for OpenGuard<'_> {
-    fn drop(&mut self) {
-        self.0.session_closed();
-    }
-}
-
 /// The state of one open connection.
-struct Session {
+pub(super) struct Session {
     library: Arc<Library>,
     behavior: Behavior,
     stats: Arc<Stats>,
@@ -270,7 +123,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(shared: &Shared, endpoint: Endpoint, ws: Ws) -> Session {
+    pub(super) fn new(shared: &Shared, endpoint: Endpoint, ws: Ws) -> Session {
         let (sink, stream) = ws.split();
         let mut behavior = shared.behavior.clone();
         // Stable, so injections due at the same count go out in the order given.
@@ -339,7 +192,7 @@ impl Session {
     }
 
     /// Runs the connection to its end; returns the number of data messages sent.
-    async fn run(mut self, stop: &CancellationToken) -> u64 {
+    pub(super) async fn run(mut self, stop: &CancellationToken) -> u64 {
         // OKX's server does not ping: its clients do.
         let mut ping = match self.dialect {
             Dialect::Binance => ping_timer(self.behavior.ping_interval),
@@ -778,56 +631,5 @@ fn ok_or_gone(result: Result<(), WsError>) -> Flow {
             debug!(error = %e, "write failed");
             Flow::Gone
         }
-    }
-}
-
-/// A ping timer whose first tick comes one interval after connecting; `None` if disabled.
-pub(super) fn ping_timer(interval: Duration) -> Option<Interval> {
-    (!interval.is_zero()).then(|| {
-        let mut timer = tokio::time::interval_at(Instant::now() + interval, interval);
-        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        timer
-    })
-}
-
-pub(super) async fn tick(timer: &mut Option<Interval>) {
-    match timer {
-        Some(timer) => {
-            timer.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves at `deadline`; never when there is none.
-pub(crate) async fn at(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Reads and discards until the client goes away or the server stops, answering nothing:
-/// the stalled server whose kernel still acknowledges what the client sends.
-pub(crate) async fn drain(mut tcp: TcpStream, stop: &CancellationToken) {
-    let mut buffer = vec![0; DRAIN_BUFFER];
-    loop {
-        tokio::select! {
-            read = tcp.read(&mut buffer) => match read {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) => {
-                    debug!(error = %e, "read failed");
-                    return;
-                }
-            },
-            () = stop.cancelled() => return,
-        }
-    }
-}
-
-async fn wait_until(due: Option<Instant>) {
-    if let Some(due) = due {
-        tokio::time::sleep_until(due).await;
     }
 }

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::nats::{OUTAGE, flood, paced_flood, rest, wait_stats};
-use super::{DRAIN, Tansu, metric, read_back, scrape, summary};
-use crate::util::{finish, foxtrot, replay_config, start_replay, stderr_lines, stderr_until};
+use super::{DRAIN, Tansu, metric, outage_recorder, read_back, scrape, sigint_recorder, summary};
+use crate::util::{finish, replay_config, start_replay, stderr_lines, stderr_until};
 
 /// Reads `topic` back, expecting `n` records.
 pub(super) async fn records(tansu: &Tansu, topic: &str, n: u64) -> Vec<Value> {
@@ -193,29 +193,8 @@ async fn broker_down_for_5s(policy: &str) {
     let server = paced_flood(200_000, 4_000).await;
     let n: u64 = 40_000;
     // Trades: the flood numbers each stream's trades one by one, so a hole would show.
-    let mut child = foxtrot(&[
-        "record",
-        "BTCUSDT",
-        "ETHUSDT",
-        "--channel",
-        "trade",
-        "--endpoint",
-        server.url(),
-        "--limit",
-        &n.to_string(),
-        "--shutdown-timeout",
-        DRAIN,
-        "--buffer",
-        "2000",
-        "--on-full",
-        policy,
-        "--stats-interval",
-        "100ms",
-        "--out",
-        &format!("kafka://{}/restart", tansu.addr()),
-    ])
-    .spawn()
-    .unwrap();
+    let out = format!("kafka://{}/restart", tansu.addr());
+    let mut child = outage_recorder(server.url(), "trade", n, policy, &["--out", &out]);
     let mut lines = stderr_lines(&mut child);
     wait_stats(&mut lines, "written", 1_000).await;
     tansu.stop().await;
@@ -280,24 +259,9 @@ async fn kafka_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() 
     tansu.create_topic("sigint", 1).await;
     // Paced, so records are still on their way when the broker goes.
     let server = paced_flood(200_000, 4_000).await;
-    let mut child = foxtrot(&[
-        "record",
-        "BTCUSDT",
-        "--channel",
-        "bookTicker",
-        "--endpoint",
-        server.url(),
-        "--stats-interval",
-        "100ms",
-        "--shutdown-timeout",
-        "2s",
-        "--metrics-addr",
-        "127.0.0.1:0",
-        "--out",
-        &format!("kafka://{}/sigint", tansu.addr()),
-    ])
-    .spawn()
-    .unwrap();
+    let out = format!("kafka://{}/sigint", tansu.addr());
+    let output = ["--metrics-addr", "127.0.0.1:0", "--out", &out];
+    let mut child = sigint_recorder(server.url(), &output);
     let mut lines = stderr_lines(&mut child);
     let seen = stderr_until(&mut lines, "serving metrics on http://").await;
     let addr = seen.last().unwrap().rsplit("http://").next().unwrap();

@@ -15,12 +15,47 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::util::PATIENCE;
+use crate::util::{PATIENCE, foxtrot};
 
 /// `--shutdown-timeout` of runs that must publish everything: a debug build on a loaded
 /// 2-core machine publishes a few thousand records a second, and the backlog at `--limit`
 /// is drained within it (speed is the benchmark's business, not the tests').
 pub const DRAIN: &str = "60s";
+
+/// Starts the recorder of a broker-outage run: `n` messages of BTCUSDT's and ETHUSDT's
+/// `channel` from the flood at `endpoint`, through a 2000-message buffer that is full by
+/// `policy` while the broker is down, with stats every 100 ms on stderr and a drain of
+/// [`DRAIN`]; `output` is `--out` and whatever the broker needs beside it.
+pub fn outage_recorder(
+    endpoint: &str,
+    channel: &str,
+    n: u64,
+    policy: &str,
+    output: &[&str],
+) -> Child {
+    let n = n.to_string();
+    let mut args = vec![
+        "record",
+        "BTCUSDT",
+        "ETHUSDT",
+        "--channel",
+        channel,
+        "--endpoint",
+        endpoint,
+        "--limit",
+        &n,
+        "--shutdown-timeout",
+        DRAIN,
+        "--buffer",
+        "2000",
+        "--on-full",
+        policy,
+        "--stats-interval",
+        "100ms",
+    ];
+    args.extend_from_slice(output);
+    foxtrot(&args).spawn().unwrap()
+}
 
 /// The path of `program` on PATH, or a failure naming how to install it.
 pub fn require(program: &str, install: &str) -> PathBuf {
@@ -312,6 +347,26 @@ pub fn metric(body: &str, name: &str) -> f64 {
         .trim()
         .parse()
         .unwrap()
+}
+
+/// Starts the recorder of a SIGINT-with-the-broker-gone run: BTCUSDT's book tickers from
+/// the flood at `endpoint`, stats every 100 ms on stderr, a 2 s shutdown deadline; `output`
+/// is `--out` and whatever the broker (or the run) needs beside it.
+pub fn sigint_recorder(endpoint: &str, output: &[&str]) -> Child {
+    let mut args = vec![
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--endpoint",
+        endpoint,
+        "--stats-interval",
+        "100ms",
+        "--shutdown-timeout",
+        "2s",
+    ];
+    args.extend_from_slice(output);
+    foxtrot(&args).spawn().unwrap()
 }
 
 /// Sends SIGINT to a recorder whose broker is gone, then checks that it stops within 10 s,

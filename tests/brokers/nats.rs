@@ -6,7 +6,7 @@ use std::time::Duration;
 use foxtrot::replay::ReplayConfig;
 use serde_json::Value;
 
-use super::{DRAIN, Nats, read_back, summary};
+use super::{DRAIN, Nats, outage_recorder, read_back, sigint_recorder, summary};
 use crate::util::{PATIENCE, finish, foxtrot, replay_config, start_replay, stderr_lines};
 
 const TEMPLATE: &str = "md.{exchange}.{channel}.{symbol}";
@@ -223,30 +223,8 @@ async fn nats_down_for_5s_loses_nothing_with_block_and_counts_drops_with_drop_ne
         // 20,000 at most 2,000 a second: 10 s or more, the outage starts at 1,000 written.
         let server = paced_flood(200_000, 2_000).await;
         let n: u64 = 20_000;
-        let mut child = foxtrot(&[
-            "record",
-            "BTCUSDT",
-            "ETHUSDT",
-            "--channel",
-            "bookTicker",
-            "--endpoint",
-            server.url(),
-            "--limit",
-            &n.to_string(),
-            "--shutdown-timeout",
-            DRAIN,
-            "--buffer",
-            "2000",
-            "--on-full",
-            policy,
-            "--stats-interval",
-            "100ms",
-            "--nats-create-stream",
-            "--out",
-            &out(&nats),
-        ])
-        .spawn()
-        .unwrap();
+        let output = ["--nats-create-stream", "--out", &out(&nats)];
+        let mut child = outage_recorder(server.url(), "bookTicker", n, policy, &output);
         let mut lines = stderr_lines(&mut child);
         wait_stats(&mut lines, "written", 1_000).await;
         nats.stop().await;
@@ -300,23 +278,8 @@ async fn nats_sigint_with_the_broker_gone_reports_the_unacknowledged_as_lost() {
     let mut nats = Nats::start().await;
     // Paced, so records are still on their way when the broker goes.
     let server = paced_flood(200_000, 4_000).await;
-    let mut child = foxtrot(&[
-        "record",
-        "BTCUSDT",
-        "--channel",
-        "bookTicker",
-        "--endpoint",
-        server.url(),
-        "--stats-interval",
-        "100ms",
-        "--shutdown-timeout",
-        "2s",
-        "--nats-create-stream",
-        "--out",
-        &out(&nats),
-    ])
-    .spawn()
-    .unwrap();
+    let output = ["--nats-create-stream", "--out", &out(&nats)];
+    let mut child = sigint_recorder(server.url(), &output);
     let mut lines = stderr_lines(&mut child);
     wait_stats(&mut lines, "written", 1_000).await;
     nats.stop().await;

@@ -83,7 +83,10 @@ async fn raw_capture_holds_every_frame_and_converts_to_the_ndjson_of_the_run() {
     };
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
     assert_eq!(streams.len(), 3);
-    assert_eq!(records.last().unwrap().event, Event::Disconnect);
+    assert_eq!(
+        records.last().unwrap().event,
+        Event::Disconnect { lost: None }
+    );
     assert!(records.iter().all(|r| r.conn == 1 && r.venue == "binance"));
     assert!(
         records.windows(2).all(|w| w[0].recv_ns <= w[1].recv_ns),
@@ -117,13 +120,7 @@ async fn raw_capture_holds_every_frame_and_converts_to_the_ndjson_of_the_run() {
     }
 
     let converted = dir.path().join("converted.ndjson");
-    let out = run(&[
-        "convert",
-        raw.to_str().unwrap(),
-        "--out",
-        converted.to_str().unwrap(),
-    ])
-    .await;
+    let out = convert(raw, &converted, &[]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     out.assert_no_panic();
     let want = std::fs::read_to_string(&ndjson).unwrap();
@@ -169,13 +166,7 @@ async fn raw_only_run_keeps_the_capture_and_convert_makes_csv() {
     assert_eq!(frames, 41);
 
     let csv = dir.path().join("trades.csv");
-    let out = run(&[
-        "convert",
-        raw.to_str().unwrap(),
-        "--out",
-        csv.to_str().unwrap(),
-    ])
-    .await;
+    let out = convert(&raw, &csv, &[]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(
@@ -228,13 +219,7 @@ async fn bad_raw_paths_and_captures_get_one_line() {
 
     let not_raw = dir.path().join("ticks.ndjson");
     std::fs::write(&not_raw, "{\"exchange\":\"binance\"}\n").unwrap();
-    let out = run(&[
-        "convert",
-        not_raw.to_str().unwrap(),
-        "--out",
-        dir.path().join("out.csv").to_str().unwrap(),
-    ])
-    .await;
+    let out = convert(&not_raw, &dir.path().join("out.csv"), &[]).await;
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(
         out.stderr
@@ -483,4 +468,181 @@ async fn a_raw_only_capture_behind_a_flood_pushes_back_and_drops_nothing() {
         "no frame is missing"
     );
     server.shutdown().await.unwrap();
+}
+
+/// A run whose connection is lost twice over (the server drops it, or stalls and the
+/// client gives up on it) writes gap records; the raw capture names each loss in its
+/// disconnect record, and `convert` rebuilds the same gap records, so the conversion still
+/// equals the NDJSON of the run line for line. The gap runs from the lost socket's last
+/// data frame to the next socket's connect record (its handshake), exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn convert_rebuilds_the_gap_records_of_a_lost_connection() {
+    for (reason, stall) in [("disconnected", false), ("stalled", true)] {
+        let mut config = replay_config(&["trade.jsonl"]);
+        if stall {
+            config.behavior.stall_after = Some(15);
+        } else {
+            config.behavior.drop_after = Some(15);
+        }
+        let server = start_replay(config).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (ndjson, raw) = (dir.path().join("run.ndjson"), dir.path().join("raw.jsonl"));
+        let mut args = vec![
+            "record",
+            "BTCUSDT",
+            "--channel",
+            "trade",
+            "--endpoint",
+            server.url(),
+            "--limit",
+            "30",
+            "--stale-after",
+            "1s",
+            "--out",
+            ndjson.to_str().unwrap(),
+            "--raw",
+            raw.to_str().unwrap(),
+        ];
+        args.extend(FAST);
+        let out = run(&args).await;
+        assert_eq!(out.code, Some(0), "{reason}: {}", out.stderr);
+        server.shutdown().await.unwrap();
+
+        let want = std::fs::read_to_string(&ndjson).unwrap();
+        let rows = parse_ndjson(&want);
+        let gaps: Vec<_> = rows.iter().filter(|r| r["type"] == "gap").collect();
+        assert_eq!(gaps.len(), 1, "{reason}: {want}");
+        assert_eq!(gaps[0]["reason"], reason);
+        assert_eq!(rows.len(), 31, "30 trades and the gap");
+
+        let records = records(&raw);
+        let lost: Vec<_> = records
+            .iter()
+            .filter(|r| matches!(r.event, Event::Disconnect { lost: Some(_) }))
+            .collect();
+        assert_eq!(lost.len(), 1, "{reason}: {records:?}");
+        assert_eq!(lost[0].event, Event::Disconnect { lost: Some(reason) });
+        let last_text = records
+            .iter()
+            .filter(|r| r.conn == lost[0].conn && matches!(r.event, Event::Text(_)))
+            .map(|r| r.recv_ns)
+            .max()
+            .unwrap();
+        let next_connect = records
+            .iter()
+            .find(|r| r.conn == lost[0].conn + 1 && matches!(r.event, Event::Connect { .. }))
+            .unwrap()
+            .recv_ns;
+        assert_eq!(gaps[0]["from_ns"].as_u64(), Some(last_text), "{reason}");
+        assert_eq!(gaps[0]["to_ns"].as_u64(), Some(next_connect), "{reason}");
+
+        let converted = dir.path().join("converted.ndjson");
+        let out = convert(&raw, &converted, &[]).await;
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("into 30 ticks, 0 order-book rows and 1 gap records"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(&converted).unwrap(),
+            want,
+            "{reason}: convert equals the run, gaps included"
+        );
+    }
+}
+
+/// A capture written before disconnect records named their loss: the disconnect of the
+/// only socket, after data, followed by a new connect, is a `disconnected` gap; the last
+/// socket's disconnect (the end of the run) is none.
+#[tokio::test]
+async fn captures_without_loss_reasons_still_get_their_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("old.jsonl");
+    let trade = fixture_lines("trade.jsonl");
+    let connect = |conn: u32, ns: u64| {
+        format!(
+            "{{\"recv_ns\":{ns},\"exchange\":\"binance\",\"conn\":{conn},\"event\":\"connect\",\"url\":\"ws://h/stream\",\"streams\":[\"BTCUSDT@trade\"]}}\n"
+        )
+    };
+    let text = |conn: u32, ns: u64, line: &str| {
+        let mut out = Vec::new();
+        format::encode(
+            &Record {
+                recv_ns: ns,
+                venue: foxtrot::exchange::Venue::Binance,
+                conn,
+                event: Event::Text(bytes::Bytes::from(format!(
+                    "{{\"stream\":\"btcusdt@trade\",\"data\":{line}}}"
+                ))),
+            },
+            &mut out,
+        );
+        String::from_utf8(out).unwrap()
+    };
+    let disconnect = |conn: u32, ns: u64| {
+        format!(
+            "{{\"recv_ns\":{ns},\"exchange\":\"binance\",\"conn\":{conn},\"event\":\"disconnect\"}}\n"
+        )
+    };
+    let capture = [
+        connect(1, 100),
+        text(1, 110, &trade[0]),
+        text(1, 120, &trade[1]),
+        disconnect(1, 130),
+        connect(2, 200),
+        text(2, 210, &trade[2]),
+        disconnect(2, 300),
+    ]
+    .concat();
+    std::fs::write(&raw, capture).unwrap();
+    let converted = dir.path().join("converted.ndjson");
+    let out = convert(&raw, &converted, &[]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let rows = parse_ndjson(&std::fs::read_to_string(&converted).unwrap());
+    let kinds: Vec<_> = rows
+        .iter()
+        .map(|r| r["type"].as_str().unwrap_or("tick"))
+        .collect();
+    assert_eq!(kinds, ["tick", "tick", "gap", "tick"], "{rows:?}");
+    let gap = &rows[2];
+    assert_eq!(
+        (gap["from_ns"].as_u64(), gap["to_ns"].as_u64()),
+        (Some(120), Some(200))
+    );
+    assert_eq!(gap["reason"], "disconnected");
+
+    // A loss the capture names, and the run's end before the reconnect: the `stop` record
+    // ends the gap (the live run wrote the same time).
+    let lost = |conn: u32, ns: u64| {
+        format!(
+            "{{\"recv_ns\":{ns},\"exchange\":\"binance\",\"conn\":{conn},\"event\":\"disconnect\",\"reason\":\"stalled\"}}\n"
+        )
+    };
+    let stop = "{\"recv_ns\":900,\"exchange\":\"binance\",\"conn\":1,\"event\":\"stop\"}\n";
+    std::fs::write(
+        &raw,
+        [
+            connect(1, 100),
+            text(1, 110, &trade[0]),
+            lost(1, 400),
+            stop.to_owned(),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let out = convert(&raw, &converted, &["--force"]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let rows = parse_ndjson(&std::fs::read_to_string(&converted).unwrap());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let gap = &rows[1];
+    assert_eq!(
+        (
+            gap["from_ns"].as_u64(),
+            gap["to_ns"].as_u64(),
+            gap["reason"].as_str()
+        ),
+        (Some(110), Some(900), Some("stalled"))
+    );
 }

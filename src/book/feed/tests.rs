@@ -13,8 +13,8 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::*;
-use crate::book::binance;
 use crate::book::{Book, Change, Side};
+use crate::exchange::binance_depth;
 use crate::replay::{Behavior, DepthFeed, DepthMarkets, Library, ReplayConfig, RestServer, Server};
 
 /// Generous: the point is the books, not the speed, on a loaded 2-core machine.
@@ -180,7 +180,7 @@ async fn record(feed: DepthFeed, symbols: &[&str]) -> HashMap<String, Written> {
                     let Some(Ok(Message::Text(text))) = frame else { panic!("stream ended") };
                     let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
                     let (symbol, event) =
-                        binance::depth_event(&frame["data"].to_string(), crate::clock::now_ns()).unwrap();
+                        binance_depth::depth_event(&frame["data"].to_string(), crate::clock::now_ns()).unwrap();
                     feeds.on_event(&symbol, event, &mut sink);
                 }
                 () = feeds.next_snapshot(&mut sink) => {}

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::book::testdata;
 use crate::book::{Price, binance};
+use crate::exchange::binance_depth;
 
 /// What the callback saw, in order.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,7 +71,7 @@ fn fixture_events(file: &str) -> Vec<DepthEvent> {
         .iter()
         .enumerate()
         .map(|(i, line)| {
-            binance::depth_event(line, i as u64 * 100_000_000)
+            binance_depth::depth_event(line, i as u64 * 100_000_000)
                 .unwrap()
                 .1
         })

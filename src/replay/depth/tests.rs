@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::*;
 use crate::book::binance;
 use crate::book::sync::{DepthSync, Limits, Output, Rules};
+use crate::exchange::binance_depth;
 use crate::replay::{Behavior, Library, ReplayConfig, RestServer, Server};
 
 /// Generous: the point is the books, not the speed, on a loaded 2-core machine.
@@ -150,7 +151,7 @@ async fn follow(
                     let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
                     let data = frame["data"].to_string();
                     let (symbol, event) =
-                        binance::depth_event(&data, now_ms() * 1_000_000).unwrap();
+                        binance_depth::depth_event(&data, now_ms() * 1_000_000).unwrap();
                     let (sync, seen) = syncs.get_mut(symbol.as_str()).unwrap();
                     sync.on_event(event, &mut |out, _| record(seen, out));
                     seen.max_buffered = seen.max_buffered.max(sync.buffered());

@@ -35,8 +35,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
 use super::books::Spoiled;
+use crate::replay::accept::Shared;
 use crate::replay::behavior::{Pacer, Step};
-use crate::replay::session::{Shared, at, drain};
+use crate::replay::wait::{at, drain};
 
 /// Bybit's limit: "if there is no ping-pong and no stream data sent from server end, the
 /// connection will be cut off after 10 minutes".

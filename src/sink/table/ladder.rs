@@ -9,7 +9,7 @@
 use super::*;
 use crate::book::row::{BookData, BookLine, BookRecord};
 use crate::book::{Book, Change, Level, Side};
-use crate::tick::BookTicker;
+use crate::tick::{BookTicker, Decimal};
 
 /// Levels shown a side when the terminal's height is unknown.
 const LADDER_LEVELS: usize = 20;
@@ -163,18 +163,7 @@ impl Table {
             lines.push(line([&row[0], &row[1], &row[2], &row[3]]));
         }
 
-        if self.drawn > 0 {
-            out.extend_from_slice(b"\x1b[");
-            out.extend_from_slice(itoa::Buffer::new().format(self.drawn).as_bytes());
-            out.extend_from_slice(b"A\r");
-        }
-        for line in self.above.split_inclusive(|&b| b == b'\n') {
-            out.extend_from_slice(CLEAR_LINE);
-            out.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line));
-            out.extend_from_slice(CLEAR_TO_END);
-            out.push(b'\n');
-        }
-        self.above.clear();
+        self.start_frame(out);
         let limit = self.width.unwrap_or(usize::MAX);
         if let Some(note) = &self.note {
             lines.push(note.clone());
