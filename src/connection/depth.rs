@@ -527,7 +527,7 @@ mod tests {
         books.on_frame(&bad, &mut pending, &mut resync, &mut refused);
         assert_eq!(refused.len(), 1, "{refused:?}");
         assert_eq!(refused[0].0, symbol);
-        assert_eq!(resync, [symbol.clone()]);
+        assert_eq!(resync, std::slice::from_ref(&symbol));
         assert!(
             matches!(
                 pending.as_slice(),
