@@ -16,8 +16,8 @@ use crate::book::feed::{DepthFeeds, FeedConfig, FeedOutput, Fetched};
 use crate::book::fetch::{RestAnswer, SnapshotClient};
 use crate::book::pushed::{Message as BookMessage, Outcome, PushedBook};
 use crate::book::row::{BookData, BookInterval, BookLine, BookRecord, DepthRow};
-use crate::book::sync::{DepthEvent, GapReason, Limits as SyncLimits};
-use crate::book::{BookRow, Change, LevelError};
+use crate::book::sync::{GapReason, Limits as SyncLimits};
+use crate::book::{BookRow, LevelError};
 use crate::exchange::{BookSync, Venue};
 
 use super::*;
@@ -192,16 +192,9 @@ impl Books {
         refused: &mut Vec<(Symbol, LevelError)>,
     ) {
         for update in &out.depth {
-            let (bids, asks) = out.levels_of(update);
-            let changes = |levels: &[crate::exchange::Level]| -> Result<Vec<Change>, LevelError> {
-                levels
-                    .iter()
-                    .map(|l| Change::from_decimals(l.price, l.qty))
-                    .collect()
-            };
-            let (bids, asks) = match (changes(bids), changes(asks)) {
-                (Ok(bids), Ok(asks)) => (bids, asks),
-                (Err(e), _) | (_, Err(e)) => {
+            let (bids, asks) = match out.changes_of(update) {
+                Ok(changes) => changes,
+                Err(e) => {
                     if let Books::Pushed { symbols, .. } = self {
                         // Rebuilt from the snapshot the re-subscribe brings.
                         symbols.remove(&update.symbol);
@@ -219,15 +212,7 @@ impl Books {
             };
             match self {
                 Books::Rest(feeds) => {
-                    let event = DepthEvent {
-                        first_id: update.first_update_id.unwrap_or(update.last_update_id),
-                        last_id: update.last_update_id,
-                        prev_id: update.prev_update_id,
-                        exchange_ns: update.exchange_ns,
-                        recv_ns: update.recv_ns,
-                        bids,
-                        asks,
-                    };
+                    let event = update.event((bids, asks));
                     feeds.on_event(&update.symbol, event, &mut |s, r, o| {
                         pending.push((s.clone(), r, o))
                     });

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{DecodeError, Decoded, DepthUpdate, Level, Out, epoch_ns};
+use crate::book::LevelError;
 use crate::book::sync::DepthEvent;
-use crate::book::{Change, LevelError};
 use crate::tick::{Decimal, Symbol};
 
 /// Whether `depth`/`book` streams use spot's 1000 ms stream (`@depth`) rather than
@@ -146,22 +146,7 @@ pub fn depth_event(frame: &str, recv_ns: u64) -> Result<(Symbol, DepthEvent), Ev
     let [update] = out.depth.as_slice() else {
         return Err(EventError::NotOneEvent);
     };
-    let (bids, asks) = out.levels_of(update);
-    let changes = |levels: &[Level]| -> Result<Vec<Change>, LevelError> {
-        levels
-            .iter()
-            .map(|l| Change::from_decimals(l.price, l.qty))
-            .collect()
-    };
-    let event = DepthEvent {
-        first_id: update.first_update_id.unwrap_or(update.last_update_id),
-        last_id: update.last_update_id,
-        prev_id: update.prev_update_id,
-        exchange_ns: update.exchange_ns,
-        recv_ns: update.recv_ns,
-        bids: changes(bids)?,
-        asks: changes(asks)?,
-    };
+    let event = update.event(out.changes_of(update)?);
     Ok((update.symbol.clone(), event))
 }
 

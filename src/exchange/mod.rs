@@ -15,6 +15,8 @@ pub mod bybit;
 pub mod okx;
 mod scan;
 
+use crate::book::sync::DepthEvent;
+use crate::book::{Change, LevelError};
 use std::fmt;
 use std::time::Duration;
 
@@ -398,6 +400,38 @@ impl Out {
     pub fn levels_of(&self, update: &DepthUpdate) -> (&[Level], &[Level]) {
         let range = |r: &std::ops::Range<u32>| &self.levels[r.start as usize..r.end as usize];
         (range(&update.bids), range(&update.asks))
+    }
+
+    /// `update`'s bid and ask levels as changes keyed for a book; a level the book cannot
+    /// key (a negative size, a price past its precision) refuses the whole update.
+    pub fn changes_of(
+        &self,
+        update: &DepthUpdate,
+    ) -> Result<(Vec<Change>, Vec<Change>), LevelError> {
+        let changes = |levels: &[Level]| -> Result<Vec<Change>, LevelError> {
+            levels
+                .iter()
+                .map(|l| Change::from_decimals(l.price, l.qty))
+                .collect()
+        };
+        let (bids, asks) = self.levels_of(update);
+        Ok((changes(bids)?, changes(asks)?))
+    }
+}
+
+impl DepthUpdate {
+    /// The update as the REST-snapshot sync's event (Binance's `U`, `u`, `pu`), with its
+    /// levels as [`Out::changes_of`] gave them.
+    pub fn event(&self, (bids, asks): (Vec<Change>, Vec<Change>)) -> DepthEvent {
+        DepthEvent {
+            first_id: self.first_update_id.unwrap_or(self.last_update_id),
+            last_id: self.last_update_id,
+            prev_id: self.prev_update_id,
+            exchange_ns: self.exchange_ns,
+            recv_ns: self.recv_ns,
+            bids,
+            asks,
+        }
     }
 }
 
