@@ -351,9 +351,8 @@ fn run_once(contender: &Contender, server: &Server, dir: &Path, n: u64) -> Sampl
     if contender.extension.is_some() {
         let header = u64::from(contender.extension == Some("csv"));
         if contender.extension == Some("jsonl") {
-            // A raw capture holds its connects, requests and answers beside the n frames,
-            // less what its writer dropped when it fell behind the flood (counted in its
-            // summary line): the share kept is printed.
+            // A raw capture holds its connects, requests and answers beside the frames; its
+            // writer pushes back under the default `--on-full block`, so none is dropped.
             let kept = lines_in(&out);
             assert!(kept > 0, "{}", contender.label);
             eprintln!("  raw capture kept {kept} lines for {n} frames");
