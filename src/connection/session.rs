@@ -50,12 +50,7 @@ impl Connection {
                     return SessionEnd::Stopped;
                 }
                 () = sleep_until_opt(rest_until), if rest_until.is_some() => rest_until = None,
-                // One branch per burst: a raw-only capture reads frames without decoding them.
-                frame = primary.ws.next(), if rest_until.is_none() => match if self.raw_only {
-                    self.on_frames_raw(frame, &mut primary).await
-                } else {
-                    self.on_frames(frame, &mut primary).await
-                } {
+                frame = primary.ws.next(), if rest_until.is_none() => match self.on_frames(frame, &mut primary).await {
                     Next::Continue => {
                         rest_until = self.rest(settings.read_every);
                         // The new socket delivers: the old one can go.
@@ -204,9 +199,17 @@ impl Connection {
                     link.last_frame = now;
                     link.last_frame_ns = now_ns;
                     link.tap(now_ns, || crate::raw::Event::Text(text.clone().into()));
-                    match self.deliver_now(text.as_str(), link, Role::Primary) {
-                        Offer::Done(next) => next,
-                        offer => self.settle(offer, link, Role::Primary).await,
+                    if self.raw_only {
+                        // Skimmed, not decoded (see `raw_only.rs`): one predictable branch.
+                        match self.skim_now(text.as_str(), link) {
+                            None => Next::Continue,
+                            Some(control) => self.on_control(control, link, Role::Primary).await,
+                        }
+                    } else {
+                        match self.deliver_now(text.as_str(), link, Role::Primary) {
+                            Offer::Done(next) => next,
+                            offer => self.settle(offer, link, Role::Primary).await,
+                        }
                     }
                 }
                 // Anything else may wait (a close frame waits for the close reply): the
