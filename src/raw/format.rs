@@ -113,7 +113,7 @@ fn body(bytes: &Bytes, out: &mut Vec<u8>) {
 }
 
 fn string(text: &str, out: &mut Vec<u8>) {
-    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+    super::escape::string(text, out);
 }
 
 /// Why a line is not a raw record.

@@ -13,6 +13,7 @@
 //! README.
 
 pub mod convert;
+mod escape;
 pub mod format;
 pub mod writer;
 

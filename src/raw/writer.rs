@@ -93,13 +93,13 @@ impl RawFiles {
         &self.path
     }
 
-    fn write(&mut self, record: &Record, line: &[u8]) -> io::Result<()> {
+    fn write(&mut self, record: &Record) -> io::Result<()> {
         self.files.write_line(
             record.venue.name(),
             &self.symbol,
             Channel::Ticker,
             record.recv_ns,
-            line,
+            |out| format::encode(record, out),
         )
     }
 }
@@ -132,7 +132,6 @@ fn write_all(
     (counts, stats): (&Counts, &Stats),
     abort: &CancellationToken,
 ) -> io::Result<()> {
-    let mut line = Vec::with_capacity(4096);
     let mut refreshed = std::time::Instant::now();
     loop {
         if abort.is_cancelled() {
@@ -147,9 +146,7 @@ fn write_all(
             let mut next = Some(first);
             while let Some(batch) = next {
                 for record in &batch.records {
-                    line.clear();
-                    format::encode(record, &mut line);
-                    files.write(record, &line)?;
+                    files.write(record)?;
                 }
                 counts
                     .written

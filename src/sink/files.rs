@@ -166,22 +166,24 @@ impl FileSink {
         self.fsyncs
     }
 
-    /// Takes one whole line already encoded (a raw capture record), filed as a row of
-    /// `exchange`, `symbol` and `channel` received at `recv_ns` would be.
+    /// Takes one whole line (a raw capture record), filed as a row of `exchange`, `symbol`
+    /// and `channel` received at `recv_ns` would be: `encode` appends it to the file's
+    /// buffer (no copy of its own), ending in `\n`.
     pub fn write_line(
         &mut self,
         exchange: &'static str,
         symbol: &crate::tick::Symbol,
         channel: crate::tick::Channel,
         recv_ns: u64,
-        line: &[u8],
+        encode: impl FnOnce(&mut Vec<u8>),
     ) -> io::Result<()> {
         let i = self.slot_of(exchange, symbol, channel);
         let ready = self.ready(i, recv_ns);
         self.on_error(ready)?;
         let slot = &mut self.slots[i];
-        slot.buf.extend_from_slice(line);
-        self.buffered += line.len();
+        let before = slot.buf.len();
+        encode(&mut slot.buf);
+        self.buffered += slot.buf.len() - before;
         Ok(())
     }
 
