@@ -147,6 +147,13 @@ impl Connection {
                 error!(url = %self.dialer.url, "the server rejected {} ({code}: {msg})", names.join(", "));
                 if role == Role::Primary {
                     let now = clock::now_ns();
+                    // Kept in the raw capture: the answer is there, but matching it to the
+                    // requests was this run's reading.
+                    link.tap(now, || crate::raw::Event::Gap {
+                        streams: Arc::from(streams.as_slice()),
+                        from_ns: now,
+                        reason: "rejected",
+                    });
                     for stream in streams {
                         let gap = Gap {
                             exchange: self.exchange.venue(),

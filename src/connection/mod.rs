@@ -486,13 +486,26 @@ impl Connection {
     async fn end(&mut self, open_gap: Option<(u64, &'static str)>) -> Result<(), ConnectionError> {
         if let Some((since_ns, reason)) = open_gap {
             let to_ns = clock::now_ns();
-            // The raw capture says when (so `foxtrot convert` ends the gap at the same time).
-            if let (Some(tap), Some(conn)) = (&self.shared.raw, self.lost_conn) {
+            // The raw capture says when (so `foxtrot convert` ends the gap at the same time),
+            // and keeps the gap of a connection that never opened a socket, which no frame
+            // tells.
+            if let Some(tap) = &self.shared.raw {
+                let (conn, event) = match self.lost_conn {
+                    Some(conn) if reason != "never_connected" => (conn, crate::raw::Event::Stop),
+                    _ => (
+                        0,
+                        crate::raw::Event::Gap {
+                            streams: Arc::from(self.streams.as_slice()),
+                            from_ns: since_ns,
+                            reason,
+                        },
+                    ),
+                };
                 tap.record(crate::raw::Record {
                     recv_ns: to_ns,
                     venue: self.exchange.venue(),
                     conn,
-                    event: crate::raw::Event::Stop,
+                    event,
                 });
             }
             let _ = self.gaps(since_ns, to_ns, reason).await;

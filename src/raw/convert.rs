@@ -18,9 +18,9 @@
 //! when a connect of the task follows. A `stop` record (the run ended while the task was
 //! reconnecting) ends the gap at its `recv_ns`, the time the live run wrote. Not exact: a
 //! gap that neither ends (a capture cut by a crash, or an old one) gets the capture's last
-//! `recv_ns` as `to_ns`. Not rebuilt: `never_connected` gaps (no socket, so no
-//! record) and `rejected` gaps (a subscription the server refused: the capture holds the
-//! answer, not the run's decision).
+//! `recv_ns` as `to_ns`. The gaps no frame tells (`never_connected`: no socket; `rejected`: the
+//! answer is there, but matching it to the requests was the run's reading) are kept in the
+//! capture as `gap` records and written as they say.
 //!
 //! Order books: each task has the books its connection had ([`Books::offline`]), fed the
 //! same inputs in the same order: the depth messages of its sockets' frames and, for
@@ -175,6 +175,18 @@ impl Converter {
             }
             Event::Rest { url, answer } => return self.rest(&record, url, answer, emit),
             Event::Stop => return self.stop(&record, emit),
+            Event::Gap {
+                streams,
+                from_ns,
+                reason,
+            } => {
+                for gap in crate::connection::stream_gaps(streams, *from_ns, record.recv_ns, reason)
+                {
+                    self.converted.gaps += 1;
+                    emit(Row::Gap(&gap))?;
+                }
+                return Ok(());
+            }
             // Binary frames that are UTF-8 text are read as text, as live.
             Event::Text(bytes) | Event::Binary(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) => text,
@@ -465,7 +477,7 @@ impl Converter {
 pub fn channels(paths: &[impl AsRef<Path>]) -> Result<Vec<Channel>, ConvertError> {
     let mut channels = Vec::new();
     for_each_record(paths, |record| {
-        if let Event::Connect { streams, .. } = &record.event {
+        if let Event::Connect { streams, .. } | Event::Gap { streams, .. } = &record.event {
             for s in streams.iter() {
                 if !channels.contains(&s.channel) {
                     channels.push(s.channel);

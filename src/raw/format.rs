@@ -10,7 +10,13 @@
 //! {"recv_ns":...,"exchange":"binance","conn":1,"event":"disconnect"}
 //! {"recv_ns":...,"exchange":"binance","conn":2,"event":"disconnect","reason":"stalled"}
 //! {"recv_ns":...,"exchange":"binance","conn":2,"event":"stop"}
+//! {"recv_ns":...,"exchange":"binance","conn":3,"event":"gap","reason":"rejected","from_ns":...,"streams":["NOPEUSDT@trade"]}
+//! {"recv_ns":...,"exchange":"binance","conn":0,"event":"gap","reason":"never_connected","from_ns":...,"streams":["BTCUSDT@trade"]}
 //! ```
+//!
+//! A `gap` record is a gap the run wrote that the frames cannot tell again (see
+//! [`super::DECIDED_GAPS`]), from `from_ns` to its `recv_ns`, for each stream listed;
+//! `conn` 0 is a connection that never opened a socket.
 //!
 //! A `disconnect` has a `reason` (`disconnected`, `stalled`, `oversized`: the gap records'
 //! reason) when the connection task lost the socket it read and reconnects; none when the
@@ -51,14 +57,18 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
         Event::Connect { url, streams } => {
             out.extend_from_slice(b",\"event\":\"connect\",\"url\":");
             string(url, out);
-            out.extend_from_slice(b",\"streams\":[");
-            for (i, s) in streams.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                string(&format!("{}@{}", s.symbol, s.channel), out);
-            }
-            out.push(b']');
+            stream_list(streams, out);
+        }
+        Event::Gap {
+            streams,
+            from_ns,
+            reason,
+        } => {
+            out.extend_from_slice(b",\"event\":\"gap\",\"reason\":");
+            string(reason, out);
+            out.extend_from_slice(b",\"from_ns\":");
+            out.extend_from_slice(itoa::Buffer::new().format(*from_ns).as_bytes());
+            stream_list(streams, out);
         }
         Event::Disconnect { lost } => {
             out.extend_from_slice(b",\"event\":\"disconnect\"");
@@ -95,6 +105,18 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// `,"streams":["SYMBOL@channel",...]`.
+fn stream_list(streams: &[StreamId], out: &mut Vec<u8>) {
+    out.extend_from_slice(b",\"streams\":[");
+    for (i, s) in streams.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(&format!("{}@{}", s.symbol, s.channel), out);
+    }
+    out.push(b']');
 }
 
 /// A payload: `"text"` when it is UTF-8, `"base64"` otherwise.
@@ -149,6 +171,7 @@ struct Line {
     code: Option<u16>,
     reason: Option<String>,
     error: Option<String>,
+    from_ns: Option<u64>,
 }
 
 /// Whether `line` looks like a raw capture record (not a venue message or a tick row).
@@ -171,12 +194,20 @@ pub fn parse(line: &str) -> Result<Record, ParseError> {
     let event = match l.event.as_str() {
         "connect" => Event::Connect {
             url: Arc::from(l.url.clone().unwrap_or_default()),
-            streams: l
-                .streams
-                .iter()
-                .flatten()
-                .filter_map(|s| stream(venue, s))
-                .collect(),
+            streams: streams(venue, &l),
+        },
+        "gap" => Event::Gap {
+            streams: streams(venue, &l),
+            from_ns: l
+                .from_ns
+                .ok_or_else(|| ParseError::Event(l.event.clone()))?,
+            reason: match l.reason.as_deref() {
+                Some(reason) => super::DECIDED_GAPS
+                    .into_iter()
+                    .find(|r| *r == reason)
+                    .ok_or_else(|| ParseError::Reason(reason.to_owned()))?,
+                None => return Err(ParseError::Event(l.event)),
+            },
         },
         "disconnect" => Event::Disconnect {
             lost: match l.reason.as_deref() {
@@ -213,6 +244,15 @@ pub fn parse(line: &str) -> Result<Record, ParseError> {
     })
 }
 
+/// The streams a `connect` or `gap` record lists (those of venues' symbols it can read).
+fn streams(venue: Venue, l: &Line) -> Arc<[StreamId]> {
+    l.streams
+        .iter()
+        .flatten()
+        .filter_map(|s| stream(venue, s))
+        .collect()
+}
+
 /// `SYMBOL@channel` as the connect record lists streams.
 fn stream(venue: Venue, text: &str) -> Option<StreamId> {
     let (symbol, channel) = text.rsplit_once('@')?;
@@ -246,7 +286,7 @@ mod tests {
         let events = [
             Event::Connect {
                 url: "ws://127.0.0.1:1/ws/btcusdt@trade".into(),
-                streams,
+                streams: streams.clone(),
             },
             Event::Send(Bytes::from_static(b"{\"method\":\"SUBSCRIBE\"}")),
             Event::Text(Bytes::from_static(
@@ -270,6 +310,11 @@ mod tests {
             },
             Event::Disconnect { lost: None },
             Event::Stop,
+            Event::Gap {
+                streams: streams.clone(),
+                from_ns: 1_764_748_800_000_000_000,
+                reason: "never_connected",
+            },
             Event::Disconnect {
                 lost: Some("stalled"),
             },

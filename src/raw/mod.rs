@@ -34,6 +34,12 @@ use crate::pipe::OnFull;
 /// a capture's `disconnect` records).
 pub const LOSS_REASONS: [&str; 3] = ["disconnected", "stalled", "oversized"];
 
+/// Gap records a run writes that a capture's frames cannot tell again, so the capture keeps
+/// them as `gap` records ([`Event::Gap`]): streams whose connection never opened a socket,
+/// and subscriptions the server refused (the run's reading of the answer, matched to its
+/// requests).
+pub const DECIDED_GAPS: [&str; 2] = ["never_connected", "rejected"];
+
 /// Records the queue to the raw writer holds (records waiting in a socket's burst aside).
 pub const CAPACITY: usize = 16 * 1024;
 
@@ -70,6 +76,17 @@ pub enum Event {
     /// The connection task whose last socket this was stopped (the run ended) while it
     /// had no socket open, reconnecting: the end of the gap its disconnect opened.
     Stop,
+    /// Gap records the run wrote for `streams` from `from_ns` to the record's `recv_ns`,
+    /// for a reason the frames do not tell (one of [`DECIDED_GAPS`]). A connection that
+    /// never opened a socket records it as `conn` 0.
+    Gap {
+        /// The streams without data.
+        streams: Arc<[StreamId]>,
+        /// Since when.
+        from_ns: u64,
+        /// Why: one of [`DECIDED_GAPS`].
+        reason: &'static str,
+    },
     /// A REST request's answer, recorded where the connection applied it (Binance depth
     /// snapshots, fetched beside the stream): the URL requested, and the body of a `200`
     /// answer or why there was none. `recv_ns` is when the answer was complete.
@@ -276,7 +293,11 @@ impl SocketTap {
     pub fn record(&mut self, recv_ns: u64, event: Event) {
         if matches!(
             event,
-            Event::Connect { .. } | Event::Send(_) | Event::Rest { .. } | Event::Stop
+            Event::Connect { .. }
+                | Event::Send(_)
+                | Event::Rest { .. }
+                | Event::Stop
+                | Event::Gap { .. }
         ) {
             self.kept = self.burst.len() + 1;
         }

@@ -7,3 +7,4 @@ mod layout;
 mod parquet;
 mod raw;
 mod raw_crash;
+mod raw_gaps;
