@@ -24,9 +24,15 @@
 //! before foxtrot recorded reasons have none. A `stop` follows a socket's disconnect when
 //! the run ended before its connection could reconnect (the end of that gap).
 //!
-//! A payload (`send`, `text`, `binary`, `ping`, `pong`) is `"text"`, a JSON string, when it
-//! is UTF-8 (newlines and quotes escaped, so one record is one line), and `"base64"`
-//! (standard alphabet, padded) otherwise: every byte survives.
+//! A payload (`send`, `text`, `binary`, `ping`, `pong`, a `rest` answer) is `"json"`, the
+//! payload itself, when it is one line of JSON ([`super::json`]: a venue's frames, copied
+//! with no escaping); `"text"`, a JSON string, when it is other UTF-8 (newlines and quotes
+//! escaped, so one record is one line); and `"base64"` (standard alphabet, padded)
+//! otherwise: every byte survives.
+//!
+//! ```text
+//! {"recv_ns":...,"exchange":"binance","conn":1,"event":"text","json":{"stream":"btcusdt@trade","data":{...}}}
+//! ```
 
 use std::sync::Arc;
 
@@ -34,8 +40,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
-use super::{Event, Record};
+use super::{Event, Record, json};
 use crate::exchange::{StreamId, Venue};
 use crate::tick::Channel;
 
@@ -119,8 +126,14 @@ fn stream_list(streams: &[StreamId], out: &mut Vec<u8>) {
     out.push(b']');
 }
 
-/// A payload: `"text"` when it is UTF-8, `"base64"` otherwise.
+/// A payload: `"json"`, the payload itself, when it is one line of JSON ([`json`]);
+/// `"text"`, a JSON string, when it is other UTF-8; `"base64"` otherwise.
 fn body(bytes: &Bytes, out: &mut Vec<u8>) {
+    if json::is_one_line(bytes) {
+        out.extend_from_slice(b",\"json\":");
+        out.extend_from_slice(bytes);
+        return;
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => {
             out.extend_from_slice(b",\"text\":");
@@ -135,7 +148,7 @@ fn body(bytes: &Bytes, out: &mut Vec<u8>) {
 }
 
 fn string(text: &str, out: &mut Vec<u8>) {
-    super::escape::string(text, out);
+    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
 }
 
 /// Why a line is not a raw record.
@@ -165,6 +178,7 @@ struct Line {
     conn: u32,
     event: String,
     text: Option<String>,
+    json: Option<Box<RawValue>>,
     base64: Option<String>,
     url: Option<String>,
     streams: Option<Vec<String>>,
@@ -185,10 +199,11 @@ pub fn parse(line: &str) -> Result<Record, ParseError> {
     let venue =
         Venue::from_name(&l.exchange).ok_or_else(|| ParseError::Venue(l.exchange.clone()))?;
     let payload = |l: &Line| -> Result<Bytes, ParseError> {
-        match (&l.text, &l.base64) {
-            (Some(t), _) => Ok(Bytes::from(t.clone().into_bytes())),
-            (None, Some(b)) => Ok(Bytes::from(BASE64.decode(b)?)),
-            (None, None) => Err(ParseError::Event(l.event.clone())),
+        match (&l.text, &l.json, &l.base64) {
+            (Some(t), _, _) => Ok(Bytes::from(t.clone().into_bytes())),
+            (None, Some(j), _) => Ok(Bytes::copy_from_slice(j.get().as_bytes())),
+            (None, None, Some(b)) => Ok(Bytes::from(BASE64.decode(b)?)),
+            (None, None, None) => Err(ParseError::Event(l.event.clone())),
         }
     };
     let event = match l.event.as_str() {
@@ -292,6 +307,10 @@ mod tests {
             Event::Text(Bytes::from_static(
                 "line\none \"quoted\" \u{e9}\\".as_bytes(),
             )),
+            Event::Text(Bytes::from_static(
+                b"{\"a\": [1, 2.5e-3] ,\t\"b\":\"\xc3\xa9\",\"c\":{}}",
+            )),
+            Event::Text(Bytes::from_static(b" {\"space\":\"before\"}")),
             Event::Binary(Bytes::from_static(b"\x00\xff\xfe\n\r not utf-8")),
             Event::Binary(Bytes::from_static(b"{\"json\":\"as binary\"}")),
             Event::Ping(Bytes::new()),
@@ -331,19 +350,19 @@ mod tests {
     }
 
     #[test]
-    fn utf8_payloads_are_text_and_others_base64() {
-        let mut line = Vec::new();
-        encode(
-            &record(Event::Binary(Bytes::from_static(b"\xff"))),
-            &mut line,
-        );
-        assert!(String::from_utf8_lossy(&line).contains("\"base64\":\"/w==\""));
-        line.clear();
-        encode(&record(Event::Text(Bytes::from_static(b"{}"))), &mut line);
+    fn json_payloads_are_json_other_utf8_text_and_the_rest_base64() {
+        let line = |event| {
+            let mut line = Vec::new();
+            encode(&record(event), &mut line);
+            String::from_utf8_lossy(&line).into_owned()
+        };
+        assert!(line(Event::Binary(Bytes::from_static(b"\xff"))).contains("\"base64\":\"/w==\""));
         assert_eq!(
-            String::from_utf8(line).unwrap(),
-            "{\"recv_ns\":1764748800123456789,\"exchange\":\"binance\",\"conn\":7,\"event\":\"text\",\"text\":\"{}\"}\n"
+            line(Event::Text(Bytes::from_static(b"{\"a\":[1]}"))),
+            "{\"recv_ns\":1764748800123456789,\"exchange\":\"binance\",\"conn\":7,\"event\":\"text\",\"json\":{\"a\":[1]}}\n"
         );
+        assert!(line(Event::Text(Bytes::from_static(b"pong"))).ends_with(",\"text\":\"pong\"}\n"));
+        assert!(line(Event::Text(Bytes::from_static(b"{\n}"))).ends_with(",\"text\":\"{\\n}\"}\n"));
     }
 
     #[test]

@@ -13,8 +13,8 @@
 //! README.
 
 pub mod convert;
-mod escape;
 pub mod format;
+mod json;
 pub mod writer;
 
 use std::sync::Arc;
