@@ -155,10 +155,10 @@ impl Library {
         Ok(library)
     }
 
-    /// Adds a recorded row to `frames` and the messages it completed to the library; refuses
-    /// a row of a venue or channel replay cannot serve from rows.
+    /// Adds a recorded row to `frames`; refuses a row of a venue or channel replay cannot
+    /// serve from rows.
     fn push_row(
-        &mut self,
+        &self,
         path: &Path,
         frames: &mut Frames,
         line: usize,
@@ -166,22 +166,15 @@ impl Library {
     ) -> Result<(), LoadError> {
         frames
             .push(line, row)
-            .map_err(|(line, refusal)| unservable(path, line, refusal))?;
-        self.push_frames(frames);
-        Ok(())
+            .map_err(|(line, refusal)| unservable(path, line, refusal))
     }
 
-    /// Ends a file of rows: its last message, and the refusal of what could not be served.
+    /// Ends a file of rows: adds the messages `frames` built (a row missing a field counts
+    /// as skipped), or refuses what could not be served.
     fn finish_rows(&mut self, path: &Path, mut frames: Frames) -> Result<(), LoadError> {
         frames
             .finish()
             .map_err(|(line, refusal)| unservable(path, line, refusal))?;
-        self.push_frames(&mut frames);
-        Ok(())
-    }
-
-    /// Adds the messages `frames` built (a row missing a field counts as skipped).
-    fn push_frames(&mut self, frames: &mut Frames) {
         self.skipped += frames.take_skipped();
         for (frame, recv_ns) in frames.take() {
             match classify(&frame) {
@@ -192,6 +185,7 @@ impl Library {
                 _ => self.skipped += 1,
             }
         }
+        Ok(())
     }
 
     /// Adds the rows of foxtrot's CSV output (header first).

@@ -142,6 +142,15 @@ impl Kind {
     }
 }
 
+/// The values of the fields that rows of one `kind` of message share.
+fn group_key(kind: Kind, row: &Row) -> Vec<String> {
+    kind.group_fields()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| row.get(*f).cloned().unwrap_or_default())
+        .collect()
+}
+
 /// The CSV columns of a `depth` line that are the same on every line of one row.
 const DEPTH_ROW_FIELDS: [&str; 9] = [
     "exchange",
@@ -173,6 +182,10 @@ pub(crate) struct Frames {
     skipped: u64,
     /// Per venue and symbol: the first `book` row's line, and whether `depth` rows came.
     books: HashMap<(String, String), (Option<usize>, bool)>,
+    /// Per venue and symbol: the last Bybit `tickers` message built of a `ticker` row
+    /// alone (its shared fields, its place in `out`, the row), which a `funding` row of
+    /// the same frame written later (rows of another connection between) still joins.
+    lone_tickers: HashMap<(String, String), (Vec<String>, usize, Row)>,
     bybit: bybit::State,
     okx: okx::State,
 }
@@ -209,6 +222,9 @@ impl Frames {
             }
             _ => {}
         }
+        if kind == Kind::BybitTickers && self.joins_lone_ticker(&row) {
+            return Ok(());
+        }
         let joins = self.pending_kind == Some(kind)
             && kind.group_fields().is_some_and(|fields| {
                 fields
@@ -233,6 +249,33 @@ impl Frames {
         get(row, "channel") == Some("funding")
             && self.pending.len() == 1
             && get(&self.pending[0], "channel") == Some("ticker")
+    }
+
+    /// Puts a `funding` row into the message already built of its frame's `ticker` row,
+    /// when the two are not next to each other in the file; whether it did.
+    fn joins_lone_ticker(&mut self, row: &Row) -> bool {
+        let open = self.pending_kind == Some(Kind::BybitTickers) && self.joins_ticker(row);
+        if open || get(row, "channel") != Some("funding") {
+            return false;
+        }
+        let key = (
+            get(row, "exchange").unwrap_or_default().to_owned(),
+            get(row, "symbol").unwrap_or_default().to_owned(),
+        );
+        let Some((shared, index, ticker)) = self.lone_tickers.remove(&key) else {
+            return false;
+        };
+        let same_frame = shared == group_key(Kind::BybitTickers, row);
+        match bybit::tickers(&[ticker.clone(), row.clone()]).filter(|_| same_frame) {
+            Some(frame) => {
+                self.out[index].0 = frame;
+                true
+            }
+            None => {
+                self.lone_tickers.insert(key, (shared, index, ticker));
+                false
+            }
+        }
     }
 
     /// Adds one CSV line of a `depth` row: a row is the consecutive lines that share its
@@ -306,6 +349,18 @@ impl Frames {
         match frame {
             Some(frame) => {
                 let recv_ns = get(first, "recv_ns").and_then(|v| v.parse().ok());
+                if kind == Kind::BybitTickers
+                    && rows.len() == 1
+                    && get(first, "channel") == Some("ticker")
+                {
+                    let key = (
+                        get(first, "exchange").unwrap_or_default().to_owned(),
+                        get(first, "symbol").unwrap_or_default().to_owned(),
+                    );
+                    let shared = group_key(kind, first);
+                    self.lone_tickers
+                        .insert(key, (shared, self.out.len(), first.clone()));
+                }
                 self.out.push((frame, recv_ns));
             }
             None => self.skipped += rows.len() as u64,
@@ -336,8 +391,10 @@ impl Frames {
         }
     }
 
-    /// The messages built so far, in order; they are not returned again.
+    /// The messages built, in order (call after [`Frames::finish`]: a later row may still
+    /// complete a message built earlier).
     pub(crate) fn take(&mut self) -> Vec<Frame> {
+        self.lone_tickers.clear();
         std::mem::take(&mut self.out)
     }
 

@@ -207,3 +207,39 @@ fn gap_records_are_skipped_and_unservable_rows_refused() {
     assert_eq!(frames.take().len(), 1);
     assert_eq!(frames.take_skipped(), 1);
 }
+
+#[test]
+fn a_funding_row_apart_from_its_ticker_still_joins_its_message() {
+    // Rows of another connection can come between the two rows of one `tickers` frame.
+    let mut rows = rows_of(
+        Venue::BybitLinear,
+        include_str!("../../../tests/data/bybit/linear_tickers.jsonl").lines(),
+    );
+    let trade = rows_of(
+        Venue::BybitLinear,
+        include_str!("../../../tests/data/bybit/linear_publicTrade.jsonl").lines(),
+    );
+    assert!(rows[1].contains("\"funding\""), "{}", rows[1]);
+    rows.insert(1, trade[0].clone());
+    let frames = frames_of(&rows);
+    let mut out = Out::default();
+    let mut again = Vec::new();
+    for (frame, recv_ns) in &frames {
+        out.clear();
+        let decoded = Venue::BybitLinear
+            .exchange()
+            .decode(frame, recv_ns.unwrap(), &mut out);
+        assert!(matches!(decoded, Ok(Decoded::Data)), "{frame}");
+        for tick in &out.ticks {
+            let mut line = Vec::new();
+            crate::sink::Encode::encode(&mut crate::sink::ndjson::Ndjson, tick, &mut line);
+            again.push(String::from_utf8(line).unwrap());
+        }
+    }
+    // The same rows; only the trade comes after the pair now.
+    let (mut want, mut got) = (rows.clone(), again.clone());
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(again[2], rows[1], "{again:#?}");
+}
