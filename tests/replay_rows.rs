@@ -10,7 +10,11 @@ use foxtrot::exchange::{Decoded, Out, Venue};
 use foxtrot::replay::ReplayConfig;
 use serde_json::Value;
 
-use crate::util::{finish, foxtrot, parse_ndjson, run, start_replay, venue_replay_config};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::util::{
+    PATIENCE, finish, foxtrot, parse_ndjson, run, signal, start_replay, venue_replay_config,
+};
 
 /// One venue's run: the fixture files served, and what is recorded from them.
 struct Case {
@@ -175,8 +179,9 @@ async fn bybit_and_okx_recordings_replayed_record_the_same_rows() {
     }
 }
 
-/// Three trades received 0, 0.6 and 1.2 s apart, in a Bybit and an OKX NDJSON recording:
-/// `--speed 1` serves them with those gaps, `--speed 4` four times faster.
+/// Three trades received 0, 0.6 and 1.2 s apart, in a Bybit and an OKX NDJSON recording
+/// served by `foxtrot replay`: `--speed 1` serves them with those gaps, `--speed 4` four
+/// times faster.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_speed_paces_bybit_and_okx_recordings() {
     let dir = tempfile::tempdir().unwrap();
@@ -195,10 +200,20 @@ async fn replay_speed_paces_bybit_and_okx_recordings() {
             .collect();
         std::fs::write(&recording, rows).unwrap();
         let mut spans = Vec::new();
-        for speed in [1.0, 4.0] {
-            let mut config = ReplayConfig::load(std::slice::from_ref(&recording)).unwrap();
-            config.behavior.speed_milli = Some((speed * 1000.0) as u64);
-            let server = start_replay(config).await;
+        for speed in ["1", "4"] {
+            let mut replay = foxtrot(&[
+                "replay",
+                recording.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--speed",
+                speed,
+            ])
+            .spawn()
+            .unwrap();
+            let mut stdout = BufReader::new(replay.stdout.take().unwrap()).lines();
+            let first = stdout.next_line().await.unwrap().unwrap_or_default();
+            let url = first.strip_prefix("listening on ").unwrap_or_default();
             let out = run(&[
                 "stream",
                 "--venue",
@@ -207,18 +222,23 @@ async fn replay_speed_paces_bybit_and_okx_recordings() {
                 "--channel",
                 "trade",
                 "--endpoint",
-                server.url(),
+                url,
                 "--limit",
                 "3",
                 "--format",
                 "ndjson",
             ])
             .await;
-            assert_eq!(out.code, Some(0), "{venue}: {}", out.stderr);
+            signal(&replay, "INT");
+            let status = tokio::time::timeout(PATIENCE, replay.wait()).await;
+            assert!(
+                status.is_ok_and(|s| s.is_ok_and(|s| s.success())),
+                "{venue}"
+            );
+            assert_eq!(out.code, Some(0), "{venue}: {first}: {}", out.stderr);
             let rows = parse_ndjson(&out.stdout);
             let ns = |i: usize| rows[i]["recv_ns"].as_u64().unwrap();
             spans.push((ns(1) - ns(0), ns(2) - ns(0)));
-            server.shutdown().await.unwrap();
         }
         // Lower bounds only, and on the second interval (the first may shrink when the
         // client reads the first frame late): a loaded machine may be late, never early.
