@@ -491,4 +491,5 @@ fn assert_is_servers_book(
     true
 }
 
+mod dropped;
 mod outputs;

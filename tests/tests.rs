@@ -14,6 +14,7 @@ mod files;
 mod lifecycle;
 mod multi_venue;
 mod okx;
+mod replay_rows;
 mod resilience;
 mod signals;
 mod tls;

@@ -143,7 +143,9 @@ pub(crate) async fn serve(
         return;
     }
     if let Some(markets) = &shared.behavior.depth {
-        let sent = super::depth::run(ws, &endpoint, markets, &shared.stats, &stop).await;
+        let drop_after = shared.behavior.drop_after;
+        let sent =
+            super::depth::run(ws, &endpoint, markets, &shared.stats, &stop, drop_after).await;
         debug!(%peer, sent, "depth session ended");
         return;
     }

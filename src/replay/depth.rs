@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -333,13 +334,16 @@ fn merge(into: &mut GenEvent, next: &GenEvent) {
 type Ws = WebSocketStream<TcpStream>;
 
 /// Streams the depth streams of `endpoint` (and any subscribed later) until the client
-/// leaves or the server stops; returns how many messages were sent.
+/// leaves or the server stops, or drops the TCP connection without a Close frame after
+/// `drop_after` messages (a broken link, as `Behavior::drop_after` on other sessions);
+/// returns how many messages were sent.
 pub(crate) async fn run(
     mut ws: Ws,
     endpoint: &Endpoint,
     markets: &DepthMarkets,
     stats: &Stats,
     stop: &CancellationToken,
+    drop_after: Option<u64>,
 ) -> u64 {
     let feed = markets.feed();
     let framing = endpoint.framing;
@@ -427,7 +431,7 @@ pub(crate) async fn run(
                 Some(Err(_)) | None => break,
             },
             () = sleep => {
-                let mut failed = false;
+                let (mut failed, mut dropped) = (false, false);
                 for sub in &mut subs {
                     batch.clear();
                     sub.market.since(feed, &mut sub.cursor, &mut batch);
@@ -464,12 +468,23 @@ pub(crate) async fn run(
                         }
                         sent += 1;
                         stats.sent(1);
+                        if drop_after.is_some_and(|n| sent >= n) {
+                            dropped = true;
+                            break;
+                        }
                     }
-                    if failed {
+                    if failed || dropped {
                         break;
                     }
                 }
                 if failed || ws.flush().await.is_err() {
+                    break;
+                }
+                if dropped {
+                    // A FIN without a Close frame, after what was sent.
+                    if let Err(e) = ws.get_mut().shutdown().await {
+                        debug!(error = %e, "shutdown failed");
+                    }
                     break;
                 }
             }

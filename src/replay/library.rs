@@ -16,6 +16,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::rows::{Frames, Unservable};
+
 /// Why a recording could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -47,7 +49,7 @@ pub enum LoadError {
     },
     /// A row of a recording (`record --out`) that replay cannot turn back into a message.
     #[error(
-        "{}:{line}: replay cannot serve {exchange} {channel} rows from an NDJSON or CSV recording (only Binance spot and USD-M trade, aggTrade, bookTicker and ticker rows); record with --raw and replay the raw capture, which serves every venue's frames as received",
+        "{}:{line}: replay cannot serve {exchange} {channel} rows from an NDJSON or CSV recording ({why}); record with --raw and replay the raw capture, which serves every venue's frames as received",
         path.display()
     )]
     Unservable {
@@ -59,6 +61,8 @@ pub enum LoadError {
         exchange: String,
         /// The row's channel.
         channel: String,
+        /// Why, in a few words.
+        why: &'static str,
     },
     /// A CSV recording that does not parse.
     #[error("{}: {source}", path.display())]
@@ -131,11 +135,17 @@ impl Library {
             if first.is_some_and(crate::raw::format::is_record) {
                 library.extend_raw(path, text.lines())?;
             } else if first.is_some_and(super::rows::is_ndjson_row) {
+                let mut frames = Frames::default();
                 for (i, line) in text.lines().enumerate() {
-                    if !line.trim().is_empty() {
-                        library.push_row(path, i + 1, super::rows::ndjson_row(line))?;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    match super::rows::ndjson_row(line) {
+                        Some(row) => library.push_row(path, &mut frames, i + 1, row)?,
+                        None => library.skipped += 1,
                     }
                 }
+                library.finish_rows(path, frames)?;
             } else if first.is_some_and(super::rows::is_csv_header) {
                 library.extend_csv(path, &text)?;
             } else {
@@ -145,33 +155,35 @@ impl Library {
         Ok(library)
     }
 
-    /// Adds the Binance message a recorded row came from, or counts it skipped (a gap
-    /// record, a row missing a field); refuses a row of a venue or channel replay cannot
+    /// Adds a recorded row to `frames`; refuses a row of a venue or channel replay cannot
     /// serve from rows.
     fn push_row(
-        &mut self,
+        &self,
         path: &Path,
+        frames: &mut Frames,
         line: usize,
-        row: Option<super::rows::Row>,
+        row: super::rows::Row,
     ) -> Result<(), LoadError> {
-        if let Some((exchange, channel)) = row.as_ref().and_then(super::rows::unservable) {
-            return Err(LoadError::Unservable {
-                path: path.to_path_buf(),
-                line,
-                exchange,
-                channel,
-            });
-        }
-        let Some((frame, recv_ns)) = row.as_ref().and_then(super::rows::message) else {
-            self.skipped += 1;
-            return Ok(());
-        };
-        match classify(&frame) {
-            Ok(Some((name, payload))) => {
-                let (name, payload) = (name.into_owned(), payload.to_owned());
-                self.push(name, &payload, recv_ns)
+        frames
+            .push(line, row)
+            .map_err(|(line, refusal)| unservable(path, line, refusal))
+    }
+
+    /// Ends a file of rows: adds the messages `frames` built (a row missing a field counts
+    /// as skipped), or refuses what could not be served.
+    fn finish_rows(&mut self, path: &Path, mut frames: Frames) -> Result<(), LoadError> {
+        frames
+            .finish()
+            .map_err(|(line, refusal)| unservable(path, line, refusal))?;
+        self.skipped += frames.take_skipped();
+        for (frame, recv_ns) in frames.take() {
+            match classify(&frame) {
+                Ok(Some((name, payload))) => {
+                    let (name, payload) = (name.into_owned(), payload.to_owned());
+                    self.push(name, &payload, recv_ns)
+                }
+                _ => self.skipped += 1,
             }
-            _ => self.skipped += 1,
         }
         Ok(())
     }
@@ -186,6 +198,7 @@ impl Library {
                 source: e,
             })?
             .clone();
+        let mut frames = Frames::default();
         for record in reader.records() {
             let record = record.map_err(|e| LoadError::Csv {
                 path: path.to_path_buf(),
@@ -197,9 +210,9 @@ impl Library {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
             let line = record.position().map_or(0, |p| p.line() as usize);
-            self.push_row(path, line, Some(row))?;
+            self.push_row(path, &mut frames, line, row)?;
         }
-        Ok(())
+        self.finish_rows(path, frames)
     }
 
     /// Adds the received text frames of a raw capture (a binary frame that is UTF-8 text
@@ -322,6 +335,17 @@ impl Library {
             combined,
             recv_ns,
         });
+    }
+}
+
+/// The error of a row that cannot be served, at `line` of `path`.
+fn unservable(path: &Path, line: usize, refusal: Unservable) -> LoadError {
+    LoadError::Unservable {
+        path: path.to_path_buf(),
+        line,
+        exchange: refusal.exchange,
+        channel: refusal.channel,
+        why: refusal.why,
     }
 }
 

@@ -381,7 +381,7 @@ async fn the_recorded_fixtures_sync_as_documented_through_the_binary() {
 }
 
 /// Converts the raw capture at `raw` with the `book` flags of [`record_args`]; the text.
-async fn convert_capture(raw: &Path) -> String {
+pub(super) async fn convert_capture(raw: &Path) -> String {
     let out = raw.with_extension("converted.ndjson");
     let levels = LEVELS.to_string();
     let done = util::convert(

@@ -231,43 +231,6 @@ async fn bad_raw_paths_and_captures_get_one_line() {
     out.assert_no_panic();
 }
 
-/// Replay of an NDJSON or CSV recording serves Binance trade, aggTrade, bookTicker and
-/// ticker rows; a row of another venue or channel is refused with one line naming the
-/// file, line, venue and channel, and what to do instead (exit 2).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replay_refuses_recorded_rows_it_cannot_serve_with_one_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let trade = r#"{"exchange":"binance","symbol":"BTCUSDT","channel":"trade","recv_ns":7,"exchange_ns":1723161255343000000,"event_time":1723161255343000,"trade_time":1723161255342000,"trade_id":3735683259,"price":"61837.63000000","qty":"0.02000000","buyer_is_maker":true}"#;
-    let okx = trade
-        .replace("\"binance\"", "\"okx\"")
-        .replace("BTCUSDT", "BTC-USDT");
-    let ndjson = dir.path().join("mixed.ndjson");
-    std::fs::write(&ndjson, format!("{trade}\n{okx}\n")).unwrap();
-    let csv = dir.path().join("depth.csv");
-    std::fs::write(
-        &csv,
-        "exchange,symbol,channel,recv_ns,exchange_ns,is_snapshot,first_update_id,update_id,prev_update_id,side,price,qty\n\
-         binance,BTCUSDT,depth,5,1,true,,9,,bid,1.0,2.0\n",
-    )
-    .unwrap();
-    for (file, want) in [
-        (
-            &ndjson,
-            "mixed.ndjson:2: replay cannot serve okx trade rows",
-        ),
-        (&csv, "depth.csv:2: replay cannot serve binance depth rows"),
-    ] {
-        let mut cmd = foxtrot(&["replay", file.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
-        cmd.env("RUST_BACKTRACE", "0");
-        let out = finish(cmd.spawn().unwrap()).await;
-        out.assert_no_panic();
-        assert_eq!(out.code, Some(2), "{}", out.stderr);
-        assert!(out.stderr.contains(want), "{}", out.stderr);
-        assert!(out.stderr.contains("--raw"), "{}", out.stderr);
-        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    }
-}
-
 /// The rows of an NDJSON recording without their receive times (which a second run
 /// cannot repeat).
 fn rows_without_recv_ns(path: &Path) -> Vec<serde_json::Value> {

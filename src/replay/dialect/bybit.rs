@@ -14,8 +14,9 @@
 //! What is sent: the library's Bybit lines (classified by their `topic`), in file order,
 //! each once and byte for byte, if its topic is subscribed when the cursor reaches it. The
 //! cursor starts at the first successful subscribe (with `live`, where the shared timeline
-//! is then). `limit`, `close_after`, `drop_after`, `stall_after`, `rate` and `live` behave
-//! as on Binance connections; other faults are Binance-only.
+//! is then). `limit`, `close_after`, `drop_after`, `stall_after`, `rate`, `live` and
+//! `speed_milli` (`--speed`: a recording's pacing by its receive times) behave as on
+//! Binance connections; other faults are Binance-only.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -113,6 +114,8 @@ struct Session {
     pacer: Pacer,
     /// Updates of `behavior.book_fault`'s stream sent so far.
     fault_count: super::books::FaultCount,
+    /// `--speed`: when the first paced message went out, and its receive time.
+    timeline: Option<(Instant, u64)>,
 }
 
 /// What the loop does next.
@@ -147,6 +150,7 @@ pub(crate) async fn run(
         sent: 0,
         alive_at: now,
         fault_count: Default::default(),
+        timeline: None,
     };
     let flow = session.serve(stop).await;
     let sent = session.sent;
@@ -186,6 +190,7 @@ impl Session {
                 (Some(period), Some(i)) => {
                     Some(self.shared.started + period * u32::try_from(i).unwrap_or(u32::MAX))
                 }
+                (None, Some(i)) => self.recording_due(i).or_else(|| self.pacer.due()),
                 _ => self.pacer.due(),
             };
             let flow = tokio::select! {
@@ -209,6 +214,13 @@ impl Session {
                     self.cursor = Some(index + 1);
                     self.pacer.consumed(1);
                     let library = &self.shared.library;
+                    if let (None, Some(recv_ns), Some(_)) = (
+                        self.timeline,
+                        library.messages()[index].recv_ns,
+                        self.shared.behavior.speed_milli,
+                    ) {
+                        self.timeline = Some((Instant::now(), recv_ns));
+                    }
                     let fault = self.shared.behavior.book_fault.as_ref();
                     let text = match self.fault_count.spoil(fault, library, index) {
                         Spoiled::Unchanged => library.messages()[index].raw.clone(),
@@ -237,6 +249,17 @@ impl Session {
         let behavior = &self.shared.behavior;
         (behavior.live && behavior.rate > 0)
             .then(|| Duration::from_nanos((1_000_000_000 / behavior.rate).max(1)))
+    }
+
+    /// `--speed`: when library message `index` is due: as far after the first message
+    /// sent as it was received after it, divided by the speed; `None` when the recording
+    /// does not pace it (or nothing was sent yet).
+    fn recording_due(&self, index: usize) -> Option<Instant> {
+        let speed = self.shared.behavior.speed_milli.filter(|&s| s > 0)?;
+        let recv_ns = self.shared.library.messages()[index].recv_ns?;
+        let (start, first) = self.timeline?;
+        let offset = u128::from(recv_ns.saturating_sub(first)) * 1000 / u128::from(speed);
+        Some(start + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX)))
     }
 
     /// The index of the next library message to send, if any.
