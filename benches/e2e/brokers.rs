@@ -524,6 +524,14 @@ pub fn child(args: &[String]) {
             failed: 0.into(),
         })
         .expect("producer");
+    // Connected, with the idempotent producer's id, before the clock starts, as foxtrot's
+    // sink is (see `foxtrot::sink::kafka::open`).
+    for _ in 0..2 {
+        producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("metadata");
+    }
     // Experiments: `FOXTROT_BENCH_KAFKA_MODE="noheaders,partition,spin"`: records without
     // headers, partitions chosen here, a full queue waited on with `poll(1 ms)` (which spins).
     let mode = std::env::var("FOXTROT_BENCH_KAFKA_MODE").unwrap_or_default();
