@@ -273,12 +273,6 @@ pub fn open(target: &KafkaTarget, timeout: Duration) -> Result<KafkaSink, String
                 humantime::format_duration(timeout)
             )
         })?;
-    // A second answer asks librdkafka for the idempotent producer's id again, now that a
-    // broker is up: when the first came too early it would otherwise retry in 500 ms, and
-    // nothing is sent until it has one.
-    let _ = producer
-        .client()
-        .fetch_metadata(Some(&target.topic), timeout);
     let partitions = metadata
         .topics()
         .iter()
@@ -291,6 +285,12 @@ pub fn open(target: &KafkaTarget, timeout: Duration) -> Result<KafkaSink, String
             target.topic, target.brokers, target.topic, target.topic
         ));
     }
+    // A second answer asks librdkafka for the idempotent producer's id again, now that a
+    // broker is up: when the first came too early it would otherwise retry in 500 ms, and
+    // nothing is sent until it has one.
+    let _ = producer
+        .client()
+        .fetch_metadata(Some(&target.topic), timeout);
     Ok(KafkaSink {
         producer,
         config,
