@@ -9,7 +9,12 @@
 //! foxtrot's producer settings publishing pre-built records (the NDJSON lines, keys and
 //! headers foxtrot sent in the file run, read into memory before the clock starts), so the
 //! table says what fraction of what tansu on this box takes foxtrot reaches. Its rate and
-//! CPU are its own figures for publishing (reading the records in is left out).
+//! CPU are its own figures for publishing (reading the records in is left out). It waits
+//! for room in librdkafka's queue as foxtrot does (serving reports, then sleeping 200 µs).
+//! For experiments, `FOXTROT_BENCH_KAFKA="key=value,..."` overrides librdkafka settings
+//! (`statistics.interval.ms=200` prints librdkafka's statistics on stderr) and
+//! `FOXTROT_BENCH_KAFKA_MODE="noheaders,partition,spin"` sends records without headers,
+//! picks partitions itself, or waits with `poll(1 ms)` (which spins) as foxtrot used to.
 //!
 //! A broker binary missing from PATH (and from `~/.cargo/bin`) prints a skip line; the
 //! broker tests (tests/brokers/) are what fail without them.
@@ -446,7 +451,12 @@ struct Counter {
     failed: std::sync::atomic::AtomicU64,
 }
 
-impl ClientContext for Counter {}
+impl ClientContext for Counter {
+    /// `statistics.interval.ms` in `FOXTROT_BENCH_KAFKA`: librdkafka's JSON on stderr.
+    fn stats_raw(&self, statistics: &[u8]) {
+        eprintln!("{}", String::from_utf8_lossy(statistics));
+    }
+}
 
 impl ProducerContext for Counter {
     type DeliveryOpaque = ();
@@ -514,6 +524,20 @@ pub fn child(args: &[String]) {
             failed: 0.into(),
         })
         .expect("producer");
+    // Connected, with the idempotent producer's id, before the clock starts, as foxtrot's
+    // sink is (see `foxtrot::sink::kafka::open`).
+    for _ in 0..2 {
+        producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("metadata");
+    }
+    // Experiments: `FOXTROT_BENCH_KAFKA_MODE="noheaders,partition,spin"`: records without
+    // headers, partitions chosen here, a full queue waited on with `poll(1 ms)` (which spins).
+    let mode = std::env::var("FOXTROT_BENCH_KAFKA_MODE").unwrap_or_default();
+    let no_headers = mode.contains("noheaders");
+    let own_partition = mode.contains("partition");
+    let spin = mode.contains("spin");
     let started = Instant::now();
     let cpu_before = own_cpu();
     for i in 0..n {
@@ -533,17 +557,25 @@ pub fn child(args: &[String]) {
                     value: Some(&r.recv_ns),
                 })
         };
-        let mut record = BaseRecord::to(topic)
-            .key(&r.key[..])
-            .payload(&r.value[..])
-            .headers(headers());
+        let mut record = BaseRecord::to(topic).key(&r.key[..]).payload(&r.value[..]);
+        if !no_headers {
+            record = record.headers(headers());
+        }
+        if own_partition {
+            record = record.partition(foxtrot::sink::kafka::partition_of(&r.key, 3));
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,
                 Err((_, back)) => {
                     // The queue is full: serve delivery reports until there is room.
                     record = back;
-                    producer.poll(Duration::from_millis(1));
+                    if spin {
+                        producer.poll(Duration::from_millis(1));
+                    } else {
+                        producer.poll(Duration::ZERO);
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
                 }
             }
         }
@@ -555,7 +587,14 @@ pub fn child(args: &[String]) {
     let ctx = producer.context();
     let failed = ctx.failed.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(failed, 0, "{failed} records failed");
-    assert_eq!(ctx.acked.load(std::sync::atomic::Ordering::Relaxed), n);
+    assert_eq!(
+        producer.in_flight_count(),
+        0,
+        "records left after the flush"
+    );
+    // With `delivery.report.only.error=true` only failures are reported.
+    let acked = ctx.acked.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(acked == n || acked == 0, "{acked} of {n} acknowledged");
     // Wall and CPU time of publishing and its acknowledgements, for the parent.
     println!(
         "{} {}",

@@ -17,7 +17,20 @@
 //! by a polling thread of their own: a record's memory is then allocated and freed on one
 //! thread. With a polling thread the frees crossed threads, and glibc's allocator made
 //! that about a quarter of the CPU foxtrot spent per record (measured with perf; see the
-//! README's broker figures).
+//! README's broker figures). For the same reason successes are reported too
+//! (`delivery.report.only.error` would free every record on librdkafka's broker thread:
+//! 3.49 against 2.26 µs of CPU per record in the bench's minimal producer).
+//!
+//! A full queue is waited on by sleeping [`QUEUE_FULL_NAP`] between looks, not with
+//! `BaseProducer::poll(timeout)`: rdkafka's poll keeps polling until its deadline and hands
+//! librdkafka the remaining time in whole milliseconds, so its last millisecond (all of a
+//! 1 ms wait) is a busy loop that took a core from librdkafka's own thread.
+//!
+//! The partition is chosen here, once per stream, with librdkafka's `murmur2_random`
+//! partitioner (the Java client's murmur2 of the key, see [`partition_of`]) over the
+//! partition count the topic had at start: the same partition as before, without
+//! librdkafka's partitioner on every record. A `partitioner` set in `[output.kafka]` turns
+//! this off and leaves the choice to librdkafka.
 //!
 //! A broker that forgot this producer (a restart that lost its state, answered with
 //! `UnknownProducerId`) makes librdkafka's idempotent producer fail for good. This sink then
@@ -36,6 +49,7 @@ use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
 };
+use rustc_hash::FxHashMap;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -43,7 +57,7 @@ use super::broker::{Acks, KafkaTarget};
 use super::ndjson::Ndjson;
 use super::{Encode, Sink, gap};
 use crate::stats::Stats;
-use crate::tick::{Gap, Tick};
+use crate::tick::{Channel, Gap, Symbol, Tick};
 
 /// foxtrot's producer settings; `[output.kafka]` overrides any of them.
 pub const DEFAULTS: [(&str, &str); 10] = [
@@ -64,9 +78,10 @@ pub const DEFAULTS: [(&str, &str); 10] = [
     ("client.id", "foxtrot"),
 ];
 
-/// How long a full librdkafka queue is waited on (serving delivery reports, which make
-/// room) before looking at the deadline again.
-const QUEUE_FULL_WAIT: Duration = Duration::from_millis(1);
+/// How long the sink sleeps while librdkafka's queue is full, between serving delivery
+/// reports (which make room). Short beside a batch's round trip (milliseconds), long
+/// enough to leave the core to librdkafka's thread.
+const QUEUE_FULL_NAP: Duration = Duration::from_micros(200);
 
 /// Records handed over between two looks at librdkafka's delivery reports.
 const POLL_EVERY: u32 = 64;
@@ -190,6 +205,13 @@ impl ProducerContext for Context {
     }
 }
 
+/// A stream's record key and partition, worked out at its first record.
+struct Route {
+    key: Box<[u8]>,
+    /// `None`: librdkafka's partitioner decides (a `partitioner` set in `[output.kafka]`).
+    partition: Option<i32>,
+}
+
 /// The Kafka output.
 pub struct KafkaSink {
     /// Polled by this sink's own thread (see [`KafkaSink::serve`]).
@@ -209,6 +231,12 @@ pub struct KafkaSink {
     line: Vec<u8>,
     /// The record's key, reused.
     key: Vec<u8>,
+    /// The record's partition (see [`Route`]).
+    partition: Option<i32>,
+    /// Per stream, at its first record.
+    routes: FxHashMap<(&'static str, Symbol, Channel), Route>,
+    /// The topic's partition count at start; `None` when librdkafka's partitioner decides.
+    partitions: Option<i32>,
     /// Records handed over since delivery reports were last served.
     unpolled: u32,
 }
@@ -245,17 +273,24 @@ pub fn open(target: &KafkaTarget, timeout: Duration) -> Result<KafkaSink, String
                 humantime::format_duration(timeout)
             )
         })?;
-    let usable = metadata
+    let partitions = metadata
         .topics()
         .iter()
-        .any(|t| t.name() == target.topic && t.error().is_none() && !t.partitions().is_empty());
-    if !usable {
+        .find(|t| t.name() == target.topic && t.error().is_none())
+        .map_or(0, |t| t.partitions().len());
+    if partitions == 0 {
         return Err(format!(
             "Kafka topic {:?} does not exist on {}: create it first \
              (kafka-topics.sh --create --topic {} or tansu topic create {}), with as many partitions as consumers need",
             target.topic, target.brokers, target.topic, target.topic
         ));
     }
+    // A second answer asks librdkafka for the idempotent producer's id again, now that a
+    // broker is up: when the first came too early it would otherwise retry in 500 ms, and
+    // nothing is sent until it has one.
+    let _ = producer
+        .client()
+        .fetch_metadata(Some(&target.topic), timeout);
     Ok(KafkaSink {
         producer,
         config,
@@ -270,6 +305,11 @@ pub fn open(target: &KafkaTarget, timeout: Duration) -> Result<KafkaSink, String
         },
         line: Vec::with_capacity(1024),
         key: Vec::with_capacity(64),
+        partition: None,
+        routes: FxHashMap::default(),
+        // A partitioner of the user's choosing is librdkafka's to apply.
+        partitions: (!target.settings.iter().any(|(k, _)| k == "partitioner"))
+            .then(|| i32::try_from(partitions).unwrap_or(i32::MAX)),
         unpolled: 0,
     })
 }
@@ -289,6 +329,32 @@ impl KafkaSink {
         }
     }
 
+    /// Sleeps a little while librdkafka's queue is full, serving delivery reports first.
+    fn nap(&mut self) {
+        self.serve();
+        std::thread::sleep(QUEUE_FULL_NAP);
+    }
+
+    /// Sets `self.key` and `self.partition` for a record of this stream.
+    fn route(&mut self, exchange: &'static str, symbol: &Symbol, channel: Channel) {
+        let route = match self.routes.get(&(exchange, symbol.clone(), channel)) {
+            Some(route) => route,
+            None => {
+                super::broker::key(exchange, symbol.as_str(), channel.as_str(), &mut self.key);
+                let route = Route {
+                    key: self.key.as_slice().into(),
+                    partition: self.partitions.map(|n| partition_of(&self.key, n)),
+                };
+                self.routes
+                    .entry((exchange, symbol.clone(), channel))
+                    .or_insert(route)
+            }
+        };
+        self.key.clear();
+        self.key.extend_from_slice(&route.key);
+        self.partition = route.partition;
+    }
+
     /// Hands the record in `self.line` to librdkafka, waiting while its queue is full.
     fn send(&mut self, headers: OwnedHeaders, tick: bool) -> std::io::Result<()> {
         if self.shared.attention.swap(false, Relaxed) {
@@ -303,10 +369,13 @@ impl KafkaSink {
         }
         let mut headers = Some(headers);
         loop {
-            let record = BaseRecord::with_opaque_to(&self.topic, opaque)
+            let mut record = BaseRecord::with_opaque_to(&self.topic, opaque)
                 .key(&self.key[..])
                 .payload(&self.line[..])
                 .headers(headers.take().expect("headers are given back on failure"));
+            if let Some(partition) = self.partition {
+                record = record.partition(partition);
+            }
             match self.producer.send(record) {
                 Ok(()) => {
                     self.unpolled += 1;
@@ -340,7 +409,7 @@ impl KafkaSink {
                     return self.repair();
                 }
                 // Acknowledgements make room: their reports are served while waiting.
-                self.producer.poll(QUEUE_FULL_WAIT);
+                self.nap();
                 if self.shared.attention.swap(false, Relaxed) {
                     return self.repair();
                 }
@@ -376,7 +445,7 @@ impl KafkaSink {
             && !self.abort.is_cancelled()
         {
             // The purged records come back through their delivery reports.
-            self.producer.poll(QUEUE_FULL_WAIT);
+            self.nap();
         }
         let fresh = producer(&self.config, &self.shared).map_err(super::broker::fatal)?;
         // Dropping the old producer ends its callbacks before the records are taken.
@@ -421,6 +490,8 @@ impl KafkaSink {
         let mut records = records.into_iter();
         while let Some(mut r) = records.next() {
             let opaque = ((r.seq as usize) << 1) | usize::from(r.tick);
+            // Its stream's partition, as at its first hand-over.
+            let partition = self.partitions.map(|n| partition_of(&r.key, n));
             loop {
                 let mut record = BaseRecord::with_opaque_to(&self.topic, opaque)
                     .key(&r.key[..])
@@ -428,13 +499,16 @@ impl KafkaSink {
                 if let Some(headers) = r.headers.take() {
                     record = record.headers(headers);
                 }
+                if let Some(partition) = partition {
+                    record = record.partition(partition);
+                }
                 match self.producer.send(record) {
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
                         if !self.abort.is_cancelled() =>
                     {
                         r.headers = back.headers;
-                        self.producer.poll(QUEUE_FULL_WAIT);
+                        self.nap();
                     }
                     Err((_, back)) => {
                         // Kept for the next repair (or counted lost at the deadline).
@@ -451,6 +525,38 @@ impl KafkaSink {
         }
         Ok(())
     }
+}
+
+/// The partition librdkafka's `murmur2_random` partitioner (and the Java client's default
+/// partitioner) gives `key` among `partitions`: murmur2 of the key, sign bit cleared,
+/// modulo the count.
+pub fn partition_of(key: &[u8], partitions: i32) -> i32 {
+    (murmur2(key) & 0x7fff_ffff) as i32 % partitions.max(1)
+}
+
+/// MurmurHash2 as Kafka's Java client computes it (seed `0x9747b28c`, little-endian words),
+/// bit for bit librdkafka's `rd_murmur2`.
+fn murmur2(data: &[u8]) -> u32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h = 0x9747_b28c ^ data.len() as u32;
+    let mut words = data.chunks_exact(4);
+    for word in &mut words {
+        let mut k = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> 24;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M) ^ k;
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        for (i, &b) in tail.iter().enumerate().rev() {
+            h ^= u32::from(b) << (8 * i);
+        }
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^ (h >> 15)
 }
 
 fn headers(exchange: &str, channel: &str, recv_ns: u64, gap: bool) -> OwnedHeaders {
@@ -487,15 +593,15 @@ impl Sink for KafkaSink {
     fn write(&mut self, tick: &Tick) -> std::io::Result<()> {
         self.line.clear();
         Ndjson.encode(tick, &mut self.line);
-        let channel = tick.channel().as_str();
-        super::broker::key(
-            tick.exchange.as_str(),
-            tick.symbol.as_str(),
-            channel,
-            &mut self.key,
-        );
+        let channel = tick.channel();
+        self.route(tick.exchange.as_str(), &tick.symbol, channel);
         self.send(
-            headers(tick.exchange.as_str(), channel, tick.recv_ns, false),
+            headers(
+                tick.exchange.as_str(),
+                channel.as_str(),
+                tick.recv_ns,
+                false,
+            ),
             true,
         )
     }
@@ -503,15 +609,14 @@ impl Sink for KafkaSink {
     fn gap(&mut self, record: &Gap) -> std::io::Result<()> {
         self.line.clear();
         gap::ndjson_line(record, &mut self.line);
-        let channel = record.channel.as_str();
-        super::broker::key(
-            record.exchange.as_str(),
-            record.symbol.as_str(),
-            channel,
-            &mut self.key,
-        );
+        self.route(record.exchange.as_str(), &record.symbol, record.channel);
         self.send(
-            headers(record.exchange.as_str(), channel, record.to_ns, true),
+            headers(
+                record.exchange.as_str(),
+                record.channel.as_str(),
+                record.to_ns,
+                true,
+            ),
             false,
         )
     }
@@ -546,7 +651,12 @@ impl Sink for KafkaSink {
         };
         while acks.pending() > 0 && !self.abort.is_cancelled() {
             self.refresh()?;
-            let _ = self.producer.flush(FLUSH_SLICE);
+            // Sends what lingers now. A zero timeout, because rdkafka's flush waits out any
+            // timeout it is given even when everything was acknowledged early.
+            let _ = self.producer.flush(Duration::ZERO);
+            if acks.pending() > 0 {
+                std::thread::sleep(QUEUE_FULL_NAP);
+            }
         }
         let left = acks.pending();
         if left > 0 {
@@ -556,5 +666,37 @@ impl Sink for KafkaSink {
             );
         }
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_follow_librdkafkas_murmur2_random() {
+        // librdkafka's own test vectors (src/rdmurmur2.c), from Kafka's Java client.
+        for (key, hash) in [
+            (&b"kafka"[..], 0xd067_cf64_u32),
+            (b"giberish123456789", 0x8f55_2b0c),
+            (b"1234", 0x9fc9_7b14),
+            (b"234", 0xe7c0_09ca),
+            (b"34", 0x8739_30da),
+            (b"4", 0x5a4b_5ca1),
+            (b"PreAmbleWillBeRemoved,ThePrePartThatIs", 0x7842_4f1c),
+            (b"reAmbleWillBeRemoved,ThePrePartThatIs", 0x4a62_b377),
+            (b"eAmbleWillBeRemoved,ThePrePartThatIs", 0xe0e4_e09e),
+            (b"AmbleWillBeRemoved,ThePrePartThatIs", 0x62b8_b43f),
+            (b"", 0x106e_08d9),
+        ] {
+            assert_eq!(murmur2(key), hash, "{}", String::from_utf8_lossy(key));
+        }
+        assert_eq!(
+            partition_of(b"kafka", 3),
+            (0xd067_cf64_u32 & 0x7fff_ffff) as i32 % 3
+        );
+        // The bench's two streams land in different partitions of a 3-partition topic.
+        assert_eq!(partition_of(b"binance:BTCUSDT:bookTicker", 3), 2);
+        assert_eq!(partition_of(b"binance:ETHUSDT:bookTicker", 3), 0);
     }
 }

@@ -117,6 +117,13 @@ async fn kafka_topic_holds_100000_ticks_once_keyed_and_in_stream_order() {
         partitions.len() > 1,
         "8 streams all in one partition: {partitions:?}"
     );
+    // The Java client's partition for the key (librdkafka's murmur2_random), as the
+    // README promises.
+    for r in &records {
+        let key = r["key"].as_str().unwrap();
+        let expected = foxtrot::sink::kafka::partition_of(key.as_bytes(), 3);
+        assert_eq!(r["partition"].as_i64(), Some(i64::from(expected)), "{key}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
