@@ -117,16 +117,32 @@ async fn record_until_caught_up(
     let out = dir.path().join("depth.ndjson");
     let args = record_args(&server, &rest, venue, symbols, &out, extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let child = util::foxtrot(&args).spawn().unwrap();
     let max = feed.max_events.unwrap();
     let want: HashMap<&str, u64> = symbols
         .iter()
         .map(|s| (*s, feed.book_after(s, max).last_id()))
         .collect();
+    let done = run_until_caught_up(&args, &out, &want).await;
+    server.shutdown().await.unwrap();
+    rest.shutdown().await;
+    (std::fs::read_to_string(&out).unwrap(), done.stderr)
+}
+
+/// `price:qty` texts of the best `LEVELS` a side, bids then asks.
+type Top = Vec<String>;
+
+/// Runs foxtrot with `args` until every symbol's `depth` rows in `out` reach its update id
+/// in `want`, then stops it with SIGINT; checks that it caught up and exited 0.
+async fn run_until_caught_up(
+    args: &[&str],
+    out: &Path,
+    want: &HashMap<&str, u64>,
+) -> util::Finished {
+    let child = util::foxtrot(args).spawn().unwrap();
     // Generous: 90 s for a few thousand events on a loaded 2-core machine.
     let caught_up = tokio::time::timeout(PATIENCE * 3, async {
         loop {
-            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            let text = std::fs::read_to_string(out).unwrap_or_default();
             let ids = last_ids(&text);
             if want
                 .iter()
@@ -147,13 +163,8 @@ async fn record_until_caught_up(
         done.stderr
     );
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    server.shutdown().await.unwrap();
-    rest.shutdown().await;
-    (std::fs::read_to_string(&out).unwrap(), done.stderr)
+    done
 }
-
-/// `price:qty` texts of the best `LEVELS` a side, bids then asks.
-type Top = Vec<String>;
 
 fn top(bids: &[(String, String)], asks: &[(String, String)]) -> Top {
     bids.iter()

@@ -40,34 +40,11 @@ async fn a_dropped_depth_connection_resyncs_and_converts_line_for_line() {
     extra.extend(util::FAST);
     let args = record_args(&server, &rest, "binance", &symbols, &out, &extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let child = util::foxtrot(&args).spawn().unwrap();
     let want: HashMap<&str, u64> = symbols
         .iter()
         .map(|s| (*s, feed.book_after(s, 1500).last_id()))
         .collect();
-    let caught_up = tokio::time::timeout(PATIENCE * 3, async {
-        loop {
-            let text = std::fs::read_to_string(&out).unwrap_or_default();
-            let ids = last_ids(&text);
-            if want
-                .iter()
-                .all(|(s, id)| ids.get(*s).is_some_and(|got| got >= id))
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    util::signal(&child, "INT");
-    let done = util::finish(child).await;
-    done.assert_no_panic();
-    assert!(
-        caught_up.is_ok(),
-        "the rows never caught up: {}",
-        done.stderr
-    );
-    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    run_until_caught_up(&args, &out, &want).await;
     server.shutdown().await.unwrap();
     rest.shutdown().await;
 
