@@ -112,10 +112,12 @@ async fn rotated_depth_files_each_rebuild_the_servers_book() {
 /// `depth` and `book` as CSV: the columns the issue gives, one line per level change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn depth_and_book_as_csv() {
-    let feed = feed(false, 300);
-    let (server, rest) = servers(&feed).await;
+    // A feed of its own per run, long enough for a loaded machine (the runs stop at
+    // `--limit`): a feed shared by both could be over before the second run synced.
+    let feed = feed(false, 3000);
     let dir = tempfile::tempdir().unwrap();
     for (channel, file) in [("depth", "d.csv"), ("book", "b.csv")] {
+        let (server, rest) = servers(&feed).await;
         let out = dir.path().join(file);
         let args = [
             "record",
@@ -160,9 +162,9 @@ async fn depth_and_book_as_csv() {
             );
             assert_eq!(first.split(',').count(), 14, "{first}");
         }
+        server.shutdown().await.unwrap();
+        rest.shutdown().await;
     }
-    server.shutdown().await.unwrap();
-    rest.shutdown().await;
 }
 
 /// The replay server's depth mode from its command line: `foxtrot replay --depth` prints
