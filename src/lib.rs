@@ -8,8 +8,8 @@
 //! deadline. [`report`] shows the counters while it runs (status line, stats JSON,
 //! Prometheus). [`replay`] is the Binance-compatible server the tests (and offline users) run
 //! on 127.0.0.1.
-// No unsafe code, but for one foreign call that is allowed where it is made: `malloc_trim`
-// in `memory`.
+// No unsafe code but where it is allowed at its use: one foreign call (`malloc_trim`
+// in `memory`) and the SSE2 string scan of a raw capture's JSON check (`raw::json`).
 #![deny(unsafe_code)]
 
 pub mod admission;

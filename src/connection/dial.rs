@@ -34,7 +34,7 @@ impl Link {
             since_ns: self.last_frame_ns,
             delivered: self.delivered,
             loss,
-            raw: self.raw.take(),
+            raw: self.raw.take().map(Box::new),
         }
     }
 

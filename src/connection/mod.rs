@@ -241,8 +241,9 @@ enum SessionEnd {
         /// Whether the lost socket delivered data (resets the backoff).
         delivered: bool,
         /// The lost socket's raw capture, whose disconnect record is written when this
-        /// is dropped: with the loss reason when the task opens a gap.
-        raw: Option<crate::raw::SocketTap>,
+        /// is dropped: with the loss reason when the task opens a gap. Boxed: a socket's
+        /// tap holds its burst's buffers.
+        raw: Option<Box<crate::raw::SocketTap>>,
     },
 }
 

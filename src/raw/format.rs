@@ -48,12 +48,45 @@ use crate::tick::Channel;
 
 /// Appends `record` as one line, ending in `\n`.
 pub fn encode(record: &Record, out: &mut Vec<u8>) {
+    head(record, out);
+    event(record, out);
+}
+
+/// Appends what opens `record`'s line: `{"recv_ns":…,"exchange":…,"conn":…`. The records
+/// of a burst share it (one clock reading per burst), so a writer may keep it
+/// ([`Head`]).
+pub fn head(record: &Record, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"recv_ns\":");
     out.extend_from_slice(itoa::Buffer::new().format(record.recv_ns).as_bytes());
     out.extend_from_slice(b",\"exchange\":\"");
     out.extend_from_slice(record.venue.as_bytes());
     out.extend_from_slice(b"\",\"conn\":");
     out.extend_from_slice(itoa::Buffer::new().format(record.conn).as_bytes());
+}
+
+/// The last [`head`] written, kept while records share it.
+#[derive(Default)]
+pub struct Head {
+    of: Option<(u64, Venue, u32)>,
+    text: Vec<u8>,
+}
+
+impl Head {
+    /// Appends `record` as one line, ending in `\n`, as [`encode`] does.
+    pub fn encode(&mut self, record: &Record, out: &mut Vec<u8>) {
+        let of = Some((record.recv_ns, record.venue, record.conn));
+        if self.of != of {
+            self.text.clear();
+            head(record, &mut self.text);
+            self.of = of;
+        }
+        out.extend_from_slice(&self.text);
+        event(record, out);
+    }
+}
+
+/// Appends the rest of `record`'s line, from its `"event"` on, and the line's end.
+fn event(record: &Record, out: &mut Vec<u8>) {
     let payload = |out: &mut Vec<u8>, name: &str, bytes: &Bytes| {
         out.extend_from_slice(b",\"event\":\"");
         out.extend_from_slice(name.as_bytes());
@@ -347,6 +380,36 @@ mod tests {
             assert!(is_record(text), "{text}");
             assert_eq!(parse(text.trim_end()).unwrap(), record, "{text}");
         }
+    }
+
+    #[test]
+    fn a_kept_head_changes_with_the_time_the_venue_and_the_socket() {
+        let mut head = Head::default();
+        let mut want = Vec::new();
+        let mut got = Vec::new();
+        let text = || Event::Text(Bytes::from_static(b"[1]"));
+        let mut records = vec![record(text()), record(Event::Stop), record(text())];
+        records.push(Record {
+            recv_ns: 5,
+            ..record(text())
+        });
+        records.push(Record {
+            conn: 8,
+            ..record(text())
+        });
+        records.push(Record {
+            venue: Venue::Okx,
+            ..record(text())
+        });
+        records.push(record(text()));
+        for r in &records {
+            encode(r, &mut want);
+            head.encode(r, &mut got);
+        }
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! This module owns the record type, the [`Tap`] the connection tasks hold (in their
 //! shared state, `None` when `--raw` is off, so a run without it pays one branch per burst
 //! of frames) and each socket's [`SocketTap`]. A socket's records gather without waiting
-//! (a frame's bytes are shared, not copied) and go to the writer a burst at a time, like
-//! ticks to the sink: the queue holds [`CAPACITY`] records, and when it is full `--on-full
+//! and go to the writer a burst at a time, like ticks to the sink, the burst's frame
+//! payloads copied into one block (see [`SocketTap::record`]): the queue holds [`CAPACITY`] records, and when it is full `--on-full
 //! block` waits for room (pushing back on the socket, never dropping) while `drop-newest`
 //! drops and counts. Connects, requests, REST answers and disconnects are never dropped. The records are
 //! written by [`writer`] on its own thread; [`format`] is the JSONL form, documented in the
@@ -243,6 +243,10 @@ pub struct SocketTap {
     ticks: usize,
     /// Why the connection task lost this socket, for its disconnect record.
     lost: Option<&'static str>,
+    /// The payloads of `burst`'s frames, one after the other (see [`SocketTap::record`]).
+    payloads: Vec<u8>,
+    /// Their lengths, in order.
+    lengths: Vec<usize>,
 }
 
 /// Records a burst is expected to hold (a connection reads up to 64 frames at once).
@@ -271,6 +275,8 @@ impl SocketTap {
             kept: 0,
             ticks: 0,
             lost: None,
+            payloads: Vec::new(),
+            lengths: Vec::with_capacity(BURST),
         };
         socket.record(recv_ns, Event::Connect { url, streams });
         socket
@@ -289,8 +295,18 @@ impl SocketTap {
 
     /// Records `event` of this socket at `recv_ns`; it goes to the writer at the next
     /// [`SocketTap::flush`]. Connects, requests and REST answers are never dropped.
+    ///
+    /// A received frame's payload is copied, and the burst's copies travel as one block:
+    /// shared with the writer, the WebSocket codec's read buffer would have its reference
+    /// count written by both threads for every frame, and be replaced by a new allocation
+    /// (which the writer frees) whenever frames still held it.
     #[inline]
-    pub fn record(&mut self, recv_ns: u64, event: Event) {
+    pub fn record(&mut self, recv_ns: u64, mut event: Event) {
+        if let Some(payload) = event.frame_payload() {
+            self.payloads.extend_from_slice(payload);
+            self.lengths.push(payload.len());
+            *payload = Bytes::new();
+        }
         if matches!(
             event,
             Event::Connect { .. }
@@ -398,21 +414,67 @@ impl SocketTap {
     }
 
     fn hand_over(&mut self, permits: usize) {
-        // Exactly as many as there are (a trickle's burst is a record or two: a queue of
-        // them at the burst's capacity would hold many times their size); the burst keeps
-        // its memory for the next.
-        let records: Vec<Record> = self.burst.drain(..).collect();
-        self.kept = 0;
+        let records = self.take_burst();
         self.tap
             .send(records, permits, std::mem::take(&mut self.ticks));
+    }
+
+    /// The burst's records, each frame given its payload back from one block of exactly
+    /// their size (as the records are: a trickle's burst is a record or two, and a queue of
+    /// them at the burst's capacity would hold many times their size). The burst keeps its
+    /// memory for the next; so do the payloads, unless a burst of large frames grew them.
+    fn take_burst(&mut self) -> Vec<Record> {
+        let block = Bytes::copy_from_slice(&self.payloads);
+        let mut lengths = self.lengths.iter();
+        let mut at = 0;
+        let records = self
+            .burst
+            .drain(..)
+            .map(|mut record| {
+                if let Some(payload) = record.event.frame_payload() {
+                    // Every frame of the burst left its length (those dropped from its
+                    // end under `drop-newest` are the last ones: never reached).
+                    let n = lengths.next().copied().unwrap_or(0);
+                    *payload = block.slice(at..at + n);
+                    at += n;
+                }
+                record
+            })
+            .collect();
+        self.kept = 0;
+        self.forget_payloads();
+        records
+    }
+
+    fn forget_payloads(&mut self) {
+        self.payloads.clear();
+        self.lengths.clear();
+        if self.payloads.capacity() > PAYLOADS_KEPT {
+            self.payloads.shrink_to(PAYLOADS_KEPT);
+        }
     }
 
     /// The writer is gone or the deadline passed: what the burst held is lost (counted).
     fn drop_burst(&mut self) {
         self.tap.counts.drop_records(self.burst.len());
         self.burst.clear();
+        self.forget_payloads();
         self.kept = 0;
         self.ticks = 0;
+    }
+}
+
+/// Bytes of frame payloads a socket keeps room for between bursts (a flood's burst of 64
+/// book tickers is about 9 KiB).
+const PAYLOADS_KEPT: usize = 64 * 1024;
+
+impl Event {
+    /// A received frame's payload, which [`SocketTap`] copies.
+    fn frame_payload(&mut self) -> Option<&mut Bytes> {
+        match self {
+            Event::Text(b) | Event::Binary(b) | Event::Ping(b) | Event::Pong(b) => Some(b),
+            _ => None,
+        }
     }
 }
 
@@ -420,7 +482,7 @@ impl Drop for SocketTap {
     fn drop(&mut self) {
         let lost = self.lost;
         self.record(crate::clock::now_ns(), Event::Disconnect { lost });
-        let records = std::mem::take(&mut self.burst);
+        let records = self.take_burst();
         self.tap.send(records, 0, self.ticks);
     }
 }
@@ -458,6 +520,43 @@ mod tests {
         assert_eq!(counts.dropped.load(Relaxed), 0);
         let second = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
         assert_eq!(second.conn, 2, "sockets are numbered in order");
+    }
+
+    #[tokio::test]
+    async fn frames_keep_their_payloads_through_the_copy() {
+        let (tap, intake, _) = Tap::new(4);
+        let mut socket = SocketTap::open(&tap, Venue::Binance, "ws://h".into(), Arc::from([]));
+        let abort = CancellationToken::new();
+        socket.record(0, text(0));
+        socket.flush(OnFull::DropNewest, &abort).await;
+        let first = intake.try_recv().unwrap();
+        assert_eq!(first.records[1].event, text(0));
+        let events = [
+            Event::Text(Bytes::from_static(b"{\"a\":1}")),
+            Event::Binary(Bytes::from_static(&[0, 159, 146, 150])),
+            Event::Ping(Bytes::new()),
+            Event::Send(Bytes::from_static(b"sub")),
+            Event::Pong(Bytes::from_static(b"p")),
+            text(6),
+        ];
+        for (i, event) in events.iter().enumerate() {
+            socket.record(i as u64, event.clone());
+        }
+        // Room for 2 of the 6: the request and what precedes it go, the newest two frames
+        // are dropped.
+        socket.flush(OnFull::DropNewest, &abort).await;
+        let batch = intake.try_recv().unwrap();
+        let got: Vec<&Event> = batch.records.iter().map(|r| &r.event).collect();
+        assert_eq!(got, events[..4].iter().collect::<Vec<_>>());
+        intake.done(&first);
+        intake.done(&batch);
+        // The next burst starts afresh.
+        socket.record(7, text(77));
+        socket.record(8, Event::Text(Bytes::from_static(b"[]")));
+        socket.flush(OnFull::Block, &abort).await;
+        let batch = intake.try_recv().unwrap();
+        let got: Vec<&Event> = batch.records.iter().map(|r| &r.event).collect();
+        assert_eq!(got, [&text(77), &Event::Text(Bytes::from_static(b"[]"))]);
     }
 
     #[tokio::test(start_paused = true)]

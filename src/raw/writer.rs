@@ -46,6 +46,8 @@ pub struct RawFiles {
     /// Stands in for the symbol in the file key (raw templates cannot name it).
     symbol: Symbol,
     path: PathBuf,
+    /// The opening of the last line, which the next records of its burst share.
+    head: format::Head,
 }
 
 impl RawFiles {
@@ -85,6 +87,7 @@ impl RawFiles {
             files,
             symbol: Symbol::parse("RAW").expect("a valid symbol"),
             path: path.to_owned(),
+            head: format::Head::default(),
         })
     }
 
@@ -94,12 +97,13 @@ impl RawFiles {
     }
 
     fn write(&mut self, record: &Record) -> io::Result<()> {
+        let head = &mut self.head;
         self.files.write_line(
             record.venue.name(),
             &self.symbol,
             Channel::Ticker,
             record.recv_ns,
-            |out| format::encode(record, out),
+            |out| head.encode(record, out),
         )
     }
 }
