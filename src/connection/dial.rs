@@ -47,6 +47,15 @@ impl Link {
         }
     }
 
+    /// Copies a received frame to the raw capture, if there is one (it goes out at the
+    /// next [`Link::flush_raw`]).
+    #[inline]
+    pub(super) fn tap_frame(&mut self, recv_ns: u64, kind: crate::raw::FrameKind, payload: &[u8]) {
+        if let Some(raw) = &mut self.raw {
+            raw.record_frame(recv_ns, kind, payload);
+        }
+    }
+
     /// Hands this socket's raw records to the capture's writer, waiting for room under
     /// `--on-full block`: called at the end of every burst of frames, as the ticks' flush.
     #[inline]

@@ -198,7 +198,7 @@ impl Connection {
                 Some(Ok(Message::Text(text))) => {
                     link.last_frame = now;
                     link.last_frame_ns = now_ns;
-                    link.tap(now_ns, || crate::raw::Event::Text(text.clone().into()));
+                    link.tap_frame(now_ns, crate::raw::FrameKind::Text, text.as_bytes());
                     if self.raw_only {
                         // Skimmed, not decoded (see `raw_only.rs`): one predictable branch.
                         match self.skim_now(text.as_str(), link) {

@@ -49,7 +49,7 @@ use crate::tick::Channel;
 /// Appends `record` as one line, ending in `\n`.
 pub fn encode(record: &Record, out: &mut Vec<u8>) {
     head(record, out);
-    event(record, out);
+    event(record, None, out);
 }
 
 /// Appends what opens `record`'s line: `{"recv_ns":…,"exchange":…,"conn":…`. The records
@@ -72,8 +72,9 @@ pub struct Head {
 }
 
 impl Head {
-    /// Appends `record` as one line, ending in `\n`, as [`encode`] does.
-    pub fn encode(&mut self, record: &Record, out: &mut Vec<u8>) {
+    /// Appends `record` as one line, ending in `\n`, as [`encode`] does; a payload
+    /// `payload` in place of the record's own, if given.
+    pub fn encode(&mut self, record: &Record, payload: Option<&[u8]>, out: &mut Vec<u8>) {
         let of = Some((record.recv_ns, record.venue, record.conn));
         if self.of != of {
             self.text.clear();
@@ -81,17 +82,18 @@ impl Head {
             self.of = of;
         }
         out.extend_from_slice(&self.text);
-        event(record, out);
+        event(record, payload, out);
     }
 }
 
-/// Appends the rest of `record`'s line, from its `"event"` on, and the line's end.
-fn event(record: &Record, out: &mut Vec<u8>) {
+/// Appends the rest of `record`'s line, from its `"event"` on, and the line's end; a
+/// frame's payload is `given` if it is.
+fn event(record: &Record, given: Option<&[u8]>, out: &mut Vec<u8>) {
     let payload = |out: &mut Vec<u8>, name: &str, bytes: &Bytes| {
         out.extend_from_slice(b",\"event\":\"");
         out.extend_from_slice(name.as_bytes());
         out.push(b'"');
-        body(bytes, out);
+        body(given.unwrap_or(bytes), out);
     };
     match &record.event {
         Event::Connect { url, streams } => {
@@ -161,7 +163,7 @@ fn stream_list(streams: &[StreamId], out: &mut Vec<u8>) {
 
 /// A payload: `"json"`, the payload itself, when it is one line of JSON ([`json`]);
 /// `"text"`, a JSON string, when it is other UTF-8; `"base64"` otherwise.
-fn body(bytes: &Bytes, out: &mut Vec<u8>) {
+fn body(bytes: &[u8], out: &mut Vec<u8>) {
     if json::is_one_line(bytes) {
         out.extend_from_slice(b",\"json\":");
         out.extend_from_slice(bytes);
@@ -404,7 +406,7 @@ mod tests {
         records.push(record(text()));
         for r in &records {
             encode(r, &mut want);
-            head.encode(r, &mut got);
+            head.encode(r, None, &mut got);
         }
         assert_eq!(
             String::from_utf8(got).unwrap(),

@@ -134,13 +134,63 @@ impl Counts {
 
 /// Records that travel together (a socket's burst of frames), in order.
 pub struct Batch {
-    /// The records.
-    pub records: Vec<Record>,
+    /// The records; a received frame's payload travels in `payloads` instead (see
+    /// [`Batch::each`]).
+    records: Vec<Record>,
+    /// The payloads of the frames among `records`, one after the other.
+    payloads: Vec<u8>,
+    /// Their lengths, in order.
+    lengths: Vec<u32>,
     /// Room they took in the queue, given back once they are written (connects, requests
     /// and disconnects take none).
     permits: usize,
     /// Frames among them that a raw-only run counted as received: written once they are.
     pub ticks: usize,
+}
+
+impl Batch {
+    /// Records to hand over as they are.
+    fn of(records: Vec<Record>) -> Batch {
+        Batch {
+            records,
+            payloads: Vec::new(),
+            lengths: Vec::new(),
+            permits: 0,
+            ticks: 0,
+        }
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Each record, in order, with the payload of a received frame (the record's own
+    /// payload, when it kept one, is given back by [`Event`]).
+    pub fn each(&self) -> impl Iterator<Item = (&Record, Option<&[u8]>)> {
+        let mut lengths = self.lengths.iter();
+        let mut at = 0;
+        self.records.iter().map(move |record| {
+            let payload = match record.event {
+                Event::Text(_) | Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {
+                    // Frames a socket recorded left their lengths, in order (those dropped
+                    // from the burst's end under `drop-newest` come last: never reached).
+                    lengths.next().map(|&n| {
+                        let start = at;
+                        at += n as usize;
+                        &self.payloads[start..at]
+                    })
+                }
+                _ => None,
+            };
+            (record, payload)
+        })
+    }
 }
 
 /// The writer's end of the queue. Dropped, it refuses further records: taps waiting for
@@ -210,16 +260,12 @@ impl Tap {
     /// Hands `record` to the writer at once, whatever the queue holds: for the rare records
     /// that are never dropped (a socket's connect and disconnect).
     pub fn record(&self, record: Record) {
-        self.send(vec![record], 0, 0);
+        self.send(Batch::of(vec![record]));
     }
 
-    fn send(&self, records: Vec<Record>, permits: usize, ticks: usize) {
-        let n = records.len();
-        match self.tx.send(Batch {
-            records,
-            permits,
-            ticks,
-        }) {
+    fn send(&self, batch: Batch) {
+        let n = batch.len();
+        match self.tx.send(batch) {
             Ok(()) => {
                 self.counts.taken.fetch_add(n as u64, Relaxed);
             }
@@ -246,7 +292,7 @@ pub struct SocketTap {
     /// The payloads of `burst`'s frames, one after the other (see [`SocketTap::record`]).
     payloads: Vec<u8>,
     /// Their lengths, in order.
-    lengths: Vec<usize>,
+    lengths: Vec<u32>,
 }
 
 /// Records a burst is expected to hold (a connection reads up to 64 frames at once).
@@ -296,17 +342,30 @@ impl SocketTap {
     /// Records `event` of this socket at `recv_ns`; it goes to the writer at the next
     /// [`SocketTap::flush`]. Connects, requests and REST answers are never dropped.
     ///
-    /// A received frame's payload is copied, and the burst's copies travel as one block:
-    /// shared with the writer, the WebSocket codec's read buffer would have its reference
-    /// count written by both threads for every frame, and be replaced by a new allocation
-    /// (which the writer frees) whenever frames still held it.
+    /// A received frame's payload is copied, and the burst's copies travel as one block
+    /// beside its records ([`Batch::each`]): shared with the writer, the WebSocket codec's
+    /// read buffer would have its reference count written by both threads for every
+    /// frame, and be replaced by a new allocation (which the writer frees) whenever frames
+    /// still held it.
     #[inline]
-    pub fn record(&mut self, recv_ns: u64, mut event: Event) {
-        if let Some(payload) = event.frame_payload() {
-            self.payloads.extend_from_slice(payload);
-            self.lengths.push(payload.len());
-            *payload = Bytes::new();
+    pub fn record(&mut self, recv_ns: u64, event: Event) {
+        match event.frame() {
+            Some((kind, payload)) => self.record_frame(recv_ns, kind, payload),
+            None => self.record_event(recv_ns, event),
         }
+    }
+
+    /// Records a received frame at `recv_ns`: `kind` with `payload`, which is copied.
+    #[inline]
+    pub fn record_frame(&mut self, recv_ns: u64, kind: FrameKind, payload: &[u8]) {
+        self.payloads.extend_from_slice(payload);
+        self.lengths.push(payload.len() as u32);
+        // The payload travels beside the record.
+        self.record_event(recv_ns, kind.with(Bytes::new()));
+    }
+
+    #[inline]
+    fn record_event(&mut self, recv_ns: u64, event: Event) {
         if matches!(
             event,
             Event::Connect { .. }
@@ -414,36 +473,23 @@ impl SocketTap {
     }
 
     fn hand_over(&mut self, permits: usize) {
-        let records = self.take_burst();
-        self.tap
-            .send(records, permits, std::mem::take(&mut self.ticks));
+        let mut batch = self.take_burst();
+        batch.permits = permits;
+        batch.ticks = std::mem::take(&mut self.ticks);
+        self.tap.send(batch);
     }
 
-    /// The burst's records, each frame given its payload back from one block of exactly
-    /// their size (as the records are: a trickle's burst is a record or two, and a queue of
-    /// them at the burst's capacity would hold many times their size). The burst keeps its
-    /// memory for the next; so do the payloads, unless a burst of large frames grew them.
-    fn take_burst(&mut self) -> Vec<Record> {
-        let block = Bytes::copy_from_slice(&self.payloads);
-        let mut lengths = self.lengths.iter();
-        let mut at = 0;
-        let records = self
-            .burst
-            .drain(..)
-            .map(|mut record| {
-                if let Some(payload) = record.event.frame_payload() {
-                    // Every frame of the burst left its length (those dropped from its
-                    // end under `drop-newest` are the last ones: never reached).
-                    let n = lengths.next().copied().unwrap_or(0);
-                    *payload = block.slice(at..at + n);
-                    at += n;
-                }
-                record
-            })
-            .collect();
+    /// The burst as a batch of exactly its size (a trickle's burst is a record or two: a
+    /// queue of them at the burst's capacity would hold many times their size). The burst
+    /// keeps its memory for the next; so do the payloads, unless a burst of large frames
+    /// grew them.
+    fn take_burst(&mut self) -> Batch {
+        let mut batch = Batch::of(self.burst.drain(..).collect());
+        batch.payloads = self.payloads.as_slice().to_vec();
+        batch.lengths = self.lengths.as_slice().to_vec();
         self.kept = 0;
         self.forget_payloads();
-        records
+        batch
     }
 
     fn forget_payloads(&mut self) {
@@ -468,11 +514,35 @@ impl SocketTap {
 /// book tickers is about 9 KiB).
 const PAYLOADS_KEPT: usize = 64 * 1024;
 
-impl Event {
-    /// A received frame's payload, which [`SocketTap`] copies.
-    fn frame_payload(&mut self) -> Option<&mut Bytes> {
+/// The kinds of received frames, whose payloads a [`SocketTap`] copies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    Text,
+    Binary,
+    Ping,
+    Pong,
+}
+
+impl FrameKind {
+    /// Its event with `payload`.
+    fn with(self, payload: Bytes) -> Event {
         match self {
-            Event::Text(b) | Event::Binary(b) | Event::Ping(b) | Event::Pong(b) => Some(b),
+            FrameKind::Text => Event::Text(payload),
+            FrameKind::Binary => Event::Binary(payload),
+            FrameKind::Ping => Event::Ping(payload),
+            FrameKind::Pong => Event::Pong(payload),
+        }
+    }
+}
+
+impl Event {
+    /// A received frame's kind and payload.
+    fn frame(&self) -> Option<(FrameKind, &Bytes)> {
+        match self {
+            Event::Text(b) => Some((FrameKind::Text, b)),
+            Event::Binary(b) => Some((FrameKind::Binary, b)),
+            Event::Ping(b) => Some((FrameKind::Ping, b)),
+            Event::Pong(b) => Some((FrameKind::Pong, b)),
             _ => None,
         }
     }
@@ -482,14 +552,26 @@ impl Drop for SocketTap {
     fn drop(&mut self) {
         let lost = self.lost;
         self.record(crate::clock::now_ns(), Event::Disconnect { lost });
-        let records = self.take_burst();
-        self.tap.send(records, 0, self.ticks);
+        let mut batch = self.take_burst();
+        batch.ticks = self.ticks;
+        self.tap.send(batch);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The batch's events, each frame with its payload back.
+    fn events(batch: &Batch) -> Vec<Event> {
+        batch
+            .each()
+            .map(|(record, payload)| match (record.event.frame(), payload) {
+                (Some((kind, _)), Some(payload)) => kind.with(Bytes::copy_from_slice(payload)),
+                _ => record.event.clone(),
+            })
+            .collect()
+    }
 
     fn text(n: usize) -> Event {
         Event::Text(Bytes::from(n.to_string()))
@@ -530,8 +612,8 @@ mod tests {
         socket.record(0, text(0));
         socket.flush(OnFull::DropNewest, &abort).await;
         let first = intake.try_recv().unwrap();
-        assert_eq!(first.records[1].event, text(0));
-        let events = [
+        assert_eq!(events(&first)[1], text(0));
+        let events_sent = [
             Event::Text(Bytes::from_static(b"{\"a\":1}")),
             Event::Binary(Bytes::from_static(&[0, 159, 146, 150])),
             Event::Ping(Bytes::new()),
@@ -539,15 +621,14 @@ mod tests {
             Event::Pong(Bytes::from_static(b"p")),
             text(6),
         ];
-        for (i, event) in events.iter().enumerate() {
+        for (i, event) in events_sent.iter().enumerate() {
             socket.record(i as u64, event.clone());
         }
         // Room for 2 of the 6: the request and what precedes it go, the newest two frames
         // are dropped.
         socket.flush(OnFull::DropNewest, &abort).await;
         let batch = intake.try_recv().unwrap();
-        let got: Vec<&Event> = batch.records.iter().map(|r| &r.event).collect();
-        assert_eq!(got, events[..4].iter().collect::<Vec<_>>());
+        assert_eq!(events(&batch), events_sent[..4]);
         intake.done(&first);
         intake.done(&batch);
         // The next burst starts afresh.
@@ -555,8 +636,10 @@ mod tests {
         socket.record(8, Event::Text(Bytes::from_static(b"[]")));
         socket.flush(OnFull::Block, &abort).await;
         let batch = intake.try_recv().unwrap();
-        let got: Vec<&Event> = batch.records.iter().map(|r| &r.event).collect();
-        assert_eq!(got, [&text(77), &Event::Text(Bytes::from_static(b"[]"))]);
+        assert_eq!(
+            events(&batch),
+            [text(77), Event::Text(Bytes::from_static(b"[]"))]
+        );
     }
 
     #[tokio::test(start_paused = true)]

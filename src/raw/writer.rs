@@ -96,14 +96,16 @@ impl RawFiles {
         &self.path
     }
 
-    fn write(&mut self, record: &Record) -> io::Result<()> {
+    /// Writes `record`, with `payload` in place of its own if given (a received frame's,
+    /// see [`super::Batch::each`]).
+    fn write(&mut self, record: &Record, payload: Option<&[u8]>) -> io::Result<()> {
         let head = &mut self.head;
         self.files.write_line(
             record.venue.name(),
             &self.symbol,
             Channel::Ticker,
             record.recv_ns,
-            |out| head.encode(record, out),
+            |out| head.encode(record, payload, out),
         )
     }
 }
@@ -149,12 +151,10 @@ fn write_all(
         if let Some(first) = first {
             let mut next = Some(first);
             while let Some(batch) = next {
-                for record in &batch.records {
-                    files.write(record)?;
+                for (record, payload) in batch.each() {
+                    files.write(record, payload)?;
                 }
-                counts
-                    .written
-                    .fetch_add(batch.records.len() as u64, Relaxed);
+                counts.written.fetch_add(batch.len() as u64, Relaxed);
                 if batch.ticks > 0 {
                     // A raw-only run: the capture is its output.
                     stats.written.fetch_add(batch.ticks as u64, Relaxed);
