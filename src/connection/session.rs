@@ -440,7 +440,7 @@ fn rest_after(frames: usize, every: Duration, now_ns: u64) -> Option<Duration> {
     Some(Duration::from_nanos(every_ns - now_ns % every_ns))
 }
 
-/// A received frame as a raw capture event (its bytes shared, not copied).
+/// A received frame as a raw capture event (its bytes shared: the socket's tap copies them).
 pub(super) fn raw_event(frame: &Message) -> crate::raw::Event {
     use crate::raw::Event;
     match frame {
