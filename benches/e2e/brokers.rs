@@ -13,8 +13,9 @@
 //! for room in librdkafka's queue as foxtrot does (serving reports, then sleeping 200 µs).
 //! For experiments, `FOXTROT_BENCH_KAFKA="key=value,..."` overrides librdkafka settings
 //! (`statistics.interval.ms=200` prints librdkafka's statistics on stderr) and
-//! `FOXTROT_BENCH_KAFKA_MODE="noheaders,partition,spin"` sends records without headers,
-//! picks partitions itself, or waits with `poll(1 ms)` (which spins) as foxtrot used to.
+//! `FOXTROT_BENCH_KAFKA_MODE="noheaders,partition,spin,produceva"` sends records without
+//! headers, picks partitions itself, waits with `poll(1 ms)` (which spins) as foxtrot used
+//! to, or hands records over with `rd_kafka_produceva` (see [`produceva`]).
 //!
 //! A broker binary missing from PATH (and from `~/.cargo/bin`) prints a skip line; the
 //! broker tests (tests/brokers/) are what fail without them.
@@ -26,7 +27,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
+use rdkafka::bindings as rd;
 use rdkafka::config::ClientConfig;
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 
@@ -538,6 +541,9 @@ pub fn child(args: &[String]) {
     let no_headers = mode.contains("noheaders");
     let own_partition = mode.contains("partition");
     let spin = mode.contains("spin");
+    let rkt = mode
+        .contains("produceva")
+        .then(|| Topic::new(&producer, topic));
     let started = Instant::now();
     let cpu_before = own_cpu();
     for i in 0..n {
@@ -557,6 +563,18 @@ pub fn child(args: &[String]) {
                     value: Some(&r.recv_ns),
                 })
         };
+        if let Some(rkt) = &rkt {
+            let partition = foxtrot::sink::kafka::partition_of(&r.key, 3);
+            while let Err(e) = produceva(&producer, rkt, r, partition, !no_headers) {
+                assert_eq!(e, RDKafkaErrorCode::QueueFull, "produceva");
+                producer.poll(Duration::ZERO);
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            if i % 1024 == 0 {
+                producer.poll(Duration::ZERO);
+            }
+            continue;
+        }
         let mut record = BaseRecord::to(topic).key(&r.key[..]).payload(&r.value[..]);
         if !no_headers {
             record = record.headers(headers());
@@ -584,6 +602,7 @@ pub fn child(args: &[String]) {
         }
     }
     producer.flush(Duration::from_secs(300)).expect("flush");
+    drop(rkt);
     let ctx = producer.context();
     let failed = ctx.failed.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(failed, 0, "{failed} records failed");
@@ -601,6 +620,89 @@ pub fn child(args: &[String]) {
         started.elapsed().as_nanos(),
         own_cpu().saturating_sub(cpu_before).as_nanos()
     );
+}
+
+/// librdkafka's handle of a topic, made once (`rd_kafka_topic_new`), for [`produceva`].
+struct Topic(*mut rd::rd_kafka_topic_t);
+
+impl Topic {
+    fn new(producer: &BaseProducer<Counter>, name: &str) -> Topic {
+        let name = std::ffi::CString::new(name).unwrap();
+        // SAFETY: a live client and a NUL-terminated name; the handle is released on drop,
+        // before the producer (see `child`).
+        let rkt = unsafe {
+            rd::rd_kafka_topic_new(
+                producer.client().native_ptr(),
+                name.as_ptr(),
+                std::ptr::null_mut(),
+            )
+        };
+        assert!(!rkt.is_null(), "rd_kafka_topic_new");
+        Topic(rkt)
+    }
+}
+
+impl Drop for Topic {
+    fn drop(&mut self) {
+        // SAFETY: made by `rd_kafka_topic_new` and released once.
+        unsafe { rd::rd_kafka_topic_destroy(self.0) }
+    }
+}
+
+/// One record handed over with `rd_kafka_produceva`: the topic as a handle made once (rdkafka's
+/// `send` makes a `CString` of the topic's name per record, which librdkafka then looks up),
+/// the headers as `VTYPE_HEADER`s (librdkafka builds the list itself) instead of an
+/// `OwnedHeaders`. The payload and key are copied (`RD_KAFKA_MSG_F_COPY`), as `send` does.
+fn produceva(
+    producer: &BaseProducer<Counter>,
+    topic: &Topic,
+    r: &Prebuilt,
+    partition: i32,
+    headers: bool,
+) -> Result<(), RDKafkaErrorCode> {
+    use rd::rd_kafka_vtype_t::*;
+    type U = rd::rd_kafka_vu_s__bindgen_ty_1;
+    let vu = |vtype, u| rd::rd_kafka_vu_t { vtype, u };
+    let mem = |b: &[u8]| U {
+        mem: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
+            ptr: b.as_ptr() as *mut _,
+            size: b.len(),
+        },
+    };
+    let header = |name: &std::ffi::CStr, value: &str| U {
+        header: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_2 {
+            name: name.as_ptr(),
+            val: value.as_ptr().cast(),
+            size: value.len() as isize,
+        },
+    };
+    let vus = [
+        vu(RD_KAFKA_VTYPE_RKT, U { rkt: topic.0 }),
+        vu(RD_KAFKA_VTYPE_PARTITION, U { i32_: partition }),
+        vu(
+            RD_KAFKA_VTYPE_MSGFLAGS,
+            U {
+                i: rd::RD_KAFKA_MSG_F_COPY,
+            },
+        ),
+        vu(RD_KAFKA_VTYPE_VALUE, mem(&r.value)),
+        vu(RD_KAFKA_VTYPE_KEY, mem(&r.key)),
+        vu(RD_KAFKA_VTYPE_HEADER, header(c"exchange", &r.exchange)),
+        vu(RD_KAFKA_VTYPE_HEADER, header(c"channel", &r.channel)),
+        vu(RD_KAFKA_VTYPE_HEADER, header(c"recv_ns", &r.recv_ns)),
+    ];
+    let count = if headers { vus.len() } else { 5 };
+    // SAFETY: every pointer in `vus` outlives the call (librdkafka copies the payload, key
+    // and headers); the error returned is ours to destroy.
+    unsafe {
+        let error = rd::rd_kafka_produceva(producer.client().native_ptr(), vus.as_ptr(), count);
+        if error.is_null() {
+            return Ok(());
+        }
+        let code = rd::rd_kafka_error_code(error);
+        rd::rd_kafka_error_destroy(error);
+        Err(code.into())
+    }
 }
 
 /// This process's user + system CPU time so far (all threads).
