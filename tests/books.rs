@@ -35,12 +35,17 @@ fn feed(futures: bool, events: u64) -> DepthFeed {
 
 /// The replay server in depth mode and its REST endpoint, on fresh ports.
 async fn servers(feed: &DepthFeed) -> (RunningServer, RunningRest) {
+    servers_behaving(feed, Behavior::default()).await
+}
+
+/// [`servers`], the replay server's `behavior` (faults) as given.
+async fn servers_behaving(feed: &DepthFeed, behavior: Behavior) -> (RunningServer, RunningRest) {
     let markets = Arc::new(DepthMarkets::new(feed.clone()));
     let config = ReplayConfig {
         library: Arc::new(Library::from_lines(std::iter::empty()).unwrap()),
         behavior: Behavior {
             depth: Some(Arc::clone(&markets)),
-            ..Behavior::default()
+            ..behavior
         },
     };
     let server = util::start_replay(config).await;

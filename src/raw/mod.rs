@@ -176,18 +176,13 @@ impl Batch {
         let mut lengths = self.lengths.iter();
         let mut at = 0;
         self.records.iter().map(move |record| {
-            let payload = match record.event {
-                Event::Text(_) | Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {
-                    // Frames a socket recorded left their lengths, in order (those dropped
-                    // from the burst's end under `drop-newest` come last: never reached).
-                    lengths.next().map(|&n| {
-                        let start = at;
-                        at += n as usize;
-                        &self.payloads[start..at]
-                    })
-                }
-                _ => None,
-            };
+            // Frames a socket recorded left their lengths, in order (those dropped from the
+            // burst's end under `drop-newest` come last: never reached).
+            let payload = record.event.frame().and_then(|_| lengths.next()).map(|&n| {
+                let start = at;
+                at += n as usize;
+                &self.payloads[start..at]
+            });
             (record, payload)
         })
     }

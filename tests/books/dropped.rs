@@ -16,20 +16,11 @@ async fn a_dropped_depth_connection_resyncs_and_converts_line_for_line() {
         interval: Duration::from_millis(3),
         ..feed(false, 1500)
     };
-    let markets = Arc::new(DepthMarkets::new(feed.clone()));
-    let config = ReplayConfig {
-        library: Arc::new(Library::from_lines(std::iter::empty()).unwrap()),
-        behavior: Behavior {
-            depth: Some(Arc::clone(&markets)),
-            drop_after: Some(400),
-            ..Behavior::default()
-        },
+    let drops = Behavior {
+        drop_after: Some(400),
+        ..Behavior::default()
     };
-    let server = util::start_replay(config).await;
-    let rest = RestServer::bind("127.0.0.1:0".parse().unwrap(), markets)
-        .await
-        .unwrap()
-        .spawn();
+    let (server, rest) = servers_behaving(&feed, drops).await;
     let dir = tempfile::tempdir().unwrap();
     let (out, raw) = (
         dir.path().join("depth.ndjson"),
