@@ -7,6 +7,9 @@
 //! - `discard`: counts frames and throws them away (no parsing, no output);
 //! - `passthrough`: writes each payload plus `\n` to the output (no parsing), as
 //!   `websocat ws://... > file` would;
+//! - `raw-floor`: a raw capture's floor: each frame as the raw capture's line (its head,
+//!   the JSON check and the frame, formatted by foxtrot's own `raw::format::Head`) into the
+//!   same `BufWriter`, on the reading thread: no channel, no second thread, no stats;
 //! - `loop`: the minimal parse-and-write loop: serde_json into a borrowed struct, one NDJSON
 //!   line (the same bytes foxtrot writes, decimal text kept) into a 64 KiB `BufWriter`; no
 //!   channel, no stats.
@@ -31,6 +34,7 @@ use tokio_tungstenite::tungstenite::Message;
 pub enum Mode {
     Discard,
     Passthrough,
+    RawFloor,
     Loop,
     Live,
 }
@@ -40,6 +44,7 @@ impl Mode {
         match text {
             "discard" => Some(Mode::Discard),
             "passthrough" => Some(Mode::Passthrough),
+            "raw-floor" => Some(Mode::RawFloor),
             "loop" => Some(Mode::Loop),
             "live" => Some(Mode::Live),
             _ => None,
@@ -50,6 +55,7 @@ impl Mode {
         match self {
             Mode::Discard => "discard",
             Mode::Passthrough => "passthrough",
+            Mode::RawFloor => "raw-floor",
             Mode::Loop => "loop",
             Mode::Live => "live",
         }
@@ -105,9 +111,7 @@ struct LiveData<'a> {
 /// Writes `frame` as the NDJSON line foxtrot writes for it.
 fn write_live(w: &mut impl Write, num: &mut itoa::Buffer, text: &str) -> std::io::Result<()> {
     let frame: LiveCombined<'_> = serde_json::from_str(text).expect("parse");
-    let recv_ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let recv_ns = now_ns();
     let channel = frame.stream.split_once('@').map_or("", |(_, c)| c);
     let t = &frame.data;
     w.write_all(b"{\"exchange\":\"binance\",\"symbol\":\"")?;
@@ -180,9 +184,23 @@ pub fn run(mode: Mode, url: &str, out: &str, n: u64) {
             .as_ref()
             .map(|f| BufWriter::with_capacity(64 * 1024, f));
         let mut num = itoa::Buffer::new();
+        let mut head = foxtrot::raw::format::Head::default();
+        let mut line = Vec::with_capacity(1024);
+        // `raw-floor` reads the clock once per burst, as foxtrot does: when a frame was not
+        // waiting already.
+        let mut stamp = 0;
         let mut seen = 0;
         while seen < n {
-            let next = if mode == Mode::Live {
+            let next = if mode == Mode::RawFloor {
+                match ws.next().now_or_never() {
+                    Some(next) => next,
+                    None => {
+                        let next = ws.next().await;
+                        stamp = now_ns();
+                        next
+                    }
+                }
+            } else if mode == Mode::Live {
                 match ws.next().now_or_never() {
                     Some(next) => next,
                     None => {
@@ -209,14 +227,23 @@ pub fn run(mode: Mode, url: &str, out: &str, n: u64) {
                     w.write_all(text.as_bytes()).unwrap();
                     w.write_all(b"\n").unwrap();
                 }
+                Mode::RawFloor => {
+                    let record = foxtrot::raw::Record {
+                        recv_ns: stamp,
+                        venue: foxtrot::exchange::Venue::Binance,
+                        conn: 1,
+                        event: foxtrot::raw::Event::Text(bytes::Bytes::new()),
+                    };
+                    line.clear();
+                    head.encode(&record, Some(text.as_bytes()), &mut line);
+                    writer.as_mut().unwrap().write_all(&line).unwrap();
+                }
                 Mode::Live => {
                     write_live(writer.as_mut().unwrap(), &mut num, text.as_str()).unwrap();
                 }
                 Mode::Loop => {
                     let frame: Combined<'_> = serde_json::from_str(text.as_str()).expect("parse");
-                    let recv_ns = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_nanos() as u64);
+                    let recv_ns = now_ns();
                     let channel = frame.stream.split_once('@').map_or("", |(_, c)| c);
                     let t = &frame.data;
                     let w = writer.as_mut().unwrap();
@@ -250,4 +277,11 @@ pub fn run(mode: Mode, url: &str, out: &str, n: u64) {
             let _ = f.sync_all();
         }
     });
+}
+
+/// Wall-clock nanoseconds since the Unix epoch, as foxtrot stamps `recv_ns`.
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }

@@ -278,6 +278,7 @@ const LOOP: &str = "minimal loop > file.ndjson";
 const RECORD_NDJSON: &str = "foxtrot record --out file.ndjson";
 const RECORD_CSV: &str = "foxtrot record --out file.csv";
 const RECORD_RAW: &str = "foxtrot record --raw file.jsonl";
+const RAW_FLOOR: &str = "raw capture's floor (one thread)";
 const LOOP_NULL: &str = "minimal loop > /dev/null";
 const STREAM_NULL: &str = "foxtrot stream --format ndjson >/dev/null";
 const RECORD_BYBIT: &str = "foxtrot record --venue bybit -o f.ndjson";
@@ -318,6 +319,11 @@ const CONTENDERS: &[Contender] = &[
         label: RECORD_RAW,
         extension: Some("jsonl"),
         run: Run::Command(record_raw),
+    },
+    Contender {
+        label: RAW_FLOOR,
+        extension: Some("jsonl"),
+        run: Run::Command(|url, out, n| child(baseline::Mode::RawFloor, url, out, n)),
     },
     Contender {
         label: LOOP_NULL,
@@ -462,6 +468,11 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
         "record --raw / passthrough:        {:.2}x rate, {:.2}x CPU (goal: rate >= 0.8x)",
         ratio(RECORD_RAW, PASSTHROUGH),
         cpu_ratio(RECORD_RAW, PASSTHROUGH)
+    );
+    println!(
+        "raw floor (one thread) / passthrough: {:.2}x rate, {:.2}x CPU (the same lines from one thread, no channel)",
+        ratio(RAW_FLOOR, PASSTHROUGH),
+        cpu_ratio(RAW_FLOOR, PASSTHROUGH)
     );
     println!(
         "record ndjson / discard:           {:.2}x rate",
