@@ -177,7 +177,7 @@ impl Config {
                 return Ok(Output::Stdout(Format::Ndjson));
             }
             if let Some(broker) = out.to_str().and_then(crate::sink::broker::Broker::parse) {
-                return Ok(Output::Broker(broker_output(broker?, &file, args)));
+                return Ok(Output::Broker(broker_output(broker?, &file, args)?));
             }
             let existing = match (args.append, args.force) {
                 (true, _) => Existing::Append,

@@ -54,9 +54,9 @@ pub(super) fn broker_output(
     broker: crate::sink::broker::Broker,
     file: &ConfigFile,
     args: &RecordArgs,
-) -> crate::sink::broker::Broker {
-    use crate::sink::broker::Broker;
-    match broker {
+) -> Result<crate::sink::broker::Broker, crate::sink::broker::UrlError> {
+    use crate::sink::broker::{Broker, UrlError};
+    Ok(match broker {
         Broker::Kafka(mut kafka) => {
             kafka.settings = file
                 .output
@@ -64,13 +64,14 @@ pub(super) fn broker_output(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.0.clone()))
                 .collect();
+            crate::sink::kafka::check_settings(&kafka.settings).map_err(UrlError::KafkaSetting)?;
             Broker::Kafka(kafka)
         }
         Broker::Nats(mut nats) => {
             nats.create_stream = args.nats_create_stream;
             Broker::Nats(nats)
         }
-    }
+    })
 }
 
 /// The format an output path names by its extension (before any compression suffix).

@@ -112,7 +112,7 @@ impl RawFiles {
 
 /// Writes every record `rx` yields into `files` until the taps are gone or `abort` fires,
 /// then finishes the files. The frames a raw-only run counted as received are counted in
-/// `stats` as written once they are. Blocking: run it on its own thread.
+/// `stats` as written once they are handed to the OS. Blocking: run it on its own thread.
 pub fn run(
     mut files: RawFiles,
     rx: Intake,
@@ -120,11 +120,16 @@ pub fn run(
     stats: Arc<Stats>,
     abort: CancellationToken,
 ) -> io::Result<()> {
-    let result = write_all(&mut files, &rx, (&counts, &stats), &abort);
+    let mut unflushed = Unflushed::default();
+    let result = write_all(&mut files, &rx, &mut unflushed, (&counts, &stats), &abort);
     // Refuse further records at once: the taps count them as dropped.
     drop(rx);
     match result {
-        Ok(()) => files.files.finish().map(|_| ()),
+        Ok(()) => {
+            files.files.finish()?;
+            unflushed.commit(&counts, &stats);
+            Ok(())
+        }
         Err(e) => {
             let _ = files.files.finish();
             Err(e)
@@ -132,9 +137,30 @@ pub fn run(
     }
 }
 
+/// Records in the files' buffers, counted as written once a flush handed them to the OS
+/// (a failed write leaves them uncounted: the run reports them lost).
+#[derive(Default)]
+struct Unflushed {
+    records: u64,
+    /// The frames among them that a raw-only run counted as received.
+    ticks: u64,
+}
+
+impl Unflushed {
+    fn commit(&mut self, counts: &Counts, stats: &Stats) {
+        counts.written.fetch_add(self.records, Relaxed);
+        if self.ticks > 0 {
+            // A raw-only run: the capture is its output.
+            stats.written.fetch_add(self.ticks, Relaxed);
+        }
+        *self = Unflushed::default();
+    }
+}
+
 fn write_all(
     files: &mut RawFiles,
     rx: &Intake,
+    unflushed: &mut Unflushed,
     (counts, stats): (&Counts, &Stats),
     abort: &CancellationToken,
 ) -> io::Result<()> {
@@ -154,13 +180,11 @@ fn write_all(
                 for (record, payload) in batch.each() {
                     files.write(record, payload)?;
                 }
-                counts.written.fetch_add(batch.len() as u64, Relaxed);
-                if batch.ticks > 0 {
-                    // A raw-only run: the capture is its output.
-                    stats.written.fetch_add(batch.ticks as u64, Relaxed);
-                }
+                unflushed.records += batch.len() as u64;
+                unflushed.ticks += batch.ticks as u64;
                 if files.files.buffered() >= FLUSH_AT {
                     files.files.flush()?;
+                    unflushed.commit(counts, stats);
                 }
                 rx.done(&batch);
                 if abort.is_cancelled() {
@@ -169,6 +193,7 @@ fn write_all(
                 next = rx.try_recv();
             }
             files.files.flush()?;
+            unflushed.commit(counts, stats);
         }
         if refreshed.elapsed() >= REFRESH {
             files.files.refresh()?;

@@ -63,6 +63,9 @@ pub enum UrlError {
          and the placeholders {{exchange}}, {{symbol}}, {{channel}} (like md.{{exchange}}.{{channel}}.{{symbol}})"
     )]
     Subject(String),
+    /// An `[output.kafka]` setting librdkafka refuses.
+    #[error("{0}")]
+    KafkaSetting(String),
 }
 
 const KAFKA_EXAMPLE: &str = "kafka://127.0.0.1:9092/marketdata";

@@ -229,7 +229,8 @@ impl FileSink {
         let period = self.period_ns.map_or(0, |p| recv_ns / p);
         let slot = &self.slots[i];
         if slot.segment.is_some() && (period > slot.period || slot.full) {
-            self.close(i)?;
+            // The finished file's ticks are written: the next flush reports them.
+            self.uncounted += self.close(i)?;
         }
         if self.slots[i].segment.is_none() {
             self.open(i, recv_ns, period)?;

@@ -257,17 +257,38 @@ fn producer(config: &ClientConfig, shared: &Arc<Shared>) -> Result<BaseProducer<
         .map_err(|e| format!("cannot set up the Kafka producer ({e}): check [output.kafka]"))
 }
 
-/// Connects to `target`, checks that its topic exists, and returns the sink. Waits up to
-/// `timeout` for the brokers' metadata.
-pub fn open(target: &KafkaTarget, timeout: Duration) -> Result<KafkaSink, String> {
+/// foxtrot's defaults with `settings` over them, as the producer gets them.
+fn client_config(brokers: &str, settings: &[(String, String)]) -> ClientConfig {
     let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", &target.brokers);
+    config.set("bootstrap.servers", brokers);
     for (key, value) in DEFAULTS {
         config.set(key, value);
     }
-    for (key, value) in &target.settings {
+    for (key, value) in settings {
         config.set(key, value);
     }
+    config
+}
+
+/// Checks `[output.kafka]` without connecting: librdkafka refuses an unknown property or a
+/// bad value by name, so `config check` and the start of a run catch it (exit 2).
+pub fn check_settings(settings: &[(String, String)]) -> Result<(), String> {
+    for (key, value) in settings {
+        let mut one = client_config("127.0.0.1:9092", &[]);
+        one.set(key, value);
+        if let Err(e) = one.create_native_config() {
+            return Err(format!(
+                "[output.kafka] {key:?} = {value:?} is refused by librdkafka ({e}): see librdkafka's CONFIGURATION.md for the producer's settings"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Connects to `target`, checks that its topic exists, and returns the sink. Waits up to
+/// `timeout` for the brokers' metadata.
+pub fn open(target: &KafkaTarget, timeout: Duration) -> Result<KafkaSink, String> {
+    let mut config = client_config(&target.brokers, &target.settings);
     config.set_log_level(RDKafkaLogLevel::Warning);
     let shared = Arc::new(Shared::default());
     let producer = producer(&config, &shared)?;

@@ -213,6 +213,11 @@ async fn drain(
         loop {
             deep |= rx.queued() + taken >= GIVE_BACK_AFTER;
             write(&mut batch, sink)?;
+            // Past the deadline a channel that never empties (connections still reading a
+            // flood) must not keep the sink from finishing its files.
+            if abort.is_cancelled() {
+                return Ok(SinkEnd::Aborted);
+            }
             if sink.buffered() >= FLUSH_AT {
                 commit(sink, stats)?;
             }

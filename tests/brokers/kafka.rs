@@ -321,10 +321,23 @@ async fn config_file_names_the_topic_its_settings_and_the_shard() {
         );
     }
     assert!(!plan.stdout.contains("files "), "{}", plan.stdout);
-    // A setting librdkafka refuses stops the run at start, naming the section.
-    write("\"linger.ms\" = \"soon\"");
-    let done = crate::util::run(&["record", "--config", file_arg]).await;
-    done.assert_no_panic();
-    assert_eq!(done.code, Some(1), "{}", done.stderr);
-    assert!(done.stderr.contains("[output.kafka]"), "{}", done.stderr);
+    // A bad value or an unknown property is a usage error, before connecting: `config
+    // check` refuses it too, naming the setting.
+    for (setting, name) in [
+        ("\"linger.ms\" = \"soon\"", "linger.ms"),
+        ("\"lingr.ms\" = 5", "lingr.ms"),
+    ] {
+        write(setting);
+        for args in [
+            vec!["record", "--config", file_arg],
+            vec!["config", "check", file_arg],
+        ] {
+            let done = crate::util::run(&args).await;
+            done.assert_no_panic();
+            assert_eq!(done.code, Some(2), "{args:?}: {}", done.stderr);
+            assert!(done.stderr.contains("[output.kafka]"), "{}", done.stderr);
+            assert!(done.stderr.contains(name), "{}", done.stderr);
+            assert_eq!(done.stderr.trim().lines().count(), 1, "{}", done.stderr);
+        }
+    }
 }

@@ -106,6 +106,78 @@ async fn parquet_files_read_back_by_pyarrow_equal_the_ndjson_of_the_run() {
     server.shutdown().await.unwrap();
 }
 
+/// At the hard deadline the outputs still end their files, even when that takes longer than
+/// the stop's grace: Parquet encodes its whole row group and the footer at the end (here
+/// about 1 s of a debug build for 150,000 rows), and the gzip stream beside it gets its
+/// trailer. Without the wait the run exited with both still `.partial`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hard_deadline_waits_for_the_parquet_footer_and_the_gzip_trailer() {
+    let python = pyarrow_python();
+    // A flood goes on after the close frame: the stop runs into the deadline.
+    let mut config =
+        foxtrot::replay::ReplayConfig::new(foxtrot::replay::Library::load(&[]).unwrap());
+    config.behavior.flood = Some(100_000_000);
+    let server = start_replay(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ndjson = dir.path().join("ticks.ndjson.gz");
+    let mut args = vec![
+        "record",
+        "BTCUSDT",
+        "--channel",
+        "bookTicker",
+        "--channel",
+        "trade",
+        "--endpoint",
+        server.url(),
+        "--shutdown-timeout",
+        "100ms",
+        "--out",
+        ndjson.to_str().unwrap(),
+    ];
+    // Three of them, each finishing after the other.
+    let parquets: Vec<String> = (0..3)
+        .map(|i| dir.path().join(format!("{i}-{{channel}}.parquet")))
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    for parquet in &parquets {
+        args.extend(["--out", parquet]);
+    }
+    let child = foxtrot(&args).spawn().unwrap();
+    // Enough rows buffered that Parquet's finish outlasts the deadline and its grace.
+    let growing = dir.path().join("ticks.ndjson.gz.partial");
+    let waited = tokio::time::timeout(PATIENCE, async {
+        while std::fs::metadata(&growing).map_or(0, |m| m.len()) < 2_000_000 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "{:?}", files_under(dir.path()));
+    signal(&child, "TERM");
+    let done = finish(child).await;
+    done.assert_no_panic();
+    assert!(done.stderr.contains("deadline"), "{}", done.stderr);
+    assert_eq!(done.code, Some(3), "{}", done.stderr);
+    let files = files_under(dir.path());
+    assert_eq!(
+        files.len(),
+        7,
+        "every file finished, none .partial: {files:?}"
+    );
+    let lines = parse_ndjson(&super::layout::decoded(&ndjson));
+    assert!(lines.len() > 100_000, "{}", lines.len());
+    for (i, channel) in (0..3).flat_map(|i| [(i, "bookTicker"), (i, "trade")]) {
+        let file = dir.path().join(format!("{i}-{channel}.parquet"));
+        let (_, rows) = read_back(&python, &file);
+        let want = lines.iter().filter(|l| l["channel"] == channel).count();
+        assert_eq!(
+            rows.len(),
+            want,
+            "{i}-{channel}: the rows of the gzip output"
+        );
+    }
+    server.shutdown().await.unwrap();
+}
+
 /// An NDJSON row as Parquet holds it: `trade_id` is text there for every venue (NDJSON
 /// writes an integer id as a number).
 fn trade_id_as_text(row: &serde_json::Value) -> serde_json::Value {
