@@ -110,6 +110,7 @@ pub(crate) async fn serve(
             protocol: super::flood::Protocol::Bybit(category),
             streams: &[],
             framing: Framing::Raw,
+            micros: false,
         };
         let sent =
             super::flood::run(ws, request, total, &shared.behavior, &shared.stats, &stop).await;
@@ -136,6 +137,7 @@ pub(crate) async fn serve(
             },
             streams: &endpoint.streams,
             framing: endpoint.framing,
+            micros: endpoint.micros,
         };
         let sent =
             super::flood::run(ws, request, total, &shared.behavior, &shared.stats, &stop).await;

@@ -3,12 +3,15 @@
 //!
 //! This module owns generating realistic Binance payloads (`bookTicker`, `trade`,
 //! `aggTrade`) for the streams a client asked for in its URL, and writing them. Values
-//! vary from message to message, ids and times only increase, and prices and quantities
-//! keep Binance's eight decimals. After `N` messages the session sends a normal Close
-//! frame, as `--close-after` does. It ignores the library and requests. Unpaced, it sends
-//! no pings (a flood is over long before one would be due); paced, or with nothing to
-//! generate, it pings every `--ping-interval`, as Binance does, so a live-rate or idle
-//! benchmark sees what a quiet live connection sees.
+//! vary from message to message, ids only increase, and prices and quantities keep
+//! Binance's eight decimals. Event times are the server's clock (shifted by
+//! `--clock-shift`), read once per burst of frames, never going back; in microseconds when
+//! the URL asks `timeUnit=MICROSECOND`, as the replay does. After `N` messages the session
+//! sends a normal Close frame, as `--close-after` does; after `--drop-after` messages it
+//! drops the TCP connection without one, as the replay does. It ignores the library and
+//! requests. Unpaced, it sends no pings (a flood is over long before one would be due);
+//! paced, or with nothing to generate, it pings every `--ping-interval`, as Binance does,
+//! so a live-rate or idle benchmark sees what a quiet live connection sees.
 //!
 //! The data path bypasses tungstenite's per-message framing: complete text frames
 //! (server frames are unmasked, so a frame is two or four header bytes and the payload)
@@ -61,8 +64,9 @@ struct Generator {
     id: u64,
     /// Trade id of the last trade in an aggregate (`aggTrade` only).
     trade_id: u64,
-    /// Event time, ms since the Unix epoch.
-    time_ms: u64,
+    /// Event time since the Unix epoch, in the connection's unit (ms, or µs under
+    /// `timeUnit=MICROSECOND`); set by [`Flood::stamp`].
+    time: u64,
     /// Whose payloads it writes.
     format: Format,
 }
@@ -99,7 +103,7 @@ impl Generator {
             price: rng.u64(1_000..10_000_000) * CENT,
             id: rng.u64(1_000_000_000..60_000_000_000),
             trade_id: rng.u64(1_000_000_000..4_000_000_000),
-            time_ms: 1_723_161_255_343,
+            time: 0,
             format: Format::Binance,
         })
     }
@@ -113,9 +117,6 @@ impl Generator {
         } else {
             self.price.saturating_sub(step).max(CENT)
         };
-        if rng.u8(..) < 64 {
-            self.time_ms += 1;
-        }
         match (self.format, self.kind) {
             (Format::Binance, Kind::BookTicker) => self.book_ticker(rng, out),
             (Format::Binance, Kind::Trade) => self.trade(rng, out),
@@ -152,7 +153,7 @@ impl Generator {
         self.id += 1;
         let mut num = itoa::Buffer::new();
         out.extend_from_slice(b"{\"e\":\"trade\",\"E\":");
-        out.extend_from_slice(num.format(self.time_ms).as_bytes());
+        out.extend_from_slice(num.format(self.time).as_bytes());
         out.extend_from_slice(b",\"s\":\"");
         out.extend_from_slice(self.symbol.as_bytes());
         out.extend_from_slice(b"\",\"t\":");
@@ -162,7 +163,7 @@ impl Generator {
         out.extend_from_slice(b"\",\"q\":\"");
         decimal(out, quantity(rng));
         out.extend_from_slice(b"\",\"T\":");
-        out.extend_from_slice(num.format(self.time_ms - 1).as_bytes());
+        out.extend_from_slice(num.format(self.time - 1).as_bytes());
         out.extend_from_slice(if rng.bool() {
             b",\"m\":true,\"M\":true}"
         } else {
@@ -176,7 +177,7 @@ impl Generator {
         self.trade_id += rng.u64(1..=3);
         let mut num = itoa::Buffer::new();
         out.extend_from_slice(b"{\"e\":\"aggTrade\",\"E\":");
-        out.extend_from_slice(num.format(self.time_ms).as_bytes());
+        out.extend_from_slice(num.format(self.time).as_bytes());
         out.extend_from_slice(b",\"s\":\"");
         out.extend_from_slice(self.symbol.as_bytes());
         out.extend_from_slice(b"\",\"a\":");
@@ -190,7 +191,7 @@ impl Generator {
         out.extend_from_slice(b",\"l\":");
         out.extend_from_slice(num.format(self.trade_id).as_bytes());
         out.extend_from_slice(b",\"T\":");
-        out.extend_from_slice(num.format(self.time_ms - 1).as_bytes());
+        out.extend_from_slice(num.format(self.time - 1).as_bytes());
         out.extend_from_slice(if rng.bool() {
             b",\"m\":true,\"M\":true}"
         } else {
@@ -231,10 +232,20 @@ fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
+/// How a flood connection stamps its event times.
+#[derive(Clone, Copy, Debug, Default)]
+struct Clock {
+    /// Microseconds (`timeUnit=MICROSECOND` on Binance), else milliseconds.
+    micros: bool,
+    /// `--clock-shift`: ms added to the server's clock (a venue whose clock is off).
+    shift_ms: i64,
+}
+
 /// The streams the flood generates, round-robin, each with its own values.
 struct Flood {
     generators: Vec<Generator>,
     framing: Framing,
+    clock: Clock,
     rng: fastrand::Rng,
     /// Index of the generator that goes next.
     turn: usize,
@@ -243,20 +254,42 @@ struct Flood {
 }
 
 impl Flood {
-    /// The flood of the streams `names` (as `protocol` spells them), framed as `framing`.
-    fn new(protocol: Protocol, names: &[String], framing: Framing) -> Flood {
-        // Fixed seed: every run of a benchmark sends the same bytes.
+    /// The flood of the streams `names` (as `protocol` spells them), framed as `framing`,
+    /// its times stamped by `clock`.
+    fn new(protocol: Protocol, names: &[String], framing: Framing, clock: Clock) -> Flood {
+        // Fixed seed: every run of a benchmark sends the same bytes, times aside.
         let mut rng = fastrand::Rng::with_seed(0x5EED_F0C5);
         let generators = names
             .iter()
             .filter_map(|name| Generator::for_venue(protocol, name, &mut rng))
             .collect();
-        Flood {
+        let mut flood = Flood {
             generators,
             framing,
+            clock,
             rng,
             turn: 0,
             payload: Vec::with_capacity(512),
+        };
+        flood.stamp();
+        flood
+    }
+
+    /// Sets every stream's event time to the clock now (never back): once per burst, so a
+    /// message costs no clock read.
+    fn stamp(&mut self) {
+        let now_ns = crate::clock::now_ns();
+        let shift_ns = i128::from(self.clock.shift_ms) * 1_000_000;
+        let ns = (i128::from(now_ns) + shift_ns).clamp(0, i128::from(u64::MAX)) as u64;
+        // Trade times are one unit before the event time: keep it above zero.
+        let time = if self.clock.micros {
+            ns / 1_000
+        } else {
+            ns / 1_000_000
+        }
+        .max(1);
+        for generator in &mut self.generators {
+            generator.time = generator.time.max(time);
         }
     }
 
@@ -285,6 +318,8 @@ type Ws = WebSocketStream<TcpStream>;
 enum End {
     /// All `total` messages went out: close normally.
     Done,
+    /// `drop_after` messages went out: drop the TCP connection without a Close frame.
+    Dropped,
     /// The server is stopping.
     Stopped,
     /// The client closed; its Close was answered.
@@ -302,11 +337,14 @@ pub(crate) struct Request<'a> {
     pub(crate) streams: &'a [String],
     /// The framing of data messages.
     pub(crate) framing: Framing,
+    /// Times in microseconds (`timeUnit=MICROSECOND` in a Binance URL).
+    pub(crate) micros: bool,
 }
 
 /// Sends `total` generated messages for the streams asked for (in the URL, or by the first
 /// successful subscribe), as fast as the socket takes them or at `behavior.rate` per
-/// second, then a normal Close frame; returns how many were sent.
+/// second, then a normal Close frame; or drops the connection after `behavior.drop_after`
+/// messages when that comes first. Returns how many were sent.
 pub(crate) async fn run(
     mut ws: Ws,
     request: Request<'_>,
@@ -322,11 +360,21 @@ pub(crate) async fn run(
     } else {
         venue::subscribed(&mut ws, protocol, &mut requests, stats, stop).await
     };
+    let clock = Clock {
+        micros: request.micros && protocol == Protocol::Binance,
+        shift_ms: behavior.clock_shift_ms.unwrap_or(0),
+    };
     let mut flood = Flood::new(
         protocol,
         names.as_deref().unwrap_or_default(),
         request.framing,
+        clock,
     );
+    // The count that ends the flood, and how.
+    let (last, at_last) = match behavior.drop_after {
+        Some(n) if n <= total => (n, End::Dropped),
+        _ => (total, End::Done),
+    };
     let mut peer = Peer {
         protocol,
         requests: &mut requests,
@@ -339,9 +387,10 @@ pub(crate) async fn run(
         idle(&mut ws, &mut peer, behavior.ping_interval, stats, stop).await
     } else if behavior.rate > 0 {
         paced(
-            &mut ws, &mut peer, &mut flood, total, behavior, &mut sent, stats, stop,
+            &mut ws, &mut peer, &mut flood, last, behavior, &mut sent, stats, stop,
         )
         .await
+        .unwrap_or(at_last)
     } else {
         let mut chunk = Vec::with_capacity(CHUNK + 1024);
         loop {
@@ -351,12 +400,13 @@ pub(crate) async fn run(
             if let Some(end) = look_in(&mut ws, &mut peer, stats).await {
                 break end;
             }
-            if sent == total {
-                break End::Done;
+            if sent == last {
+                break at_last;
             }
             chunk.clear();
+            flood.stamp();
             let before = sent;
-            while sent < total && chunk.len() < CHUNK {
+            while sent < last && chunk.len() < CHUNK {
                 flood.push(&mut chunk);
                 sent += 1;
             }
@@ -370,6 +420,12 @@ pub(crate) async fn run(
     match end {
         End::Done => close(&mut ws, stats, CloseCode::Normal, "").await,
         End::Stopped => close(&mut ws, stats, CloseCode::Away, "server shutting down").await,
+        End::Dropped => {
+            // A FIN without a Close frame, after what was sent.
+            if let Err(e) = ws.get_mut().shutdown().await {
+                debug!(error = %e, "shutdown failed");
+            }
+        }
         End::PeerClosed | End::Gone => {}
     }
     sent
@@ -377,53 +433,55 @@ pub(crate) async fn run(
 
 /// Sends at `behavior.rate` messages a second: at each due time, every message that has
 /// come due since, in one write (a 1 ms timer paces high rates in small bursts, as a venue's
-/// batching does); pings every `behavior.ping_interval` in between.
+/// batching does); pings every `behavior.ping_interval` in between. `None` once `last`
+/// messages went out, else how the connection ended first.
 #[allow(clippy::too_many_arguments)]
 async fn paced(
     ws: &mut Ws,
     peer: &mut Peer<'_>,
     flood: &mut Flood,
-    total: u64,
+    last: u64,
     behavior: &Behavior,
     sent: &mut u64,
     stats: &Stats,
     stop: &CancellationToken,
-) -> End {
+) -> Option<End> {
     let mut pacer = Pacer::new(behavior.rate, Instant::now());
     let mut ping = ping_timer(behavior.ping_interval);
     let mut chunk = Vec::with_capacity(CHUNK + 1024);
     loop {
-        if *sent == total {
-            return End::Done;
+        if *sent == last {
+            return None;
         }
         let due = pacer.due().expect("paced");
         tokio::select! {
             biased;
-            () = stop.cancelled() => return End::Stopped,
+            () = stop.cancelled() => return Some(End::Stopped),
             frame = ws.next() => {
                 if let Some(end) = answer(ws, peer, frame, stats).await {
-                    return end;
+                    return Some(end);
                 }
                 continue;
             }
             () = tick(&mut ping) => {
                 // `send` writes the whole frame, so no raw frame lands inside it.
                 if ws.send(Message::Ping(Bytes::from_static(PING_PAYLOAD))).await.is_err() {
-                    return End::Gone;
+                    return Some(End::Gone);
                 }
                 continue;
             }
             () = tokio::time::sleep_until(due) => {}
         }
         let allowed = pacer.allowance(Instant::now()) as u64;
-        let n = allowed.min(total - *sent);
+        let n = allowed.min(last - *sent);
         chunk.clear();
+        flood.stamp();
         for _ in 0..n {
             flood.push(&mut chunk);
         }
         if let Err(e) = ws.get_mut().write_all(&chunk).await {
             debug!(error = %e, "flood write failed");
-            return End::Gone;
+            return Some(End::Gone);
         }
         pacer.consumed(n as usize);
         *sent += n;

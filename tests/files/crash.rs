@@ -9,7 +9,7 @@ use super::layout::{decoded, files_under, system_test};
 use crate::util::*;
 
 /// Polls (within [`PATIENCE`]) until `ready` holds for the files under `dir`.
-async fn wait_for_files(dir: &Path, ready: impl Fn(&[std::path::PathBuf]) -> bool) {
+pub(super) async fn wait_for_files(dir: &Path, ready: impl Fn(&[std::path::PathBuf]) -> bool) {
     let waited = tokio::time::timeout(PATIENCE, async {
         loop {
             if ready(&files_under(dir)) {

@@ -1,13 +1,14 @@
 //! The flood server: generated frames decode as ticks with rising ids, counts, pacing,
 //! pings, closes and raw framing, over real sockets.
 
+use super::super::Behavior;
 use super::super::behavior::DEFAULT_PING_INTERVAL;
 use super::*;
 
 /// A Binance flood of `streams`.
 fn binance(framing: Framing, streams: &[&str]) -> Flood {
     let names: Vec<String> = streams.iter().map(|s| (*s).to_owned()).collect();
-    Flood::new(Protocol::Binance, &names, framing)
+    Flood::new(Protocol::Binance, &names, framing, Clock::default())
 }
 
 /// Splits generated frames back into payloads, checking each header.
@@ -92,14 +93,19 @@ async fn flood_server(total: u64) -> super::super::RunningServer {
 }
 
 async fn paced_server(total: u64, rate: u64, ping: Duration) -> super::super::RunningServer {
+    server(Behavior {
+        flood: Some(total),
+        rate,
+        ping_interval: ping,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn server(behavior: Behavior) -> super::super::RunningServer {
     let config = super::super::ReplayConfig {
         library: Default::default(),
-        behavior: super::super::Behavior {
-            flood: Some(total),
-            rate,
-            ping_interval: ping,
-            ..Default::default()
-        },
+        behavior,
     };
     super::super::Server::bind("127.0.0.1:0".parse().unwrap(), config)
         .await
@@ -226,4 +232,107 @@ fn raw_framing_sends_bare_payloads() {
     let payload = &payloads(&bytes)[0];
     assert!(payload.starts_with("{\"u\":"), "{payload}");
     assert!(payload.contains("\"s\":\"BTCUSDT\""), "{payload}");
+}
+
+/// `--drop-after N` on a flood, unpaced and paced: N messages, then the TCP connection ends
+/// without a Close frame, as the replay's sessions do.
+#[tokio::test]
+async fn drop_after_ends_the_flood_without_a_close_frame() {
+    for rate in [0, 20_000] {
+        let server = server(Behavior {
+            flood: Some(10_000),
+            rate,
+            drop_after: Some(300),
+            ..Default::default()
+        })
+        .await;
+        let mut ws = connect(server.url()).await;
+        let mut texts = 0;
+        let deadline = std::time::Duration::from_secs(20);
+        let end = tokio::time::timeout(deadline, async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(_))) => texts += 1,
+                    Some(Ok(Message::Ping(_))) => {}
+                    other => return other,
+                }
+            }
+        })
+        .await
+        .expect("timed out");
+        assert_eq!(texts, 300, "rate {rate}");
+        assert!(
+            !matches!(end, Some(Ok(Message::Close(_)))),
+            "rate {rate}: {end:?}"
+        );
+        assert_eq!(server.stats().messages_sent(), 300, "rate {rate}");
+        server.shutdown().await.unwrap();
+    }
+}
+
+/// Event times are the server's clock, as the replay's generated depth streams are, in the
+/// unit the URL asks for: ms, or µs under `timeUnit=MICROSECOND`; trade times not after
+/// them.
+#[tokio::test]
+async fn times_are_the_clock_in_the_unit_asked_for() {
+    let server = flood_server(400).await;
+    for (query, digits, ns_per_unit) in [("", 13, 1_000_000), ("&timeUnit=MICROSECOND", 16, 1_000)]
+    {
+        let before = crate::clock::now_ns() / ns_per_unit;
+        let url = format!(
+            "{}/stream?streams=btcusdt@trade/ethusdt@aggTrade{query}",
+            server.url()
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut texts = Vec::new();
+        let deadline = std::time::Duration::from_secs(20);
+        tokio::time::timeout(deadline, async {
+            while let Some(Ok(message)) = ws.next().await {
+                match message {
+                    Message::Text(text) => texts.push(text),
+                    Message::Close(_) => return,
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("timed out");
+        let after = crate::clock::now_ns() / ns_per_unit;
+        assert_eq!(texts.len(), 400, "{query}");
+        let mut last = 0;
+        for text in &texts {
+            let frame: serde_json::Value = serde_json::from_str(text).unwrap();
+            let event = frame["data"]["E"].as_u64().unwrap();
+            let trade = frame["data"]["T"].as_u64().unwrap();
+            assert_eq!(event.to_string().len(), digits, "{query}: {text}");
+            assert!(
+                (before..=after).contains(&event),
+                "{query}: {before}..={after}: {text}"
+            );
+            assert!(trade <= event && event >= last, "{query}: {text}");
+            last = event;
+        }
+    }
+    server.shutdown().await.unwrap();
+}
+
+/// `--clock-shift` moves the flood's times as it moves the replay's.
+#[test]
+fn the_clock_shift_moves_the_times() {
+    let names = ["btcusdt@trade".to_owned()];
+    let clock = Clock {
+        micros: true,
+        shift_ms: -3_600_000,
+    };
+    let before = crate::clock::now_ns() / 1_000 - 3_600_000_000;
+    let mut flood = Flood::new(Protocol::Binance, &names, Framing::Raw, clock);
+    let after = crate::clock::now_ns() / 1_000 - 3_600_000_000;
+    let mut bytes = Vec::new();
+    flood.push(&mut bytes);
+    let frame: serde_json::Value = serde_json::from_str(&payloads(&bytes)[0]).unwrap();
+    let event = frame["E"].as_u64().unwrap();
+    assert!(
+        (before..=after).contains(&event),
+        "{before}..={after}: {frame}"
+    );
 }

@@ -145,7 +145,7 @@ impl Generator {
         out.extend_from_slice(b"{\"topic\":\"orderbook.1.");
         out.extend_from_slice(self.symbol.as_bytes());
         out.extend_from_slice(b"\",\"ts\":");
-        out.extend_from_slice(num.format(self.time_ms).as_bytes());
+        out.extend_from_slice(num.format(self.time).as_bytes());
         out.extend_from_slice(b",\"type\":\"snapshot\",\"data\":{\"s\":\"");
         out.extend_from_slice(self.symbol.as_bytes());
         out.extend_from_slice(b"\",\"b\":[[\"");
@@ -161,7 +161,7 @@ impl Generator {
         out.extend_from_slice(b",\"seq\":");
         out.extend_from_slice(num.format(self.trade_id).as_bytes());
         out.extend_from_slice(b"},\"cts\":");
-        out.extend_from_slice(num.format(self.time_ms - 1).as_bytes());
+        out.extend_from_slice(num.format(self.time - 1).as_bytes());
         out.push(b'}');
     }
 
@@ -173,11 +173,11 @@ impl Generator {
         out.extend_from_slice(b"{\"topic\":\"publicTrade.");
         out.extend_from_slice(self.symbol.as_bytes());
         out.extend_from_slice(b"\",\"ts\":");
-        out.extend_from_slice(num.format(self.time_ms).as_bytes());
+        out.extend_from_slice(num.format(self.time).as_bytes());
         out.extend_from_slice(b",\"type\":\"snapshot\",\"data\":[{\"i\":\"229");
         out.extend_from_slice(num.format(self.id).as_bytes());
         out.extend_from_slice(b"\",\"T\":");
-        out.extend_from_slice(num.format(self.time_ms - 1).as_bytes());
+        out.extend_from_slice(num.format(self.time - 1).as_bytes());
         out.extend_from_slice(b",\"p\":\"");
         decimal(out, self.price);
         out.extend_from_slice(b"\",\"v\":\"");
@@ -208,7 +208,7 @@ impl Generator {
         out.extend_from_slice(b"\",\"");
         decimal(out, quantity(rng));
         out.extend_from_slice(b"\",\"0\",\"2\"]],\"ts\":\"");
-        out.extend_from_slice(num.format(self.time_ms).as_bytes());
+        out.extend_from_slice(num.format(self.time).as_bytes());
         out.extend_from_slice(b"\",\"seqId\":");
         out.extend_from_slice(num.format(self.id).as_bytes());
         out.extend_from_slice(b"}]}");
@@ -234,7 +234,7 @@ impl Generator {
         } else {
             b"\",\"side\":\"sell\",\"ts\":\""
         });
-        out.extend_from_slice(num.format(self.time_ms).as_bytes());
+        out.extend_from_slice(num.format(self.time).as_bytes());
         out.extend_from_slice(b"\",\"count\":\"1\"}]}");
     }
 }
@@ -251,7 +251,7 @@ mod tests {
     /// ids increasing per stream, bid below ask, prices varying.
     fn decodes_with_increasing_ids(protocol: Protocol, names: &[&str], exchange: &dyn Exchange) {
         let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
-        let mut flood = Flood::new(protocol, &names, Framing::Raw);
+        let mut flood = Flood::new(protocol, &names, Framing::Raw, Default::default());
         assert_eq!(flood.generators.len(), 2);
         let mut bytes = Vec::new();
         for _ in 0..2000 {
