@@ -189,12 +189,12 @@ const RECORD_EXAMPLES: &str = concat!(
     "\
 Examples:
   foxtrot record BTCUSDT ETHUSDT --out ticks.csv
-  foxtrot record BTCUSDT --channel trade --out 'data/{channel}/{date}/{symbol}.csv.gz' --raw 'raw-{date}.jsonl.zst'
-  foxtrot record BTC-USDT --venue okx --channel trade --channel depth --out 'okx-{channel}-{date}.parquet'
+  foxtrot record BTCUSDT --out 'data/{channel}/{date}/{symbol}.csv.gz' --raw raw.jsonl.zst
+  foxtrot record BTC-USDT --venue okx --channel trade --out 'okx-trades-{date}.parquet'
   foxtrot record BTCUSDT --out - | jq -c 'select(.channel == \"ticker\")'
   foxtrot record --config foxtrot.toml --stats-interval 10s --metrics-addr 127.0.0.1:9898
   foxtrot record --config all.toml --shard 2/4 --out kafka://127.0.0.1:9092/marketdata
-  foxtrot record BTCUSDT --channel trade --out 'nats://127.0.0.1:4222/md.{exchange}.{channel}.{symbol}'
+  foxtrot record BTCUSDT --out 'nats://127.0.0.1:4222/md.{exchange}.{channel}.{symbol}'
 
 ",
     exit_codes!()
@@ -341,8 +341,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Order books")]
     pub book_interval: Option<Duration>,
 
-    /// Binance's diff-depth speed: 100ms, or 1000ms (binance only, not binance-futures)
-    /// [default: 100ms].
+    /// Binance's diff-depth speed: 100ms, or 1000ms on binance (spot) only [default: 100ms].
     #[arg(long, value_name = "SPEED", value_parser = ["100ms", "1000ms"], help_heading = "Order books")]
     pub depth_speed: Option<String>,
 
