@@ -545,7 +545,7 @@ _foxtrot() {
             fi
             case "${prev}" in
                 --venue)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "binance binance-futures okx bybit bybit-linear" -- "${cur}"))
                     return 0
                     ;;
                 --channel)
@@ -843,7 +843,7 @@ _foxtrot() {
             fi
             case "${prev}" in
                 --venue)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "binance binance-futures okx bybit bybit-linear" -- "${cur}"))
                     return 0
                     ;;
                 --channel)

@@ -29,16 +29,20 @@ complete -c foxtrot -n "__fish_foxtrot_needs_command" -s q -l quiet -d 'No summa
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -s h -l help -d 'Print help'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -s V -l version -d 'Print version'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
-complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
-complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "record" -d 'Write ticks to files (CSV, NDJSON or Parquet, by extension; .gz or .zst compress), stdout, Kafka or NATS'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "replay" -d 'Serve recordings as a local WebSocket endpoint that speaks each venue\'s protocol (Binance spot and USD-M, OKX, Bybit)'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "config" -d 'Check a config file and print the plan it makes'
-complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "recover" -d 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
+complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "recover" -d 'Finish the CSV or NDJSON FILE.partial files a crash left: keep every complete line, write FILE'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "convert" -d 'Re-normalize raw captures (record --raw) into ticks with the same decoders, into any output format'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "venues" -d 'List the venues, with their endpoints and channels'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'
 complete -c foxtrot -n "__fish_foxtrot_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l venue -d 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t''
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l venue -d 'The venue; `foxtrot venues` lists each one\'s endpoint and channels [default: binance]' -r -f -a "binance\t'Binance spot'
+binance-futures\t'Binance USD-M futures'
+okx\t'OKX, by instrument id such as BTC-USDT or BTC-USDT-SWAP'
+bybit\t'Bybit spot'
+bybit-linear\t'Bybit USDT and USDC perpetuals and futures'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l channel -d 'Channel to subscribe to for every symbol; repeat for several; `foxtrot venues` lists each venue\'s [default: ticker]' -r -f -a "ticker\t''
 bookTicker\t''
 trade\t''
 aggTrade\t''
@@ -64,9 +68,9 @@ kline_1w\t''
 kline_1M\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l flush-interval -d 'Once the output has caught up, let ticks gather this long before writing again: the most a tick waits before it reaches the OS. Longer costs less CPU at live rates (0 to 1s) [default: 1ms]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l flush-interval -d 'Once the output has caught up, let ticks gather this long before writing again: the most a tick waits before it reaches the OS. Longer costs less CPU at live rates (0 to 1s) [default: 1ms for stream, 10ms for record]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l read-interval -d 'Read a socket that trickles at most every DURATION (2ms to 1s; 0 reads each frame as it comes): fewer wake-ups with many quiet connections, but `recv_ns` may then be up to DURATION late [default: 0]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536; 16384 for record to a .gz, .zst or .parquet file]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
 drop-newest\t'Never wait: drop the new tick and count it'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l limit -d 'Stop cleanly after N ticks' -r
@@ -76,19 +80,19 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l config -d 'Re
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l streams-per-connection -d 'Streams carried by one connection (Binance allows 1024) [default: 200]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l streams-per-connection -d 'Streams carried by one connection, at most the venue\'s limit: binance 1024, okx 500, others 200 [default: the venue\'s: okx 100, others 200]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-retries -d 'Exit with an error after N failed connection attempts in a row [default: retry for ever]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter) [default: 250ms]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-max -d 'The longest reconnect delay [default: 30s]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-limit -d 'At most this many connection attempts per period, across all connections [default: 300/5m]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-limit -d 'At most this many connection attempts per period, across all connections [default: the --venue\'s: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: the venue\'s: binance 30s, binance-futures 4m 30s, okx 35s, bybit 45s, bybit-linear 45s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old, before the venue closes it (Binance: at 24 h) [default: 23h 50m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l book-levels -d 'Levels a side of each `book` row [default: 20]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l book-interval -d 'One `book` row per symbol every DURATION of exchange time; 0 writes one after every update [default: 0 for stream, 100ms for record]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l depth-speed -d 'Binance diff-depth speed: 100ms or 1000ms (spot only) [default: 100ms]' -r -f -a "100ms\t''
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l depth-speed -d 'Binance\'s diff-depth speed: 100ms, or 1000ms on binance (spot) only [default: 100ms]' -r -f -a "100ms\t''
 1000ms\t''"
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l rest-endpoint -d 'REST base URL for order-book snapshots [default: the venue\'s, such as https://api.binance.com]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l rest-endpoint -d 'REST base URL of Binance\'s order-book snapshots (okx and bybit push theirs) [default: the venue\'s, such as https://api.binance.com]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l shard -d 'Record only shard I of N: the streams whose FNV-1a 64 hash of `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every stream exactly once' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t'A live table, updated in place (terminals only)'
 ndjson\t'One JSON object per line'
@@ -97,8 +101,12 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l dry-run -d 'C
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l venue -d 'The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them with their channels [default: binance]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several [default: ticker]' -r -f -a "ticker\t''
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l venue -d 'The venue; `foxtrot venues` lists each one\'s endpoint and channels [default: binance]' -r -f -a "binance\t'Binance spot'
+binance-futures\t'Binance USD-M futures'
+okx\t'OKX, by instrument id such as BTC-USDT or BTC-USDT-SWAP'
+bybit\t'Bybit spot'
+bybit-linear\t'Bybit USDT and USDC perpetuals and futures'"
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l channel -d 'Channel to subscribe to for every symbol; repeat for several; `foxtrot venues` lists each venue\'s [default: ticker]' -r -f -a "ticker\t''
 bookTicker\t''
 trade\t''
 aggTrade\t''
@@ -124,9 +132,9 @@ kline_1w\t''
 kline_1M\t''"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l endpoint -d 'Base WebSocket URL of the venue (scheme, host, port); foxtrot appends the venue\'s paths [default: the venue\'s, such as wss://stream.binance.com:9443]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shutdown-timeout -d 'Hard deadline for a graceful stop (close sockets, drain, flush); past it the rest is cancelled [default: 5s]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l flush-interval -d 'Once the output has caught up, let ticks gather this long before writing again: the most a tick waits before it reaches the OS. Longer costs less CPU at live rates (0 to 1s) [default: 1ms]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l flush-interval -d 'Once the output has caught up, let ticks gather this long before writing again: the most a tick waits before it reaches the OS. Longer costs less CPU at live rates (0 to 1s) [default: 1ms for stream, 10ms for record]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l read-interval -d 'Read a socket that trickles at most every DURATION (2ms to 1s; 0 reads each frame as it comes): fewer wake-ups with many quiet connections, but `recv_ns` may then be up to DURATION late [default: 0]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l buffer -d 'Capacity of the channel between the connections and the output, in ticks [default: 65536; 16384 for record to a .gz, .zst or .parquet file]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l on-full -d 'What a connection does when the channel is full [default: block]' -r -f -a "block\t'Wait for room, which pushes back on the socket (nothing is dropped)'
 drop-newest\t'Never wait: drop the new tick and count it'"
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l limit -d 'Stop cleanly after N ticks' -r
@@ -136,21 +144,21 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l config -d 'Re
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-interval -d 'Print the counters as one JSON object per DURATION on stderr (or to --stats-file)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stats-file -d 'Append the stats objects to PATH instead of stderr [default interval: 10s]' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l metrics-addr -d 'Serve Prometheus metrics on http://ADDR/metrics (port 0 picks one, printed on stderr)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l streams-per-connection -d 'Streams carried by one connection (Binance allows 1024) [default: 200]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l streams-per-connection -d 'Streams carried by one connection, at most the venue\'s limit: binance 1024, okx 500, others 200 [default: the venue\'s: okx 100, others 200]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-retries -d 'Exit with an error after N failed connection attempts in a row [default: retry for ever]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter) [default: 250ms]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-max -d 'The longest reconnect delay [default: 30s]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit -d 'At most this many connection attempts per period, across all connections [default: 300/5m]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: 30s]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit -d 'At most this many connection attempts per period, across all connections [default: the --venue\'s: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: the venue\'s: binance 30s, binance-futures 4m 30s, okx 35s, bybit 45s, bybit-linear 45s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old; Binance closes at 24 h [default: 23h 50m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old, before the venue closes it (Binance: at 24 h) [default: 23h 50m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l book-levels -d 'Levels a side of each `book` row [default: 20]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l book-interval -d 'One `book` row per symbol every DURATION of exchange time; 0 writes one after every update [default: 0 for stream, 100ms for record]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l depth-speed -d 'Binance diff-depth speed: 100ms or 1000ms (spot only) [default: 100ms]' -r -f -a "100ms\t''
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l depth-speed -d 'Binance\'s diff-depth speed: 100ms, or 1000ms on binance (spot) only [default: 100ms]' -r -f -a "100ms\t''
 1000ms\t''"
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rest-endpoint -d 'REST base URL for order-book snapshots [default: the venue\'s, such as https://api.binance.com]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rest-endpoint -d 'REST base URL of Binance\'s order-book snapshots (okx and bybit push theirs) [default: the venue\'s, such as https://api.binance.com]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l shard -d 'Record only shard I of N: the streams whose FNV-1a 64 hash of `exchange:symbol:channel` mod N is I. N instances, --shard 0/N to N-1/N, record every stream exactly once' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to compress; `-` for stdout (NDJSON). A template such as \'data/{exchange}/{channel}/{date}/{symbol}.csv.gz\' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC or nats://HOST:PORT/SUBJECT publishes instead (the only output then; one NDJSON line per record; the subject may use {exchange}, {symbol}, {channel})' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s o -l out -d 'Where ticks go, by extension: .csv, .ndjson or .jsonl, plus .gz or .zst to compress; .parquet (one channel a file); `-` for NDJSON on stdout. A template such as \'data/{exchange}/{channel}/{date}/{symbol}.csv.gz\' ({exchange}, {symbol}, {channel}, {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries. Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC or nats://HOST:PORT/SUBJECT publishes instead (the only output then; one NDJSON line per record; the subject may use {exchange}, {symbol}, {channel})' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l raw -d 'Raw capture: every frame received, every request sent and every connect/disconnect, as JSONL (the README\'s "Raw capture"), beside or instead of --out. May be a template of {exchange}, {date}, {hour}, {start}; .gz or .zst compress' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l rotate -d 'Finish each file and start the next every period (1h, 1d: on UTC boundaries; names get -{start} unless the template has a time) or at a size on disk (500MB; every file of a name is numbered -0001, -0002, ...)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l fsync -d 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]' -r
@@ -164,23 +172,23 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l parquet-decim
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l speed -d 'Serve a raw capture with its recorded pacing (receive times) divided by X: 1 is the original timing, 10 ten times faster, 0 as fast as possible (then --rate applies)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l speed -d 'Serve a raw capture or an NDJSON/CSV recording at its recorded pacing (receive times) divided by X: 1 is the original timing, 10 ten times faster, 0 as fast as possible (then --rate applies)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l listen -d 'Address to listen on; port 0 picks a free port (printed on the first stdout line)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rate -d 'Messages per second per connection; 0 sends as fast as the socket takes them' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l limit -d 'Send at most N messages per connection, then idle with the socket open' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l close-after -d 'Close each connection (with a close frame) after N messages' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l ping-interval -d 'Interval between the server\'s pings' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l ping-interval -d 'Interval between the server\'s pings on Binance connections (OKX and Bybit clients ping the server instead)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l drop-after -d 'Drop each connection\'s TCP socket (no close frame) after N messages' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l stall-after -d 'Go silent after N messages (no data, pings or replies), keeping the socket open' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l refuse -d 'Refuse handshakes with HTTP 429, 418 or 503' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l retry-after -d 'Send `Retry-After: SECS` with each refusal' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l refuse-first -d 'Refuse only the first K handshakes (server-wide), then accept' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l inject -d 'After the N-th message of each connection, send one frame of KIND (malformed, truncated, oversized, server-shutdown); N=0 before the first. Repeatable' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l inject -d 'After the N-th message of each connection, send one frame of KIND (malformed, truncated, oversized, server-shutdown); N=0 before the first. Repeatable (not on Bybit)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l oversized-bytes -d 'The length in bytes of an `oversized` injection' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'Close each connection (close frame 1000, "max age") once it is this old' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l clock-shift-ms -d 'Stamp every message\'s times with this server\'s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams in each client\'s URL (at --rate per connection, or as fast as the socket takes them), then close; FILEs are optional' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'Close each connection (close frame 1000, "max age") once it is this old (not on Bybit)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this (Binance)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l clock-shift-ms -d 'Stamp every Binance message\'s times with this server\'s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send each connection N generated messages for the streams it asks for (Binance bookTicker, trade, aggTrade; OKX and Bybit bookTicker, trade), at --rate or as fast as the socket takes them, then close; FILEs are optional' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-levels -d 'Levels a side of each generated book' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-interval -d 'Time between `@100ms` events of one symbol (tests go faster than the venue)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-events -d 'Events generated per symbol at most; then the book stands still' -r
@@ -214,7 +222,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand config; and __fish_seen_
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand recover" -s h -l help -d 'Print help'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s o -l out -d 'Where the ticks go, as `record --out` (format by extension, templates, several)' -r -F
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -s o -l out -d 'Where the ticks go, as `record --out`: .csv, .ndjson or .jsonl (plus .gz or .zst), .parquet, `-`, templates; repeat for several' -r -F
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l rotate -d 'Finish each file and start the next every period (1h, 1d: on UTC boundaries; names get -{start} unless the template has a time) or at a size on disk (500MB; every file of a name is numbered -0001, -0002, ...)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l fsync -d 'When files are made durable: never, rotate (each finished file), or interval:D (such as interval:5s, and each finished file) [default: rotate]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand convert" -l row-group-rows -d 'Rows per Parquet row group; a file\'s last group may be smaller [default: 1000000]' -r
@@ -247,10 +255,10 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_see
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'The man page (roff); with --dir, one page per subcommand as well'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "stream" -d 'Print live ticks: a table on a terminal, NDJSON when piped'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "record" -d 'Write ticks to a file (CSV or NDJSON, from the extension)'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "replay" -d 'Serve recorded Binance messages as a Binance-compatible WebSocket endpoint'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "record" -d 'Write ticks to files (CSV, NDJSON or Parquet, by extension; .gz or .zst compress), stdout, Kafka or NATS'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "replay" -d 'Serve recordings as a local WebSocket endpoint that speaks each venue\'s protocol (Binance spot and USD-M, OKX, Bybit)'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "config" -d 'Check a config file and print the plan it makes'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "recover" -d 'Finish FILE.partial files a crash left: keep every complete line, write FILE'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "recover" -d 'Finish the CSV or NDJSON FILE.partial files a crash left: keep every complete line, write FILE'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "convert" -d 'Re-normalize raw captures (record --raw) into ticks with the same decoders, into any output format'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "venues" -d 'List the venues, with their endpoints and channels'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand help; and not __fish_seen_subcommand_from stream record replay config recover convert venues generate help" -f -a "generate" -d 'Print shell completions or the man pages, generated from this command line'

@@ -52,19 +52,23 @@ pub enum Command {
     /// Print live ticks: a table on a terminal, NDJSON when piped.
     #[command(after_help = STREAM_EXAMPLES)]
     Stream(StreamArgs),
-    /// Write ticks to a file (CSV or NDJSON, from the extension).
+    /// Write ticks to files (CSV, NDJSON or Parquet, by extension; .gz or .zst compress),
+    /// stdout, Kafka or NATS.
     #[command(after_help = RECORD_EXAMPLES)]
     Record(RecordArgs),
-    /// Serve recorded Binance messages as a Binance-compatible WebSocket endpoint.
+    /// Serve recordings as a local WebSocket endpoint that speaks each venue's protocol
+    /// (Binance spot and USD-M, OKX, Bybit).
     #[command(after_help = REPLAY_EXAMPLES)]
     Replay(ReplayArgs),
     /// Check a config file and print the plan it makes.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Finish FILE.partial files a crash left: keep every complete line, write FILE.
+    /// Finish the CSV or NDJSON FILE.partial files a crash left: keep every complete line,
+    /// write FILE.
     #[command(after_help = RECOVER_EXAMPLES)]
     Recover {
-        /// The .partial files (compressed ones decode up to their last complete block).
+        /// The .partial files, plain, .gz or .zst (compressed ones decode up to their last
+        /// complete block); a .parquet.partial has no footer and cannot be recovered.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -98,7 +102,7 @@ pub enum ConfigCommand {
 const RECOVER_EXAMPLES: &str = "\
 Examples:
   foxtrot recover data/binance/trade/2026-12-03/BTCUSDT.csv.gz.partial
-  foxtrot recover $(find data -name '*.partial')";
+  foxtrot recover $(find data -name '*.partial' ! -name '*.parquet.partial')";
 
 const CONVERT_EXAMPLES: &str = "\
 Examples:
@@ -112,7 +116,8 @@ pub struct ConvertArgs {
     #[arg(required = true, value_name = "RAW")]
     pub raw: Vec<PathBuf>,
 
-    /// Where the ticks go, as `record --out` (format by extension, templates, several).
+    /// Where the ticks go, as `record --out`: .csv, .ndjson or .jsonl (plus .gz or .zst),
+    /// .parquet, `-`, templates; repeat for several.
     #[arg(short, long, value_name = "PATH", required = true)]
     pub out: Vec<PathBuf>,
 
@@ -184,10 +189,12 @@ const RECORD_EXAMPLES: &str = concat!(
     "\
 Examples:
   foxtrot record BTCUSDT ETHUSDT --out ticks.csv
+  foxtrot record BTCUSDT --out 'data/{channel}/{date}/{symbol}.csv.gz' --raw raw.jsonl.zst
+  foxtrot record BTC-USDT --venue okx --channel trade --out 'okx-trades-{date}.parquet'
   foxtrot record BTCUSDT --out - | jq -c 'select(.channel == \"ticker\")'
   foxtrot record --config foxtrot.toml --stats-interval 10s --metrics-addr 127.0.0.1:9898
   foxtrot record --config all.toml --shard 2/4 --out kafka://127.0.0.1:9092/marketdata
-  foxtrot record BTCUSDT --channel trade --out 'nats://127.0.0.1:4222/md.{exchange}.{channel}.{symbol}'
+  foxtrot record BTCUSDT --out 'nats://127.0.0.1:4222/md.{exchange}.{channel}.{symbol}'
 
 ",
     exit_codes!()
@@ -196,7 +203,9 @@ Examples:
 const REPLAY_EXAMPLES: &str = "\
 Examples:
   foxtrot replay sample/binance-sample.jsonl --listen 127.0.0.1:9443 --rate 20 --loop
-  foxtrot stream BTCUSDT --channel bookTicker --endpoint ws://127.0.0.1:9443";
+  foxtrot stream BTCUSDT --channel bookTicker --endpoint ws://127.0.0.1:9443
+  foxtrot replay raw-2026-12-03.jsonl.zst --speed 1      # a raw capture, at its own pace
+  foxtrot stream BTC-USDT --venue okx --channel trade --endpoint ws://127.0.0.1:9443";
 
 /// The largest `--buffer`.
 pub const MAX_BUFFER: u32 = 16_777_216;
@@ -207,16 +216,17 @@ pub const MAX_BUFFER: u32 = 16_777_216;
 /// typed", so `config` can let the flag win over the file and the file over the default.
 #[derive(Debug, Default, Args)]
 pub struct RunArgs {
-    /// Symbols to subscribe to, such as BTCUSDT (case-insensitive); replace the file's streams.
+    /// Symbols in the venue's spelling, such as BTCUSDT (okx: BTC-USDT), case-insensitive;
+    /// replace the file's streams.
     #[arg(required_unless_present = "config", value_name = "SYMBOL")]
     pub symbols: Vec<String>,
 
-    /// The venue: binance (spot) or binance-futures (USD-M); `foxtrot venues` lists them
-    /// with their channels [default: binance].
-    #[arg(long, env = "FOXTROT_VENUE", value_name = "NAME", value_parser = parse_venue)]
+    /// The venue; `foxtrot venues` lists each one's endpoint and channels [default: binance].
+    #[arg(long, env = "FOXTROT_VENUE", value_name = "NAME", value_parser = VenueParser)]
     pub venue: Option<Venue>,
 
-    /// Channel to subscribe to for every symbol; repeat for several [default: ticker].
+    /// Channel to subscribe to for every symbol; repeat for several; `foxtrot venues` lists
+    /// each venue's [default: ticker].
     #[arg(long = "channel", value_name = "NAME", value_enum)]
     pub channels: Vec<Channel>,
 
@@ -232,7 +242,7 @@ pub struct RunArgs {
 
     /// Once the output has caught up, let ticks gather this long before writing again: the
     /// most a tick waits before it reaches the OS. Longer costs less CPU at live rates
-    /// (0 to 1s) [default: 1ms].
+    /// (0 to 1s) [default: 1ms for stream, 10ms for record].
     #[arg(long, value_name = "DURATION", value_parser = parse_flush_interval)]
     pub flush_interval: Option<Duration>,
 
@@ -243,7 +253,7 @@ pub struct RunArgs {
     pub read_interval: Option<Duration>,
 
     /// Capacity of the channel between the connections and the output, in ticks
-    /// [default: 65536].
+    /// [default: 65536; 16384 for record to a .gz, .zst or .parquet file].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_BUFFER)))]
     pub buffer: Option<u32>,
 
@@ -283,7 +293,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDR", help_heading = "Monitoring")]
     pub metrics_addr: Option<SocketAddr>,
 
-    /// Streams carried by one connection (Binance allows 1024) [default: 200].
+    /// Streams carried by one connection, at most the venue's limit: binance 1024, okx 500,
+    /// others 200 [default: the venue's: okx 100, others 200].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub streams_per_connection: Option<u32>,
 
@@ -301,11 +312,12 @@ pub struct RunArgs {
     pub backoff_max: Option<Duration>,
 
     /// At most this many connection attempts per period, across all connections
-    /// [default: 300/5m].
+    /// [default: the --venue's: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m].
     #[arg(long, value_name = "N/DURATION", value_parser = parse_limit)]
     pub connect_limit: Option<(usize, Duration)>,
 
-    /// Reconnect when no frame at all (data or ping) arrived for this long [default: 30s].
+    /// Reconnect when no frame at all (data or ping) arrived for this long [default: the
+    /// venue's: binance 30s, binance-futures 4m 30s, okx 35s, bybit 45s, bybit-linear 45s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub stale_after: Option<Duration>,
 
@@ -314,8 +326,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub silent_stream_after: Option<Duration>,
 
-    /// Replace each connection (make-before-break) once it is this old; Binance closes at
-    /// 24 h [default: 23h 50m].
+    /// Replace each connection (make-before-break) once it is this old, before the venue
+    /// closes it (Binance: at 24 h) [default: 23h 50m].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_connection_age: Option<Duration>,
 
@@ -329,12 +341,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Order books")]
     pub book_interval: Option<Duration>,
 
-    /// Binance diff-depth speed: 100ms or 1000ms (spot only) [default: 100ms].
+    /// Binance's diff-depth speed: 100ms, or 1000ms on binance (spot) only [default: 100ms].
     #[arg(long, value_name = "SPEED", value_parser = ["100ms", "1000ms"], help_heading = "Order books")]
     pub depth_speed: Option<String>,
 
-    /// REST base URL for order-book snapshots [default: the venue's, such as
-    /// https://api.binance.com].
+    /// REST base URL of Binance's order-book snapshots (okx and bybit push theirs)
+    /// [default: the venue's, such as https://api.binance.com].
     #[arg(
         long,
         env = "FOXTROT_REST_ENDPOINT",
@@ -413,8 +425,8 @@ pub struct RecordArgs {
     #[command(flatten)]
     pub run: RunArgs,
 
-    /// File to write: .csv for CSV, .ndjson or .jsonl for NDJSON, plus .gz or .zst to
-    /// compress; `-` for stdout (NDJSON). A template such as
+    /// Where ticks go, by extension: .csv, .ndjson or .jsonl, plus .gz or .zst to compress;
+    /// .parquet (one channel a file); `-` for NDJSON on stdout. A template such as
     /// 'data/{exchange}/{channel}/{date}/{symbol}.csv.gz' ({exchange}, {symbol}, {channel},
     /// {date}, {hour}, {start}) writes a set of files, rotated at its time boundaries.
     /// Repeat for several outputs: each gets every row. kafka://HOST:PORT[,HOST:PORT]/TOPIC
@@ -479,13 +491,14 @@ pub struct FileArgs {
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Recordings served in order: JSONL venue messages (one per line), raw captures
-    /// (record --raw), or foxtrot's NDJSON/CSV recordings of Binance rows; .gz and .zst
-    /// are decompressed.
+    /// (record --raw), or foxtrot's NDJSON/CSV recordings (record --out) of Binance, OKX or
+    /// Bybit rows; .gz and .zst are decompressed.
     #[arg(required_unless_present_any = ["flood", "depth"], value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Serve a raw capture with its recorded pacing (receive times) divided by X: 1 is the
-    /// original timing, 10 ten times faster, 0 as fast as possible (then --rate applies).
+    /// Serve a raw capture or an NDJSON/CSV recording at its recorded pacing (receive
+    /// times) divided by X: 1 is the original timing, 10 ten times faster, 0 as fast as
+    /// possible (then --rate applies).
     #[arg(long, value_name = "X", value_parser = parse_speed)]
     pub speed: Option<f64>,
 
@@ -514,7 +527,8 @@ pub struct ReplayArgs {
     #[arg(long, requires = "rate")]
     pub live: bool,
 
-    /// Interval between the server's pings.
+    /// Interval between the server's pings on Binance connections (OKX and Bybit clients
+    /// ping the server instead).
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub ping_interval: Duration,
 
@@ -544,7 +558,8 @@ pub struct ReplayArgs {
     pub refuse_first: Option<u64>,
 
     /// After the N-th message of each connection, send one frame of KIND (malformed,
-    /// truncated, oversized, server-shutdown); N=0 before the first. Repeatable.
+    /// truncated, oversized, server-shutdown); N=0 before the first. Repeatable (not on
+    /// Bybit).
     #[arg(long, value_name = "KIND@N", help_heading = "Faults")]
     pub inject: Vec<replay::Injection>,
 
@@ -552,15 +567,17 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "BYTES", default_value_t = replay::DEFAULT_OVERSIZED_BYTES, help_heading = "Faults")]
     pub oversized_bytes: usize,
 
-    /// Close each connection (close frame 1000, "max age") once it is this old.
+    /// Close each connection (close frame 1000, "max age") once it is this old (not on
+    /// Bybit).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
     pub max_age: Option<Duration>,
 
-    /// Close a connection (close frame 1008) that has not answered a ping within this.
+    /// Close a connection (close frame 1008) that has not answered a ping within this
+    /// (Binance).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
     pub pong_timeout: Option<Duration>,
-    /// Stamp every message's times with this server's clock plus MS milliseconds (negative:
-    /// behind), as a venue with a skewed clock would.
+    /// Stamp every Binance message's times with this server's clock plus MS milliseconds
+    /// (negative: behind), as a venue with a skewed clock would.
     #[arg(
         long,
         value_name = "MS",
@@ -568,9 +585,9 @@ pub struct ReplayArgs {
         help_heading = "Faults"
     )]
     pub clock_shift_ms: Option<i64>,
-    /// Benchmark mode: send N generated bookTicker/trade/aggTrade messages for the streams
-    /// in each client's URL (at --rate per connection, or as fast as the socket takes them),
-    /// then close; FILEs are optional.
+    /// Benchmark mode: send each connection N generated messages for the streams it asks
+    /// for (Binance bookTicker, trade, aggTrade; OKX and Bybit bookTicker, trade), at --rate
+    /// or as fast as the socket takes them, then close; FILEs are optional.
     #[arg(long, value_name = "N")]
     pub flood: Option<u64>,
 
@@ -731,45 +748,47 @@ pub fn parse_venue(text: &str) -> Result<Venue, String> {
         .map_err(|e: crate::exchange::UnknownVenue| e.to_string())
 }
 
+/// Parses `--venue` as [`parse_venue`] does, and offers the registry's names to help,
+/// man pages and completions (so they list every venue, and only venues).
+#[derive(Debug, Clone, Copy)]
+pub struct VenueParser;
+
+impl clap::builder::TypedValueParser for VenueParser {
+    type Value = Venue;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Venue, clap::Error> {
+        clap::builder::TypedValueParser::parse_ref(&parse_venue, cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(Venue::ALL.iter().map(|&venue| {
+            clap::builder::PossibleValue::new(venue.name()).help(venue_help(venue))
+        })))
+    }
+}
+
+/// What each venue is, as `--help` says it.
+fn venue_help(venue: Venue) -> &'static str {
+    match venue {
+        Venue::Binance => "Binance spot",
+        Venue::BinanceFutures => "Binance USD-M futures",
+        Venue::Okx => "OKX, by instrument id such as BTC-USDT or BTC-USDT-SWAP",
+        Venue::Bybit => "Bybit spot",
+        Venue::BybitLinear => "Bybit USDT and USDC perpetuals and futures",
+    }
+}
+
 /// Parses `300/5m` (attempts per period).
 pub fn parse_limit(text: &str) -> Result<(usize, Duration), String> {
     crate::limiter::ConnectLimiter::parse(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn verify_cli() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("5 parsecs").is_err());
-    }
-
-    #[test]
-    fn flush_and_read_intervals_stop_at_one_second() {
-        assert_eq!(parse_flush_interval("1s"), Ok(Duration::from_secs(1)));
-        assert_eq!(
-            parse_flush_interval("2s"),
-            Err("2s is longer than 1s: a tick would wait that long before reaching the OS".into())
-        );
-        assert_eq!(parse_read_interval("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_read_interval("1s"), Ok(Duration::from_secs(1)));
-        assert_eq!(
-            parse_read_interval("1001ms"),
-            Err("1001ms is longer than 1s: recv_ns could be that late".into())
-        );
-        assert!(
-            parse_read_interval("1ms")
-                .unwrap_err()
-                .contains("shorter than 2ms")
-        );
-    }
-}
+mod tests;

@@ -53,7 +53,7 @@ async fn usage_errors_are_one_line_with_exit_2() {
         ),
         (
             &["record", "BTCUSDT", "--out", "ticks.txt"],
-            ".csv, .ndjson or .jsonl",
+            "--out \"ticks.txt\"",
         ),
         (
             &["record", "BTCUSDT", "--out", out_csv, "--append", "--force"],
