@@ -45,6 +45,43 @@ pub enum OpenError {
     /// The output cannot be written the way it was asked for.
     #[error("{0}")]
     Unsupported(String),
+    /// A compressed or Parquet file exists: it can be replaced, never appended to.
+    #[error(
+        "output file {0} already exists, and a compressed or Parquet file cannot be appended to: pass --force to replace it, or choose another name"
+    )]
+    ExistsWhole(PathBuf),
+    /// The path names a directory.
+    #[error("{flag} {path} is a directory: name a file in it, such as {path}/{example}")]
+    IsDirectory {
+        /// `--out` or `--raw`.
+        flag: &'static str,
+        /// The path as given.
+        path: String,
+        /// A file name of the right kind.
+        example: &'static str,
+    },
+    /// A directory on the way is a file.
+    #[error("{flag} {path}: {file} is a file, not a directory")]
+    NotDirectory {
+        /// `--out` or `--raw`.
+        flag: &'static str,
+        /// The path or template as given.
+        path: String,
+        /// The file in the way.
+        file: PathBuf,
+    },
+    /// The directory the files go into cannot take a file.
+    #[error("{flag} {path}: cannot create files in directory {dir} ({source})")]
+    Location {
+        /// `--out` or `--raw`.
+        flag: &'static str,
+        /// The path or template as given.
+        path: String,
+        /// The nearest existing directory of the files.
+        dir: PathBuf,
+        /// Why not.
+        source: io::Error,
+    },
     /// Any other I/O failure.
     #[error("cannot open output file {path} ({source})")]
     Io {
@@ -60,7 +97,12 @@ impl OpenError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            OpenError::Exists(_) | OpenError::HeaderMismatch { .. } | OpenError::Unsupported(_)
+            OpenError::Exists(_)
+                | OpenError::ExistsWhole(_)
+                | OpenError::HeaderMismatch { .. }
+                | OpenError::Unsupported(_)
+                | OpenError::IsDirectory { .. }
+                | OpenError::NotDirectory { .. }
         )
     }
 }
@@ -93,6 +135,116 @@ pub fn named(path: &Path, source: io::Error) -> io::Error {
             source,
         },
     )
+}
+
+/// `source` naming the finished file rather than `NAME.partial` when the file was
+/// finished (renamed) after the error: a plain file salvaged after a full disk keeps its
+/// lines under its real name, and that is the name to report.
+pub fn naming_finished(source: io::Error) -> io::Error {
+    let Some(written) = source.get_ref().and_then(|e| e.downcast_ref::<WriteError>()) else {
+        return source;
+    };
+    let Some(done) = written
+        .path
+        .to_str()
+        .and_then(|p| p.strip_suffix(super::files::PARTIAL))
+        .map(PathBuf::from)
+    else {
+        return source;
+    };
+    if written.path.exists() || !done.exists() {
+        return source;
+    }
+    let kind = source.kind();
+    let inner = source
+        .into_inner()
+        .expect("checked above")
+        .downcast::<WriteError>()
+        .expect("checked above");
+    io::Error::new(
+        kind,
+        WriteError {
+            path: done,
+            source: inner.source,
+        },
+    )
+}
+
+/// The error of a failed `create_dir_all(dir)`, naming the directory and, when a file is in
+/// the way, that file: `data/binance (cannot create this directory: data is a file)`.
+pub fn mkdir_error(dir: &Path, source: io::Error) -> io::Error {
+    let why = match dir
+        .ancestors()
+        .find(|a| !a.as_os_str().is_empty() && a.exists())
+    {
+        Some(found) if !found.is_dir() => format!("{} is a file, not a directory", found.display()),
+        _ => source.to_string(),
+    };
+    named(
+        dir,
+        io::Error::new(
+            source.kind(),
+            format!("cannot create this directory: {why}"),
+        ),
+    )
+}
+
+/// Checks before anything connects that the files of `flag PATH` (a name or a template)
+/// can be made: the name is not a directory, no file stands where a directory must be,
+/// and, for outputs that create their directories (`makes_dirs`: templates, rotation,
+/// compression, raw captures, which open their files at the first row), the nearest
+/// existing directory takes a new file (a probe file, removed at once).
+pub fn check_location(
+    flag: &'static str,
+    path: &Path,
+    makes_dirs: bool,
+    example: &'static str,
+) -> Result<(), OpenError> {
+    let text = path.to_string_lossy();
+    let templated = text.contains('{');
+    if !templated && path.is_dir() {
+        return Err(OpenError::IsDirectory {
+            flag,
+            path: text.to_string(),
+            example,
+        });
+    }
+    // The directory of the files: up to the last `/` before any placeholder.
+    let fixed = &text[..text.find('{').unwrap_or(text.len())];
+    let dir = match fixed.rfind('/') {
+        Some(0) => Path::new("/"),
+        Some(i) => Path::new(&fixed[..i]),
+        None => Path::new("."),
+    };
+    let existing = dir
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.exists())
+        .filter(|a| !a.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        return Err(OpenError::NotDirectory {
+            flag,
+            path: text.to_string(),
+            file: existing.to_owned(),
+        });
+    }
+    if !makes_dirs {
+        return Ok(());
+    }
+    let probe = existing.join(format!(".foxtrot-probe-{}", std::process::id()));
+    match OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(OpenError::Location {
+            flag,
+            path: text.to_string(),
+            dir: existing.to_owned(),
+            source,
+        }),
+    }
 }
 
 /// An opened output, ready to hand to the sink task.
@@ -205,8 +357,17 @@ fn open_file(
         }
         _ => (Box::new(Ndjson), Gaps::Inline),
     };
+    let whole = path
+        .to_str()
+        .is_some_and(|text| needs_file_sink(text, &config.files));
+    let example = match format {
+        Format::Csv => "ticks.csv",
+        Format::Parquet => "ticks.parquet",
+        _ => "ticks.ndjson",
+    };
+    check_location("--out", path, whole, example)?;
     if let Some(text) = path.to_str()
-        && needs_file_sink(text, &config.files)
+        && whole
     {
         let form = match format {
             #[cfg(feature = "parquet")]
@@ -228,13 +389,16 @@ fn open_file(
         };
         let side_gaps = matches!(format, Format::Csv | Format::Parquet);
         return Ok(Opened {
-            sink: Box::new(FileSink::new(
-                text,
-                form,
-                side_gaps,
-                existing,
-                &config.files,
-            )?),
+            sink: Box::new(
+                FileSink::new(text, form, side_gaps, existing, &config.files).map_err(
+                    |e| match e {
+                        // Only a compressed or Parquet name is refused here (a template or
+                        // a rotated name numbers instead): `--append` cannot help it.
+                        OpenError::Exists(path) => OpenError::ExistsWhole(path),
+                        other => other,
+                    },
+                )?,
+            ),
             created: Vec::new(),
         });
     }
