@@ -97,8 +97,10 @@ fn check_append(output: &Output, config: &Config, source: &str) -> Result<(), Co
         )));
     }
     if Compression::of(&text, 0).0 != Compression::Plain && !set_of_files {
+        // Appending a gzip member or zstd frame would decode, but the file would be written
+        // in place, outside the `.partial`-and-rename that keeps a compressed file whole.
         return Err(ConfigError::CannotAppend(format!(
-            "a compressed file cannot be appended to (--out {text}): drop {source}; {then}, or use a template such as {} for a new file per run",
+            "a compressed file cannot be appended to (--out {text}): drop {source}, and name a new file, pass --force to replace it, or use a template such as {} (a new file per run)",
             crate::sink::template::with_start_text(&text)
         )));
     }

@@ -102,7 +102,6 @@ impl OpenError {
                 | OpenError::HeaderMismatch { .. }
                 | OpenError::Unsupported(_)
                 | OpenError::IsDirectory { .. }
-                | OpenError::NotDirectory { .. }
         )
     }
 }
@@ -190,10 +189,11 @@ pub fn mkdir_error(dir: &Path, source: io::Error) -> io::Error {
 }
 
 /// Checks before anything connects that the files of `flag PATH` (a name or a template)
-/// can be made: the name is not a directory, no file stands where a directory must be,
-/// and, for outputs that create their directories (`makes_dirs`: templates, rotation,
-/// compression, raw captures, which open their files at the first row), the nearest
-/// existing directory takes a new file (a probe file, removed at once).
+/// can be made: the name is not a directory (a usage error) and, for outputs that create
+/// their directories and open their files at the first row (`makes_dirs`: templates,
+/// rotation, compression, raw captures), no file stands where a directory must be and the
+/// nearest existing directory takes a new file (a probe file, removed at once). Those two
+/// are the system's, as a plain file's failed open is (exit 1).
 pub fn check_location(
     flag: &'static str,
     path: &Path,
@@ -216,6 +216,10 @@ pub fn check_location(
         Some(i) => Path::new(&fixed[..i]),
         None => Path::new("."),
     };
+    if !makes_dirs {
+        // A plain file is opened next: its open names what is wrong with its directory.
+        return Ok(());
+    }
     let existing = dir
         .ancestors()
         .find(|a| a.as_os_str().is_empty() || a.exists())
@@ -227,9 +231,6 @@ pub fn check_location(
             path: text.to_string(),
             file: existing.to_owned(),
         });
-    }
-    if !makes_dirs {
-        return Ok(());
     }
     let probe = existing.join(format!(".foxtrot-probe-{}", std::process::id()));
     match OpenOptions::new().write(true).create_new(true).open(&probe) {

@@ -8,3 +8,4 @@ mod parquet;
 mod raw;
 mod raw_crash;
 mod raw_gaps;
+mod validate;
