@@ -195,9 +195,7 @@ fn existing_text(
         }
         Some(crate::sink::rotate::Rotate::Every(_)) if !templated => {
             return match existing {
-                Existing::Overwrite => {
-                    "files named -{start}; a name that exists is overwritten"
-                }
+                Existing::Overwrite => "files named -{start}; a name that exists is overwritten",
                 _ => "files named -{start}; a name that exists gets -0001, -0002, ...",
             };
         }
@@ -304,7 +302,10 @@ mod tests {
                 &["--out", "t.ndjson.zst", "--rotate", "5MB"],
                 "(ndjson; files numbered -0001, -0002, ... after the highest number on disk)",
             ),
-            (&["--out", "t.csv.gz"], "t.csv.gz (csv; refused if it exists)"),
+            (
+                &["--out", "t.csv.gz"],
+                "t.csv.gz (csv; refused if it exists)",
+            ),
         ];
         for (args, want) in cases {
             let text = plan_of(args);
@@ -312,6 +313,9 @@ mod tests {
         }
         // A file row also when the first output is stdout, and for a raw capture.
         let text = plan_of(&["--out", "-", "--raw", "r-{hour}.jsonl"]);
-        assert!(text.contains("  files             rotate at each UTC hour"), "{text}");
+        assert!(
+            text.contains("  files             rotate at each UTC hour"),
+            "{text}"
+        );
     }
 }

@@ -104,9 +104,7 @@ pub enum ConfigError {
     #[error("{0}")]
     CannotAppend(String),
     /// `--rotate` with no file to rotate (`--out -`, a broker).
-    #[error(
-        "--rotate applies to files, and --out {0} is not one: drop --rotate, or --out a file"
-    )]
+    #[error("--rotate applies to files, and --out {0} is not one: drop --rotate, or --out a file")]
     NothingToRotate(String),
     /// `--nats-create-stream` with a subject template of placeholders only: the stream
     /// would take every subject of that shape on the server.

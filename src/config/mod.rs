@@ -20,10 +20,10 @@ mod paths;
 use book::book_options;
 pub use book::{BookOptions, RECORD_BOOK_INTERVAL};
 pub use error::{ConfigError, valid_endpoint};
-pub(crate) use paths::same_file_key;
 use file::ConfigFile;
 pub use output::{Existing, Output};
 use output::{broker_output, format_of};
+pub(crate) use paths::same_file_key;
 
 use crate::cli::{Format, OnFull, RecordArgs, RunArgs, StreamArgs};
 use crate::exchange::{StreamId, Venue};

@@ -8,7 +8,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{ConfigError, Config, Existing, Output};
+use super::{Config, ConfigError, Existing, Output};
 use crate::cli::Format;
 use crate::sink::broker::Broker;
 use crate::sink::compress::Compression;
@@ -34,12 +34,11 @@ pub(super) fn check(
         check_nats(output)?;
     }
     named_once(config, &outputs)?;
-    let files = outputs
-        .iter()
-        .any(|o| matches!(o, Output::File { .. }))
-        || config.raw.is_some();
+    let files = outputs.iter().any(|o| matches!(o, Output::File { .. })) || config.raw.is_some();
     if rotate_typed && config.files.rotate.is_some() && !files {
-        return Err(ConfigError::NothingToRotate(describe_target(&config.output)));
+        return Err(ConfigError::NothingToRotate(describe_target(
+            &config.output,
+        )));
     }
     Ok(())
 }
@@ -84,8 +83,8 @@ fn check_append(output: &Output, config: &Config, source: &str) -> Result<(), Co
         return Ok(());
     };
     let text = path.to_string_lossy();
-    let set_of_files = config.files.rotate.is_some()
-        || Template::parse(&text).is_ok_and(|t| t.is_templated());
+    let set_of_files =
+        config.files.rotate.is_some() || Template::parse(&text).is_ok_and(|t| t.is_templated());
     let then = if set_of_files {
         "a name that exists then gets -0001, -0002, ..., or --force replaces it"
     } else {

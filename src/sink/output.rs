@@ -23,6 +23,9 @@ use crate::cli::Format;
 use crate::config::{Config, Existing, Output};
 use crate::tick::{Gap, Tick};
 
+mod place;
+pub use place::{check_location, mkdir_error, naming_finished};
+
 /// Why the output could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -134,118 +137,6 @@ pub fn named(path: &Path, source: io::Error) -> io::Error {
             source,
         },
     )
-}
-
-/// `source` naming the finished file rather than `NAME.partial` when the file was
-/// finished (renamed) after the error: a plain file salvaged after a full disk keeps its
-/// lines under its real name, and that is the name to report.
-pub fn naming_finished(source: io::Error) -> io::Error {
-    let Some(written) = source.get_ref().and_then(|e| e.downcast_ref::<WriteError>()) else {
-        return source;
-    };
-    let Some(done) = written
-        .path
-        .to_str()
-        .and_then(|p| p.strip_suffix(super::files::PARTIAL))
-        .map(PathBuf::from)
-    else {
-        return source;
-    };
-    if written.path.exists() || !done.exists() {
-        return source;
-    }
-    let kind = source.kind();
-    let inner = source
-        .into_inner()
-        .expect("checked above")
-        .downcast::<WriteError>()
-        .expect("checked above");
-    io::Error::new(
-        kind,
-        WriteError {
-            path: done,
-            source: inner.source,
-        },
-    )
-}
-
-/// The error of a failed `create_dir_all(dir)`, naming the directory and, when a file is in
-/// the way, that file: `data/binance (cannot create this directory: data is a file)`.
-pub fn mkdir_error(dir: &Path, source: io::Error) -> io::Error {
-    let why = match dir
-        .ancestors()
-        .find(|a| !a.as_os_str().is_empty() && a.exists())
-    {
-        Some(found) if !found.is_dir() => format!("{} is a file, not a directory", found.display()),
-        _ => source.to_string(),
-    };
-    named(
-        dir,
-        io::Error::new(
-            source.kind(),
-            format!("cannot create this directory: {why}"),
-        ),
-    )
-}
-
-/// Checks before anything connects that the files of `flag PATH` (a name or a template)
-/// can be made: the name is not a directory (a usage error) and, for outputs that create
-/// their directories and open their files at the first row (`makes_dirs`: templates,
-/// rotation, compression, raw captures), no file stands where a directory must be and the
-/// nearest existing directory takes a new file (a probe file, removed at once). Those two
-/// are the system's, as a plain file's failed open is (exit 1).
-pub fn check_location(
-    flag: &'static str,
-    path: &Path,
-    makes_dirs: bool,
-    example: &'static str,
-) -> Result<(), OpenError> {
-    let text = path.to_string_lossy();
-    let templated = text.contains('{');
-    if !templated && path.is_dir() {
-        return Err(OpenError::IsDirectory {
-            flag,
-            path: text.to_string(),
-            example,
-        });
-    }
-    // The directory of the files: up to the last `/` before any placeholder.
-    let fixed = &text[..text.find('{').unwrap_or(text.len())];
-    let dir = match fixed.rfind('/') {
-        Some(0) => Path::new("/"),
-        Some(i) => Path::new(&fixed[..i]),
-        None => Path::new("."),
-    };
-    if !makes_dirs {
-        // A plain file is opened next: its open names what is wrong with its directory.
-        return Ok(());
-    }
-    let existing = dir
-        .ancestors()
-        .find(|a| a.as_os_str().is_empty() || a.exists())
-        .filter(|a| !a.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !existing.is_dir() {
-        return Err(OpenError::NotDirectory {
-            flag,
-            path: text.to_string(),
-            file: existing.to_owned(),
-        });
-    }
-    let probe = existing.join(format!(".foxtrot-probe-{}", std::process::id()));
-    match OpenOptions::new().write(true).create_new(true).open(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(OpenError::Location {
-            flag,
-            path: text.to_string(),
-            dir: existing.to_owned(),
-            source,
-        }),
-    }
 }
 
 /// An opened output, ready to hand to the sink task.

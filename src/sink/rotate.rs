@@ -86,10 +86,7 @@ fn period(text: &str) -> Result<Duration, &'static str> {
         }
         let (number, after) = rest.split_at(digits);
         let after = after.trim_start();
-        let letters = after
-            .bytes()
-            .take_while(u8::is_ascii_alphabetic)
-            .count();
+        let letters = after.bytes().take_while(u8::is_ascii_alphabetic).count();
         let (unit, after) = after.split_at(letters);
         let seconds: u64 = match unit {
             "s" | "sec" | "secs" | "second" | "seconds" => 1,
@@ -174,13 +171,19 @@ mod tests {
     fn ambiguous_units_months_years_and_huge_values_are_refused_with_a_reason() {
         let cases = [
             // Issue: humantime read these as 100 months and 1 month.
-            ("100M", "write 100MB (or 100MiB) for a size, 100min for minutes"),
+            (
+                "100M",
+                "write 100MB (or 100MiB) for a size, 100min for minutes",
+            ),
             ("1M", "write 1MB (or 1MiB) for a size, 1min for minutes"),
             ("1month", "not weeks, months or years (such as 30d)"),
             ("2y", "not weeks, months or years"),
             ("1w", "not weeks, months or years"),
             ("99999999999999h", "the period must be at most 366d"),
-            ("99999999999999999999999d", "the period must be at most 366d"),
+            (
+                "99999999999999999999999d",
+                "the period must be at most 366d",
+            ),
             ("367d", "the period must be at most 366d"),
             ("99999999999999999999MB", "the size is too large"),
             ("99999999TiB", "the size is too large"),

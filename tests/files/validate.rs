@@ -70,8 +70,14 @@ async fn output_mistakes_are_one_line_and_exit_2_before_connecting_and_create_no
         // 2: sizes are sizes, periods are s/min/h/d, and not beyond a year.
         (&["--out", "a.csv", "--rotate", "100M"], "write 100MB"),
         (&["--out", "a.csv", "--rotate", "1M"], "1min for minutes"),
-        (&["--out", "a.csv", "--rotate", "2months"], "not weeks, months or years"),
-        (&["--out", "a.csv", "--rotate", "1y"], "not weeks, months or years"),
+        (
+            &["--out", "a.csv", "--rotate", "2months"],
+            "not weeks, months or years",
+        ),
+        (
+            &["--out", "a.csv", "--rotate", "1y"],
+            "not weeks, months or years",
+        ),
         (
             &["--out", "a.csv", "--rotate", "99999999999999h"],
             "the period must be at most 366d",
@@ -101,10 +107,16 @@ async fn output_mistakes_are_one_line_and_exit_2_before_connecting_and_create_no
         (&["--raw", "r.csv.gz"], "a raw capture is JSON lines"),
         (&["--raw", "d.jsonl"], "--raw d.jsonl is a directory"),
         // 7: the nits.
-        (&["--out", "a-date}.csv"], "unmatched } in --out \"a-date}.csv\""),
+        (
+            &["--out", "a-date}.csv"],
+            "unmatched } in --out \"a-date}.csv\"",
+        ),
         (&["--out", "d.csv"], "--out d.csv is a directory"),
         (&["--out", "d.csv", "--force"], "--out d.csv is a directory"),
-        (&["--out", "-", "--rotate", "1h"], "--rotate applies to files, and --out - (stdout)"),
+        (
+            &["--out", "-", "--rotate", "1h"],
+            "--rotate applies to files, and --out - (stdout)",
+        ),
         (
             &["--out", nats_wide, "--nats-create-stream"],
             "would create a stream over \"*\"",
@@ -183,7 +195,8 @@ async fn convert_advises_its_own_flags_for_an_existing_output() {
         assert_eq!(out.code, Some(2), "{}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
         assert!(
-            out.stderr.contains("pass --force to overwrite it, or choose another name")
+            out.stderr
+                .contains("pass --force to overwrite it, or choose another name")
                 && !out.stderr.contains("--append"),
             "{}",
             out.stderr
@@ -193,7 +206,8 @@ async fn convert_advises_its_own_flags_for_an_existing_output() {
     let out = convert(&raw, &raw, &["--force"]).await;
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
-        out.stderr.contains("is one of the captures being converted"),
+        out.stderr
+            .contains("is one of the captures being converted"),
         "{}",
         out.stderr
     );
@@ -206,7 +220,12 @@ async fn a_nats_password_is_never_shown() {
     let url = format!("nats://me:s3cret@127.0.0.1:{port}/md.{{symbol}}");
     let dir = tempfile::tempdir().unwrap();
     let (_venue, endpoint) = venue();
-    let out = record_in(dir.path(), &endpoint, &["--out", &url, "--connect-timeout", "2s"]).await;
+    let out = record_in(
+        dir.path(),
+        &endpoint,
+        &["--out", &url, "--connect-timeout", "2s"],
+    )
+    .await;
     out.assert_no_panic();
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(

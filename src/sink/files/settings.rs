@@ -99,9 +99,21 @@ mod tests {
         let cases: [(&[&str], FileSettings, &str); 6] = [
             // Issue: a plain file was said to "rotate at {date}/{hour}".
             (&["t.csv"], plain, "no rotation; fsync finished files"),
-            (&["t.csv.zst"], plain, "no rotation; fsync finished files; zstd level 3"),
-            (&["t-{date}.csv"], plain, "rotate at each UTC midnight ({date}); "),
-            (&["{hour}.csv", "r.jsonl"], plain, "rotate at each UTC hour ({hour}); "),
+            (
+                &["t.csv.zst"],
+                plain,
+                "no rotation; fsync finished files; zstd level 3",
+            ),
+            (
+                &["t-{date}.csv"],
+                plain,
+                "rotate at each UTC midnight ({date}); ",
+            ),
+            (
+                &["{hour}.csv", "r.jsonl"],
+                plain,
+                "rotate at each UTC hour ({hour}); ",
+            ),
             (
                 &["t.parquet"],
                 FileSettings {
