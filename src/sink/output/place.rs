@@ -30,18 +30,21 @@ pub fn naming_finished(source: io::Error) -> io::Error {
         return source;
     }
     let kind = source.kind();
-    let inner = source
+    match source
         .into_inner()
-        .expect("checked above")
-        .downcast::<WriteError>()
-        .expect("checked above");
-    io::Error::new(
-        kind,
-        WriteError {
-            path: done,
-            source: inner.source,
-        },
-    )
+        .map(|inner| inner.downcast::<WriteError>())
+    {
+        Some(Ok(written)) => io::Error::new(
+            kind,
+            WriteError {
+                path: done,
+                source: written.source,
+            },
+        ),
+        // Not reached: the error was checked to be a `WriteError` above.
+        Some(Err(other)) => io::Error::new(kind, other),
+        None => io::Error::from(kind),
+    }
 }
 
 /// The error of a failed `create_dir_all(dir)`, naming the directory and, when a file is in
@@ -120,5 +123,47 @@ pub fn check_location(
             dir: existing.to_owned(),
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(path: &Path) -> io::Error {
+        named(path, io::Error::from(io::ErrorKind::StorageFull))
+    }
+
+    #[test]
+    fn a_salvaged_file_is_named_by_its_finished_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let done = dir.path().join("r.jsonl");
+        let partial = dir.path().join("r.jsonl.partial");
+        std::fs::write(&done, "").unwrap();
+        let e = naming_finished(full(&partial));
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        assert!(
+            e.to_string().starts_with(&format!("{} (", done.display())),
+            "{e}"
+        );
+        // Still a .partial on disk: that is the name to give.
+        std::fs::write(&partial, "").unwrap();
+        let e = naming_finished(full(&partial));
+        assert!(e.to_string().contains("r.jsonl.partial"), "{e}");
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_made_names_the_file_in_the_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data");
+        std::fs::write(&file, "").unwrap();
+        let target = file.join("binance");
+        let e = mkdir_error(&target, std::fs::create_dir_all(&target).unwrap_err());
+        let want = format!(
+            "{} (cannot create this directory: {} is a file, not a directory)",
+            target.display(),
+            file.display()
+        );
+        assert_eq!(e.to_string(), want);
     }
 }
