@@ -32,9 +32,9 @@ pub fn describe(config: &Config) -> String {
         }
     }
     row("endpoint", endpoints.join("; "));
-    row("output", output(&config.output));
+    row("output", output(&config.output, config));
     for more in &config.more_outputs {
-        row("output", output(more));
+        row("output", output(more, config));
     }
     if let Some(raw) = &config.raw {
         row(
@@ -42,8 +42,17 @@ pub fn describe(config: &Config) -> String {
             format!("{} (every frame, request and connect)", raw.display()),
         );
     }
-    if !matches!(config.output, Output::Stdout(_) | Output::Broker(_)) {
-        row("files", crate::sink::files::describe(&config.files));
+    let names: Vec<std::borrow::Cow<'_, str>> = std::iter::once(&config.output)
+        .chain(&config.more_outputs)
+        .filter_map(|o| match o {
+            Output::File { path, .. } => Some(path.to_string_lossy()),
+            _ => None,
+        })
+        .chain(config.raw.iter().map(|raw| raw.to_string_lossy()))
+        .collect();
+    if !names.is_empty() {
+        let names: Vec<&str> = names.iter().map(|n| n.as_ref()).collect();
+        row("files", crate::sink::files::describe(&config.files, &names));
     }
     let on_full = match config.on_full {
         OnFull::Block => "block",
@@ -145,7 +154,7 @@ fn counted(n: usize, noun: &str) -> String {
     }
 }
 
-fn output(output: &Output) -> String {
+fn output(output: &Output, config: &Config) -> String {
     match output {
         Output::Stdout(Format::Table) => "stdout: live table on a terminal".to_owned(),
         Output::Stdout(format) => format!("stdout: {}", format_name(*format)),
@@ -154,18 +163,61 @@ fn output(output: &Output) -> String {
             path,
             format,
             existing,
-        } => {
-            let existing = match (existing, path.exists()) {
-                (Existing::Refuse, false) => "refused if it exists",
-                (Existing::Refuse, true) => {
-                    "it exists and will be refused: pass --append or --force"
-                }
-                (Existing::Append, _) => "appended to if it exists",
-                (Existing::Overwrite, _) => "overwritten if it exists",
-            };
-            format!("{} ({}; {existing})", path.display(), format_name(*format))
-        }
+        } => format!(
+            "{} ({}; {})",
+            path.display(),
+            format_name(*format),
+            existing_text(path, *format, *existing, config)
+        ),
         Output::Broker(broker) => crate::sink::broker::describe(broker),
+    }
+}
+
+/// What happens to a file of the output `path` that exists, as `sink` will do it.
+fn existing_text(
+    path: &std::path::Path,
+    format: Format,
+    existing: Existing,
+    config: &Config,
+) -> &'static str {
+    let text = path.to_string_lossy();
+    let templated = crate::sink::template::Template::parse(&text).is_ok_and(|t| t.is_templated());
+    // A template or a rotated name is a set of files: each new, numbered when its name
+    // exists (`--append` does not add to them), replaced with `--force`.
+    match config.files.rotate {
+        Some(crate::sink::rotate::Rotate::Size(_)) => {
+            return match existing {
+                Existing::Overwrite => {
+                    "files numbered -0001, -0002, ...; a name that exists is overwritten"
+                }
+                _ => "files numbered -0001, -0002, ... after the highest number on disk",
+            };
+        }
+        Some(crate::sink::rotate::Rotate::Every(_)) if !templated => {
+            return match existing {
+                Existing::Overwrite => "files named -{start}; a name that exists is overwritten",
+                _ => "files named -{start}; a name that exists gets -0001, -0002, ...",
+            };
+        }
+        _ if templated => {
+            return match existing {
+                Existing::Overwrite => "a set of files; a name that exists is overwritten",
+                _ => "a set of files; a name that exists gets -0001, -0002, ...",
+            };
+        }
+        _ => {}
+    }
+    // One file. A compressed or Parquet file is written whole: never appended to (config
+    // refuses --append for it).
+    let whole = format == Format::Parquet
+        || crate::sink::compress::Compression::of(&text, 0).0
+            != crate::sink::compress::Compression::Plain;
+    match (existing, path.exists()) {
+        (Existing::Refuse, false) => "refused if it exists",
+        (Existing::Refuse, true) if whole => "it exists and will be refused: pass --force",
+        (Existing::Refuse, true) => "it exists and will be refused: pass --append or --force",
+        (Existing::Append, _) => "appended to if it exists",
+        (Existing::Overwrite, _) => "overwritten if it exists",
     }
 }
 
@@ -206,10 +258,64 @@ mod tests {
         for line in text.lines() {
             assert!(line.len() <= WIDTH, "{line}");
         }
+        assert!(
+            text.contains("  files             no rotation; fsync finished files\n"),
+            "{text}"
+        );
         for name in ["S0@trade", "S0@bookTicker", "S149@bookTicker"] {
             assert_eq!(text.matches(&format!(" {name}")).count(), 1, "{name}");
         }
         let second = text.split("connection 2 of 2").nth(1).unwrap();
         assert!(second.contains(" S100@trade") && !second.contains(" S99@trade"));
+    }
+
+    fn plan_of(args: &[&str]) -> String {
+        let mut all = vec!["foxtrot", "record", "BTCUSDT"];
+        all.extend(args);
+        let Command::Record(record) = Cli::try_parse_from(all).unwrap().command else {
+            unreachable!()
+        };
+        describe(&Config::for_record(&record, true).unwrap())
+    }
+
+    #[test]
+    fn the_plan_tells_what_happens_to_existing_files_of_each_output() {
+        let cases: [(&[&str], &str); 6] = [
+            // Issue: templates were said to be "refused if it exists"; they number.
+            (
+                &["--out", "t-{date}.csv"],
+                "t-{date}.csv (csv; a set of files; a name that exists gets -0001, -0002, ...)",
+            ),
+            (
+                &["--out", "t-{date}.csv", "--append"],
+                "t-{date}.csv (csv; a set of files; a name that exists gets -0001, -0002, ...)",
+            ),
+            (
+                &["--out", "t-{date}.csv", "--force"],
+                "(csv; a set of files; a name that exists is overwritten)",
+            ),
+            (
+                &["--out", "t.ndjson", "--rotate", "1h"],
+                "t.ndjson (ndjson; files named -{start}; a name that exists gets -0001",
+            ),
+            (
+                &["--out", "t.ndjson.zst", "--rotate", "5MB"],
+                "(ndjson; files numbered -0001, -0002, ... after the highest number on disk)",
+            ),
+            (
+                &["--out", "t.csv.gz"],
+                "t.csv.gz (csv; refused if it exists)",
+            ),
+        ];
+        for (args, want) in cases {
+            let text = plan_of(args);
+            assert!(text.contains(want), "{args:?}: no {want:?} in\n{text}");
+        }
+        // A file row also when the first output is stdout, and for a raw capture.
+        let text = plan_of(&["--out", "-", "--raw", "r-{hour}.jsonl"]);
+        assert!(
+            text.contains("  files             rotate at each UTC hour"),
+            "{text}"
+        );
     }
 }

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::connection::BookSettings;
 use crate::exit::Exit;
 use crate::raw::convert;
+use crate::sink::OpenError;
 
 /// Converts, prints one summary line (unless `quiet`) and returns the exit code.
 pub fn run(args: &ConvertArgs, quiet: bool) -> i32 {
@@ -22,8 +23,35 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> i32 {
         Ok(config) => config,
         Err(e) => return fail(Exit::Usage, &e),
     };
+    // Converting a capture onto itself (with --force) would truncate what is being read.
+    for out in &args.out {
+        let key = crate::config::same_file_key(out);
+        if args
+            .raw
+            .iter()
+            .any(|raw| crate::config::same_file_key(raw) == key)
+        {
+            return fail(
+                Exit::Usage,
+                &format_args!(
+                    "--out {} is one of the captures being converted: choose another name",
+                    out.display()
+                ),
+            );
+        }
+    }
     let mut opened = match crate::sink::open(&config) {
         Ok(opened) => opened,
+        // `record`'s advice names --append, which convert does not have.
+        Err(OpenError::Exists(path) | OpenError::ExistsWhole(path)) => {
+            return fail(
+                Exit::Usage,
+                &format_args!(
+                    "output file {} already exists: pass --force to overwrite it, or choose another name",
+                    path.display()
+                ),
+            );
+        }
         Err(e) if e.is_usage() => return fail(Exit::Usage, &e),
         Err(e) => return fail(Exit::Failure, &e),
     };

@@ -84,6 +84,39 @@ pub enum ConfigError {
     /// A broker output among other outputs.
     #[error("a kafka:// or nats:// --out must be the only output: run a second foxtrot for files")]
     BrokerNotAlone,
+    /// Two outputs (`--out`, `--raw`, `--stats-file`) name the same file or template.
+    #[error("{0}")]
+    SamePath(String),
+    /// `--raw -`: a capture is a file.
+    #[error(
+        "--raw cannot go to stdout (-): a raw capture is a file of JSON lines, such as raw.jsonl or raw-{{date}}.jsonl.zst"
+    )]
+    RawStdout,
+    /// `--raw` names something other than JSON lines (`r.csv`, `r.parquet`).
+    #[error(
+        "--raw {0:?}: a raw capture is JSON lines: give it a .jsonl or .ndjson name (and .gz or .zst to compress), such as raw.jsonl.zst"
+    )]
+    RawExtension(PathBuf),
+    /// `--raw` is a template naming what a capture cannot be filed by, or malformed.
+    #[error("{0}")]
+    RawTemplate(String),
+    /// `--append` where files cannot be appended to (Parquet, a compressed file).
+    #[error("{0}")]
+    CannotAppend(String),
+    /// `--rotate` with no file to rotate (`--out -`, a broker).
+    #[error("--rotate applies to files, and --out {0} is not one: drop --rotate, or --out a file")]
+    NothingToRotate(String),
+    /// `--nats-create-stream` with a subject template of placeholders only: the stream
+    /// would take every subject of that shape on the server.
+    #[error(
+        "--nats-create-stream over subject {subject:?} would create a stream over {filter:?}, which takes every such subject on the server: start the subject with a fixed token, such as md.{subject}"
+    )]
+    NatsStreamTooWide {
+        /// The subject template.
+        subject: String,
+        /// The stream's subject filter it makes.
+        filter: String,
+    },
     /// `--shard I/N` leaves this instance nothing to record.
     #[error("shard {shard} holds none of the {total} streams: use fewer shards, or add streams")]
     EmptyShard {

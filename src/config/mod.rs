@@ -15,6 +15,7 @@ mod book;
 mod error;
 pub mod file;
 mod output;
+mod paths;
 
 use book::book_options;
 pub use book::{BookOptions, RECORD_BOOK_INTERVAL};
@@ -22,6 +23,7 @@ pub use error::{ConfigError, valid_endpoint};
 use file::ConfigFile;
 pub use output::{Existing, Output};
 use output::{broker_output, format_of};
+pub(crate) use paths::same_file_key;
 
 use crate::cli::{Format, OnFull, RecordArgs, RunArgs, StreamArgs};
 use crate::exchange::{StreamId, Venue};
@@ -238,6 +240,12 @@ impl Config {
         {
             config.buffer = COMPRESSED_BUFFER as usize;
         }
+        let append_source = if args.append {
+            "--append"
+        } else {
+            "existing = \"append\" (in the config file)"
+        };
+        paths::check(&config, append_source, typed.rotate.is_some())?;
         Ok(config)
     }
 

@@ -68,6 +68,9 @@ impl RawFiles {
                 "--raw {text}: a raw capture is filed by {{exchange}}, {{date}}, {{hour}} and {{start}} only (one frame may carry several symbols and channels)"
             )));
         }
+        // Files open at the first record: a directory that cannot take them is found now,
+        // before anything connects.
+        crate::sink::output::check_location("--raw", path, true, "raw.jsonl")?;
         let files = FileSink::new(
             text,
             Form::Lines(Box::new(NoRows)),
@@ -132,7 +135,8 @@ pub fn run(
         }
         Err(e) => {
             let _ = files.files.finish();
-            Err(e)
+            // A plain capture salvaged after the error was finished under its own name.
+            Err(crate::sink::output::naming_finished(e))
         }
     }
 }

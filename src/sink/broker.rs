@@ -335,7 +335,7 @@ pub fn describe(broker: &Broker) -> String {
         Broker::Nats(n) => format!(
             "nats jetstream {} on {} (ndjson messages; Nats-Msg-Id exchange:symbol:channel:id{})",
             n.subject.as_str(),
-            n.server,
+            super::nats::redacted(&n.server),
             if n.create_stream {
                 "; stream created if missing"
             } else {

@@ -247,7 +247,7 @@ impl FileSink {
             self.free_name(&base)
         };
         if let Some(parent) = done.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| named(parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| super::output::mkdir_error(parent, e))?;
         }
         let mut header = Vec::new();
         let writer = match &mut self.form {

@@ -123,10 +123,11 @@ pub fn open(
                 }
             }
         });
-    let server = &target.server;
+    let shown = redacted(&target.server);
+    let server = &shown;
     let client = block_on(tokio::time::timeout(
         timeout * 2,
-        options.connect(server.as_str()),
+        options.connect(target.server.as_str()),
     ))
     .map_err(|_| format!("cannot connect to NATS at {server}: no answer"))?
     .map_err(|e| format!("cannot connect to NATS at {server} ({e})"))?;
@@ -196,6 +197,18 @@ pub fn open(
         line: Vec::with_capacity(1024),
         duplicates: 0,
     })
+}
+
+/// `server` (`[USER:PASSWORD@]HOST:PORT`) as messages and the plan show it: a password (or
+/// a token, `TOKEN@HOST:PORT`) becomes `***`.
+pub fn redacted(server: &str) -> String {
+    match server.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("***@{host}"),
+        },
+        None => server.to_owned(),
+    }
 }
 
 /// The name `--nats-create-stream` gives the stream over `filter`: `FOXTROT` and the
@@ -446,7 +459,7 @@ impl Sink for NatsSink {
         if left > 0 {
             warn!(
                 "nats: {left} records not acknowledged on {} before the deadline: counted lost",
-                self.target.server
+                redacted(&self.target.server)
             );
         }
         Ok(0)
@@ -462,5 +475,13 @@ mod tests {
         assert_eq!(stream_name("md.*.*.*"), "FOXTROT_MD");
         assert_eq!(stream_name("a.b.*"), "FOXTROT_A_B");
         assert_eq!(stream_name("*.*"), "FOXTROT");
+    }
+
+    #[test]
+    fn passwords_and_tokens_in_the_server_are_shown_as_stars() {
+        assert_eq!(redacted("127.0.0.1:4222"), "127.0.0.1:4222");
+        assert_eq!(redacted("me:s3cret@host:4222"), "me:***@host:4222");
+        assert_eq!(redacted("me:p@ss@host:4222"), "me:***@host:4222");
+        assert_eq!(redacted("tok3n@host:4222"), "***@host:4222");
     }
 }

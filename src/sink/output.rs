@@ -23,6 +23,9 @@ use crate::cli::Format;
 use crate::config::{Config, Existing, Output};
 use crate::tick::{Gap, Tick};
 
+mod place;
+pub use place::{check_location, mkdir_error, naming_finished};
+
 /// Why the output could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -45,6 +48,43 @@ pub enum OpenError {
     /// The output cannot be written the way it was asked for.
     #[error("{0}")]
     Unsupported(String),
+    /// A compressed or Parquet file exists: it can be replaced, never appended to.
+    #[error(
+        "output file {0} already exists, and a compressed or Parquet file cannot be appended to: pass --force to replace it, or choose another name"
+    )]
+    ExistsWhole(PathBuf),
+    /// The path names a directory.
+    #[error("{flag} {path} is a directory: name a file in it, such as {path}/{example}")]
+    IsDirectory {
+        /// `--out` or `--raw`.
+        flag: &'static str,
+        /// The path as given.
+        path: String,
+        /// A file name of the right kind.
+        example: &'static str,
+    },
+    /// A directory on the way is a file.
+    #[error("{flag} {path}: {file} is a file, not a directory")]
+    NotDirectory {
+        /// `--out` or `--raw`.
+        flag: &'static str,
+        /// The path or template as given.
+        path: String,
+        /// The file in the way.
+        file: PathBuf,
+    },
+    /// The directory the files go into cannot take a file.
+    #[error("{flag} {path}: cannot create files in directory {dir} ({source})")]
+    Location {
+        /// `--out` or `--raw`.
+        flag: &'static str,
+        /// The path or template as given.
+        path: String,
+        /// The nearest existing directory of the files.
+        dir: PathBuf,
+        /// Why not.
+        source: io::Error,
+    },
     /// Any other I/O failure.
     #[error("cannot open output file {path} ({source})")]
     Io {
@@ -60,7 +100,11 @@ impl OpenError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            OpenError::Exists(_) | OpenError::HeaderMismatch { .. } | OpenError::Unsupported(_)
+            OpenError::Exists(_)
+                | OpenError::ExistsWhole(_)
+                | OpenError::HeaderMismatch { .. }
+                | OpenError::Unsupported(_)
+                | OpenError::IsDirectory { .. }
         )
     }
 }
@@ -205,8 +249,17 @@ fn open_file(
         }
         _ => (Box::new(Ndjson), Gaps::Inline),
     };
+    let whole = path
+        .to_str()
+        .is_some_and(|text| needs_file_sink(text, &config.files));
+    let example = match format {
+        Format::Csv => "ticks.csv",
+        Format::Parquet => "ticks.parquet",
+        _ => "ticks.ndjson",
+    };
+    check_location("--out", path, whole, example)?;
     if let Some(text) = path.to_str()
-        && needs_file_sink(text, &config.files)
+        && whole
     {
         let form = match format {
             #[cfg(feature = "parquet")]
@@ -228,13 +281,16 @@ fn open_file(
         };
         let side_gaps = matches!(format, Format::Csv | Format::Parquet);
         return Ok(Opened {
-            sink: Box::new(FileSink::new(
-                text,
-                form,
-                side_gaps,
-                existing,
-                &config.files,
-            )?),
+            sink: Box::new(
+                FileSink::new(text, form, side_gaps, existing, &config.files).map_err(
+                    |e| match e {
+                        // Only a compressed or Parquet name is refused here (a template or
+                        // a rotated name numbers instead): `--append` cannot help it.
+                        OpenError::Exists(path) => OpenError::ExistsWhole(path),
+                        other => other,
+                    },
+                )?,
+            ),
             created: Vec::new(),
         });
     }

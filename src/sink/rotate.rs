@@ -14,8 +14,17 @@ pub enum Rotate {
     Size(u64),
 }
 
+/// The longest rotation period: a file a year is already more than any data set wants, and
+/// a longer period would not fit the nanosecond clock the boundaries are computed on.
+pub const MAX_PERIOD: Duration = Duration::from_secs(366 * 86_400);
+
 impl Rotate {
-    /// Parses `1h`, `1d`, `15m` (at least one second) or `500MB`, `1GiB`, `64KB`.
+    /// Parses a period of seconds, minutes, hours or days (`1h`, `1d`, `15min`, `15m`,
+    /// `1h30m`; at least 1s, at most 366d) or a size (`500MB`, `1GiB`, `64KB`, `2G`).
+    ///
+    /// `M` alone is refused: humantime reads it as months, people often mean megabytes.
+    /// Months, years and weeks are refused too: rotation boundaries are multiples of the
+    /// period since the epoch, which only seconds to days make sensible.
     pub fn parse(text: &str) -> Result<Rotate, String> {
         let t = text.trim();
         let digits = t.bytes().take_while(u8::is_ascii_digit).count();
@@ -26,27 +35,83 @@ impl Rotate {
             "kb" | "k" => Some(1_000),
             "mb" => Some(1_000_000),
             "gb" | "g" => Some(1_000_000_000),
+            "tb" => Some(1_000_000_000_000),
             "kib" => Some(1 << 10),
             "mib" => Some(1 << 20),
             "gib" => Some(1 << 30),
+            "tib" => Some(1 << 40),
             _ => None,
         };
-        if let (Some(scale), Ok(n)) = (scale, number.parse::<u64>()) {
-            return match n.checked_mul(scale) {
-                Some(bytes) if bytes > 0 => Ok(Rotate::Size(bytes)),
-                _ => Err(format!("invalid --rotate {text:?}: give a size above zero")),
+        if let (Some(scale), false) = (scale, number.is_empty()) {
+            return match number.parse::<u64>().ok().map(|n| n.checked_mul(scale)) {
+                Some(Some(0)) => Err(format!("invalid --rotate {text:?}: give a size above zero")),
+                Some(Some(bytes)) => Ok(Rotate::Size(bytes)),
+                _ => Err(format!(
+                    "invalid --rotate {text:?}: the size is too large (such as 500MB or 2GiB)"
+                )),
             };
         }
-        match humantime::parse_duration(t) {
-            Ok(d) if d >= Duration::from_secs(1) => Ok(Rotate::Every(d)),
-            Ok(_) => Err(format!(
-                "invalid --rotate {text:?}: the period must be at least 1s"
-            )),
-            Err(_) => Err(format!(
-                "invalid --rotate {text:?}: expected a period such as 1h or 1d, or a size such as 500MB"
-            )),
+        if unit == "M" && !number.is_empty() {
+            return Err(format!(
+                "invalid --rotate {text:?}: M is ambiguous: write {number}MB (or {number}MiB) for a size, {number}min for minutes"
+            ));
         }
+        let period = period(t).map_err(|why| format!("invalid --rotate {text:?}: {why}"))?;
+        if period < Duration::from_secs(1) {
+            return Err(format!(
+                "invalid --rotate {text:?}: the period must be at least 1s"
+            ));
+        }
+        if period > MAX_PERIOD {
+            return Err(format!(
+                "invalid --rotate {text:?}: the period must be at most 366d (leave --rotate out for one file)"
+            ));
+        }
+        Ok(Rotate::Every(period))
     }
+}
+
+/// Reads a period of numbers with s, min (m), h and d units (`1h30m`), or says why not.
+fn period(text: &str) -> Result<Duration, &'static str> {
+    const EXPECTED: &str = "expected a period such as 1h, 1d or 15min, or a size such as 500MB";
+    let mut total: u64 = 0;
+    let mut rest = text.trim_start();
+    if rest.is_empty() {
+        return Err(EXPECTED);
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(EXPECTED);
+        }
+        let (number, after) = rest.split_at(digits);
+        let after = after.trim_start();
+        let letters = after.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (unit, after) = after.split_at(letters);
+        let seconds: u64 = match unit {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
+            "d" | "day" | "days" => 86_400,
+            "M" | "month" | "months" | "y" | "year" | "years" | "w" | "week" | "weeks" => {
+                return Err(
+                    "a period is given in s, min, h or d, not weeks, months or years (such as 30d)",
+                );
+            }
+            "ms" | "us" | "ns" | "msec" | "usec" | "nsec" => {
+                return Err("the period must be at least 1s");
+            }
+            _ => return Err(EXPECTED),
+        };
+        // A number too large for u64 is too large a period either way.
+        let n = number.parse::<u64>().unwrap_or(u64::MAX);
+        total = n
+            .checked_mul(seconds)
+            .and_then(|s| total.checked_add(s))
+            .unwrap_or(u64::MAX);
+        rest = after.trim_start();
+    }
+    Ok(Duration::from_secs(total))
 }
 
 /// When files are made durable with `fsync`.
@@ -97,8 +162,48 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(Rotate::parse(text), want, "{text}");
         }
-        for bad in ["0MB", "10ms", "soon", "", "5 parsecs"] {
+        for bad in ["0MB", "10ms", "soon", "", "5 parsecs", "MB", "h", "1h-"] {
             assert!(Rotate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_units_months_years_and_huge_values_are_refused_with_a_reason() {
+        let cases = [
+            // Issue: humantime read these as 100 months and 1 month.
+            (
+                "100M",
+                "write 100MB (or 100MiB) for a size, 100min for minutes",
+            ),
+            ("1M", "write 1MB (or 1MiB) for a size, 1min for minutes"),
+            ("1month", "not weeks, months or years (such as 30d)"),
+            ("2y", "not weeks, months or years"),
+            ("1w", "not weeks, months or years"),
+            ("99999999999999h", "the period must be at most 366d"),
+            (
+                "99999999999999999999999d",
+                "the period must be at most 366d",
+            ),
+            ("367d", "the period must be at most 366d"),
+            ("99999999999999999999MB", "the size is too large"),
+            ("99999999TiB", "the size is too large"),
+            ("500ms", "at least 1s"),
+        ];
+        for (text, why) in cases {
+            let err = Rotate::parse(text).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
+            assert!(!err.contains('\n'), "{text}: {err}");
+        }
+        let ok = [
+            ("100MB", Rotate::Size(100_000_000)),
+            ("100MiB", Rotate::Size(100 << 20)),
+            ("100min", Rotate::Every(Duration::from_secs(6_000))),
+            ("1h30m", Rotate::Every(Duration::from_secs(5_400))),
+            ("2 hours", Rotate::Every(Duration::from_secs(7_200))),
+            ("366d", Rotate::Every(MAX_PERIOD)),
+        ];
+        for (text, want) in ok {
+            assert_eq!(Rotate::parse(text), Ok(want), "{text}");
         }
     }
 

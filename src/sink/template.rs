@@ -23,8 +23,11 @@ pub enum TemplateError {
     )]
     Unknown(String),
     /// A `{` without its `}`.
-    #[error("unclosed {{ in --out {0:?}")]
+    #[error("unclosed {{ in --out {0:?}: placeholders are written {{name}}, such as {{date}}")]
     Unclosed(String),
+    /// A `}` without its `{` (`a-date}.csv`).
+    #[error("unmatched }} in --out {0:?}: placeholders are written {{name}}, such as {{date}}")]
+    Unmatched(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +63,15 @@ impl Template {
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = text;
+        let unmatched = |literal: &str| {
+            if literal.contains('}') {
+                Err(TemplateError::Unmatched(text.to_owned()))
+            } else {
+                Ok(())
+            }
+        };
         while let Some(open) = rest.find('{') {
+            unmatched(&rest[..open])?;
             if open > 0 {
                 parts.push(Part::Text(rest[..open].to_owned()));
             }
@@ -79,6 +90,7 @@ impl Template {
             });
             rest = &rest[open + close + 1..];
         }
+        unmatched(rest)?;
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_owned()));
         }
@@ -181,6 +193,13 @@ fn extension_start(name: &str) -> usize {
     file_start + stem.len()
 }
 
+/// `name` with `-{start}` before its extension, as text for messages: `ticks.csv.gz` →
+/// `ticks-{start}.csv.gz`.
+pub fn with_start_text(name: &str) -> String {
+    let cut = extension_start(name);
+    format!("{}-{{start}}{}", &name[..cut], &name[cut..])
+}
+
 /// Digits of a file's number: names of up to 9 999 files of one name sort in byte order.
 const NUMBER_DIGITS: usize = 4;
 
@@ -252,6 +271,13 @@ mod tests {
             Template::parse("x-{date.csv"),
             Err(TemplateError::Unclosed(_))
         ));
+        for unmatched in ["a-date}.csv", "}a.csv", "a-{date}}.csv", "a-{date}-b}.csv"] {
+            assert_eq!(
+                Template::parse(unmatched),
+                Err(TemplateError::Unmatched(unmatched.into())),
+                "{unmatched}"
+            );
+        }
         let plain = Template::parse("ticks.csv").unwrap();
         assert!(!plain.is_templated());
         assert_eq!(plain.period_ns(), None);
@@ -282,6 +308,7 @@ mod tests {
         let given = names.clone();
         names.sort();
         assert_eq!(names, given);
+        assert_eq!(with_start_text("d/t.csv.gz"), "d/t-{start}.csv.gz");
         let t = Template::parse("ticks.ndjson.zst").unwrap().with_start();
         assert_eq!(t.render(&key(), T, T), "ticks-20251203T075959Z.ndjson.zst");
     }

@@ -9,3 +9,4 @@ mod raw;
 mod raw_crash;
 mod raw_gaps;
 mod recover;
+mod validate;

@@ -195,8 +195,13 @@ async fn bad_raw_paths_and_captures_get_one_line() {
     assert!(out.stderr.contains("{exchange}, {date}"), "{}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 
-    // An existing file (`/dev/full` too): `--append`/`--force` are --out's, not offered.
-    for existing in ["/dev/full", dir.path().join("old.jsonl").to_str().unwrap()] {
+    // An existing file (a device too): `--append`/`--force` are --out's, not offered.
+    let device = dir.path().join("full.jsonl");
+    std::os::unix::fs::symlink("/dev/full", &device).unwrap();
+    for existing in [
+        device.to_str().unwrap(),
+        dir.path().join("old.jsonl").to_str().unwrap(),
+    ] {
         std::fs::write(dir.path().join("old.jsonl"), "").unwrap();
         let out = run(&[
             "record",

@@ -33,12 +33,30 @@ impl Default for FileSettings {
     }
 }
 
-/// The file policies in words, for the printed plan.
-pub fn describe(settings: &FileSettings) -> String {
-    let rotate = match settings.rotate {
-        None => "rotate at {date}/{hour}".to_owned(),
-        Some(Rotate::Every(d)) => format!("rotate every {}", humantime::format_duration(d)),
-        Some(Rotate::Size(n)) => format!("rotate at {n} bytes on disk"),
+/// The file policies in words, for the printed plan of a run writing the files `names`
+/// (its `--out` paths and templates, and its `--raw`): only what applies to them.
+pub fn describe(settings: &FileSettings, names: &[&str]) -> String {
+    use super::super::template::{DAY_NS, HOUR_NS};
+    let periods: Vec<u64> = names
+        .iter()
+        .filter_map(|name| Template::parse(name).ok()?.period_ns())
+        .collect();
+    let by_template = match (periods.contains(&HOUR_NS), periods.contains(&DAY_NS)) {
+        (false, false) => None,
+        (true, false) => Some("at each UTC hour ({hour})"),
+        (false, true) => Some("at each UTC midnight ({date})"),
+        (true, true) => Some("at each UTC hour ({hour}) or midnight ({date}) by template"),
+    };
+    let rotate = match (settings.rotate, by_template) {
+        (None, None) => "no rotation".to_owned(),
+        (None, Some(at)) => format!("rotate {at}"),
+        (Some(Rotate::Every(d)), None) => format!("rotate every {}", humantime::format_duration(d)),
+        (Some(Rotate::Every(d)), Some(at)) => format!(
+            "rotate every {}, and {at} when sooner",
+            humantime::format_duration(d)
+        ),
+        (Some(Rotate::Size(n)), None) => format!("rotate at {n} bytes on disk"),
+        (Some(Rotate::Size(n)), Some(at)) => format!("rotate at {n} bytes on disk and {at}"),
     };
     let fsync = match settings.fsync {
         Fsync::Never => "fsync never".to_owned(),
@@ -48,10 +66,15 @@ pub fn describe(settings: &FileSettings) -> String {
             humantime::format_duration(d)
         ),
     };
-    format!(
-        "{rotate}; {fsync}; zstd {}; row groups of {}",
-        settings.zstd_level, settings.row_group_rows
-    )
+    let mut text = format!("{rotate}; {fsync}");
+    let lower: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    if lower.iter().any(|n| n.ends_with(".zst")) {
+        text.push_str(&format!("; zstd level {}", settings.zstd_level));
+    }
+    if lower.iter().any(|n| n.ends_with(".parquet")) {
+        text.push_str(&format!("; row groups of {} rows", settings.row_group_rows));
+    }
+    text
 }
 
 /// Whether `--out TEXT` with `settings` needs a [`super::FileSink`] (rather than one file written in
@@ -63,4 +86,54 @@ pub fn needs_file_sink(text: &str, settings: &FileSettings) -> bool {
         || compression != Compression::Plain
         || text.to_ascii_lowercase().ends_with(".parquet")
         || template.is_ok_and(|t| t.is_templated())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_plan_says_rotation_only_where_files_rotate() {
+        let plain = FileSettings::default();
+        let cases: [(&[&str], FileSettings, &str); 6] = [
+            // Issue: a plain file was said to "rotate at {date}/{hour}".
+            (&["t.csv"], plain, "no rotation; fsync finished files"),
+            (
+                &["t.csv.zst"],
+                plain,
+                "no rotation; fsync finished files; zstd level 3",
+            ),
+            (
+                &["t-{date}.csv"],
+                plain,
+                "rotate at each UTC midnight ({date}); ",
+            ),
+            (
+                &["{hour}.csv", "r.jsonl"],
+                plain,
+                "rotate at each UTC hour ({hour}); ",
+            ),
+            (
+                &["t.parquet"],
+                FileSettings {
+                    rotate: Some(Rotate::Size(500)),
+                    ..plain
+                },
+                "rotate at 500 bytes on disk; fsync finished files; row groups of 1000000 rows",
+            ),
+            (
+                &["t-{hour}.csv"],
+                FileSettings {
+                    rotate: Some(Rotate::Every(Duration::from_secs(86_400))),
+                    ..plain
+                },
+                "rotate every 1day, and at each UTC hour ({hour}) when sooner; ",
+            ),
+        ];
+        for (names, settings, want) in cases {
+            let text = describe(&settings, names);
+            assert!(text.starts_with(want), "{names:?}: {text}");
+        }
+    }
 }
