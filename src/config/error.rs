@@ -28,7 +28,7 @@ pub enum ConfigError {
     Endpoint(String),
     /// The output file's extension names no format.
     #[error(
-        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension (and .gz or .zst to compress), or - for stdout"
+        "cannot tell the format of --out {0:?}: use a .csv, .ndjson or .jsonl extension (and .gz or .zst to compress), .parquet (compressed inside: no .gz or .zst), - for stdout, or a kafka:// or nats:// URL"
     )]
     OutExtension(PathBuf),
     /// The `--out` template names an unknown placeholder or is malformed.
