@@ -23,9 +23,10 @@ use crate::stats::{Snapshot, Stats};
 /// How long to wait for a finished task's result to reach its handle.
 const HANDLE_GRACE: Duration = Duration::from_secs(1);
 
-/// How long outputs still busy at the hard deadline get to end their files once they saw
-/// the abort (the gzip trailer, the zstd frame end, the Parquet footer): the tasks stop
-/// writing rows at once, and only an output stuck in the OS holds the exit this long.
+/// How long outputs that saw the abort and are ending their files (the gzip trailer, the
+/// zstd frame end, the Parquet footer) get: they stop writing rows at once, and only one
+/// stuck in the OS while ending them holds the exit this long. An output stuck writing a
+/// row (a pipe nobody reads) is not waited for.
 const FINISH_GRACE: Duration = Duration::from_secs(10);
 
 /// Exit code when the deadline forced the stop and ticks were lost.
@@ -314,16 +315,23 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
             Err(e) => failure = failure.or(Some(RunError::Panic(e.to_string()))),
         }
     }
-    // The outputs are waited for even when a connection is stuck: a file they leave
-    // unfinished would not decode.
-    let finish_grace = if settled { HANDLE_GRACE } else { FINISH_GRACE };
+    // An output that is ending its files is waited for even when a connection is stuck (a
+    // file it leaves unfinished would not decode); one stuck writing is not.
+    let finish_grace = |output: usize| {
+        use std::sync::atomic::Ordering::Relaxed;
+        match (settled, stats.finishing[output].load(Relaxed)) {
+            (true, _) => HANDLE_GRACE,
+            (false, true) => FINISH_GRACE,
+            (false, false) => Duration::ZERO,
+        }
+    };
     if sink_result.is_none()
-        && let Ok(result) = tokio::time::timeout(finish_grace, &mut sink_task).await
+        && let Ok(result) = tokio::time::timeout(finish_grace(0), &mut sink_task).await
     {
         sink_result = Some(result);
     }
     if let Some(task) = raw_task.as_mut().filter(|_| raw_result.is_none())
-        && let Ok(result) = tokio::time::timeout(finish_grace, task).await
+        && let Ok(result) = tokio::time::timeout(finish_grace(1), task).await
     {
         raw_result = Some(result);
     }

@@ -23,6 +23,9 @@ pub struct Stats {
     pub dropped: AtomicU64,
     /// Ticks the sink handed to the OS (or showed, for the table).
     pub written: AtomicU64,
+    /// Outputs that stopped taking rows and are ending their files (the sink, then the raw
+    /// writer): a stop past its deadline waits for them, not for an output stuck writing.
+    pub finishing: [std::sync::atomic::AtomicBool; 2],
     /// Frames that could not be decoded.
     pub decode_errors: AtomicU64,
     /// Successful WebSocket handshakes.
@@ -157,6 +160,7 @@ impl Stats {
             slots[id.channel.index()] = u32::try_from(i).expect("fewer than 2^32 streams");
         }
         Stats {
+            finishing: Default::default(),
             streams: streams.iter().map(|_| StreamCounters::default()).collect(),
             ids: streams.into(),
             index,

@@ -127,6 +127,7 @@ pub fn run(
     let result = write_all(&mut files, &rx, &mut unflushed, (&counts, &stats), &abort);
     // Refuse further records at once: the taps count them as dropped.
     drop(rx);
+    stats.finishing[1].store(true, Relaxed);
     match result {
         Ok(()) => {
             files.files.finish()?;
