@@ -317,21 +317,22 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     }
     // An output that is ending its files is waited for even when a connection is stuck (a
     // file it leaves unfinished would not decode); one stuck writing is not.
-    let finish_grace = |output: usize| {
-        use std::sync::atomic::Ordering::Relaxed;
-        match (settled, stats.finishing[output].load(Relaxed)) {
-            (true, _) => HANDLE_GRACE,
-            (false, true) => FINISH_GRACE,
-            (false, false) => Duration::ZERO,
-        }
+    let finish_grace = |finishing: &std::sync::atomic::AtomicBool| match (
+        settled,
+        finishing.load(std::sync::atomic::Ordering::Relaxed),
+    ) {
+        (true, _) => HANDLE_GRACE,
+        (false, true) => FINISH_GRACE,
+        (false, false) => Duration::ZERO,
     };
     if sink_result.is_none()
-        && let Ok(result) = tokio::time::timeout(finish_grace(0), &mut sink_task).await
+        && let Ok(result) =
+            tokio::time::timeout(finish_grace(&stats.sink_finishing), &mut sink_task).await
     {
         sink_result = Some(result);
     }
     if let Some(task) = raw_task.as_mut().filter(|_| raw_result.is_none())
-        && let Ok(result) = tokio::time::timeout(finish_grace(1), task).await
+        && let Ok(result) = tokio::time::timeout(finish_grace(&stats.raw_finishing), task).await
     {
         raw_result = Some(result);
     }

@@ -23,9 +23,11 @@ pub struct Stats {
     pub dropped: AtomicU64,
     /// Ticks the sink handed to the OS (or showed, for the table).
     pub written: AtomicU64,
-    /// Outputs that stopped taking rows and are ending their files (the sink, then the raw
-    /// writer): a stop past its deadline waits for them, not for an output stuck writing.
-    pub finishing: [std::sync::atomic::AtomicBool; 2],
+    /// The sink stopped taking rows and is ending its files: a stop past its deadline waits
+    /// for it, not for an output stuck writing a row.
+    pub sink_finishing: std::sync::atomic::AtomicBool,
+    /// The same of the raw writer.
+    pub raw_finishing: std::sync::atomic::AtomicBool,
     /// Frames that could not be decoded.
     pub decode_errors: AtomicU64,
     /// Successful WebSocket handshakes.
@@ -160,7 +162,8 @@ impl Stats {
             slots[id.channel.index()] = u32::try_from(i).expect("fewer than 2^32 streams");
         }
         Stats {
-            finishing: Default::default(),
+            sink_finishing: Default::default(),
+            raw_finishing: Default::default(),
             streams: streams.iter().map(|_| StreamCounters::default()).collect(),
             ids: streams.into(),
             index,

@@ -79,17 +79,20 @@ pub(super) fn format_of(path: &Path) -> Result<Format, ConfigError> {
     // A compression suffix (.gz, .zst) follows the format's extension.
     let text = path.to_string_lossy();
     crate::sink::template::Template::parse(&text)?;
-    let (_, uncompressed) = crate::sink::compress::Compression::of(&text, 0);
-    let ext = Path::new(uncompressed)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
+    let compressed = crate::sink::compress::Compression::of(&text, 0).1.len() < text.len();
+    match extension(&text).as_deref() {
         Some("csv") => Ok(Format::Csv),
         Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
-        Some("parquet") if cfg!(feature = "parquet") && uncompressed.len() == text.len() => {
-            Ok(Format::Parquet)
-        }
+        Some("parquet") if cfg!(feature = "parquet") && !compressed => Ok(Format::Parquet),
         _ => Err(ConfigError::OutExtension(path.to_owned())),
     }
+}
+
+/// The extension of a file name before any compression suffix (`.gz`, `.zst`), lowercase.
+pub(super) fn extension(text: &str) -> Option<String> {
+    let (_, uncompressed) = crate::sink::compress::Compression::of(text, 0);
+    Path::new(uncompressed)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
 }

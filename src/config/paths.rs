@@ -50,20 +50,8 @@ fn check_raw(raw: &Path) -> Result<(), ConfigError> {
         return Err(ConfigError::RawStdout);
     }
     let text = raw.to_string_lossy();
-    let template =
-        Template::parse(&text).map_err(|e| ConfigError::RawTemplate(format!("--raw: {e}")))?;
-    let (_, by_symbol, by_channel) = template.splits_by();
-    if by_symbol || by_channel {
-        return Err(ConfigError::RawTemplate(format!(
-            "--raw {text}: a raw capture is filed by {{exchange}}, {{date}}, {{hour}} and {{start}} only (one frame may carry several symbols and channels)"
-        )));
-    }
-    let (_, uncompressed) = Compression::of(&text, 0);
-    let ext = Path::new(uncompressed)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
+    crate::raw::writer::check_template(&text).map_err(ConfigError::RawTemplate)?;
+    match super::output::extension(&text).as_deref() {
         Some("jsonl" | "ndjson") => Ok(()),
         _ => Err(ConfigError::RawExtension(raw.to_owned())),
     }

@@ -40,6 +40,20 @@ impl Encode for NoRows {
     fn encode(&mut self, _tick: &Tick, _out: &mut Vec<u8>) {}
 }
 
+/// Checks that `text` is a template a raw capture can be filed by: `{exchange}` and times
+/// only (one frame may carry several symbols and channels). The error is one line.
+pub fn check_template(text: &str) -> Result<(), String> {
+    let (_, by_symbol, by_channel) = Template::parse(text)
+        .map_err(|e| format!("--raw {text}: {e}"))?
+        .splits_by();
+    if by_symbol || by_channel {
+        return Err(format!(
+            "--raw {text}: a raw capture is filed by {{exchange}}, {{date}}, {{hour}} and {{start}} only (one frame may carry several symbols and channels)"
+        ));
+    }
+    Ok(())
+}
+
 /// A raw capture's files, opened (lazily, at the first record) at `path`.
 pub struct RawFiles {
     files: FileSink,
@@ -60,14 +74,7 @@ impl RawFiles {
         let text = path.to_str().ok_or_else(|| {
             OpenError::Unsupported(format!("--raw {}: not UTF-8", path.display()))
         })?;
-        let (_, by_symbol, by_channel) = Template::parse(text)
-            .map_err(|e| OpenError::Unsupported(format!("--raw {text}: {e}")))?
-            .splits_by();
-        if by_symbol || by_channel {
-            return Err(OpenError::Unsupported(format!(
-                "--raw {text}: a raw capture is filed by {{exchange}}, {{date}}, {{hour}} and {{start}} only (one frame may carry several symbols and channels)"
-            )));
-        }
+        check_template(text).map_err(OpenError::Unsupported)?;
         // Files open at the first record: a directory that cannot take them is found now,
         // before anything connects.
         crate::sink::output::check_location("--raw", path, true, "raw.jsonl")?;
@@ -127,7 +134,7 @@ pub fn run(
     let result = write_all(&mut files, &rx, &mut unflushed, (&counts, &stats), &abort);
     // Refuse further records at once: the taps count them as dropped.
     drop(rx);
-    stats.finishing[1].store(true, Relaxed);
+    stats.raw_finishing.store(true, Relaxed);
     match result {
         Ok(()) => {
             files.files.finish()?;

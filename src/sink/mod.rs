@@ -169,7 +169,7 @@ pub async fn run(
         Ok(end) => end,
     };
     let bytes = sink.buffered() as u64;
-    stats.finishing[0].store(true, Relaxed);
+    stats.sink_finishing.store(true, Relaxed);
     match sink.finish() {
         Ok(n) => {
             stats.written.fetch_add(n, Relaxed);
