@@ -23,6 +23,7 @@ use foxtrot::exchange::{Decoded, Exchange, Out};
 use foxtrot::sink::csv::Csv;
 use foxtrot::sink::ndjson::Ndjson;
 use foxtrot::sink::output::{Gaps, LineSink};
+use foxtrot::sink::rotate::Fsync;
 use foxtrot::sink::{Encode, Sink};
 use foxtrot::tick::Channel;
 
@@ -149,7 +150,13 @@ fn decode_encode_and_sink_allocate_nothing_per_message() {
         let frames = frames(channel);
         let mut csv = Csv::new(&channels);
         let mut out = Vec::new();
-        let mut sink = LineSink::new(Box::new(Ndjson), dev_null(), false, true, Gaps::Inline);
+        let mut sink = LineSink::new(
+            Box::new(Ndjson),
+            dev_null(),
+            Fsync::Never,
+            true,
+            Gaps::Inline,
+        );
         let mut decoded = Out::default();
         // Warm up: buffers reach their working size.
         pump(&frames, 2, &mut csv, &mut out, &mut sink, &mut decoded);

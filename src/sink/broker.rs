@@ -87,14 +87,30 @@ impl Broker {
 
 fn shape(url: &str, what: &'static str, example: &'static str) -> UrlError {
     UrlError::Shape {
-        url: url.to_owned(),
+        url: redacted_url(url),
         what,
         example,
     }
 }
 
+/// `url` as errors show it: a password or token before `@` becomes `***` (subjects and
+/// topics never hold `@`, so the last one ends the credentials).
+fn redacted_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) if rest.contains('@') => {
+            format!("{scheme}://{}", super::nats::redacted(rest))
+        }
+        _ => url.to_owned(),
+    }
+}
+
 fn parse_kafka(url: &str, rest: &str) -> Result<Broker, UrlError> {
     let bad = |what| shape(url, what, KAFKA_EXAMPLE);
+    if rest.contains('@') {
+        return Err(bad(
+            "credentials do not go in a kafka:// URL: set security.protocol, sasl.mechanism, sasl.username and sasl.password under [output.kafka] in the config file",
+        ));
+    }
     let (brokers, topic) = rest
         .split_once('/')
         .ok_or_else(|| bad("no /TOPIC after the brokers"))?;
@@ -391,6 +407,33 @@ mod tests {
         ] {
             assert!(matches!(Broker::parse(bad), Some(Err(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn credentials_in_urls_are_never_echoed() {
+        // Issue: kafka://user:pass@host passed as a broker named "user:pass@host" and echoed.
+        let err = Broker::parse("kafka://me:s3cret@host:9092/ticks")
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("credentials do not go in a kafka:// URL"),
+            "{err}"
+        );
+        assert!(err.contains("kafka://me:***@host:9092/ticks"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+        let err = Broker::parse("kafka://tok3n@host:9092/ticks")
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("tok3n"), "{err}");
+        // A NATS URL takes credentials, but a mistake elsewhere in it must not show them.
+        let err = Broker::parse("nats://me:p/w@host:4222")
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nats://me:***@host:4222"), "{err}");
+        assert!(!err.contains("p/w"), "{err}");
     }
 
     #[test]

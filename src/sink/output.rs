@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::csv::Csv;
 use super::files::{FileSink, Form, needs_file_sink};
 use super::ndjson::Ndjson;
+use super::rotate::Fsync;
 use super::table::Table;
 #[cfg(feature = "parquet")]
 use super::template::Template;
@@ -190,7 +191,7 @@ fn open_one(output: &Output, config: &Config) -> Result<Opened, OpenError> {
                 Format::Ndjson | Format::Parquet => Box::new(LineSink::new(
                     Box::new(Ndjson),
                     stdout,
-                    false,
+                    Fsync::Never,
                     true,
                     Gaps::Inline,
                 )),
@@ -198,7 +199,7 @@ fn open_one(output: &Output, config: &Config) -> Result<Opened, OpenError> {
                 Format::Csv => Box::new(LineSink::new(
                     Box::new(Csv::with_book_levels(&config.channels, config.book.levels)),
                     stdout,
-                    false,
+                    Fsync::Never,
                     true,
                     Gaps::Nowhere,
                 )),
@@ -321,7 +322,7 @@ fn open_file(
         }
     }
     Ok(Opened {
-        sink: Box::new(LineSink::new(encoder, file, true, empty, gaps).at(path)),
+        sink: Box::new(LineSink::new(encoder, file, config.files.fsync, empty, gaps).at(path)),
         created: (!existed).then(|| path.to_owned()).into_iter().collect(),
     })
 }
@@ -351,8 +352,14 @@ pub struct LineSink {
     pending: u64,
     /// The destination.
     out: File,
-    /// Whether `finish` must `fsync` (files yes, stdout no).
-    sync: bool,
+    /// When to `fsync` (`--fsync`; never for stdout).
+    fsync: Fsync,
+    /// When the file was last synced (`--fsync interval:D`).
+    synced: Instant,
+    /// Whether lines were handed to the OS since the last sync.
+    dirty: bool,
+    /// Syncs done, for tests.
+    fsyncs: u64,
     /// Where gap records go.
     gaps: Gaps,
     /// What errors call the output.
@@ -367,7 +374,7 @@ impl LineSink {
     pub fn new(
         mut encoder: Box<dyn Encode>,
         out: File,
-        sync: bool,
+        fsync: Fsync,
         header: bool,
         gaps: Gaps,
     ) -> LineSink {
@@ -380,7 +387,10 @@ impl LineSink {
             buf,
             pending: 0,
             out,
-            sync,
+            fsync,
+            synced: Instant::now(),
+            dirty: false,
+            fsyncs: 0,
             gaps,
             name: PathBuf::from("stdout"),
             committed_len: None,
@@ -405,6 +415,35 @@ impl LineSink {
             // Best effort: the write error is what gets reported.
             let _ = self.out.set_len(len);
             let _ = self.out.seek(SeekFrom::Start(len));
+        }
+    }
+
+    /// Syncs done so far (`--fsync`), for tests.
+    pub fn fsyncs(&self) -> u64 {
+        self.fsyncs
+    }
+
+    /// Makes what was handed to the OS durable: the file, then its side file of gaps.
+    fn sync(&mut self) -> io::Result<()> {
+        self.out.sync_all().map_err(|e| named(&self.name, e))?;
+        if let Gaps::SideFile {
+            file: Some(file),
+            path,
+        } = &self.gaps
+        {
+            file.sync_all().map_err(|e| named(path, e))?;
+        }
+        self.fsyncs += 1;
+        self.dirty = false;
+        self.synced = Instant::now();
+        Ok(())
+    }
+
+    /// `--fsync interval:D`: syncs once `D` has passed since the last sync, if lines came.
+    fn sync_if_due(&mut self) -> io::Result<()> {
+        match self.fsync {
+            Fsync::Interval(every) if self.dirty && self.synced.elapsed() >= every => self.sync(),
+            _ => Ok(()),
         }
     }
 }
@@ -447,6 +486,7 @@ impl Sink for LineSink {
                 let mut line = Vec::with_capacity(128);
                 gap::csv_row(record, &mut line);
                 file.write_all(&line).map_err(named)?;
+                self.dirty = true;
             }
             Gaps::Nowhere => {}
         }
@@ -467,21 +507,28 @@ impl Sink for LineSink {
                 *len += self.buf.len() as u64;
             }
             self.buf.clear();
+            self.dirty = true;
         }
+        self.sync_if_due()?;
         Ok(std::mem::take(&mut self.pending))
+    }
+
+    fn refresh_every(&self) -> Option<Duration> {
+        // A sync falls due while no row arrives.
+        match self.fsync {
+            Fsync::Interval(every) => Some(every),
+            _ => None,
+        }
+    }
+
+    fn refresh(&mut self) -> io::Result<()> {
+        self.sync_if_due()
     }
 
     fn finish(&mut self) -> io::Result<u64> {
         let committed = self.flush()?;
-        if self.sync {
-            self.out.sync_all().map_err(|e| named(&self.name, e))?;
-            if let Gaps::SideFile {
-                file: Some(file),
-                path,
-            } = &self.gaps
-            {
-                file.sync_all().map_err(|e| named(path, e))?;
-            }
+        if self.fsync != Fsync::Never {
+            self.sync()?;
         }
         Ok(committed)
     }
@@ -603,3 +650,6 @@ impl Sink for Discard {
         self.flush()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -127,20 +127,44 @@ pub enum Fsync {
 }
 
 impl Fsync {
-    /// Parses `never`, `rotate` or `interval:D` (such as `interval:5s`).
+    /// Parses `never`, `rotate` or `interval:D` (such as `interval:5s`, `interval:500ms`).
+    ///
+    /// `M` is refused as in `--rotate` (humantime reads it as months), and so are months
+    /// and years: such an interval would mean no sync at all in practice.
     pub fn parse(text: &str) -> Result<Fsync, String> {
+        let expected = || {
+            format!(
+                "invalid --fsync {text:?}: expected never, rotate or interval:DURATION such as interval:5s"
+            )
+        };
         match text {
-            "never" => Ok(Fsync::Never),
-            "rotate" => Ok(Fsync::Rotate),
-            _ => match text
-                .strip_prefix("interval:")
-                .map(humantime::parse_duration)
-            {
-                Some(Ok(d)) if !d.is_zero() => Ok(Fsync::Interval(d)),
-                _ => Err(format!(
-                    "invalid --fsync {text:?}: expected never, rotate or interval:DURATION such as interval:5s"
-                )),
-            },
+            "never" => return Ok(Fsync::Never),
+            "rotate" => return Ok(Fsync::Rotate),
+            _ => {}
+        }
+        let every = text.strip_prefix("interval:").ok_or_else(expected)?;
+        let units = every
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|unit| !unit.is_empty());
+        for unit in units {
+            if unit == "M" {
+                return Err(format!(
+                    "invalid --fsync {text:?}: M is ambiguous: write interval:{}min for minutes",
+                    every.trim_end_matches('M').trim()
+                ));
+            }
+            if matches!(
+                unit,
+                "month" | "months" | "y" | "year" | "years" | "w" | "week" | "weeks"
+            ) {
+                return Err(format!(
+                    "invalid --fsync {text:?}: give the interval in ms, s, min, h or d (such as interval:10s), not weeks, months or years"
+                ));
+            }
+        }
+        match humantime::parse_duration(every) {
+            Ok(d) if !d.is_zero() => Ok(Fsync::Interval(d)),
+            _ => Err(expected()),
         }
     }
 }
@@ -215,8 +239,27 @@ mod tests {
             Fsync::parse("interval:5s"),
             Ok(Fsync::Interval(Duration::from_secs(5)))
         );
+        assert_eq!(
+            Fsync::parse("interval:1min"),
+            Ok(Fsync::Interval(Duration::from_secs(60)))
+        );
+        assert_eq!(
+            Fsync::parse("interval:250ms"),
+            Ok(Fsync::Interval(Duration::from_millis(250)))
+        );
         for bad in ["always", "interval:", "interval:0s", "interval:x"] {
             assert!(Fsync::parse(bad).is_err(), "{bad}");
+        }
+        // Issue: humantime read interval:1M as one month.
+        let cases = [
+            ("interval:1M", "write interval:1min for minutes"),
+            ("interval:1month", "not weeks, months or years"),
+            ("interval:1y", "not weeks, months or years"),
+            ("interval:2w", "not weeks, months or years"),
+        ];
+        for (text, why) in cases {
+            let err = Fsync::parse(text).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
         }
     }
 }
