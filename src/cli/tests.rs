@@ -72,7 +72,7 @@ fn venue_defaults_in_help_are_the_registrys() {
             );
             let (n, period) = limits.connect_attempts;
             assert_eq!(
-                per_venue(&connect, "the --venue's: ", venue),
+                per_venue(&connect, "the venue's: ", venue),
                 format!("{n}/{}", human(period)),
                 "--connect-limit of {venue}"
             );
