@@ -84,7 +84,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l streams-per-c
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-retries -d 'Exit with an error after N failed connection attempts in a row [default: retry for ever]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter) [default: 250ms]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l backoff-max -d 'The longest reconnect delay [default: 30s]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-limit -d 'At most this many connection attempts per period, across all connections [default: the --venue\'s: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l connect-limit -d 'At most this many connection attempts per period, across all connections; streams on several venues get one limit that keeps each venue\'s (okx with binance: 1/1s) [default: the venue\'s: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: the venue\'s: binance 30s, binance-futures 4m 30s, okx 35s, bybit 45s, bybit-linear 45s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand stream" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old, before the venue closes it (Binance: at 24 h) [default: 23h 50m]' -r
@@ -148,7 +148,7 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l streams-per-c
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-retries -d 'Exit with an error after N failed connection attempts in a row [default: retry for ever]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-initial -d 'The first reconnect delay\'s ceiling (delays double up to --backoff-max, with jitter) [default: 250ms]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l backoff-max -d 'The longest reconnect delay [default: 30s]' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit -d 'At most this many connection attempts per period, across all connections [default: the --venue\'s: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m]' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l connect-limit -d 'At most this many connection attempts per period, across all connections; streams on several venues get one limit that keeps each venue\'s (okx with binance: 1/1s) [default: the venue\'s: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l stale-after -d 'Reconnect when no frame at all (data or ping) arrived for this long [default: the venue\'s: binance 30s, binance-futures 4m 30s, okx 35s, bybit 45s, bybit-linear 45s]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l silent-stream-after -d 'Warn about a stream that delivered nothing for this long while its connection lives [default: 5m]' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l max-connection-age -d 'Replace each connection (make-before-break) once it is this old, before the venue closes it (Binance: at 24 h) [default: 23h 50m]' -r
@@ -172,23 +172,23 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -l parquet-decim
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l speed -d 'Serve a raw capture or an NDJSON/CSV recording at its recorded pacing (receive times) divided by X: 1 is the original timing, 10 ten times faster, 0 as fast as possible (then --rate applies)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l speed -d 'Serve a raw capture or an NDJSON/CSV recording at its recorded pacing (receive times) divided by X: 1 is the original timing, 10 ten times faster, 0 as fast as possible (then --rate applies). Not with --flood' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l listen -d 'Address to listen on; port 0 picks a free port (printed on the first stdout line)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rate -d 'Messages per second per connection; 0 sends as fast as the socket takes them' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l limit -d 'Send at most N messages per connection, then idle with the socket open' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l close-after -d 'Close each connection (with a close frame) after N messages' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rate -d 'Messages per second per connection; 0 sends as fast as the socket takes them (files and --flood)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l limit -d 'Send at most N messages per connection, then idle with the socket open (files and --flood)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l close-after -d 'Close each connection (with a close frame) after N messages (files and --flood)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l ping-interval -d 'Interval between the server\'s pings on Binance connections (OKX and Bybit clients ping the server instead)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l drop-after -d 'Drop each connection\'s TCP socket (no close frame) after N messages' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l stall-after -d 'Go silent after N messages (no data, pings or replies), keeping the socket open' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l drop-after -d 'Drop each connection\'s TCP socket (no close frame) after N messages (files and --flood)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l stall-after -d 'Go silent after N messages (no data, pings or replies), keeping the socket open (files and --flood)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l refuse -d 'Refuse handshakes with HTTP 429, 418 or 503' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l retry-after -d 'Send `Retry-After: SECS` with each refusal' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l refuse-first -d 'Refuse only the first K handshakes (server-wide), then accept' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l inject -d 'After the N-th message of each connection, send one frame of KIND (malformed, truncated, oversized, server-shutdown); N=0 before the first. Repeatable (not on Bybit)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l oversized-bytes -d 'The length in bytes of an `oversized` injection' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'Close each connection (close frame 1000, "max age") once it is this old (not on Bybit)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this (Binance)' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l clock-shift-ms -d 'Stamp every Binance message\'s times with this server\'s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send each connection N generated messages for the streams it asks for (Binance bookTicker, trade, aggTrade; OKX and Bybit bookTicker, trade), at --rate or as fast as the socket takes them, then close; FILEs are optional' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l inject -d 'After the N-th message of each connection, send one frame of KIND (malformed, truncated, oversized, server-shutdown); N=0 before the first. Repeatable (not on Bybit; not with --flood)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l oversized-bytes -d 'The length in bytes of an `oversized` injection (not with --flood)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l max-age -d 'Close each connection (close frame 1000, "max age") once it is this old (not on Bybit; not with --flood)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l pong-timeout -d 'Close a connection (close frame 1008) that has not answered a ping within this (Binance; not with --flood)' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l clock-shift-ms -d 'Stamp every Binance message\'s times (under --flood, every venue\'s) with this server\'s clock plus MS milliseconds (negative: behind), as a venue with a skewed clock would' -r
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l flood -d 'Benchmark mode: send each connection N generated messages for the streams it asks for (Binance bookTicker, trade, aggTrade; OKX and Bybit bookTicker, trade), at --rate or as fast as the socket takes them, then close; no FILE. Of the other flags, --limit, --close-after, --drop-after, --stall-after, --ping-interval, --clock-shift-ms and the refusals apply; the rest are refused' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-levels -d 'Levels a side of each generated book' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-interval -d 'Time between `@100ms` events of one symbol (tests go faster than the venue)' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-events -d 'Events generated per symbol at most; then the book stands still' -r
@@ -201,9 +201,9 @@ complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-delay-fi
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-429-first -d 'Answer the first N snapshot requests with 429 and a Retry-After' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-retry-after -d 'The Retry-After of those 429 answers, in whole seconds' -r
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l rest-stale-first -d 'Answer the first N snapshot requests of each symbol with a stale lastUpdateId' -r
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Start over at the end of the files instead of idling'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l live -d 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected'
-complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth -d 'Serve generated order books as Binance diff-depth streams (instead of the files), and their REST snapshots on a second port (printed as the second stdout line)'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l loop -d 'Start over at the end of the files instead of idling. Not with --flood'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l live -d 'One timeline for all connections, like a live venue: the files play at --rate from server start, and a connection gets what is published after it connected. Not with --flood'
+complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth -d 'Serve generated order books as Binance diff-depth streams (instead of the files), and their REST snapshots on a second port (printed as the second stdout line). Not with --flood'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -l depth-futures -d 'USD-M futures books (ids with `pu`, snapshots on /fapi/v1/depth) instead of spot\'s'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c foxtrot -n "__fish_foxtrot_using_subcommand replay" -s q -l quiet -d 'No summary line and no status line; only errors on stderr'

@@ -311,8 +311,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub backoff_max: Option<Duration>,
 
-    /// At most this many connection attempts per period, across all connections
-    /// [default: the --venue's: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m].
+    /// At most this many connection attempts per period, across all connections; streams on
+    /// several venues get one limit that keeps each venue's (okx with binance: 1/1s)
+    /// [default: the venue's: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m].
     #[arg(long, value_name = "N/DURATION", value_parser = parse_limit)]
     pub connect_limit: Option<(usize, Duration)>,
 
@@ -487,18 +488,32 @@ pub struct FileArgs {
     pub zstd_level: Option<i32>,
 }
 
+/// The arguments of `replay` that the flood does not implement (the replay of files does;
+/// `depth` is another mode): `--flood` refuses them rather than ignore them.
+const FLOOD_REFUSES: [&str; 9] = [
+    "files",
+    "speed",
+    "looped",
+    "live",
+    "inject",
+    "oversized_bytes",
+    "max_age",
+    "pong_timeout",
+    "depth",
+];
+
 /// `foxtrot replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Recordings served in order: JSONL venue messages (one per line), raw captures
     /// (record --raw), or foxtrot's NDJSON/CSV recordings (record --out) of Binance, OKX or
-    /// Bybit rows; .gz and .zst are decompressed.
+    /// Bybit rows; .gz and .zst are decompressed. Not with --flood.
     #[arg(required_unless_present_any = ["flood", "depth"], value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Serve a raw capture or an NDJSON/CSV recording at its recorded pacing (receive
     /// times) divided by X: 1 is the original timing, 10 ten times faster, 0 as fast as
-    /// possible (then --rate applies).
+    /// possible (then --rate applies). Not with --flood.
     #[arg(long, value_name = "X", value_parser = parse_speed)]
     pub speed: Option<f64>,
 
@@ -506,24 +521,27 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9443")]
     pub listen: SocketAddr,
 
-    /// Messages per second per connection; 0 sends as fast as the socket takes them.
+    /// Messages per second per connection; 0 sends as fast as the socket takes them (files
+    /// and --flood).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub rate: u64,
 
-    /// Start over at the end of the files instead of idling.
+    /// Start over at the end of the files instead of idling. Not with --flood.
     #[arg(long = "loop")]
     pub looped: bool,
 
-    /// Send at most N messages per connection, then idle with the socket open.
+    /// Send at most N messages per connection, then idle with the socket open (files and
+    /// --flood).
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
 
-    /// Close each connection (with a close frame) after N messages.
+    /// Close each connection (with a close frame) after N messages (files and --flood).
     #[arg(long, value_name = "N")]
     pub close_after: Option<u64>,
 
     /// One timeline for all connections, like a live venue: the files play at --rate from
-    /// server start, and a connection gets what is published after it connected.
+    /// server start, and a connection gets what is published after it connected. Not with
+    /// --flood.
     #[arg(long, requires = "rate")]
     pub live: bool,
 
@@ -532,11 +550,13 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub ping_interval: Duration,
 
-    /// Drop each connection's TCP socket (no close frame) after N messages.
+    /// Drop each connection's TCP socket (no close frame) after N messages (files and
+    /// --flood).
     #[arg(long, value_name = "N", help_heading = "Faults")]
     pub drop_after: Option<u64>,
 
-    /// Go silent after N messages (no data, pings or replies), keeping the socket open.
+    /// Go silent after N messages (no data, pings or replies), keeping the socket open
+    /// (files and --flood).
     #[arg(long, value_name = "N", help_heading = "Faults")]
     pub stall_after: Option<u64>,
 
@@ -559,25 +579,26 @@ pub struct ReplayArgs {
 
     /// After the N-th message of each connection, send one frame of KIND (malformed,
     /// truncated, oversized, server-shutdown); N=0 before the first. Repeatable (not on
-    /// Bybit).
+    /// Bybit; not with --flood).
     #[arg(long, value_name = "KIND@N", help_heading = "Faults")]
     pub inject: Vec<replay::Injection>,
 
-    /// The length in bytes of an `oversized` injection.
+    /// The length in bytes of an `oversized` injection (not with --flood).
     #[arg(long, value_name = "BYTES", default_value_t = replay::DEFAULT_OVERSIZED_BYTES, help_heading = "Faults")]
     pub oversized_bytes: usize,
 
     /// Close each connection (close frame 1000, "max age") once it is this old (not on
-    /// Bybit).
+    /// Bybit; not with --flood).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
     pub max_age: Option<Duration>,
 
     /// Close a connection (close frame 1008) that has not answered a ping within this
-    /// (Binance).
+    /// (Binance; not with --flood).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
     pub pong_timeout: Option<Duration>,
-    /// Stamp every Binance message's times with this server's clock plus MS milliseconds
-    /// (negative: behind), as a venue with a skewed clock would.
+    /// Stamp every Binance message's times (under --flood, every venue's) with this
+    /// server's clock plus MS milliseconds (negative: behind), as a venue with a skewed
+    /// clock would.
     #[arg(
         long,
         value_name = "MS",
@@ -587,13 +608,20 @@ pub struct ReplayArgs {
     pub clock_shift_ms: Option<i64>,
     /// Benchmark mode: send each connection N generated messages for the streams it asks
     /// for (Binance bookTicker, trade, aggTrade; OKX and Bybit bookTicker, trade), at --rate
-    /// or as fast as the socket takes them, then close; FILEs are optional.
-    #[arg(long, value_name = "N")]
+    /// or as fast as the socket takes them, then close; no FILE. Of the other flags,
+    /// --limit, --close-after, --drop-after, --stall-after, --ping-interval,
+    /// --clock-shift-ms and the refusals apply; the rest are refused.
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with_all = FLOOD_REFUSES,
+    )]
     pub flood: Option<u64>,
 
     // Depth mode (issue 10): kept together so other flags merge around them.
     /// Serve generated order books as Binance diff-depth streams (instead of the files),
-    /// and their REST snapshots on a second port (printed as the second stdout line).
+    /// and their REST snapshots on a second port (printed as the second stdout line). Not
+    /// with --flood.
     #[arg(long, help_heading = "Depth mode")]
     pub depth: bool,
 

@@ -72,7 +72,7 @@ fn venue_defaults_in_help_are_the_registrys() {
             );
             let (n, period) = limits.connect_attempts;
             assert_eq!(
-                per_venue(&connect, "the --venue's: ", venue),
+                per_venue(&connect, "the venue's: ", venue),
                 format!("{n}/{}", human(period)),
                 "--connect-limit of {venue}"
             );
@@ -207,4 +207,101 @@ fn flush_and_read_intervals_stop_at_one_second() {
             .unwrap_err()
             .contains("shorter than 2ms")
     );
+}
+
+/// `replay --flood` refuses, at parse time, what only the replay of files implements, and
+/// takes what the flood implements: no flag is silently ignored.
+#[test]
+fn flood_refuses_the_flags_it_would_ignore() {
+    let replay = |extra: &[&str]| {
+        let args = ["foxtrot", "replay", "--flood", "10"];
+        Cli::try_parse_from(args.iter().chain(extra))
+    };
+    let refused: [&[&str]; 9] = [
+        &["sample.jsonl"],
+        &["--speed", "1"],
+        &["--loop"],
+        &["--live", "--rate", "5"],
+        &["--inject", "malformed@1"],
+        &["--oversized-bytes", "10"],
+        &["--max-age", "1s"],
+        &["--pong-timeout", "1s"],
+        &["--depth"],
+    ];
+    for flags in refused {
+        let error = replay(flags).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::ArgumentConflict,
+            "{flags:?}"
+        );
+        let line = error.to_string().lines().next().unwrap().to_owned();
+        assert!(
+            line.starts_with("error: the argument '--flood <N>' cannot be used with"),
+            "{flags:?}: {line}"
+        );
+        // The same flags replay files.
+        let args = ["foxtrot", "replay", "f.jsonl"];
+        let flags: Vec<&str> = flags
+            .iter()
+            .filter(|f| **f != "sample.jsonl")
+            .copied()
+            .collect();
+        Cli::try_parse_from(args.iter().chain(&flags)).unwrap();
+    }
+    let taken: [&[&str]; 8] = [
+        &["--limit", "5"],
+        &["--close-after", "5"],
+        &["--drop-after", "5"],
+        &["--stall-after", "5"],
+        &["--rate", "5"],
+        &["--ping-interval", "1s"],
+        &["--clock-shift-ms", "-5"],
+        &[
+            "--refuse",
+            "429",
+            "--refuse-first",
+            "1",
+            "--retry-after",
+            "1",
+        ],
+    ];
+    for flags in taken {
+        replay(flags).unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+    }
+}
+
+/// Every argument of `replay` is sorted: the flood implements it, refuses it, or it belongs
+/// to depth mode (which the flood refuses). A new flag must be placed here too.
+#[test]
+fn every_replay_flag_is_taken_or_refused_by_the_flood() {
+    const FLOOD_TAKES: [&str; 12] = [
+        "flood",
+        "listen",
+        "rate",
+        "limit",
+        "close_after",
+        "drop_after",
+        "stall_after",
+        "ping_interval",
+        "clock_shift_ms",
+        "refuse",
+        "retry_after",
+        "refuse_first",
+    ];
+    let cli = Cli::command();
+    let replay = cli.find_subcommand("replay").unwrap();
+    for arg in replay.get_arguments() {
+        let id = arg.get_id().as_str();
+        let depth_mode = arg.get_help_heading() == Some("Depth mode");
+        let global = ["help", "verbose", "quiet"].contains(&id);
+        assert!(
+            FLOOD_TAKES.contains(&id) || FLOOD_REFUSES.contains(&id) || depth_mode || global,
+            "replay's {id}: does --flood implement it (FLOOD_TAKES) or refuse it (FLOOD_REFUSES)?"
+        );
+        assert!(
+            !(FLOOD_TAKES.contains(&id) && FLOOD_REFUSES.contains(&id)),
+            "{id}"
+        );
+    }
 }

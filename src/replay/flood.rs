@@ -7,11 +7,14 @@
 //! Binance's eight decimals. Event times are the server's clock (shifted by
 //! `--clock-shift`), read once per burst of frames, never going back; in microseconds when
 //! the URL asks `timeUnit=MICROSECOND`, as the replay does. After `N` messages the session
-//! sends a normal Close frame, as `--close-after` does; after `--drop-after` messages it
-//! drops the TCP connection without one, as the replay does. It ignores the library and
-//! requests. Unpaced, it sends no pings (a flood is over long before one would be due);
-//! paced, or with nothing to generate, it pings every `--ping-interval`, as Binance does,
-//! so a live-rate or idle benchmark sees what a quiet live connection sees.
+//! sends a normal Close frame; `--limit`, `--close-after`, `--stall-after` and
+//! `--drop-after` end it sooner, as they end a replayed session (idle, close, go silent,
+//! drop the TCP connection). It ignores the library and Binance's requests; the command
+//! line refuses the replay's other faults and pacing (`--inject`, `--max-age`, `--loop`,
+//! ...) with `--flood` rather than let them be ignored. Unpaced, it sends no pings (a flood
+//! is over long before one would be due); paced, or with nothing to generate, it pings
+//! every `--ping-interval`, as Binance does, so a live-rate or idle benchmark sees what a
+//! quiet live connection sees.
 //!
 //! The data path bypasses tungstenite's per-message framing: complete text frames
 //! (server frames are unmasked, so a frame is two or four header bytes and the payload)
@@ -38,10 +41,10 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use super::behavior::{Behavior, Pacer};
+use super::behavior::{Behavior, Pacer, Step};
 use super::endpoint::Framing;
 use super::stats::Stats;
-use super::wait::{PING_PAYLOAD, ping_timer, tick};
+use super::wait::{PING_PAYLOAD, drain, ping_timer, tick};
 pub(crate) use venue::Protocol;
 use venue::{Format, Requests};
 
@@ -320,6 +323,11 @@ enum End {
     Done,
     /// `drop_after` messages went out: drop the TCP connection without a Close frame.
     Dropped,
+    /// `stall_after` messages went out: send nothing more, read and discard until the
+    /// client goes away or the server stops.
+    Stalled,
+    /// `limit` messages went out: idle with the connection open (pings and replies only).
+    Limited,
     /// The server is stopping.
     Stopped,
     /// The client closed; its Close was answered.
@@ -343,8 +351,9 @@ pub(crate) struct Request<'a> {
 
 /// Sends `total` generated messages for the streams asked for (in the URL, or by the first
 /// successful subscribe), as fast as the socket takes them or at `behavior.rate` per
-/// second, then a normal Close frame; or drops the connection after `behavior.drop_after`
-/// messages when that comes first. Returns how many were sent.
+/// second, then a normal Close frame; when `behavior`'s `limit`, `close_after`,
+/// `stall_after` or `drop_after` comes first, it ends there as a replayed session does
+/// (idle, close, stall, drop). Returns how many were sent.
 pub(crate) async fn run(
     mut ws: Ws,
     request: Request<'_>,
@@ -370,10 +379,23 @@ pub(crate) async fn run(
         request.framing,
         clock,
     );
-    // The count that ends the flood, and how.
-    let (last, at_last) = match behavior.drop_after {
-        Some(n) if n <= total => (n, End::Dropped),
-        _ => (total, End::Done),
+    // The count that ends the flood, and how: the first of `--limit`, `--close-after`,
+    // `--stall-after` and `--drop-after` reached (ranked at one count as the replay's
+    // sessions rank them), else all `total` sent.
+    let last = [
+        behavior.limit,
+        behavior.close_after,
+        behavior.stall_after,
+        behavior.drop_after,
+    ]
+    .into_iter()
+    .flatten()
+    .fold(total, u64::min);
+    let at_last = match behavior.after_sent(last) {
+        Step::Drop => End::Dropped,
+        Step::Stall => End::Stalled,
+        Step::Idle => End::Limited,
+        Step::Close | Step::Continue => End::Done,
     };
     let mut peer = Peer {
         protocol,
@@ -397,11 +419,12 @@ pub(crate) async fn run(
             if stop.is_cancelled() {
                 break End::Stopped;
             }
-            if let Some(end) = look_in(&mut ws, &mut peer, stats).await {
-                break end;
-            }
+            // Before looking in: a stall answers nothing that came after its last message.
             if sent == last {
                 break at_last;
+            }
+            if let Some(end) = look_in(&mut ws, &mut peer, stats).await {
+                break end;
             }
             chunk.clear();
             flood.stamp();
@@ -417,6 +440,10 @@ pub(crate) async fn run(
             stats.sent(sent - before);
         }
     };
+    let end = match end {
+        End::Limited => idle(&mut ws, &mut peer, behavior.ping_interval, stats, stop).await,
+        end => end,
+    };
     match end {
         End::Done => close(&mut ws, stats, CloseCode::Normal, "").await,
         End::Stopped => close(&mut ws, stats, CloseCode::Away, "server shutting down").await,
@@ -426,7 +453,10 @@ pub(crate) async fn run(
                 debug!(error = %e, "shutdown failed");
             }
         }
-        End::PeerClosed | End::Gone => {}
+        // Everything written went straight to the socket or was flushed: nothing of
+        // tungstenite's is left to send.
+        End::Stalled => drain(ws.into_inner(), stop).await,
+        End::Limited | End::PeerClosed | End::Gone => {}
     }
     sent
 }

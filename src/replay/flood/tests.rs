@@ -336,3 +336,108 @@ fn the_clock_shift_moves_the_times() {
         "{before}..={after}: {frame}"
     );
 }
+
+/// The next frame from `ws`, in 20 s at most.
+async fn within(
+    ws: &mut WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    tokio::time::timeout(Duration::from_secs(20), ws.next())
+        .await
+        .expect("timed out")
+}
+
+/// `--limit`, `--close-after` and `--stall-after` end a flood, unpaced and paced, as they end
+/// a replayed session: N messages, then the connection idles open (pings go on), closes
+/// normally, or goes silent (a client ping is not answered).
+#[tokio::test]
+async fn limit_close_after_and_stall_after_end_the_flood_as_in_a_replay() {
+    #[derive(Debug, Clone, Copy)]
+    enum Then {
+        Idle,
+        Close,
+        Silent,
+    }
+    let ping_interval = Duration::from_millis(50);
+    for rate in [0, 20_000] {
+        for (then, behavior) in [
+            (
+                Then::Idle,
+                Behavior {
+                    limit: Some(300),
+                    ..Default::default()
+                },
+            ),
+            (
+                Then::Close,
+                Behavior {
+                    close_after: Some(300),
+                    ..Default::default()
+                },
+            ),
+            (
+                Then::Silent,
+                Behavior {
+                    stall_after: Some(300),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            let server = server(Behavior {
+                flood: Some(10_000),
+                rate,
+                ping_interval,
+                ..behavior
+            })
+            .await;
+            let mut ws = connect(server.url()).await;
+            let mut texts = 0;
+            while texts < 300 {
+                match within(&mut ws).await {
+                    Some(Ok(Message::Text(_))) => texts += 1,
+                    Some(Ok(Message::Ping(_))) => {}
+                    other => panic!("{then:?} at rate {rate}: {other:?} after {texts}"),
+                }
+            }
+            match then {
+                Then::Idle => {
+                    // Two pings in a row: open, and no more data.
+                    for _ in 0..2 {
+                        let frame = within(&mut ws).await;
+                        assert!(
+                            matches!(frame, Some(Ok(Message::Ping(_)))),
+                            "{then:?} at rate {rate}: {frame:?}"
+                        );
+                    }
+                }
+                Then::Close => {
+                    let frame = within(&mut ws).await;
+                    assert!(
+                        matches!(&frame, Some(Ok(Message::Close(Some(f)))) if f.code == CloseCode::Normal),
+                        "{then:?} at rate {rate}: {frame:?}"
+                    );
+                }
+                Then::Silent => {
+                    ws.send(Message::Ping(Bytes::from_static(b"hello?")))
+                        .await
+                        .unwrap();
+                    // Ten ping intervals without a frame: no data, pong or ping.
+                    let quiet = tokio::time::timeout(ping_interval * 10, ws.next()).await;
+                    assert!(
+                        quiet.is_err(),
+                        "rate {rate}: expected silence, got {quiet:?}"
+                    );
+                }
+            }
+            tokio::time::timeout(Duration::from_secs(20), server.stats().wait_for_sent(300))
+                .await
+                .unwrap();
+            assert_eq!(
+                server.stats().messages_sent(),
+                300,
+                "{then:?} at rate {rate}"
+            );
+            drop(ws);
+            server.shutdown().await.unwrap();
+        }
+    }
+}
