@@ -13,7 +13,7 @@ use futures_util::stream::FuturesUnordered;
 use crate::config::Config;
 use crate::connection::{Admission, Connection, ConnectionError, Shared};
 use crate::exit::Exit;
-use crate::limiter::ConnectLimiter;
+use crate::limiter::Limiters;
 use crate::pipe;
 use crate::report::{Ending, Monitor, ReportError, Reporters};
 use crate::shutdown::{Drain, Shutdown};
@@ -212,10 +212,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
         abort: shutdown.abort.clone(),
         on_full: config.on_full,
         admission: admission.clone(),
-        limiter: Arc::new(ConnectLimiter::new(
-            config.connect_limit.0,
-            config.connect_limit.1,
-        )),
+        limiters: Arc::new(Limiters::new(&config.connect_limits)),
         settings: config.connection.clone(),
         // Order books (issue 10): levels, interval, REST endpoints per venue.
         books: crate::connection::BookSettings::new(

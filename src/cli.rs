@@ -311,8 +311,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub backoff_max: Option<Duration>,
 
-    /// At most this many connection attempts per period, across all connections; streams on
-    /// several venues get one limit that keeps each venue's (okx with binance: 1/1s)
+    /// At most this many connection attempts per period, per venue (each venue dialed has a
+    /// limiter of its own, shared by its connections)
     /// [default: the venue's: okx 3/1s, bybit 500/5m, bybit-linear 500/5m, others 300/5m].
     #[arg(long, value_name = "N/DURATION", value_parser = parse_limit)]
     pub connect_limit: Option<(usize, Duration)>,

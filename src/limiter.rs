@@ -1,13 +1,45 @@
-//! The process-wide limit on connection attempts (Binance: 300 per 5 minutes per IP).
+//! The limits on connection attempts, one per venue (Binance: 300 per 5 minutes per IP).
 //!
-//! Every shard asks here before each handshake, so a reconnect storm across many
-//! connections stays under the venue's limit instead of ending in an HTTP 418 ban.
+//! Every connection of a venue asks its venue's limiter before each handshake, so a
+//! reconnect storm across many connections stays under the venue's limit instead of ending
+//! in an HTTP 418 ban. Venues count an IP's attempts against themselves only, so one
+//! venue's reconnects never wait on another's.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::exchange::Venue;
+
+/// The limiter of each venue a run dials.
+#[derive(Debug, Default)]
+pub struct Limiters(Vec<(Venue, Arc<ConnectLimiter>)>);
+
+impl Limiters {
+    /// A limiter for each `(venue, (attempts, window))`.
+    pub fn new(limits: &[(Venue, (usize, Duration))]) -> Limiters {
+        Limiters(
+            limits
+                .iter()
+                .map(|&(venue, (max, window))| (venue, Arc::new(ConnectLimiter::new(max, window))))
+                .collect(),
+        )
+    }
+
+    /// `venue`'s limiter; a venue the run was not planned with gets one of its own at its
+    /// documented limit.
+    pub fn of(&self, venue: Venue) -> Arc<ConnectLimiter> {
+        match self.0.iter().find(|(v, _)| *v == venue) {
+            Some((_, limiter)) => limiter.clone(),
+            None => {
+                let (max, window) = venue.exchange().limits().connect_attempts;
+                Arc::new(ConnectLimiter::new(max, window))
+            }
+        }
+    }
+}
 
 /// A sliding-window limit: at most `max` attempts in any `window`.
 #[derive(Debug)]
@@ -87,7 +119,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn shared_by_concurrent_callers() {
-        let limiter = std::sync::Arc::new(ConnectLimiter::new(2, Duration::from_secs(60)));
+        let limiter = Arc::new(ConnectLimiter::new(2, Duration::from_secs(60)));
         let start = Instant::now();
         let tasks: Vec<_> = (0..4)
             .map(|_| {
@@ -104,6 +136,27 @@ mod tests {
         }
         at.sort();
         assert_eq!(at, [0, 0, 60, 60]);
+    }
+
+    /// OKX's 3/1s does not hold Binance's connections back, nor Binance's window OKX's.
+    #[tokio::test(start_paused = true)]
+    async fn each_venue_waits_on_its_own_limit_only() {
+        let s = Duration::from_secs;
+        let limiters = Limiters::new(&[(Venue::Okx, (3, s(1))), (Venue::Binance, (300, s(300)))]);
+        let (okx, binance) = (limiters.of(Venue::Okx), limiters.of(Venue::Binance));
+        assert!(
+            Arc::ptr_eq(&okx, &limiters.of(Venue::Okx)),
+            "one limiter a venue"
+        );
+        let start = Instant::now();
+        for _ in 0..20 {
+            binance.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "Binance's 20 at once");
+        for _ in 0..7 {
+            okx.acquire().await;
+        }
+        assert_eq!(start.elapsed(), s(2), "OKX 3 a second: 3, 3, then 1");
     }
 
     #[test]

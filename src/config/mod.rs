@@ -91,8 +91,9 @@ pub struct Config {
     pub duration: Option<Duration>,
     /// Streams per connection.
     pub streams_per_connection: usize,
-    /// Connection attempts allowed per period, across connections.
-    pub connect_limit: (usize, Duration),
+    /// Connection attempts allowed per period, per venue dialed (each venue has a limiter
+    /// of its own, shared by its connections), in the order the venues first appear.
+    pub connect_limits: Vec<(Venue, (usize, Duration))>,
     /// Connection tunables (timeouts, backoff, ages).
     pub connection: crate::connection::Settings,
     /// No summary line.
@@ -444,18 +445,17 @@ impl Config {
         if on_full == OnFull::DropNewest && streams.iter().any(|s| s.channel == Channel::Depth) {
             return Err(ConfigError::DepthDropNewest);
         }
-        // One limiter guards every connection: by default it keeps the limits of all the
-        // venues dialed, not only --venue's.
-        let connect_limit = run
-            .connect_limit
-            .or(tuning.connect_limit.map(|l| l.0))
-            .unwrap_or_else(|| {
-                strictest(
-                    shards
-                        .iter()
-                        .map(|s| s.venue.exchange().limits().connect_attempts),
-                )
-            });
+        // Each venue dialed gets a limiter of its own (a venue counts the attempts of an IP
+        // against itself only): --connect-limit (or [tuning]) sets them all, else each
+        // keeps its venue's documented limit.
+        let chosen = run.connect_limit.or(tuning.connect_limit.map(|l| l.0));
+        let mut connect_limits: Vec<(Venue, (usize, Duration))> = Vec::new();
+        for venue in shards.iter().map(|s| s.venue) {
+            if !connect_limits.iter().any(|&(v, _)| v == venue) {
+                let limit = chosen.unwrap_or(venue.exchange().limits().connect_attempts);
+                connect_limits.push((venue, limit));
+            }
+        }
         Ok(Config {
             book,
             streams,
@@ -487,7 +487,7 @@ impl Config {
                 .or(tuning.streams_per_connection.map(|n| n.0))
                 .unwrap_or(DEFAULT_STREAMS_PER_CONNECTION)
                 as usize,
-            connect_limit,
+            connect_limits,
             connection,
             quiet,
             stats_interval,
@@ -535,48 +535,6 @@ fn load(run: &RunArgs) -> Result<ConfigFile, ConfigError> {
 
 /// Streams per connection unless told otherwise (Binance allows 1024; shorter URLs are kinder).
 pub const DEFAULT_STREAMS_PER_CONNECTION: u32 = 200;
-/// Binance's connection-attempt limit per IP: 300 per 5 minutes.
-pub const DEFAULT_CONNECT_LIMIT: (usize, Duration) = (300, Duration::from_secs(300));
-
-/// One sliding-window limit (at most `n` attempts in any window) that keeps every one of
-/// `limits` (the venues the connections dial; one limiter guards them all), allowing the
-/// most attempts per unit of time among those that do.
-///
-/// The strictest is not simply the lowest rate: OKX's 3/1s has a higher rate than Binance's
-/// 300/5m but forbids the burst of 300 that Binance allows, and 3/1s would make 900 attempts
-/// in 5 minutes. So each venue's window is tried: in a window `w`, a limit `n_i/w_i` with
-/// `w_i <= w` allows at most `n_i` (its window fits in `w`), one with `w_i > w` at most
-/// `n_i / ceil(w_i / w)` (that many windows `w` cover `w_i`). The longest window always
-/// gives at least 1 (the smallest count); OKX with Binance gives 1/1s.
-fn strictest(limits: impl Iterator<Item = (usize, Duration)>) -> (usize, Duration) {
-    let limits: Vec<(usize, Duration)> = limits.collect();
-    let within = |window: Duration| -> usize {
-        limits
-            .iter()
-            .map(|&(n, w)| {
-                if w <= window {
-                    n
-                } else {
-                    let windows = w.as_nanos().div_ceil(window.as_nanos().max(1));
-                    usize::try_from(n as u128 / windows).unwrap_or(usize::MAX)
-                }
-            })
-            .min()
-            .unwrap_or(usize::MAX)
-    };
-    // Higher rate n/w first (compared exactly, as n1 * w2 against n2 * w1), then the longer
-    // window (the larger burst at the same rate).
-    limits
-        .iter()
-        .map(|&(_, window)| (within(window), window))
-        .filter(|&(n, _)| n > 0)
-        .max_by(|a, b| {
-            (a.0 as u128 * b.1.as_nanos())
-                .cmp(&(b.0 as u128 * a.1.as_nanos()))
-                .then(a.1.cmp(&b.1))
-        })
-        .unwrap_or(DEFAULT_CONNECT_LIMIT)
-}
 
 /// The connection tunables: flags first, then the file's `[tuning]`, then the defaults.
 /// Refuses zero for the durations where zero makes no sense (issue 13). The shutdown

@@ -185,8 +185,8 @@ fn compressed_outputs_get_a_shallower_channel_unless_one_is_asked_for() {
     );
 }
 
-/// A connection-attempt limit: attempts per window.
-type Limit = (usize, Duration);
+/// Connection-attempt limits per venue: attempts per window.
+type Limits = Vec<(Venue, (usize, Duration))>;
 
 /// Writes `text` as a config file in `dir` and returns its path.
 fn config_file(dir: &tempfile::TempDir, text: &str) -> String {
@@ -196,65 +196,67 @@ fn config_file(dir: &tempfile::TempDir, text: &str) -> String {
 }
 
 /// The default `--connect-limit` follows the venues the streams are on, not `--venue`: a
-/// file of OKX streams gets OKX's limit with `--venue` absent or `binance`, a mix one that
-/// keeps every venue's, and `config check` plans the same.
+/// file of OKX streams gets OKX's limit with `--venue` absent or `binance`; a mix gives each
+/// venue a limiter at its own limit; a typed limit sets every venue's; `config check` plans
+/// the same.
 #[test]
-fn the_default_connect_limit_follows_the_streams_venues() {
+fn each_venue_dialed_gets_its_own_connect_limit() {
     let dir = tempfile::tempdir().unwrap();
     let s = Duration::from_secs;
     let okx = "[[streams]]\nvenue = \"okx\"\nsymbols = [\"BTC-USDT\"]\nchannels = [\"trade\"]\n";
     let binance = "[[streams]]\nsymbols = [\"BTCUSDT\"]\n";
     let bybit = "[[streams]]\nvenue = \"bybit\"\nsymbols = [\"BTCUSDT\"]\n";
     let futures = "[[streams]]\nvenue = \"binance-futures\"\nsymbols = [\"BTCUSDT\"]\n";
-    let cases: [(&[&str], &[&str], Limit); 8] = [
-        (&[okx], &[], (3, s(1))),
-        (&[okx], &["--venue", "binance"], (3, s(1))),
-        (&[bybit], &[], (500, s(300))),
-        (&[binance, bybit], &[], (300, s(300))),
-        (&[futures, bybit], &[], (300, s(300))),
-        // 3/1s would allow Binance 900 in 5 minutes, 300/5m OKX 300 in a second.
-        (&[binance, okx], &[], (1, s(1))),
-        (&[okx, bybit], &["--venue", "okx"], (1, s(1))),
-        (&[okx, binance], &["--connect-limit", "10/1m"], (10, s(60))),
+    let (b, f, o, y) = (
+        Venue::Binance,
+        Venue::BinanceFutures,
+        Venue::Okx,
+        Venue::Bybit,
+    );
+    let cases: [(&[&str], &[&str], Limits); 7] = [
+        (&[okx], &[], vec![(o, (3, s(1)))]),
+        (&[okx], &["--venue", "binance"], vec![(o, (3, s(1)))]),
+        (&[bybit], &[], vec![(y, (500, s(300)))]),
+        (
+            &[binance, bybit],
+            &[],
+            vec![(b, (300, s(300))), (y, (500, s(300)))],
+        ),
+        (
+            &[futures, bybit],
+            &[],
+            vec![(f, (300, s(300))), (y, (500, s(300)))],
+        ),
+        (
+            &[binance, okx],
+            &[],
+            vec![(b, (300, s(300))), (o, (3, s(1)))],
+        ),
+        (
+            &[okx, binance],
+            &["--connect-limit", "10/1m"],
+            vec![(o, (10, s(60))), (b, (10, s(60)))],
+        ),
     ];
     for (groups, flags, want) in cases {
         let file = config_file(&dir, &groups.concat());
         let mut args = vec!["--config", file.as_str(), "--out", "t.csv"];
         args.extend_from_slice(flags);
         assert_eq!(
-            record(&args).unwrap().connect_limit,
+            record(&args).unwrap().connect_limits,
             want,
             "{groups:?} {flags:?}"
         );
         if flags.is_empty() {
             let checked = Config::for_file(Path::new(&file), None).unwrap();
-            assert_eq!(checked.connect_limit, want, "config check of {groups:?}");
+            assert_eq!(checked.connect_limits, want, "config check of {groups:?}");
         }
     }
     // The file's [tuning] still wins over the venues'.
     let file = config_file(&dir, &format!("{okx}[tuning]\nconnect-limit = \"5/10s\"\n"));
     let c = record(&["--config", &file, "--out", "t.csv"]).unwrap();
-    assert_eq!(c.connect_limit, (5, s(10)));
+    assert_eq!(c.connect_limits, vec![(o, (5, s(10)))]);
     // Symbols typed are on --venue.
     let c = record(&["BTC-USDT", "--venue", "okx", "--out", "t.csv"]).unwrap();
-    assert_eq!(c.connect_limit, (3, s(1)));
-}
-
-/// One sliding window that keeps every limit, with the highest rate of those that do.
-#[test]
-fn the_strictest_of_several_connect_limits() {
-    let s = Duration::from_secs;
-    let cases: [(&[Limit], Limit); 6] = [
-        (&[(300, s(300))], (300, s(300))),
-        (&[(300, s(300)), (300, s(300))], (300, s(300))),
-        (&[(300, s(300)), (500, s(300))], (300, s(300))),
-        (&[(3, s(1)), (300, s(300))], (1, s(1))),
-        // 2/1s keeps 10/5s (at most 2 in each of 5 seconds): 2 a second, where 2/5s is 0.4.
-        (&[(10, s(5)), (2, s(1))], (2, s(1))),
-        // No whole attempt per second fits 1/10s: its own window it is.
-        (&[(1, s(10)), (5, s(1))], (1, s(10))),
-    ];
-    for (limits, want) in cases {
-        assert_eq!(strictest(limits.iter().copied()), want, "{limits:?}");
-    }
+    assert_eq!(c.connect_limits, vec![(o, (3, s(1)))]);
 }

@@ -45,7 +45,7 @@ use tracing::{debug, error, info, warn};
 use crate::backoff::Backoff;
 use crate::clock;
 use crate::exchange::{AckKey, Control, Decoded, Exchange, Out, Plan, StreamId};
-use crate::limiter::ConnectLimiter;
+use crate::limiter::{ConnectLimiter, Limiters};
 use crate::pipe::OnFull;
 use crate::pipe::{self, Flushed, Outbox, SendError};
 use crate::stats::{Stats, StreamIndex};
@@ -135,8 +135,8 @@ pub struct Shared {
     pub on_full: OnFull,
     /// The `--limit` gate, shared by all connections.
     pub admission: Arc<Admission>,
-    /// The attempt limit, shared by all connections.
-    pub limiter: Arc<ConnectLimiter>,
+    /// The attempt limits, one per venue, each shared by that venue's connections.
+    pub limiters: Arc<Limiters>,
     /// Tunables.
     pub settings: Settings,
     /// Order books (`depth`, `book`): levels, interval, REST endpoints and budgets.
@@ -155,6 +155,8 @@ pub struct Connection {
     shared: Shared,
     /// The venue of every stream of this connection.
     exchange: &'static dyn Exchange,
+    /// The venue's attempt limit, shared with its other connections.
+    limiter: Arc<ConnectLimiter>,
     /// `--stale-after`, or the venue's default.
     stale_after: Duration,
     /// `--max-connection-age`, or the venue's default.
@@ -292,6 +294,7 @@ impl Connection {
                 .settings
                 .max_connection_age
                 .unwrap_or(exchange.limits().max_connection_age),
+            limiter: shared.limiters.of(venue),
             shared,
             exchange,
             out: Out::default(),
@@ -327,7 +330,7 @@ impl Connection {
         let dialing = &stats.dialing;
         loop {
             tokio::select! {
-                _ = self.shared.limiter.acquire() => {}
+                _ = self.limiter.acquire() => {}
                 _ = self.shared.intake.cancelled() => return self.end(open_gap).await,
             }
             if first_deadline.is_some() {

@@ -128,7 +128,7 @@ impl Connection {
                 }
                 () = &mut replace, if replacement.is_none() && retiring.is_none() => {
                     info!(url = %self.dialer.url, "opening a replacement connection");
-                    let (limiter, dial) = (self.shared.limiter.clone(), self.dialer.dial());
+                    let (limiter, dial) = (self.limiter.clone(), self.dialer.dial());
                     replacement = Some(Box::pin(async move {
                         limiter.acquire().await;
                         dial.await
