@@ -10,13 +10,26 @@
 //! and writing nothing: a Parquet `.partial` (it has no footer, and the rows cannot be read
 //! back without one), compressed data that is corrupt rather than cut short, and decoded
 //! lines that are not what foxtrot writes (another program's file, or damage).
+//!
+//! A `.partial` of weeks (`--rotate 1d` left running) can hold gigabytes, so nothing is
+//! read whole: a first pass decodes and checks everything, counting the bytes up to the last
+//! complete line (and their CRC); only then does a second pass decode again and write exactly
+//! those bytes to `FILE.recovering`, which is renamed to `FILE` once finished and durable.
+//! Memory stays a few MiB whatever the size: 64 KiB buffers, the decoder's window (2 MiB at
+//! zstd's default level) and the zstd writer's jobs.
 
-use std::io::{self, Read};
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use super::compress::{Compression, DEFAULT_ZSTD_LEVEL, Writer};
 use super::files::PARTIAL;
-use crate::tick::COMMON_FIELDS;
+
+mod lines;
+
+use lines::Lines;
 
 /// Why a file cannot be recovered. Every case but [`RecoverError::Io`] leaves the `.partial`
 /// untouched and writes nothing.
@@ -108,133 +121,252 @@ pub fn recover(partial: &Path) -> Result<Recovered, RecoverError> {
     if done.exists() {
         return Err(RecoverError::Exists(done));
     }
-    let io_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| RecoverError::Io { path, source }
-    };
-    let bytes = std::fs::read(partial).map_err(io_err(partial))?;
-    let mut data =
-        decode(bytes, compression).map_err(|(data, codec, e)| RecoverError::Corrupt {
-            path: partial.to_owned(),
-            codec,
-            lines: data.iter().filter(|&&b| b == b'\n').count() as u64,
-            cause: e.to_string(),
-        })?;
-    let keep = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let dropped = (data.len() - keep) as u64;
-    data.truncate(keep);
-    if let Some((line, expected)) = first_foreign(&data, is_csv) {
+    let kept = scan(partial, compression, is_csv)?;
+    write(partial, compression, &kept, &done)?;
+    std::fs::remove_file(partial).map_err(io_err(partial))?;
+    Ok(Recovered {
+        path: done,
+        lines: kept.lines,
+        dropped: kept.dropped,
+    })
+}
+
+/// `RecoverError::Io` on `path`.
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RecoverError {
+    let path = path.to_owned();
+    move |source| RecoverError::Io { path, source }
+}
+
+/// What the first pass found worth keeping: the decoded bytes up to the last complete line.
+#[derive(Debug)]
+struct Kept {
+    /// How many bytes.
+    bytes: u64,
+    /// Their CRC-32, which the second pass must find again.
+    crc: u32,
+    /// The complete lines they hold.
+    lines: u64,
+    /// Bytes of an incomplete last line after them.
+    dropped: u64,
+}
+
+/// The first pass: decodes all of `partial` and checks its lines, writing nothing.
+fn scan(partial: &Path, compression: Compression, is_csv: bool) -> Result<Kept, RecoverError> {
+    let mut lines = Lines::new(is_csv);
+    let mut decoded = 0u64;
+    let mut crc = crc32fast::Hasher::new();
+    let mut kept = (0, crc.clone().finalize());
+    let result = decode(partial, compression, Feed::Whole, |chunk| {
+        lines.push(chunk);
+        decoded += chunk.len() as u64;
+        match chunk.iter().rposition(|&b| b == b'\n') {
+            Some(end) => {
+                crc.update(&chunk[..=end]);
+                kept = (
+                    decoded - (chunk.len() - end - 1) as u64,
+                    crc.clone().finalize(),
+                );
+                crc.update(&chunk[end + 1..]);
+            }
+            None => crc.update(chunk),
+        }
+        // Compressed data goes on being decoded past a foreign line: corrupt data (which
+        // may decode to garbage first) is the reason to give.
+        match (lines.foreign(), compression) {
+            (Some(_), Compression::Plain) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    });
+    match result {
+        Ok(()) => {}
+        Err(Failure::Io(e)) => return Err(io_err(partial)(e)),
+        Err(Failure::Corrupt { codec, cause }) => {
+            return Err(RecoverError::Corrupt {
+                path: partial.to_owned(),
+                codec,
+                lines: lines_before_corruption(partial, compression),
+                cause: cause.to_string(),
+            });
+        }
+    }
+    if let Some((line, expected)) = lines.foreign() {
         return Err(RecoverError::Foreign {
             path: partial.to_owned(),
             line,
             expected,
         });
     }
-    let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
+    Ok(Kept {
+        bytes: kept.0,
+        crc: kept.1,
+        lines: lines.complete(),
+        dropped: decoded - kept.0,
+    })
+}
+
+/// How many complete lines decode before the corruption in `partial`. A decoder's failing
+/// read returns nothing it decoded: this decodes again, fed a few bytes at a time, to tell
+/// how far the data is good (slowly, but only on the way to a refusal).
+fn lines_before_corruption(partial: &Path, compression: Compression) -> u64 {
+    let mut lines = 0;
+    let _ = decode(partial, compression, Feed::Fine, |chunk| {
+        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        ControlFlow::Continue(())
+    });
+    lines
+}
+
+/// The second pass: decodes `partial` again and writes exactly the bytes the first pass
+/// kept to `DONE.recovering`, finishes, syncs and renames it to `done`. On any failure
+/// nothing is left but the `.partial`.
+fn write(
+    partial: &Path,
+    compression: Compression,
+    kept: &Kept,
+    done: &Path,
+) -> Result<(), RecoverError> {
     let mut tmp = done.as_os_str().to_owned();
     tmp.push(".recovering");
     let tmp = PathBuf::from(tmp);
     let _ = std::fs::remove_file(&tmp);
     let written = (|| {
         let mut writer = Writer::create(&tmp, compression).map_err(io_err(&tmp))?;
-        writer.write_lines(&data).map_err(io_err(&tmp))?;
+        let mut written = 0u64;
+        let mut crc = crc32fast::Hasher::new();
+        let mut failed = None;
+        let decoded = match kept.bytes {
+            0 => Ok(()),
+            _ => decode(partial, compression, Feed::Whole, |chunk| {
+                let n = (kept.bytes - written).min(chunk.len() as u64) as usize;
+                // Pieces need not end on a line: the file is removed if anything fails.
+                if let Err(e) = writer.write_lines(&chunk[..n]) {
+                    failed = Some(e);
+                    return ControlFlow::Break(());
+                }
+                crc.update(&chunk[..n]);
+                written += n as u64;
+                if written == kept.bytes {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            }),
+        };
+        if let Some(e) = failed {
+            return Err(io_err(&tmp)(e));
+        }
+        if let Err(Failure::Io(e)) = decoded {
+            return Err(io_err(partial)(e));
+        }
+        if written != kept.bytes || crc.finalize() != kept.crc {
+            return Err(io_err(partial)(io::Error::other(
+                "it changed while being recovered: run recover again once nothing writes to it",
+            )));
+        }
         let file = writer.finish().map_err(io_err(&tmp))?;
         file.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, &done).map_err(io_err(&done))
+        std::fs::rename(&tmp, done).map_err(io_err(done))
     })();
     if let Err(e) = written {
         // Nothing half-written is left behind; the `.partial` is still there.
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    std::fs::remove_file(partial).map_err(io_err(partial))?;
-    Ok(Recovered {
-        path: done,
-        lines,
-        dropped,
-    })
+    // The rename is durable once the directory is (before the `.partial` goes); some file
+    // systems refuse this.
+    let dir = match done.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let _ = File::open(dir).and_then(|d| d.sync_all());
+    Ok(())
 }
 
-/// Decodes `bytes` as far as they go. A stream that merely ends early (what a crash leaves:
-/// no trailer, a block cut short) is not an error; any other decoding error is, with what
-/// decoded before it and the codec's name.
+/// How the decoder is fed.
+#[derive(Clone, Copy)]
+enum Feed {
+    /// 64 KiB at a time, read out 64 KiB at a time.
+    Whole,
+    /// A few bytes at a time, so a failing read loses only those.
+    Fine,
+}
+
+/// Why decoding stopped early.
+enum Failure {
+    /// Reading the file failed.
+    Io(io::Error),
+    /// The data is corrupt, not merely cut short.
+    Corrupt {
+        /// `gzip` or `zstd`.
+        codec: &'static str,
+        /// The decoder's complaint.
+        cause: io::Error,
+    },
+}
+
+/// Decodes `path` as `compression`, handing each decoded chunk to `each` until it breaks
+/// or the data ends. A stream that merely ends early (what a crash leaves: no trailer, a
+/// block cut short) ends there without error.
 fn decode(
-    bytes: Vec<u8>,
+    path: &Path,
     compression: Compression,
-) -> Result<Vec<u8>, (Vec<u8>, &'static str, io::Error)> {
-    let codec = match compression {
-        Compression::Plain => return Ok(bytes),
-        Compression::Gzip => "gzip",
-        Compression::Zstd(_) => "zstd",
+    feed: Feed,
+    mut each: impl FnMut(&[u8]) -> ControlFlow<()>,
+) -> Result<(), Failure> {
+    let (input, output) = match feed {
+        Feed::Whole => (1 << 16, 1 << 16),
+        Feed::Fine => (64, 256),
     };
-    let mut data = Vec::new();
-    match decoder(&bytes, compression, 1 << 16).and_then(|mut d| d.read_to_end(&mut data)) {
-        Ok(_) => Ok(data),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(data),
-        Err(e) => {
-            // The failing read returned nothing it decoded: again, fed a few bytes at a
-            // time, to tell how far the data is good.
-            let mut data = Vec::new();
-            if let Ok(mut d) = decoder(&bytes, compression, 64) {
-                let mut buf = [0; 256];
-                while let Ok(n @ 1..) = d.read(&mut buf) {
-                    data.extend_from_slice(&buf[..n]);
+    let read_failed = Cell::new(false);
+    let source = Source {
+        file: File::open(path).map_err(Failure::Io)?,
+        failed: &read_failed,
+    };
+    // Fine feeding takes its few bytes from memory, not one system call each.
+    let input = BufReader::with_capacity(input, BufReader::with_capacity(1 << 16, source));
+    let (mut reader, codec): (Box<dyn Read + '_>, _) = match compression {
+        Compression::Plain => (Box::new(input), "plain"),
+        Compression::Gzip => (
+            Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+            "gzip",
+        ),
+        Compression::Zstd(_) => (
+            Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(Failure::Io)?),
+            "zstd",
+        ),
+    };
+    let mut buf = vec![0; output];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                if each(&buf[..n]).is_break() {
+                    return Ok(());
                 }
             }
-            Err((data, codec, e))
+            Err(e) if read_failed.get() => return Err(Failure::Io(e)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(cause) => return Err(Failure::Corrupt { codec, cause }),
         }
     }
 }
 
-/// A reader of `bytes` decompressed as `compression`, fed to the decoder `chunk` bytes at
-/// a time.
-fn decoder(bytes: &[u8], compression: Compression, chunk: usize) -> io::Result<Box<dyn Read + '_>> {
-    let input = io::BufReader::with_capacity(chunk, bytes);
-    Ok(match compression {
-        Compression::Plain => Box::new(input),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
-        Compression::Zstd(_) => Box::new(zstd::stream::read::Decoder::with_buffer(input)?),
-    })
+/// The file under the decoder, noting whether reading it failed (the decoder passes the
+/// error on, and it must not be taken for corrupt data).
+struct Source<'a> {
+    file: File,
+    failed: &'a Cell<bool>,
 }
 
-/// The first of `data`'s complete lines (numbered from 1) that foxtrot would not have
-/// written, and what it should have been. foxtrot writes UTF-8 lines without control
-/// characters (tabs aside): NDJSON and raw captures one JSON object a line, CSV a header
-/// that starts with the common columns, then rows. A `.csv` name whose first line is a JSON
-/// object is a raw capture (`--raw` takes any name).
-fn first_foreign(data: &[u8], is_csv: bool) -> Option<(u64, &'static str)> {
-    const JSON: &str = "a JSON object on one line";
-    const CSV_HEADER: &str =
-        "foxtrot's CSV header (exchange,symbol,channel,recv_ns,exchange_ns,...)";
-    const CSV_ROW: &str = "a CSV row of text";
-    let csv = is_csv && !data.starts_with(b"{");
-    let text = match std::str::from_utf8(data) {
-        Ok(text) => text,
-        Err(e) => {
-            let line = data[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
-            let expected = match (csv, line) {
-                (false, _) => JSON,
-                (true, 0) => CSV_HEADER,
-                (true, _) => CSV_ROW,
-            };
-            return Some((line + 1, expected));
-        }
-    };
-    let header = COMMON_FIELDS.join(",");
-    text.split_terminator('\n')
-        .zip(1u64..)
-        .find_map(|(line, number)| {
-            let plain = !line.is_empty() && !line.bytes().any(|b| b < 0x20 && b != b'\t');
-            let (fits, expected) = match (csv, number) {
-                (false, _) => (line.starts_with('{') && line.ends_with('}'), JSON),
-                (true, 1) => (line.starts_with(&header), CSV_HEADER),
-                (true, _) => (true, CSV_ROW),
-            };
-            (!(plain && fits)).then_some((number, expected))
+impl Read for Source<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf).inspect_err(|e| {
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.failed.set(true);
+            }
         })
+    }
 }
 
 /// `foxtrot recover FILE...`: recovers each, one line per file on stderr; returns the exit
@@ -265,6 +397,7 @@ pub fn run(files: &[PathBuf]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tick::COMMON_FIELDS;
     use std::io::Write;
 
     #[test]
@@ -457,6 +590,46 @@ mod tests {
                 "{line}"
             );
             assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    /// The second pass writes exactly what the first one checked: a `.partial` that changed
+    /// in between (shorter, or other bytes) is not finished, and nothing is left of the try.
+    #[test]
+    fn a_partial_changed_between_the_passes_is_not_finished() {
+        for (compression, name) in [
+            (Compression::Plain, "a.ndjson.partial"),
+            (
+                Compression::Zstd(DEFAULT_ZSTD_LEVEL),
+                "a.ndjson.zst.partial",
+            ),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let partial = dir.path().join(name);
+            let done = dir.path().join(name.trim_end_matches(PARTIAL));
+            let encode = |text: &[u8]| match compression {
+                Compression::Plain => text.to_vec(),
+                _ => zstd::encode_all(text, 3).unwrap(),
+            };
+            std::fs::write(&partial, encode(b"{\"a\":1}\n{\"a\":2}\n")).unwrap();
+            let kept = scan(&partial, compression, false).unwrap();
+            assert_eq!((kept.bytes, kept.lines), (16, 2));
+            for changed in [&b"{\"a\":1}\n{\"b\":2}\n"[..], b"{\"a\":1}\n"] {
+                std::fs::write(&partial, encode(changed)).unwrap();
+                let got = write(&partial, compression, &kept, &done);
+                let line = got.unwrap_err().to_string();
+                assert!(line.contains("changed while being recovered"), "{line}");
+                let left: Vec<_> = std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .collect();
+                assert_eq!(
+                    left,
+                    std::slice::from_ref(&partial),
+                    "{name}: nothing written"
+                );
+            }
         }
     }
 
