@@ -265,7 +265,7 @@ fn write(
         }
         let file = writer.finish().map_err(io_err(&tmp))?;
         file.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, done).map_err(io_err(done))
+        finish_name(&tmp, done)
     })();
     if let Err(e) = written {
         // Nothing half-written is left behind; the `.partial` is still there.
@@ -280,6 +280,20 @@ fn write(
     };
     let _ = File::open(dir).and_then(|d| d.sync_all());
     Ok(())
+}
+
+/// Gives the finished `tmp` its name `done`, never replacing a `done` that appeared while
+/// recovering (a link cannot replace; where a file system has no links, a rename after a
+/// last look).
+fn finish_name(tmp: &Path, done: &Path) -> Result<(), RecoverError> {
+    match std::fs::hard_link(tmp, done) {
+        Ok(()) => std::fs::remove_file(tmp).map_err(io_err(tmp)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            Err(RecoverError::Exists(done.to_owned()))
+        }
+        Err(_) if done.exists() => Err(RecoverError::Exists(done.to_owned())),
+        Err(_) => std::fs::rename(tmp, done).map_err(io_err(done)),
+    }
 }
 
 /// How the decoder is fed.
@@ -437,6 +451,27 @@ mod tests {
             recover(&dir.path().join("a.csv")),
             Err(RecoverError::NotPartial(_))
         ));
+    }
+
+    /// A file given the finished name while recovery ran is not replaced.
+    #[test]
+    fn the_finished_name_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tmp, done) = (
+            dir.path().join("a.csv.recovering"),
+            dir.path().join("a.csv"),
+        );
+        std::fs::write(&tmp, "recovered\n").unwrap();
+        std::fs::write(&done, "someone else's\n").unwrap();
+        assert!(matches!(
+            finish_name(&tmp, &done),
+            Err(RecoverError::Exists(_))
+        ));
+        assert_eq!(std::fs::read_to_string(&done).unwrap(), "someone else's\n");
+        std::fs::remove_file(&done).unwrap();
+        finish_name(&tmp, &done).unwrap();
+        assert_eq!(std::fs::read_to_string(&done).unwrap(), "recovered\n");
+        assert!(!tmp.exists());
     }
 
     /// `lines` NDJSON lines written by foxtrot's own writer as `compression`, flushed to a
