@@ -14,16 +14,14 @@ use std::time::{Duration, Instant};
 
 use super::output::named;
 
-/// Input bytes per zstd job on the compression thread (zstd's minimum). With no overlap
-/// between jobs ([`ZSTD_NO_OVERLAP`]) zstd's input buffer holds three jobs (1.5 MiB), its
-/// output buffers about a job each: peak RSS 23 MiB instead of 25 MiB with 1 MiB jobs
-/// and the default overlap, at the same rate and (on the flood's rows) the same size.
-const ZSTD_JOB_BYTES: u32 = 512 << 10;
-
-/// zstd's `overlapLog` 1: each job starts without the previous job's tail as its window,
-/// so no prefix is kept (a job is 512 KiB of NDJSON, thousands of similar lines: the
-/// window loses little).
-const ZSTD_NO_OVERLAP: u32 = 1;
+/// zstd's window at the default level and below: 512 KiB (`windowLog` 19) instead of level
+/// 3's 2 MiB. On foxtrot's lines (thousands of near-identical rows in any 512 KiB) the output
+/// is no larger, compression takes less CPU and memory (2 MiB less for each open file), and
+/// a reader needs only that window to decode. Higher levels keep their own window: whoever
+/// asks for them trades speed for size.
+const ZSTD_WINDOW_LOG: u32 = 19;
+/// The highest level [`ZSTD_WINDOW_LOG`] applies to.
+const ZSTD_SMALL_WINDOW_UP_TO: i32 = 3;
 
 /// The default of `--zstd-level`.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
@@ -126,16 +124,13 @@ impl Writer {
             Compression::Zstd(level) => {
                 let mut encoder = zstd::stream::write::Encoder::new(counted, level)
                     .map_err(|e| named(path, e))?;
-                // One worker thread compresses while the sink thread encodes the next rows
-                // (issue 12: compression never slows the sink by its whole cost).
-                encoder.multithread(1).map_err(|e| named(path, e))?;
-                // Small jobs bound the buffered input (zstd's default job is 4 windows).
-                for parameter in [
-                    zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_BYTES),
-                    zstd::zstd_safe::CParameter::OverlapSizeLog(ZSTD_NO_OVERLAP),
-                ] {
+                // Compression runs on the writing thread (the sink's, or the raw writer's),
+                // never on a connection task. zstd's worker thread (`NbWorkers` 1) was
+                // measured and dropped: on 2 cores it cost more CPU per row and more memory
+                // (README, Performance: Files).
+                if level <= ZSTD_SMALL_WINDOW_UP_TO {
                     encoder
-                        .set_parameter(parameter)
+                        .set_parameter(zstd::zstd_safe::CParameter::WindowLog(ZSTD_WINDOW_LOG))
                         .map_err(|e| named(path, e))?;
                 }
                 Inner::Zstd(encoder)
@@ -288,6 +283,35 @@ mod tests {
         round_trip(Compression::Plain, "a.csv");
         round_trip(Compression::Gzip, "a.csv.gz");
         round_trip(Compression::Zstd(3), "a.csv.zst");
+    }
+
+    /// The window a zstd frame asks its reader for (RFC 8878, 3.1.1.1.2), from its header.
+    fn zstd_window(frame: &[u8]) -> u64 {
+        assert_eq!(frame[..4], [0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+        assert_eq!(frame[4] & 0x20, 0, "not a single-segment frame");
+        let (exponent, mantissa) = (u64::from(frame[5] >> 3), u64::from(frame[5] & 7));
+        let base = 1u64 << (10 + exponent);
+        base + base / 8 * mantissa
+    }
+
+    #[test]
+    fn zstd_uses_a_512_kib_window_up_to_the_default_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let window = |level: i32| {
+            let path = dir.path().join(format!("l{level}.zst"));
+            let mut writer = Writer::create(&path, Compression::Zstd(level)).unwrap();
+            for i in 0..100_000 {
+                writer.write_lines(format!("{i}\n").as_bytes()).unwrap();
+            }
+            writer.finish().unwrap();
+            zstd_window(&std::fs::read(&path).unwrap())
+        };
+        assert_eq!(window(1), 512 << 10);
+        assert_eq!(window(DEFAULT_ZSTD_LEVEL), 512 << 10);
+        assert!(
+            window(19) > 512 << 10,
+            "higher levels keep their own window"
+        );
     }
 
     #[test]
