@@ -198,7 +198,7 @@ pub async fn run(config: Config, signal: impl Future<Output = ()>) -> Result<Rep
     // `--raw`: the taps' channel and the writer on its own thread (see `raw::writer`).
     let mut raw_counts = None;
     let mut raw_task = raw_files.map(|files| {
-        let (tap, rx, counts) = crate::raw::Tap::new(crate::raw::CAPACITY);
+        let (tap, rx, counts) = crate::raw::Tap::new(crate::raw::writer::queue_capacity(&files));
         raw_counts = Some((tap, counts.clone()));
         let (abort, stats) = (shutdown.abort.clone(), stats.clone());
         shutdown

@@ -54,6 +54,21 @@ pub fn check_template(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Records the queue to a compressed capture's writer holds: a compressing writer is slower
+/// than a flood, so its queue fills whatever its depth, and the depth buys no rate (as for
+/// compressed outputs' `--buffer`); a quarter of [`super::CAPACITY`] keeps the peak RSS
+/// under 16 MiB.
+pub const COMPRESSED_CAPACITY: usize = super::CAPACITY / 4;
+
+/// The depth of the queue to the writer of `files`.
+pub fn queue_capacity(files: &RawFiles) -> usize {
+    let name = files.path.to_string_lossy();
+    match crate::sink::compress::Compression::of(&name, 0).0 {
+        crate::sink::compress::Compression::Plain => super::CAPACITY,
+        _ => COMPRESSED_CAPACITY,
+    }
+}
+
 /// A raw capture's files, opened (lazily, at the first record) at `path`.
 pub struct RawFiles {
     files: FileSink,
@@ -211,5 +226,28 @@ fn write_all(
             files.files.refresh()?;
             refreshed = std::time::Instant::now();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compressed_capture_gets_a_shallower_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let depth = |name: &str| {
+            let files = RawFiles::open(
+                &dir.path().join(name),
+                Existing::Refuse,
+                &FileSettings::default(),
+            )
+            .unwrap();
+            queue_capacity(&files)
+        };
+        assert_eq!(depth("r.jsonl"), super::super::CAPACITY);
+        assert_eq!(depth("r-{date}.jsonl"), super::super::CAPACITY);
+        assert_eq!(depth("r.jsonl.zst"), COMPRESSED_CAPACITY);
+        assert_eq!(depth("r-{date}.jsonl.gz"), COMPRESSED_CAPACITY);
     }
 }
