@@ -15,8 +15,9 @@
 //! read whole: a first pass decodes and checks everything, counting the bytes up to the last
 //! complete line (and their CRC); only then does a second pass decode again and write exactly
 //! those bytes to `FILE.recovering`, which is renamed to `FILE` once finished and durable.
-//! Memory stays a few MiB whatever the size: 64 KiB buffers, the decoder's window (2 MiB at
-//! zstd's default level) and the zstd writer's jobs.
+//! Memory stays a few MiB whatever the size: 64 KiB buffers, the decoder's window (512 KiB
+//! for what foxtrot writes at zstd's default level; 2 MiB for files of older versions) and
+//! the zstd encoder.
 
 use std::cell::Cell;
 use std::fs::File;
