@@ -2,7 +2,7 @@
 //!
 //! Starts `foxtrot replay --flood` on 127.0.0.1 and, in rounds, runs each contender
 //! against it as a child process until it has taken N messages (2 book-ticker streams):
-//! foxtrot (`record` to NDJSON and CSV, `record --raw` (the raw capture alone, against the
+//! foxtrot (`record` to NDJSON, CSV, zstd and gzip NDJSON, `record --raw` (the raw capture alone, against the
 //! parse-free passthrough), `stream --format ndjson` to /dev/null; `record` to
 //! NDJSON from the flood's Bybit and OKX dialects, the same two book tickers subscribed on
 //! `/v5/public/spot` and `/ws/v5/public`) and the yardsticks in `baseline.rs` (this binary started again with `--child`). Each child is
@@ -56,6 +56,10 @@ fn main() {
     if args.first().map(String::as_str) == Some("--child") {
         let mode = baseline::Mode::parse(&args[1]).expect("child mode");
         baseline::run(mode, &args[2], &args[3], args[4].parse().expect("count"));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--child-count") {
+        println!("{}", measure::decoded_lines_in(Path::new(&args[1])));
         return;
     }
     if args.first().map(String::as_str) == Some("--child-kafka") {
@@ -277,6 +281,8 @@ const WEBSOCAT: &str = "websocat | head -n N > file";
 const LOOP: &str = "minimal loop > file.ndjson";
 const RECORD_NDJSON: &str = "foxtrot record --out file.ndjson";
 const RECORD_CSV: &str = "foxtrot record --out file.csv";
+const RECORD_ZST: &str = "foxtrot record --out file.ndjson.zst";
+const RECORD_GZ: &str = "foxtrot record --out file.ndjson.gz";
 const RECORD_RAW: &str = "foxtrot record --raw file.jsonl";
 const RAW_FLOOR: &str = "raw capture's floor (one thread)";
 const LOOP_NULL: &str = "minimal loop > /dev/null";
@@ -313,6 +319,16 @@ const CONTENDERS: &[Contender] = &[
     Contender {
         label: RECORD_CSV,
         extension: Some("csv"),
+        run: Run::Command(record),
+    },
+    Contender {
+        label: RECORD_ZST,
+        extension: Some("ndjson.zst"),
+        run: Run::Command(record),
+    },
+    Contender {
+        label: RECORD_GZ,
+        extension: Some("ndjson.gz"),
         run: Run::Command(record),
     },
     Contender {
@@ -465,6 +481,13 @@ fn bench(rounds: usize, n: u64, long: u64, only: &str) {
         ratio(RECORD_NDJSON, PASSTHROUGH)
     );
     println!(
+        "record zst / record ndjson:        {:.2}x rate, {:.2}x CPU (goal: rate >= 0.8x; gzip {:.2}x, {:.2}x)",
+        ratio(RECORD_ZST, RECORD_NDJSON),
+        cpu_ratio(RECORD_ZST, RECORD_NDJSON),
+        ratio(RECORD_GZ, RECORD_NDJSON),
+        cpu_ratio(RECORD_GZ, RECORD_NDJSON)
+    );
+    println!(
         "record --raw / passthrough:        {:.2}x rate, {:.2}x CPU (goal: rate >= 0.8x)",
         ratio(RECORD_RAW, PASSTHROUGH),
         cpu_ratio(RECORD_RAW, PASSTHROUGH)
@@ -530,11 +553,19 @@ fn smoke() {
     let n = 2_000;
     let server = Server::start(2 * n);
     let dir = tempfile::tempdir().unwrap();
-    for label in [LOOP, RECORD_NDJSON, RECORD_CSV, RECORD_BYBIT, RECORD_OKX] {
+    for label in [
+        LOOP,
+        RECORD_NDJSON,
+        RECORD_CSV,
+        RECORD_ZST,
+        RECORD_GZ,
+        RECORD_BYBIT,
+        RECORD_OKX,
+    ] {
         let contender = CONTENDERS.iter().find(|c| c.label == label).unwrap();
         run_once(contender, &server, dir.path(), n);
     }
     live::smoke(dir.path());
     brokers::smoke(dir.path());
-    println!("e2e smoke: 7 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
+    println!("e2e smoke: 9 passed, 0 failed (run `cargo bench --bench e2e` to measure)");
 }

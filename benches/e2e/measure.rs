@@ -81,7 +81,36 @@ pub(crate) fn wait4(child: &Child) -> (i32, libc::rusage) {
 /// Counts lines in small reads: a child's peak RSS starts at this process's RSS (Linux
 /// carries it over through `exec`), so the parent must never hold the file.
 pub(crate) fn lines_in(path: &Path) -> u64 {
-    let mut reader = BufReader::with_capacity(64 * 1024, std::fs::File::open(path).unwrap());
+    let name = path.to_string_lossy();
+    if !name.ends_with(".zst") && !name.ends_with(".gz") {
+        return decoded_lines_in(path);
+    }
+    // A decoder's window would stay in this process's RSS: a child decodes.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--child-count")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "counting {name}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Lines in the file at `path`, decompressed first where its name ends in `.zst` or `.gz`.
+pub(crate) fn decoded_lines_in(path: &Path) -> u64 {
+    let file = std::fs::File::open(path).unwrap();
+    let name = path.to_string_lossy();
+    let decoded: Box<dyn std::io::Read> = if name.ends_with(".zst") {
+        Box::new(zstd::stream::read::Decoder::new(file).unwrap())
+    } else if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, decoded);
     let mut lines = 0;
     loop {
         let chunk = reader.fill_buf().unwrap();
