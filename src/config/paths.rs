@@ -6,6 +6,7 @@
 //! Whether the directories exist and can be written is the sink's to check (it opens
 //! them); this module looks at names only.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::{Config, ConfigError, Existing, Output};
@@ -138,6 +139,55 @@ fn named_once(config: &Config, outputs: &[&Output]) -> Result<(), ConfigError> {
             } else {
                 format!("{first} and {flag} both name {shown}: give each its own file")
             }));
+        }
+    }
+    rendered_once(config, &named)
+}
+
+/// Refuses a template that names, for one of the run's streams today, a file another output
+/// names too (`--out '{symbol}.csv' --out BTCUSDT.csv`): the two would write one file.
+/// Names are rendered at the current time with each stream's exchange, symbol and channel.
+fn rendered_once(config: &Config, named: &[(String, PathBuf)]) -> Result<(), ConfigError> {
+    let now = crate::clock::now_ns();
+    // (output, its text, the name it renders, the stream that makes it)
+    let mut rendered: Vec<(usize, String, PathBuf, String)> = Vec::new();
+    for (i, (flag, path)) in named.iter().enumerate() {
+        let text = path.to_string_lossy();
+        let shown = format!("{flag} {text}");
+        match Template::parse(&text) {
+            Ok(template) if template.is_templated() => {
+                for stream in &config.streams {
+                    let key = crate::sink::template::Key {
+                        exchange: stream.venue.name(),
+                        symbol: stream.symbol.clone(),
+                        channel: stream.channel,
+                    };
+                    let name = PathBuf::from(template.render(&key, now, now));
+                    let what = format!("{}@{}", stream.symbol.as_str(), stream.channel.as_str());
+                    rendered.push((i, shown.clone(), name, what));
+                }
+            }
+            _ if path.as_os_str() != "-" => {
+                rendered.push((i, shown, path.clone(), String::new()));
+            }
+            _ => {}
+        }
+    }
+    // The first entry of each name (a run may have thousands of streams).
+    let mut first_of: HashMap<PathBuf, usize> = HashMap::new();
+    for (at, (i, shown, name, what)) in rendered.iter().enumerate() {
+        let first = *first_of.entry(same_file_key(name)).or_insert(at);
+        let (j, first, _, first_what) = &rendered[first];
+        if j != i {
+            let (template, plain, stream) = if what.is_empty() {
+                (first, shown, first_what)
+            } else {
+                (shown, first, what)
+            };
+            return Err(ConfigError::SamePath(format!(
+                "{template} and {plain} both name {} (for {stream}): give each output its own file",
+                name.display()
+            )));
         }
     }
     Ok(())

@@ -100,6 +100,20 @@ async fn output_mistakes_are_one_line_and_exit_2_before_connecting_and_create_no
             &["--out", "a.csv", "--stats-file", "a.csv"],
             "--out and --stats-file both name a.csv",
         ),
+        // A template that renders another output's name for one of the run's streams.
+        (
+            &["--out", "{symbol}.ndjson", "--out", "BTCUSDT.ndjson"],
+            "--out {symbol}.ndjson and --out BTCUSDT.ndjson both name BTCUSDT.ndjson (for BTCUSDT@",
+        ),
+        (
+            &[
+                "--out",
+                "{exchange}-{date}.ndjson",
+                "--raw",
+                "binance-{date}.ndjson",
+            ],
+            "and --out {exchange}-{date}.ndjson both name binance-",
+        ),
         // 4: a raw capture is a file of JSON lines.
         (&["--raw", "-"], "--raw cannot go to stdout (-)"),
         (&["--raw", "r.csv"], "a raw capture is JSON lines"),
